@@ -1,0 +1,82 @@
+"""Statistical neighbours computed from the store: the 10 LAs nearest on standardised indicators,
+an open alternative to the published NFER model that can be refreshed every year."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sf_benefits.benchmark.catalogue import indicators
+from sf_benefits.benchmark.engine import indicator_values
+from sf_benefits.store import Store
+from sf_benefits.store.queries import observations, statistical_neighbours
+
+FEATURES: tuple[str, ...] = (
+    "cin_rate_per_10k", "cpp_rate_per_10k", "referral_rate_per_10k", "cla_rate_per_10k",
+)
+"""Demand indicators compared (z-scores, equal weights), plus log population aged 0–17 for size."""
+
+
+@dataclass(frozen=True)
+class ComputedNeighbours:
+    """The nearest LAs to one LA, with the features, year and distance that put them there."""
+
+    la_code: str
+    year: int
+    features: tuple[str, ...]
+    neighbour_codes: list[str]
+    distances: list[float]
+
+
+def feature_table(store: Store, year: int | None = None) -> tuple[int, pd.DataFrame]:
+    """LA × feature matrix for the latest year (or `year`) in which most LAs have every feature."""
+    catalogue = indicators()
+    names = sorted({n for f in FEATURES for n in catalogue[f].value.indicator}  # type: ignore[union-attr]
+                   | {"population_0_17"})
+    frame = observations(store, names)
+    frame = frame[frame["geographic_level"] == "Local authority"]
+    columns = {f: indicator_values(frame, catalogue[f]) for f in FEATURES}
+    population = frame[frame["indicator"] == "population_0_17"]
+    columns["log_population_0_17"] = population.assign(value=np.log(population["value"]))
+    wide = pd.concat({k: v.set_index(["year", "area_code"])["value"] for k, v in columns.items()},
+                     axis=1)
+    complete = wide.dropna()
+    if complete.empty:
+        raise ValueError("no year has every neighbour feature for any LA: load CIN, CPP, CLA "
+                         "and population data first")
+    if year is None:
+        counts = complete.groupby(level="year").size()
+        year = int(counts[counts >= counts.max() * 0.9].index.max())
+    return year, complete.xs(year, level="year")
+
+
+def computed_neighbours(store: Store, la_code: str, year: int | None = None,
+                        count: int = 10) -> ComputedNeighbours:
+    """The `count` LAs closest to `la_code` by Euclidean distance on z-scored features."""
+    year, table = feature_table(store, year)
+    if la_code not in table.index:
+        raise ValueError(f"{la_code} lacks one of the neighbour features in {year}")
+    z = (table - table.mean()) / table.std(ddof=0).replace(0, 1)
+    distance = np.sqrt(((z - z.loc[la_code]) ** 2).sum(axis=1)).drop(la_code)
+    nearest = distance.sort_values(kind="stable").head(count)
+    return ComputedNeighbours(la_code, year, tuple(table.columns), list(nearest.index),
+                              [float(d) for d in nearest])
+
+
+def compare_neighbours(store: Store, la_code: str, model: str | None = None) -> pd.DataFrame:
+    """Published and computed lists side by side by rank, flagging LAs that are in both."""
+    model, published = statistical_neighbours(store, la_code, model)
+    computed = computed_neighbours(store, la_code).neighbour_codes
+    size = max(len(published), len(computed))
+    table = pd.DataFrame({
+        "rank": range(1, size + 1),
+        "published": published + [None] * (size - len(published)),
+        "computed": computed + [None] * (size - len(computed)),
+    })
+    table["published_in_both"] = table["published"].isin(computed)
+    table["computed_in_both"] = table["computed"].isin(published)
+    table.attrs["model"] = model
+    table.attrs["overlap"] = len(set(published) & set(computed))
+    return table

@@ -1,0 +1,83 @@
+"""`sf-benefits data …`: load published files into the store, fetch them, show what is loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from sf_benefits import config
+from sf_benefits.cli.common import console, fail, open_store, progress_bar
+from sf_benefits.ingest.errors import IngestError
+from sf_benefits.ingest.fetch import fetch
+from sf_benefits.ingest.loader import load_directory
+from sf_benefits.store.schema import data_load
+
+app = typer.Typer(help="Load, fetch and inspect the published data.", no_args_is_help=True)
+
+MISSING_DATA = (
+    "No data directory at {path}.\n"
+    "  Get the official files with:   sf-benefits data fetch --to {path}\n"
+    "  or point at a copy with:       sf-benefits data load --from DIR  "
+    "(or set SF_BENEFITS_SOURCE_DIR)"
+)
+
+
+@app.command("load")
+def load(
+    source: Annotated[Path | None, typer.Option("--from", help="Directory of published files "
+                                                "(default: ../shared/data)")] = None,
+    database_url: Annotated[str | None, typer.Option(help="Store URL (default: embedded)")] = None,
+) -> None:
+    """Load DfE tidy CSVs, LAIT, ONS population and the lookups; all or nothing, idempotent."""
+    directory = source or config.default_source_dir()
+    if not directory.is_dir():
+        raise fail(MISSING_DATA.format(path=directory))
+    store = open_store(database_url)
+    try:
+        with progress_bar("Loading") as progress:
+            report = load_directory(store, directory, progress)
+    except IngestError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"Loaded {report.observations:,} observations for "
+                  f"{report.local_authorities} LAs from "
+                  f"{sum(len(v) for v in report.files.values())} files into {store.url}")
+    if report.neighbour_models:
+        console.print(f"Statistical neighbour models: {', '.join(report.neighbour_models)}")
+    for path in report.skipped:
+        console.print(f"[yellow]Skipped[/] {path}: not a recognised table")
+
+
+@app.command("fetch")
+def fetch_command(
+    to: Annotated[Path | None, typer.Option(help="Directory to write (default: "
+                                            "SF_BENEFITS_SOURCE_DIR or ../shared/data)")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Mirror to download from instead of "
+                                                 "explore-education-statistics")] = None,
+) -> None:
+    """Download the official published files; nothing is replaced unless every file arrives."""
+    directory = to or config.default_source_dir()
+    try:
+        with progress_bar("Downloading") as progress:
+            files = fetch(directory, base_url, progress=progress)
+    except IngestError as exc:
+        raise fail(str(exc)) from exc
+    for item in files:
+        console.print(f"{item.name}: {item.bytes:,} bytes, sha256 {item.sha256[:12]}…")
+    console.print(f"Now run: sf-benefits data load --from {directory}")
+
+
+@app.command("status")
+def status(database_url: Annotated[str | None, typer.Option()] = None) -> None:
+    """List the datasets in the store, with their source file, rows and load time."""
+    store = open_store(database_url)
+    with store.engine.connect() as conn:
+        loads = pd.read_sql(select(data_load).order_by(data_load.c.dataset), conn)
+    table = Table("dataset", "rows", "loaded at", "source file", title=f"Store: {store.url}")
+    for row in loads.itertuples():
+        table.add_row(row.dataset, f"{row.rows:,}", str(row.loaded_at)[:19], row.source_file)
+    console.print(table)

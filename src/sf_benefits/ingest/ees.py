@@ -1,0 +1,186 @@
+"""Read DfE explore-education-statistics tidy CSVs into long observations, validating every cell."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sf_benefits.ingest.errors import IngestError, Problem
+
+SUPPRESSION_MARKERS = frozenset({"c", "x", "z", "low", "u", ".", ":", "..", "k", "~", ""})
+"""Values meaning suppressed, not applicable or not available: stored as missing, never as 0."""
+
+TIME_COLUMNS = ("time_period", "time_identifier")
+GEOGRAPHY_COLUMNS = (
+    "geographic_level", "country_code", "country_name", "region_code", "region_name",
+    "new_la_code", "old_la_code", "la_name", "old_la_name", "new_la_name",
+)
+LEVEL_AREA_COLUMN = {"National": "country_code", "Regional": "region_code",
+                     "Local authority": "new_la_code"}
+GSS_LA = re.compile(r"^E(06|08|09|10)\d{6}$")
+NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class EesTable:
+    """One EES file as tidy long observations plus the LAs it names."""
+
+    dataset: str
+    source_file: str
+    observations: pd.DataFrame
+    local_authorities: pd.DataFrame
+
+
+def read_text(path: Path) -> str:
+    """Read a file as UTF-8 (BOM allowed), or fail naming the first line that is not UTF-8."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise IngestError([Problem(str(path), line, None, "encoding",
+                                   f"not UTF-8 (byte 0x{raw[exc.start]:02x} at line {line}); "
+                                   "save the file as UTF-8 CSV")]) from exc
+
+
+def read_csv_strings(path: Path) -> pd.DataFrame:
+    """Every cell as a stripped string, so no value is coerced before it is validated."""
+    from io import StringIO
+
+    text = read_text(path)
+    if not text.strip():
+        raise IngestError([Problem(str(path), None, None, "empty_file", "the file is empty")])
+    try:
+        frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise IngestError([Problem(str(path), None, None, "csv_shape", str(exc))]) from exc
+    frame.columns = [c.strip().lower() for c in frame.columns]
+    if frame.empty:
+        raise IngestError([Problem(str(path), None, None, "empty_file",
+                                   "the file has a header but no data rows")])
+    return frame.apply(lambda col: col.str.strip())
+
+
+def is_ees(columns: list[str]) -> bool:
+    return "time_period" in columns and "geographic_level" in columns
+
+
+def year_ending(time_period: str) -> int | None:
+    """`2023` → 2023; `202223` (financial or academic year) → 2023, the year it ends in."""
+    if re.fullmatch(r"\d{4}", time_period):
+        return int(time_period)
+    if re.fullmatch(r"\d{6}", time_period):
+        return int(time_period[:4]) + 1
+    return None
+
+
+def _indicator_columns(path: Path, frame: pd.DataFrame, candidates: list[str]) -> list[str]:
+    """Indicator columns: as the EES `.meta.csv` beside the file declares them, else the columns
+    whose cells are at least 90% numbers or suppression markers."""
+    meta = path.with_name(f"{path.stem}.meta.csv")
+    if meta.exists():
+        declared = read_csv_strings(meta)
+        if {"col_name", "col_type"} <= set(declared.columns):
+            names = declared.loc[declared["col_type"].str.lower() == "indicator", "col_name"]
+            return [c for c in candidates if c in set(names.str.lower())]
+    chosen = []
+    for col in candidates:
+        values = frame[col]
+        numeric = values.str.fullmatch(NUMBER.pattern) | values.str.lower().isin(SUPPRESSION_MARKERS)
+        if numeric.mean() >= 0.9:
+            chosen.append(col)
+    return chosen
+
+
+def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
+    """Parse and validate one EES tidy CSV; raise IngestError listing every problem found."""
+    file = str(path)
+    frame = read_csv_strings(path)
+    problems: list[Problem] = []
+    missing = [c for c in ("time_period", "geographic_level") if c not in frame.columns]
+    if missing:
+        raise IngestError([Problem(file, 1, c, "missing_column",
+                                   f"required column '{c}' is missing") for c in missing])
+    if (frame["geographic_level"] == "Local authority").any():
+        for col in ("new_la_code", "la_name"):
+            if col not in frame.columns:
+                problems.append(Problem(file, 1, col, "missing_column",
+                                        f"LA rows need column '{col}'"))
+    if problems:
+        raise IngestError(problems)
+    frame = frame[frame["geographic_level"].isin(list(LEVEL_AREA_COLUMN))].copy()
+    frame["_row"] = frame.index + 2
+    others = [c for c in frame.columns
+              if c not in TIME_COLUMNS and c not in GEOGRAPHY_COLUMNS and c != "_row"]
+    indicators = _indicator_columns(path, frame, others)
+    filters = sorted(c for c in others if c not in indicators)
+    if not indicators:
+        raise IngestError([Problem(file, 1, None, "no_indicators",
+                                   "no column holds numbers: not an EES data file")])
+
+    frame["year"] = frame["time_period"].map(year_ending)
+    for row, period in frame.loc[frame["year"].isna(), ["_row", "time_period"]].itertuples(
+            index=False):
+        problems.append(Problem(file, row, "time_period", "time_period_format",
+                                f"'{period}' is not a year (YYYY) or a span (YYYYYY)"))
+
+    area_col = frame["geographic_level"].map(LEVEL_AREA_COLUMN)
+    frame["area_code"] = [frame.at[i, c] if c in frame.columns else ""
+                          for i, c in zip(frame.index, area_col, strict=True)]
+    for row, level, code in frame[["_row", "geographic_level", "area_code"]].itertuples(
+            index=False):
+        if not code:
+            problems.append(Problem(file, row, LEVEL_AREA_COLUMN[level], "missing_area_code",
+                                    f"{level} row has no area code"))
+    is_la = frame["geographic_level"] == "Local authority"
+    for row, code in frame.loc[is_la, ["_row", "area_code"]].itertuples(index=False):
+        if code and not GSS_LA.match(code):
+            problems.append(Problem(file, row, "new_la_code", "la_code_format",
+                                    f"'{code}' is not an English upper-tier LA code (E06/E08/E09/E10)"))
+        elif code and known_la_codes is not None and code not in known_la_codes:
+            problems.append(Problem(file, row, "new_la_code", "unknown_la_code",
+                                    f"'{code}' is not in the LA lookup"))
+
+    frame["breakdown"] = (
+        frame[filters].apply(lambda r: "|".join(f"{c}={r[c]}" for c in filters), axis=1)
+        if filters else ""
+    )
+    keys = ["year", "geographic_level", "area_code", "breakdown"]
+    duplicated = frame.duplicated(keys, keep=False)
+    if duplicated.any():
+        groups = frame[duplicated].groupby(keys, dropna=False)["_row"].apply(list)
+        for rows in groups:
+            problems.append(Problem(file, rows[1], None, "duplicate_row",
+                                    f"rows {', '.join(map(str, rows))} repeat the same period, "
+                                    "area and breakdown"))
+
+    long = frame.melt(id_vars=["_row", "year", "time_period", "geographic_level", "area_code",
+                               "breakdown"], value_vars=indicators, var_name="indicator",
+                      value_name="raw")
+    marker = long["raw"].str.lower()
+    suppressed = marker.isin(SUPPRESSION_MARKERS)
+    numeric = long["raw"].str.fullmatch(NUMBER.pattern)
+    for row, col, raw in long.loc[~suppressed & ~numeric, ["_row", "indicator", "raw"]].itertuples(
+            index=False):
+        problems.append(Problem(file, row, col, "not_a_number",
+                                f"'{raw}' is neither a number nor a suppression marker "
+                                f"({', '.join(sorted(m for m in SUPPRESSION_MARKERS if m))})"))
+    if problems:
+        raise IngestError(problems)
+
+    long["value"] = pd.to_numeric(long["raw"].where(numeric), errors="coerce")
+    long["status"] = marker.where(suppressed).replace("", "blank")
+    long["year"] = long["year"].astype(int)
+    observations = long.drop(columns=["_row", "raw"])
+    observations.insert(0, "dataset", path.stem)
+
+    la_rows = frame.loc[is_la].rename(columns={"new_la_code": "la_code"})
+    attributes = [c for c in ("old_la_code", "la_name", "region_code", "region_name")
+                  if c in la_rows.columns]
+    grouped = la_rows.groupby("la_code")
+    las = grouped[attributes].last().join(
+        grouped["year"].agg(first_year="min", last_year="max")).reset_index()
+    return EesTable(path.stem, file, observations, las)

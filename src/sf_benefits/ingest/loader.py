@@ -1,0 +1,202 @@
+"""Load a directory of published files into the store: parse and validate all, then write in one
+transaction, so a bad file changes nothing and a reload replaces a dataset rather than doubling it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import delete, insert
+
+from sf_benefits.ingest.ees import read_csv_strings, read_ees
+from sf_benefits.ingest.errors import IngestError, Problem
+from sf_benefits.ingest.tables import (
+    LaRegister,
+    boundary_changes,
+    kind_of,
+    read_frame,
+    read_lait,
+    read_lookup,
+    read_neighbours,
+    read_population,
+)
+from sf_benefits.store import Store
+from sf_benefits.store.schema import (
+    boundary_change,
+    data_load,
+    local_authority,
+    observation,
+    statistical_neighbour,
+)
+
+Progress = Callable[[str, int, int], None]
+SKIPPED_DIRECTORIES = {"ssda903", "history"}
+
+
+@dataclass
+class LoadReport:
+    """What a load read and wrote: files by kind, observations and LAs written, files skipped."""
+
+    files: dict[str, list[str]] = field(default_factory=dict)
+    observations: int = 0
+    local_authorities: int = 0
+    neighbour_models: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def discover(directory: Path) -> list[Path]:
+    """Every CSV/XLSX under `directory`, except EES metadata files and child-level returns."""
+    if not directory.is_dir():
+        raise IngestError([Problem(str(directory), None, None, "not_a_directory",
+                                   "the data directory does not exist")])
+    return sorted(
+        p for p in directory.rglob("*")
+        if p.suffix.lower() in {".csv", ".xlsx"} and not p.name.endswith(".meta.csv")
+        and not SKIPPED_DIRECTORIES & {part.lower() for part in p.relative_to(directory).parts}
+    )
+
+
+def _header(path: Path) -> list[str]:
+    if path.suffix.lower() == ".xlsx":
+        return list(read_frame(path).columns)
+    return list(read_csv_strings(path).columns)
+
+
+def load_directory(store: Store, directory: Path, progress: Progress | None = None) -> LoadReport:
+    """Parse every file under `directory`, then replace their datasets in the store atomically."""
+    paths = discover(directory)
+    report = LoadReport()
+    problems: list[Problem] = []
+    kinds: dict[str, list[Path]] = {}
+    for path in paths:
+        try:
+            kinds.setdefault(kind_of(_header(path)), []).append(path)
+        except IngestError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise IngestError(problems)
+    report.skipped = [str(p) for p in kinds.pop("unknown", [])]
+    report.files = {k: [str(p) for p in v] for k, v in kinds.items()}
+    total = sum(len(v) for v in kinds.values())
+    done = 0
+
+    def step(label: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(label, done, total)
+
+    lookups = []
+    for path in kinds.get("lookup", []):
+        try:
+            lookups.append(read_lookup(path))
+        except IngestError as exc:
+            problems.extend(exc.problems)
+        step(path.name)
+    ees_tables = []
+    known = set(pd.concat(lookups)["la_code"]) if lookups else None
+    for path in kinds.get("ees", []):
+        try:
+            ees_tables.append(read_ees(path, known))
+        except IngestError as exc:
+            problems.extend(exc.problems)
+        step(path.name)
+    if problems:
+        raise IngestError(problems)
+
+    register = LaRegister(_la_register(lookups, [t.local_authorities for t in ees_tables]))
+    frames = [t.observations for t in ees_tables]
+    sources = {t.dataset: t.source_file for t in ees_tables}
+    neighbour_frames = []
+    for kind, reader in (("population", read_population), ("lait", read_lait),
+                         ("neighbours", read_neighbours)):
+        for path in kinds.get(kind, []):
+            try:
+                frame = reader(path) if kind == "population" else reader(path, register)  # type: ignore[call-arg]
+            except IngestError as exc:
+                problems.extend(exc.problems)
+                step(path.name)
+                continue
+            if kind == "neighbours":
+                neighbour_frames.append(frame)
+            else:
+                frames.append(frame)
+                sources[path.stem] = str(path)
+            step(path.name)
+    if problems:
+        raise IngestError(problems)
+    duplicated = [d for d in sources if list(sources).count(d) > 1]
+    if duplicated:
+        raise IngestError([Problem(sources[d], None, None, "duplicate_dataset",
+                                   "two files share this name") for d in duplicated])
+
+    observations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    neighbours = (pd.concat(neighbour_frames, ignore_index=True) if neighbour_frames
+                  else pd.DataFrame(columns=["model", "la_code", "rank", "neighbour_code"]))
+    _write(store, register.frame, observations, neighbours, sources)
+    report.observations = len(observations)
+    report.local_authorities = len(register.frame)
+    report.neighbour_models = sorted(neighbours["model"].unique())
+    return report
+
+
+def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) -> pd.DataFrame:
+    """The LA lookup files if any, with first/last years seen in the data; else LAs named in data."""
+    seen = (pd.concat(from_files, ignore_index=True) if from_files
+            else pd.DataFrame(columns=["la_code", "first_year", "last_year"]))
+    for col in ("old_la_code", "la_name", "region_code", "region_name"):
+        if col not in seen.columns:
+            seen[col] = None
+    years = seen.groupby("la_code").agg(first_year=("first_year", "min"),
+                                        last_year=("last_year", "max")).reset_index()
+    if lookups:
+        base = pd.concat(lookups, ignore_index=True).drop_duplicates("la_code", keep="last")
+        base = base.drop(columns=[c for c in ("first_year", "last_year") if c in base.columns])
+        base = base.merge(years, on="la_code", how="left")
+        attrs = seen.groupby("la_code")[["region_code", "region_name"]].last()
+        for col in ("region_code", "region_name"):
+            missing = base[col].isna() | (base[col] == "")
+            base.loc[missing, col] = base.loc[missing, "la_code"].map(attrs[col])
+    else:
+        base = seen.groupby("la_code")[["old_la_code", "la_name", "region_code",
+                                        "region_name"]].last().reset_index()
+        base = base.merge(years, on="la_code")
+    return base[["la_code", "old_la_code", "la_name", "region_code", "region_name",
+                 "first_year", "last_year"]]
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict("records")  # type: ignore[return-value]
+
+
+def _write(store: Store, las: pd.DataFrame, observations: pd.DataFrame,
+           neighbours: pd.DataFrame, sources: dict[str, str]) -> None:
+    now = datetime.now(UTC)
+    with store.transaction() as conn:
+        if not las.empty:
+            conn.execute(delete(local_authority))
+            conn.execute(insert(local_authority), _records(las))
+        conn.execute(delete(boundary_change))
+        conn.execute(insert(boundary_change), _records(boundary_changes()))
+        for model in neighbours["model"].unique():
+            conn.execute(delete(statistical_neighbour).where(statistical_neighbour.c.model == model))
+        if not neighbours.empty:
+            conn.execute(insert(statistical_neighbour), _records(neighbours))
+        for dataset, source in sources.items():
+            conn.execute(delete(observation).where(observation.c.dataset == dataset))
+            conn.execute(delete(data_load).where(data_load.c.dataset == dataset))
+            part = observations[observations["dataset"] == dataset]
+            conn.execute(insert(data_load), [{
+                "dataset": dataset, "source_file": source, "rows": len(part), "loaded_at": now,
+                "sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest()}])
+        cols = ["dataset", "year", "time_period", "geographic_level", "area_code", "breakdown",
+                "indicator", "value", "status"]
+        if not observations.empty:
+            records = _records(observations[cols])
+            for start in range(0, len(records), 50_000):
+                conn.execute(insert(observation), records[start:start + 50_000])

@@ -1,0 +1,181 @@
+"""Read tidy tables back out of the store for the engines; every suppressed value comes back NaN."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from sf_benefits.store.db import Store
+from sf_benefits.store.schema import (
+    boundary_change,
+    local_authority,
+    observation,
+    statistical_neighbour,
+)
+
+TOTAL_VALUES = re.compile(r"^(total|all( .*)?|england)$", re.IGNORECASE)
+
+CLA_POPULATION_COUNTS = {
+    "cla_31_march": "Children looked after at 31 March each year",
+    "starts": "Children starting to be looked after each year",
+    "ceases": "Children ceasing to be looked after each year",
+}
+PLACEMENT_CHARACTERISTICS: dict[str, tuple[str, ...]] = {
+    "foster": ("foster placements",),
+    "childrens_homes_secure": ("secure units, children's homes", "secure homes and children's homes",
+                               "secure units and children's homes"),
+    "other_residential": ("other residential settings",),
+    "placed_with_parents": ("placed with parents",),
+    "independent_living": ("independent and semi-independent living", "independent living",
+                           "semi-independent living", "supported accommodation"),
+    "placed_for_adoption": ("placed for adoption",),
+    "other": ("residential schools", "other placements", "placement details not known",
+              "missing", "other placement"),
+}
+"""DfE `characteristic` values (lower-case prefixes) of the `Placement` group, by placement type."""
+
+
+def local_authorities(store: Store) -> pd.DataFrame:
+    """Every LA in the store with codes, name, region and the years it appears in the data."""
+    with store.engine.connect() as conn:
+        return pd.read_sql(select(local_authority).order_by(local_authority.c.la_name), conn)
+
+
+def boundary_changes(store: Store) -> pd.DataFrame:
+    with store.engine.connect() as conn:
+        return pd.read_sql(select(boundary_change), conn)
+
+
+def statistical_neighbours(store: Store, la_code: str, model: str | None = None) -> tuple[str, list[str]]:
+    """The LA's neighbours in rank order under `model` (default: the newest model loaded)."""
+    with store.engine.connect() as conn:
+        frame = pd.read_sql(select(statistical_neighbour).where(
+            statistical_neighbour.c.la_code == la_code), conn)
+    if frame.empty:
+        return model or "", []
+    model = model or sorted(frame["model"].unique())[-1]
+    chosen = frame[frame["model"] == model].sort_values("rank")
+    return model, list(chosen["neighbour_code"])
+
+
+def neighbour_models(store: Store) -> list[str]:
+    with store.engine.connect() as conn:
+        return sorted(pd.read_sql(select(statistical_neighbour.c.model).distinct(), conn)["model"])
+
+
+def observations(store: Store, indicators: list[str]) -> pd.DataFrame:
+    """All stored observations of the named indicator columns, with breakdowns parsed to dicts."""
+    query = select(observation.c.dataset, observation.c.year, observation.c.geographic_level,
+                   observation.c.area_code, observation.c.breakdown, observation.c.indicator,
+                   observation.c.value, observation.c.status).where(
+        observation.c.indicator.in_(indicators))
+    with store.engine.connect() as conn:
+        frame = pd.read_sql(query, conn)
+    frame["value"] = frame["value"].astype(float)
+    return frame
+
+
+def parse_breakdown(breakdown: str) -> dict[str, str]:
+    if not breakdown:
+        return {}
+    return dict(part.split("=", 1) for part in breakdown.split("|"))
+
+
+def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | None = None,
+                any_of: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """Rows of the first indicator name present whose breakdown matches `where`/`any_of` and whose
+    other filters are at their total; one value per year and area."""
+    where = {k: v.lower() for k, v in (where or {}).items()}
+    any_of = {k: [v.lower() for v in vs] for k, vs in (any_of or {}).items()}
+    for name in names:
+        rows = frame[frame["indicator"] == name]
+        if rows.empty:
+            continue
+        keep = []
+        for breakdown in rows["breakdown"]:
+            filters = {k: v.lower() for k, v in parse_breakdown(breakdown).items()}
+            ok = all(filters.get(k) == v for k, v in where.items()) and all(
+                filters.get(k) in vs for k, vs in any_of.items()) and all(
+                bool(TOTAL_VALUES.match(v)) for k, v in filters.items()
+                if k not in where and k not in any_of)
+            keep.append(ok)
+        matched = rows[np.array(keep, dtype=bool)]
+        if not matched.empty:
+            return matched.sort_values("dataset").drop_duplicates(
+                ["year", "geographic_level", "area_code"], keep="last")
+    return frame.iloc[0:0]
+
+
+def care_history(store: Store, la_codes: list[str] | None = None) -> pd.DataFrame:
+    """CLA at 31 March (total and by placement), starts, ceases and population aged 0–17 per LA
+    and year, as the projection engines expect: la_code, year, measure, placement, value.
+    A renamed LA's series runs on from its predecessor; a split or merged LA's starts at formation."""
+    frame = observations(store, ["number", "population_0_17"])
+    frame = frame[frame["geographic_level"] == "Local authority"]
+    frame = continuous_series(frame, boundary_changes(store))
+    if la_codes is not None:
+        frame = frame[frame["area_code"].isin(la_codes)]
+    parts = []
+    for measure, count in CLA_POPULATION_COUNTS.items():
+        rows = select_rows(frame, ["number"], {"population_count": count})
+        parts.append(rows.assign(measure=measure, placement="all"))
+    placement_rows = frame[(frame["indicator"] == "number")
+                           & frame["breakdown"].str.contains("cla_group=Placement", regex=False)]
+    if not placement_rows.empty:
+        characteristic = placement_rows["breakdown"].map(
+            lambda b: parse_breakdown(b).get("characteristic", "").lower())
+        placement = characteristic.map(_placement_of)
+        mapped = placement_rows.assign(placement=placement).dropna(subset=["placement"])
+        summed = (mapped.groupby(["area_code", "year", "placement"])["value"]
+                  .sum(min_count=1).reset_index())
+        parts.append(summed.assign(measure="cla_31_march"))
+    population = frame[frame["indicator"] == "population_0_17"]
+    parts.append(population.assign(measure="population_0_17", placement="all"))
+    history = pd.concat(parts, ignore_index=True).rename(columns={"area_code": "la_code"})
+    return (history[["la_code", "year", "measure", "placement", "value"]]
+            .sort_values(["la_code", "measure", "placement", "year"]).reset_index(drop=True))
+
+
+def _placement_of(characteristic: str) -> str | None:
+    for placement, prefixes in PLACEMENT_CHARACTERISTICS.items():
+        if characteristic.startswith(prefixes):
+            return placement
+    return None
+
+
+class BoundaryChangeError(ValueError):
+    """A series was asked to cross a reorganisation that changed the area, so it cannot be joined."""
+
+
+def continuous_series(values: pd.DataFrame, changes: pd.DataFrame,
+                      code_column: str = "area_code") -> pd.DataFrame:
+    """Relabel a renamed LA's predecessor rows with the successor's code, so its series joins up.
+    Splits and merges are left apart: their earlier years describe a different area."""
+    renames = changes[changes["kind"] == "rename"]
+    if renames.empty:
+        return values
+    out = values.copy()
+    for change in renames.itertuples():
+        before = (out[code_column] == change.predecessor_code) & (out["year"] < change.first_year)
+        out.loc[before, code_column] = change.successor_code
+    return out
+
+
+def series_break(changes: pd.DataFrame, la_code: str) -> str | None:
+    """Why the LA's series cannot go back before its formation, or None if nothing stops it."""
+    rows = changes[(changes["successor_code"] == la_code) & (changes["kind"] != "rename")]
+    if rows.empty:
+        return None
+    first = int(rows["first_year"].min())
+    return (f"series starts in {first}: {rows['note'].iloc[0]}; earlier figures describe a "
+            "different area and are not joined")
+
+
+def require_continuous(changes: pd.DataFrame, la_code: str, from_year: int) -> None:
+    """Refuse a request for years before an LA existed when its area changed at formation."""
+    rows = changes[(changes["successor_code"] == la_code) & (changes["kind"] != "rename")]
+    if not rows.empty and from_year < int(rows["first_year"].min()):
+        raise BoundaryChangeError(series_break(changes, la_code))

@@ -1,0 +1,77 @@
+"""The store's one schema. Every engine's tables hang off `metadata`; migrations create them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+local_authority = Table(
+    "local_authority",
+    metadata,
+    Column("la_code", String(9), primary_key=True),
+    Column("old_la_code", String(3), nullable=True),
+    Column("la_name", Text, nullable=False),
+    Column("region_code", String(9), nullable=True),
+    Column("region_name", Text, nullable=True),
+    Column("first_year", Integer, nullable=True),
+    Column("last_year", Integer, nullable=True),
+)
+
+boundary_change = Table(
+    "boundary_change",
+    metadata,
+    Column("predecessor_code", String(9), primary_key=True),
+    Column("successor_code", String(9), primary_key=True),
+    Column("first_year", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+statistical_neighbour = Table(
+    "statistical_neighbour",
+    metadata,
+    Column("model", String(32), primary_key=True),
+    Column("la_code", String(9), primary_key=True),
+    Column("rank", Integer, primary_key=True),
+    Column("neighbour_code", String(9), nullable=False),
+)
+
+observation = Table(
+    "observation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset", String(120), nullable=False, index=True),
+    Column("year", Integer, nullable=False),
+    Column("time_period", String(16), nullable=False),
+    Column("geographic_level", String(32), nullable=False),
+    Column("area_code", String(9), nullable=False, index=True),
+    Column("breakdown", Text, nullable=False),
+    Column("indicator", String(120), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("status", String(8), nullable=True),
+    UniqueConstraint(
+        "dataset", "year", "geographic_level", "area_code", "breakdown", "indicator",
+        name="uq_observation",
+    ),
+)
+
+data_load = Table(
+    "data_load",
+    metadata,
+    Column("dataset", String(120), primary_key=True),
+    Column("source_file", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)

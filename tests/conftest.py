@@ -1,0 +1,54 @@
+"""Shared fixtures: a synthetic DfE data directory and a store loaded from it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sf_benefits.ingest.loader import load_directory
+from sf_benefits.store import Store
+from tests.synthetic_dfe import write_dfe_directory
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def dfe_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_dfe_directory(tmp_path_factory.mktemp("dfe"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty embedded store in a temporary directory."""
+    opened = Store.open(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="session")
+def loaded_store(tmp_path_factory: pytest.TempPathFactory, dfe_dir: Path) -> Iterator[Store]:
+    """An embedded store holding the synthetic data set (shared: tests must not write to it)."""
+    opened = Store.open(f"sqlite:///{tmp_path_factory.mktemp('loaded') / 'store.sqlite'}")
+    load_directory(opened, dfe_dir)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """URL of a real PostgreSQL server for the store's server tests (CI sets it)."""
+    url = os.environ.get("SF_BENEFITS_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("SF_BENEFITS_TEST_POSTGRES_URL not set: PostgreSQL store tests run in CI")
+    return url
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real published data beside the repository; tests using it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"../shared/data not present ({SHARED_DATA}): real-data checks skipped")
+    return SHARED_DATA

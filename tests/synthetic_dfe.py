@@ -1,0 +1,163 @@
+"""A small, seeded data set in the DfE/ONS file formats, written to a directory for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+YEARS = list(range(2015, 2025))
+REGIONS = {"E12000002": "North West", "E12000003": "Yorkshire and The Humber",
+           "E12000009": "South West"}
+REAL_LAS = [
+    ("E06000007", "877", "Warrington", "E12000002"),
+    ("E06000006", "876", "Halton", "E12000002"),
+    ("E06000049", "895", "Cheshire East", "E12000002"),
+    ("E06000050", "896", "Cheshire West and Chester", "E12000002"),
+    ("E08000010", "359", "Wigan", "E12000002"),
+    ("E08000007", "356", "Stockport", "E12000002"),
+    ("E08000002", "351", "Bury", "E12000002"),
+    ("E08000009", "358", "Trafford", "E12000002"),
+    ("E08000035", "383", "Leeds", "E12000003"),
+    ("E08000036", "384", "Wakefield", "E12000003"),
+    ("E08000034", "382", "Kirklees", "E12000003"),
+    ("E08000033", "381", "Calderdale", "E12000003"),
+    ("E06000014", "816", "York", "E12000003"),
+    ("E06000010", "810", "Kingston upon Hull, City of", "E12000003"),
+    ("E06000022", "800", "Bath and North East Somerset", "E12000009"),
+    ("E06000023", "801", "Bristol, City of", "E12000009"),
+    ("E06000024", "802", "North Somerset", "E12000009"),
+    ("E06000025", "803", "South Gloucestershire", "E12000009"),
+    ("E10000008", "878", "Devon", "E12000009"),
+    ("E06000026", "879", "Plymouth", "E12000009"),
+]
+NORTH_YORKSHIRE_OLD = ("E10000023", "815", "North Yorkshire", "E12000003")
+NORTH_YORKSHIRE_NEW = ("E06000065", "815", "North Yorkshire", "E12000003")
+PLACEMENTS = [
+    ("Foster placements", 0.70), ("Secure units and children's homes", 0.11),
+    ("Other residential settings", 0.02), ("Placed with parents or other person with "
+                                           "parental responsibility", 0.07),
+    ("Independent and semi-independent living arrangements", 0.04),
+    ("Placed for adoption", 0.03), ("Other placements", 0.03),
+]
+GEO = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name",
+       "region_code", "region_name", "new_la_code", "old_la_code", "la_name"]
+
+
+def _areas(year: int) -> list[tuple[str, str, str, str]]:
+    return REAL_LAS + [NORTH_YORKSHIRE_OLD if year < 2024 else NORTH_YORKSHIRE_NEW]
+
+
+def _geo(year: int, level: str, la: tuple[str, str, str, str] | None = None,
+         region: str | None = None, period: str | None = None) -> dict[str, str]:
+    row = dict.fromkeys(GEO, "")
+    row.update(time_period=period or str(year), time_identifier="Reporting year",
+               geographic_level=level, country_code="E92000001", country_name="England")
+    if region:
+        row.update(region_code=region, region_name=REGIONS[region])
+    if la:
+        row.update(region_code=la[3], region_name=REGIONS[la[3]], new_la_code=la[0],
+                   old_la_code=la[1], la_name=la[2])
+    return row
+
+
+def build_panel(seed: int = 7) -> pd.DataFrame:
+    """LA-year panel: population 0–17, CLA at 31 March, starts, ceases, demand rates, workforce."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, la in enumerate(REAL_LAS + [NORTH_YORKSHIRE_OLD]):
+        population = 40_000 + 9_000 * i
+        level = 45 + 4 * i
+        for year in YEARS:
+            code = NORTH_YORKSHIRE_NEW[0] if la is NORTH_YORKSHIRE_OLD and year >= 2024 else la[0]
+            area = NORTH_YORKSHIRE_NEW if code == NORTH_YORKSHIRE_NEW[0] else la
+            rate = level * (1 + 0.02 * (year - 2015)) * rng.normal(1, 0.02)
+            cla = round(population * rate / 10_000)
+            rows.append({"la": area, "year": year, "population": population,
+                         "cla": cla, "starts": round(cla * 0.42), "ceases": round(cla * 0.40),
+                         "cin": 300 + 5 * i + rng.normal(0, 10),
+                         "cpp": 35 + i + rng.normal(0, 2), "referrals": 500 + 8 * i,
+                         "repeat_cpp": 18 + (i % 7), "agency": 10 + (i % 9),
+                         "turnover": 14 + (i % 5), "spend": cla * (60_000 + 1_000 * i)})
+    return pd.DataFrame(rows)
+
+
+def write_dfe_directory(directory: Path, seed: int = 7) -> Path:
+    """Write the synthetic files to `directory`; Halton's 2024 CLA count is suppressed ('c')."""
+    directory.mkdir(parents=True, exist_ok=True)
+    panel = build_panel(seed)
+    cla_rows, placement_rows, cin_rows, workforce_rows, spend_rows = [], [], [], [], []
+    for year in YEARS:
+        this = panel[panel["year"] == year]
+        groups = [("National", None, None, this)] + [
+            ("Regional", None, r, this[this["la"].map(lambda a: a[3]) == r]) for r in REGIONS
+        ] + [("Local authority", row.la, None, panel.loc[[idx]]) for idx, row in this.iterrows()]
+        for level, la, region, part in groups:
+            geo = _geo(year, level, la, region)
+            population = part["population"].sum()
+            for label, column in (("Children looked after at 31 March each year", "cla"),
+                                  ("Children starting to be looked after each year", "starts"),
+                                  ("Children ceasing to be looked after each year", "ceases")):
+                number = part[column].sum()
+                suppressed = la is not None and la[2] == "Halton" and year == 2024
+                cla_rows.append({**geo, "population_count": label,
+                                 "number": "c" if suppressed else str(number),
+                                 "rate_per_10000": "c" if suppressed else
+                                 str(round(number / population * 10_000))})
+            cla = part["cla"].sum()
+            counts = [round(cla * share) for _, share in PLACEMENTS]
+            counts[0] += cla - sum(counts)
+            for (label, _), count in zip(PLACEMENTS, counts, strict=True):
+                placement_rows.append({**geo, "cla_group": "Placement", "characteristic": label,
+                                       "number": str(count),
+                                       "percentage": str(round(100 * count / cla))})
+            placement_rows.append({**geo, "cla_group": "Total", "characteristic": "Total",
+                                   "number": str(cla), "percentage": "100"})
+            cin_rows.append({**geo, "at31_episodes_rate": f"{part['cin'].mean():.1f}",
+                             "cpp_at31_rate": f"{part['cpp'].mean():.1f}",
+                             "referrals_rate": f"{part['referrals'].mean():.1f}",
+                             "cpp_subsequent_percent": f"{part['repeat_cpp'].mean():.1f}"})
+            workforce_rows.append({**geo, "agency_rate_fte": f"{part['agency'].mean():.1f}",
+                                   "turnover_rate_fte": f"{part['turnover'].mean():.1f}"})
+            spend_rows.append({**_geo(year, level, la, region, f"{year - 1}{str(year)[2:]}"),
+                               "cla_expenditure": str(int(part["spend"].sum()))})
+    pd.DataFrame(cla_rows).to_csv(directory / "cla_number_and_rate_per_10k.csv", index=False)
+    pd.DataFrame(placement_rows).to_csv(directory / "la_cla_placements_31_march.csv", index=False)
+    pd.DataFrame(cin_rows).to_csv(directory / "cin_cpp_referrals.csv", index=False)
+    pd.DataFrame(workforce_rows).to_csv(directory / "csww_indicators.csv", index=False)
+    for row in spend_rows:
+        row["time_identifier"] = "Financial year"
+    pd.DataFrame(spend_rows).to_csv(directory / "s251_cla_expenditure.csv", index=False)
+    _write_population(directory, panel)
+    _write_lookup_and_neighbours(directory)
+    return directory
+
+
+def _write_population(directory: Path, panel: pd.DataFrame) -> None:
+    rows = []
+    for code, group in panel.groupby(panel["la"].map(lambda a: a[0])):
+        population = group.set_index("year")["population"]
+        for age in range(0, 19):
+            row: dict[str, object] = {"ladcode23": code, "laname23": group["la"].iloc[0][2],
+                                      "age": age}
+            for year in YEARS:
+                value = population.get(year, population.iloc[-1])
+                row[f"population_{year}"] = round(value / 18) if age < 18 else 5000
+            rows.append(row)
+    pd.DataFrame(rows).to_csv(directory / "ons_mid_year_population.csv", index=False)
+
+
+def _write_lookup_and_neighbours(directory: Path) -> None:
+    every = REAL_LAS + [NORTH_YORKSHIRE_OLD, NORTH_YORKSHIRE_NEW]
+    pd.DataFrame([{"new_la_code": c, "old_la_code": o, "la_name": n, "region_code": r,
+                   "region_name": REGIONS[r]} for c, o, n, r in every]).to_csv(
+        directory / "la_lookup.csv", index=False)
+    current = REAL_LAS + [NORTH_YORKSHIRE_NEW]
+    names = [n for _, _, n, _ in current]
+    rows = []
+    for i, (_, old, name, _) in enumerate(current):
+        others = [names[(i + k) % len(names)] for k in range(1, 11)]
+        rows.append({"la_name": name, "la_number": old,
+                     **{f"SN{k}": others[k - 1] for k in range(1, 11)}})
+    pd.DataFrame(rows).to_csv(directory / "statistical_neighbours_2021.csv", index=False)
