@@ -45,8 +45,11 @@ GEO = ["time_period", "time_identifier", "geographic_level", "country_code", "co
        "region_code", "region_name", "new_la_code", "old_la_code", "la_name"]
 
 
-def _areas(year: int) -> list[tuple[str, str, str, str]]:
-    return REAL_LAS + [NORTH_YORKSHIRE_OLD if year < 2024 else NORTH_YORKSHIRE_NEW]
+def synthetic_las(count: int) -> list[tuple[str, str, str, str]]:
+    """Fictional LAs with well-formed codes, to scale the data set up to England's 153 LAs."""
+    regions = list(REGIONS)
+    return [(f"E06009{i:03d}", f"{600 + i}", f"Synthetic LA {i}", regions[i % 3])
+            for i in range(count)]
 
 
 def _geo(year: int, level: str, la: tuple[str, str, str, str] | None = None,
@@ -62,11 +65,11 @@ def _geo(year: int, level: str, la: tuple[str, str, str, str] | None = None,
     return row
 
 
-def build_panel(seed: int = 7) -> pd.DataFrame:
+def build_panel(seed: int = 7, extra_las: int = 0) -> pd.DataFrame:
     """LA-year panel: population 0–17, CLA at 31 March, starts, ceases, demand rates, workforce."""
     rng = np.random.default_rng(seed)
     rows = []
-    for i, la in enumerate(REAL_LAS + [NORTH_YORKSHIRE_OLD]):
+    for i, la in enumerate(REAL_LAS + [NORTH_YORKSHIRE_OLD] + synthetic_las(extra_las)):
         population = 40_000 + 9_000 * i
         level = 45 + 4 * i
         for year in YEARS:
@@ -83,10 +86,10 @@ def build_panel(seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_dfe_directory(directory: Path, seed: int = 7) -> Path:
+def write_dfe_directory(directory: Path, seed: int = 7, extra_las: int = 0) -> Path:
     """Write the synthetic files to `directory`; Halton's 2024 CLA count is suppressed ('c')."""
     directory.mkdir(parents=True, exist_ok=True)
-    panel = build_panel(seed)
+    panel = build_panel(seed, extra_las)
     cla_rows, placement_rows, cin_rows, workforce_rows, spend_rows = [], [], [], [], []
     for year in YEARS:
         this = panel[panel["year"] == year]
@@ -130,7 +133,7 @@ def write_dfe_directory(directory: Path, seed: int = 7) -> Path:
         row["time_identifier"] = "Financial year"
     pd.DataFrame(spend_rows).to_csv(directory / "s251_cla_expenditure.csv", index=False)
     _write_population(directory, panel)
-    _write_lookup_and_neighbours(directory)
+    _write_lookup_and_neighbours(directory, synthetic_las(extra_las))
     return directory
 
 
@@ -148,12 +151,13 @@ def _write_population(directory: Path, panel: pd.DataFrame) -> None:
     pd.DataFrame(rows).to_csv(directory / "ons_mid_year_population.csv", index=False)
 
 
-def _write_lookup_and_neighbours(directory: Path) -> None:
-    every = REAL_LAS + [NORTH_YORKSHIRE_OLD, NORTH_YORKSHIRE_NEW]
+def _write_lookup_and_neighbours(directory: Path,
+                                 extra: list[tuple[str, str, str, str]]) -> None:
+    every = REAL_LAS + [NORTH_YORKSHIRE_OLD, NORTH_YORKSHIRE_NEW] + extra
     pd.DataFrame([{"new_la_code": c, "old_la_code": o, "la_name": n, "region_code": r,
                    "region_name": REGIONS[r]} for c, o, n, r in every]).to_csv(
         directory / "la_lookup.csv", index=False)
-    current = REAL_LAS + [NORTH_YORKSHIRE_NEW]
+    current = REAL_LAS + [NORTH_YORKSHIRE_NEW] + extra
     names = [n for _, _, n, _ in current]
     rows = []
     for i, (_, old, name, _) in enumerate(current):

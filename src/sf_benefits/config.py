@@ -30,4 +30,4 @@ def default_source_dir() -> Path:
     env = os.environ.get(SOURCE_DIR_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data"

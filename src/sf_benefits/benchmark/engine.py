@@ -164,17 +164,43 @@ def benchmark_la(store: Store, la: str | LocalAuthority, year: int | None = None
     """Benchmark one LA. `neighbours` is "published" (NFER model in the store) or "computed"."""
     catalogue = indicators()
     chosen = [catalogue[i] for i in (indicator_ids or list(catalogue))]
-    las = local_authorities(store)
+    return benchmark_from_tables(store, local_authorities(store), indicator_tables(store, chosen),
+                                 la, year, neighbours, neighbour_model)
+
+
+@dataclass(frozen=True)
+class IndicatorTable:
+    """One indicator's values as year × area tables for LAs and regions, and England by year."""
+
+    la: pd.DataFrame
+    region: pd.DataFrame
+    england: pd.Series
+
+    @classmethod
+    def from_values(cls, values: pd.DataFrame) -> IndicatorTable:
+        def wide(level: str) -> pd.DataFrame:
+            rows = values[values["geographic_level"] == level]
+            return rows.pivot_table(index="year", columns="area_code", values="value",
+                                    aggfunc="first", dropna=False)
+
+        england = wide("National")
+        return cls(wide("Local authority"), wide("Regional"),
+                   england.iloc[:, 0] if not england.empty else pd.Series(dtype=float))
+
+
+def indicator_tables(store: Store, chosen: list[Indicator]) -> dict[str, IndicatorTable]:
+    """Each indicator's values for every area and year, read once (renamed LAs joined up)."""
     frame = observations(store, sorted({n for ind in chosen for n in _selectors(ind)}))
     frame = continuous_series(frame, boundary_changes(store))
-    return benchmark_from_frame(store, las, frame, la, year, chosen, neighbours, neighbour_model)
+    return {ind.id: IndicatorTable.from_values(indicator_values(frame, ind)) for ind in chosen}
 
 
-def benchmark_from_frame(store: Store, las: pd.DataFrame, frame: pd.DataFrame,
-                         la: str | LocalAuthority, year: int | None, chosen: list[Indicator],
-                         neighbours: str = "published",
-                         neighbour_model: str | None = None) -> BenchmarkResult:
-    """The benchmark from observations already read, so many LAs can share one read."""
+def benchmark_from_tables(store: Store, las: pd.DataFrame, tables: dict[str, IndicatorTable],
+                          la: str | LocalAuthority, year: int | None = None,
+                          neighbours: str = "published",
+                          neighbour_model: str | None = None) -> BenchmarkResult:
+    """The benchmark from indicator tables already built, so many LAs can share one read."""
+    catalogue = indicators()
     target = la if isinstance(la, LocalAuthority) else resolve_la(store, la)
     notes: list[str] = []
     if neighbours == "computed":
@@ -189,24 +215,24 @@ def benchmark_from_frame(store: Store, las: pd.DataFrame, frame: pd.DataFrame,
     broken = series_break(boundary_changes(store), target.la_code)
     if broken:
         notes.append(f"{target.la_name}: {broken}.")
-    by_code = {r.la_code: r for r in las.itertuples()}
-    neighbour_las = [_la(pd.Series(by_code[c]._asdict())) for c in codes if c in by_code]
-    results = [_benchmark_indicator(frame, ind, target, codes, las, year) for ind in chosen]
+    by_code = las.set_index("la_code", drop=False)
+    neighbour_las = [_la(by_code.loc[c]) for c in codes  # type: ignore[arg-type]
+                     if c in by_code.index]
+    names = dict(zip(las["la_code"], las["la_name"], strict=True))
+    results = [_benchmark_indicator(table, catalogue[ind_id], target, codes, names, year)
+               for ind_id, table in tables.items()]
     return BenchmarkResult(target, year, model, neighbour_las, results, notes)
 
 
-def _benchmark_indicator(frame: pd.DataFrame, indicator: Indicator, la: LocalAuthority,
-                         neighbour_codes: list[str], las: pd.DataFrame,
+def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalAuthority,
+                         neighbour_codes: list[str], names: dict[str, str],
                          year: int | None) -> IndicatorBenchmark:
-    values = indicator_values(frame, indicator)
-    la_level = values[values["geographic_level"] == "Local authority"]
-    own_years = la_level.loc[(la_level["area_code"] == la.la_code) & la_level["value"].notna(),
-                             "year"]
+    wide = table.la
+    own = wide[la.la_code].dropna() if la.la_code in wide.columns else pd.Series(dtype=float)
     if year is None:
-        year = int(own_years.max()) if not own_years.empty else (
-            int(la_level["year"].max()) if not la_level.empty else None)
-    names = dict(zip(las["la_code"], las["la_name"], strict=True))
-    this_year = la_level[la_level["year"] == year].set_index("area_code")["value"]
+        year = int(own.index.max()) if not own.empty else (
+            int(wide.index.max()) if not wide.empty else None)
+    this_year = pd.Series(wide.loc[year] if year in wide.index else [], dtype=float)
     national = competition_rank(this_year, indicator.polarity)
     ranked = int(this_year.notna().sum())
     group = this_year.reindex([la.la_code, *neighbour_codes])
@@ -215,44 +241,30 @@ def _benchmark_indicator(frame: pd.DataFrame, indicator: Indicator, la: LocalAut
     la_value = _num(this_year.get(la.la_code))
     mean = _num(neighbour_only.mean()) if neighbour_only.notna().any() else None
     median = _num(neighbour_only.median()) if neighbour_only.notna().any() else None
-    region = _area_value(values, "Regional", la.region_code, year)
-    england = _area_value(values, "National", None, year)
+    region_series = (table.region[la.region_code] if la.region_code in table.region.columns
+                     else pd.Series(dtype=float))
     national_rank = _int(national.get(la.la_code))
     neighbour_table = pd.DataFrame({
         "rank": range(1, len(neighbour_codes) + 1), "la_code": neighbour_codes,
         "la_name": [names.get(c, c) for c in neighbour_codes],
-        "value": [_num(this_year.get(c)) for c in neighbour_codes],
+        "value": [_num(v) for v in neighbour_only],
     })
-    trend = _trend(values, la, neighbour_codes)
+    trend = pd.DataFrame({
+        "la": wide[la.la_code] if la.la_code in wide.columns else pd.Series(dtype=float),
+        "neighbour_mean": wide.reindex(columns=neighbour_codes).mean(axis=1),
+        "region": region_series, "england": table.england,
+    }).rename_axis("year").reset_index().sort_values("year")
+    trend = trend.dropna(subset=["la", "neighbour_mean", "region", "england"], how="all")
     return IndicatorBenchmark(
         indicator=indicator, year=year, la_value=la_value, neighbour_values=neighbour_table,
-        neighbour_mean=mean, neighbour_median=median, region_value=region, england_value=england,
+        neighbour_mean=mean, neighbour_median=median, region_value=_num(region_series.get(year)),
+        england_value=_num(table.england.get(year)),
         rank_among_neighbours=_int(group_rank.get(la.la_code)),
         neighbours_ranked=int(group.notna().sum()), national_rank=national_rank,
         las_ranked=ranked, quartile_band=quartile_band(national_rank, ranked),
         gap_to_neighbour_mean=None if la_value is None or mean is None else la_value - mean,
         trend=trend,
     )
-
-
-def _trend(values: pd.DataFrame, la: LocalAuthority, neighbour_codes: list[str]) -> pd.DataFrame:
-    la_level = values[values["geographic_level"] == "Local authority"]
-    own = la_level[la_level["area_code"] == la.la_code].set_index("year")["value"]
-    neighbour_mean = (la_level[la_level["area_code"].isin(neighbour_codes)]
-                      .groupby("year")["value"].mean())
-    region = values[(values["geographic_level"] == "Regional")
-                    & (values["area_code"] == la.region_code)].set_index("year")["value"]
-    england = values[values["geographic_level"] == "National"].groupby("year")["value"].first()
-    trend = pd.DataFrame({"la": own, "neighbour_mean": neighbour_mean, "region": region,
-                          "england": england})
-    return trend.rename_axis("year").reset_index().sort_values("year")
-
-
-def _area_value(values: pd.DataFrame, level: str, code: str | None, year: int | None) -> float | None:
-    rows = values[(values["geographic_level"] == level) & (values["year"] == year)]
-    if code is not None:
-        rows = rows[rows["area_code"] == code]
-    return _num(rows["value"].iloc[0]) if not rows.empty else None
 
 
 def _num(value: object) -> float | None:

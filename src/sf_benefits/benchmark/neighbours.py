@@ -47,9 +47,9 @@ def feature_table(store: Store, year: int | None = None) -> tuple[int, pd.DataFr
         raise ValueError("no year has every neighbour feature for any LA: load CIN, CPP, CLA "
                          "and population data first")
     if year is None:
-        counts = complete.groupby(level="year").size()
+        counts: pd.Series = complete.groupby(level="year").size()
         year = int(counts[counts >= counts.max() * 0.9].index.max())
-    return year, complete.xs(year, level="year")
+    return year, pd.DataFrame(complete.xs(year, level="year"))
 
 
 def computed_neighbours(store: Store, la_code: str, year: int | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,13 +18,13 @@ from sf_benefits.benchmark.neighbours import compare_neighbours
 from sf_benefits.cli.common import console, fail, open_store
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     xlsx = "xlsx"
 
 
-class NeighbourSource(str, Enum):
+class NeighbourSource(StrEnum):
     published = "published"
     computed = "computed"
 
@@ -141,10 +141,10 @@ def neighbours_command(
     names = dict(zip(*local_authorities(store)[["la_code", "la_name"]].T.values, strict=True))
     out = Table("Rank", f"Published ({table.attrs['model']})", "Computed",
                 title=f"Statistical neighbours of {target.la_name}")
-    for row in table.itertuples():
-        def show(code: str | None, both: bool) -> str:
-            return "" if code is None else f"{names.get(code, code)}{' ✓' if both else ''}"
+    def show(code: object, both: object) -> str:
+        return "" if code is None else f"{names.get(str(code), code)}{' ✓' if both else ''}"
 
+    for row in table.itertuples():
         out.add_row(str(row.rank), show(row.published, row.published_in_both),
                     show(row.computed, row.computed_in_both))
     console.print(out)

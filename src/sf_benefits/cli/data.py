@@ -79,5 +79,6 @@ def status(database_url: Annotated[str | None, typer.Option()] = None) -> None:
         loads = pd.read_sql(select(data_load).order_by(data_load.c.dataset), conn)
     table = Table("dataset", "rows", "loaded at", "source file", title=f"Store: {store.url}")
     for row in loads.itertuples():
-        table.add_row(row.dataset, f"{row.rows:,}", str(row.loaded_at)[:19], row.source_file)
+        table.add_row(str(row.dataset), f"{row.rows:,}", str(row.loaded_at)[:19],
+                      str(row.source_file))
     console.print(table)

@@ -20,6 +20,7 @@ GEOGRAPHY_COLUMNS = (
 )
 LEVEL_AREA_COLUMN = {"National": "country_code", "Regional": "region_code",
                      "Local authority": "new_la_code"}
+KNOWN_INDICATORS = frozenset({"number", "percentage", "percent", "rate_per_10000", "rate"})
 GSS_LA = re.compile(r"^E(06|08|09|10)\d{6}$")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 
@@ -79,7 +80,7 @@ def year_ending(time_period: str) -> int | None:
 
 def _indicator_columns(path: Path, frame: pd.DataFrame, candidates: list[str]) -> list[str]:
     """Indicator columns: as the EES `.meta.csv` beside the file declares them, else the columns
-    whose cells are at least 90% numbers or suppression markers."""
+    named like DfE's common indicators or whose cells are mostly numbers or suppression markers."""
     meta = path.with_name(f"{path.stem}.meta.csv")
     if meta.exists():
         declared = read_csv_strings(meta)
@@ -90,7 +91,7 @@ def _indicator_columns(path: Path, frame: pd.DataFrame, candidates: list[str]) -
     for col in candidates:
         values = frame[col]
         numeric = values.str.fullmatch(NUMBER.pattern) | values.str.lower().isin(SUPPRESSION_MARKERS)
-        if numeric.mean() >= 0.9:
+        if col in KNOWN_INDICATORS or numeric.mean() >= 0.5:
             chosen.append(col)
     return chosen
 
@@ -127,9 +128,11 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
         problems.append(Problem(file, row, "time_period", "time_period_format",
                                 f"'{period}' is not a year (YYYY) or a span (YYYYYY)"))
 
-    area_col = frame["geographic_level"].map(LEVEL_AREA_COLUMN)
-    frame["area_code"] = [frame.at[i, c] if c in frame.columns else ""
-                          for i, c in zip(frame.index, area_col, strict=True)]
+    frame["area_code"] = ""
+    for level, column in LEVEL_AREA_COLUMN.items():
+        at_level = frame["geographic_level"] == level
+        if column in frame.columns:
+            frame.loc[at_level, "area_code"] = frame.loc[at_level, column]
     for row, level, code in frame[["_row", "geographic_level", "area_code"]].itertuples(
             index=False):
         if not code:

@@ -170,8 +170,10 @@ def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) ->
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict("records")  # type: ignore[return-value]
+    """Rows as dicts for executemany, with every missing value as NULL."""
+    columns = list(frame.columns)
+    return [{c: (None if v is None or v != v else v) for c, v in zip(columns, row, strict=True)}
+            for row in frame.itertuples(index=False, name=None)]
 
 
 def _write(store: Store, las: pd.DataFrame, observations: pd.DataFrame,

@@ -7,7 +7,6 @@ aliases), validates every row and returns tidy frames, or raises IngestError bef
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -81,11 +80,15 @@ def read_frame(path: Path) -> pd.DataFrame:
     return read_csv_strings(path)
 
 
-@dataclass(frozen=True)
 class LaRegister:
     """Every upper-tier LA the store knows: code, old 3-digit code, name, region."""
 
-    frame: pd.DataFrame
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._index: dict[str, str] = {}
+        for column in ("la_name", "old_la_code", "la_code"):
+            for key, code in zip(frame[column].astype(str), frame["la_code"], strict=True):
+                self._index[key.strip().casefold()] = str(code)
 
     @property
     def codes(self) -> set[str]:
@@ -93,14 +96,7 @@ class LaRegister:
 
     def resolve(self, text: str) -> str | None:
         """GSS code for a GSS code, 3-digit code or exact (case-insensitive) name."""
-        text = text.strip()
-        f = self.frame
-        for column in ("la_code", "old_la_code"):
-            hit = f.loc[f[column].astype(str).str.upper() == text.upper(), "la_code"]
-            if not hit.empty:
-                return str(hit.iloc[-1])
-        hit = f.loc[f["la_name"].str.casefold() == text.casefold(), "la_code"]
-        return str(hit.iloc[-1]) if not hit.empty else None
+        return self._index.get(text.strip().casefold())
 
 
 def read_lookup(path: Path) -> pd.DataFrame:
@@ -118,11 +114,11 @@ def read_lookup(path: Path) -> pd.DataFrame:
         out[role] = frame[col] if col else None
     out = out[out["la_code"].str.match(GSS_LA.pattern) | out["la_code"].eq("")]
     problems = [Problem(file, int(i) + 2, code, "missing_la_code", "row has no LA code")
-                for i in out.index[out["la_code"] == ""]]
+                for i in out.index[out["la_code"] == ""].to_numpy(dtype=int)]
     dupes = out[out.duplicated("la_code", keep=False) & (out["la_code"] != "")]
     problems += [Problem(file, int(i) + 2, code, "duplicate_row",
                          f"LA code {c} appears more than once")
-                 for i, c in dupes["la_code"].items()]
+                 for i, c in zip(dupes.index.to_numpy(dtype=int), dupes["la_code"], strict=True)]
     if problems:
         raise IngestError(problems)
     return out.reset_index(drop=True)
@@ -228,13 +224,14 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
     """LAIT long table (LA, indicator, year, value) → observations; suppressed values stay missing."""
     frame = read_frame(path)
     file, cols = str(path), list(frame.columns)
-    roles = {r: find_column(cols, r) for r in ("la_code", "indicator", "year", "value")}
-    if roles["la_code"] is None:
-        roles["la_code"] = find_column(cols, "old_la_code")
-    missing = [r for r, c in roles.items() if c is None]
+    found = {r: find_column(cols, r) for r in ("la_code", "indicator", "year", "value")}
+    if found["la_code"] is None:
+        found["la_code"] = find_column(cols, "old_la_code")
+    missing = [r for r, c in found.items() if c is None]
     if missing:
         raise IngestError([Problem(file, 1, r, "missing_column", f"no '{r}' column")
                            for r in missing])
+    roles = {r: str(c) for r, c in found.items()}
     problems: list[Problem] = []
     records = []
     for i, rec in frame.iterrows():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -90,19 +89,20 @@ def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | N
     other filters are at their total; one value per year and area."""
     where = {k: v.lower() for k, v in (where or {}).items()}
     any_of = {k: [v.lower() for v in vs] for k, vs in (any_of or {}).items()}
+
+    def matches(breakdown: str) -> bool:
+        filters = {k: v.lower() for k, v in parse_breakdown(breakdown).items()}
+        return all(filters.get(k) == v for k, v in where.items()) and all(
+            filters.get(k) in vs for k, vs in any_of.items()) and all(
+            bool(TOTAL_VALUES.match(v)) for k, v in filters.items()
+            if k not in where and k not in any_of)
+
     for name in names:
         rows = frame[frame["indicator"] == name]
         if rows.empty:
             continue
-        keep = []
-        for breakdown in rows["breakdown"]:
-            filters = {k: v.lower() for k, v in parse_breakdown(breakdown).items()}
-            ok = all(filters.get(k) == v for k, v in where.items()) and all(
-                filters.get(k) in vs for k, vs in any_of.items()) and all(
-                bool(TOTAL_VALUES.match(v)) for k, v in filters.items()
-                if k not in where and k not in any_of)
-            keep.append(ok)
-        matched = rows[np.array(keep, dtype=bool)]
+        verdict = {b: matches(b) for b in rows["breakdown"].unique()}
+        matched = rows[rows["breakdown"].map(verdict).astype(bool)]
         if not matched.empty:
             return matched.sort_values("dataset").drop_duplicates(
                 ["year", "geographic_level", "area_code"], keep="last")

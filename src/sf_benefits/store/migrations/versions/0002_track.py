@@ -64,7 +64,7 @@ def _create_tables() -> None:
         sa.Column("revision", sa.Integer, primary_key=True),
         sa.Column("series", sa.String(16), primary_key=True),
         sa.Column("year", sa.Integer, primary_key=True),
-        sa.Column("measure", sa.String(32), primary_key=True),
+        sa.Column("measure", sa.String(48), primary_key=True),
         sa.Column("placement", sa.String(32), primary_key=True),
         sa.Column("p10", sa.Float, nullable=True),
         sa.Column("p50", sa.Float, nullable=True),

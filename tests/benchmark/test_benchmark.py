@@ -1,0 +1,125 @@
+"""The benchmark engine over a store loaded with the synthetic DfE files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sf_benefits.benchmark import UnknownLocalAuthority, benchmark_la, resolve_la
+from sf_benefits.benchmark.neighbours import compare_neighbours, computed_neighbours
+from sf_benefits.store import Store
+from sf_benefits.store.queries import (
+    BoundaryChangeError,
+    boundary_changes,
+    care_history,
+    require_continuous,
+)
+from tests.synthetic_dfe import REAL_LAS, build_panel
+
+NEIGHBOURS = ["Halton", "Cheshire East", "Cheshire West and Chester", "Wigan", "Stockport",
+              "Bury", "Trafford", "Leeds", "Wakefield", "Kirklees"]
+
+
+@pytest.mark.parametrize("text", ["Warrington", "WARRINGTON", "877", "E06000007", " e06000007 "])
+def test_resolve_la_by_name_or_code(loaded_store: Store, text: str) -> None:
+    assert resolve_la(loaded_store, text).la_code == "E06000007"
+
+
+def test_typo_gets_did_you_mean(loaded_store: Store) -> None:
+    with pytest.raises(UnknownLocalAuthority, match="did you mean 'Warrington'"):
+        resolve_la(loaded_store, "Warington")
+
+
+def test_published_neighbours_in_order(loaded_store: Store) -> None:
+    result = benchmark_la(loaded_store, "Warrington")
+    assert [n.la_name for n in result.neighbours] == NEIGHBOURS
+    assert result.neighbour_model == "nfer_2021"
+
+
+def test_cla_rate_figures_match_the_source_panel(loaded_store: Store) -> None:
+    result = benchmark_la(loaded_store, "Warrington", year=2023, indicator_ids=["cla_rate_per_10k"])
+    b = result.indicators[0]
+    panel = build_panel()
+    panel = panel[panel["year"] == 2023]
+    rates = {la[2]: round(cla / pop * 10_000) for la, cla, pop in
+             zip(panel["la"], panel["cla"], panel["population"], strict=True)}
+    assert b.la_value == rates["Warrington"]
+    assert b.neighbour_mean == pytest.approx(np.mean([rates[n] for n in NEIGHBOURS]))
+    assert b.neighbour_median == pytest.approx(np.median([rates[n] for n in NEIGHBOURS]))
+    england = round(panel["cla"].sum() / panel["population"].sum() * 10_000)
+    assert b.england_value == england
+    ordered = sorted(rates.values())
+    assert b.national_rank == ordered.index(rates["Warrington"]) + 1
+    assert b.gap_to_neighbour_mean == pytest.approx(b.la_value - b.neighbour_mean)
+
+
+def test_suppressed_neighbour_is_left_out_of_mean_and_rank(loaded_store: Store) -> None:
+    b = benchmark_la(loaded_store, "Warrington", year=2024,
+                     indicator_ids=["cla_rate_per_10k"]).indicators[0]
+    halton = b.neighbour_values.set_index("la_name").loc["Halton", "value"]
+    assert halton is None or np.isnan(halton)
+    others = b.neighbour_values["value"].dropna()
+    assert len(others) == 9
+    assert b.neighbour_mean == pytest.approx(others.mean())
+    assert b.neighbours_ranked == 10
+    assert b.las_ranked == len(REAL_LAS)
+
+
+def test_polarity_changes_rank_direction(loaded_store: Store) -> None:
+    result = benchmark_la(loaded_store, "Warrington", year=2023,
+                          indicator_ids=["cla_foster_pct", "agency_social_worker_rate"])
+    foster, agency = result.indicators
+    assert foster.indicator.polarity == "high_is_better"
+    assert agency.indicator.polarity == "low_is_better"
+    assert agency.rank_among_neighbours == 1
+
+
+def test_trend_covers_all_years(loaded_store: Store) -> None:
+    b = benchmark_la(loaded_store, "Leeds", indicator_ids=["cla_rate_per_10k"]).indicators[0]
+    assert list(b.trend["year"]) == list(range(2015, 2025))
+    assert b.trend["la"].notna().all()
+
+
+def test_renamed_la_series_joins_its_predecessor(loaded_store: Store) -> None:
+    history = care_history(loaded_store, ["E06000065"])
+    totals = history[(history["measure"] == "cla_31_march") & (history["placement"] == "all")]
+    assert list(totals["year"]) == list(range(2015, 2025))
+    result = benchmark_la(loaded_store, "E06000065", indicator_ids=["cla_rate_per_10k"])
+    assert result.indicators[0].trend["la"].notna().sum() == 10
+    assert result.notes == []
+
+
+def test_split_la_series_is_refused_with_the_reason(loaded_store: Store) -> None:
+    changes = boundary_changes(loaded_store)
+    with pytest.raises(BoundaryChangeError, match="Bournemouth, Poole and Christchurch"):
+        require_continuous(changes, "E06000058", 2015)
+    with pytest.raises(BoundaryChangeError, match="Cumbria split"):
+        require_continuous(changes, "E06000063", 2020)
+    require_continuous(changes, "E06000065", 2015)
+    require_continuous(changes, "E06000063", 2024)
+
+
+def test_care_history_by_placement_sums_to_total(loaded_store: Store) -> None:
+    history = care_history(loaded_store, ["E08000035"])
+    cla = history[history["measure"] == "cla_31_march"].pivot_table(
+        index="year", columns="placement", values="value")
+    by_type = cla.drop(columns="all").sum(axis=1)
+    pd.testing.assert_series_equal(by_type, cla["all"], check_names=False)
+    assert set(history["measure"]) == {"cla_31_march", "starts", "ceases", "population_0_17"}
+
+
+def test_computed_neighbours_are_nearest_on_features(loaded_store: Store) -> None:
+    near = computed_neighbours(loaded_store, "E06000007")
+    assert len(near.neighbour_codes) == 10
+    assert "E06000007" not in near.neighbour_codes
+    assert near.distances == sorted(near.distances)
+    table = compare_neighbours(loaded_store, "E06000007")
+    assert table.attrs["overlap"] == int(table["published_in_both"].sum())
+
+
+def test_benchmark_to_frames_is_tidy(loaded_store: Store) -> None:
+    frames = benchmark_la(loaded_store, "Warrington").to_frames()
+    assert set(frames) == {"summary", "neighbours", "trend"}
+    assert frames["summary"]["indicator_id"].is_unique
+    assert len(frames["summary"]) == 13

@@ -1,0 +1,52 @@
+"""Checks against real published figures in ../shared/data (skipped when it is absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sf_benefits.benchmark import benchmark_la
+from sf_benefits.ingest.loader import load_directory
+from sf_benefits.ingest.tables import NEIGHBOUR_COLUMN, find_column, read_frame
+from sf_benefits.store import Store
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.fixture(scope="module")
+def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('real') / 'store.sqlite'}")
+    load_directory(store, shared_data)
+    return store
+
+
+def test_england_cla_at_31_march_2023(real_store: Store) -> None:
+    b = benchmark_la(real_store, "Warrington", year=2023,
+                     indicator_ids=["cla_rate_per_10k"]).indicators[0]
+    assert b.england_value == 70
+    from sf_benefits.store.queries import observations, select_rows
+
+    numbers = select_rows(observations(real_store, ["number"]), ["number"],
+                          {"population_count": "Children looked after at 31 March each year"})
+    england = numbers[(numbers["geographic_level"] == "National") & (numbers["year"] == 2023)]
+    assert england["value"].iloc[0] == 83_750
+
+
+def test_warrington_neighbours_equal_the_published_list(real_store: Store,
+                                                        shared_data: Path) -> None:
+    files = [p for p in shared_data.rglob("*") if p.suffix.lower() in {".csv", ".xlsx"}
+             and "2021" in p.name and "neighbour" in p.name.lower()]
+    assert files, "no April 2021 statistical neighbour file in ../shared/data"
+    frame = read_frame(files[0])
+    name = find_column(list(frame.columns), "la_name")
+    assert name is not None
+    row = frame[frame[name].str.casefold() == "warrington"].iloc[0]
+    published = [row[c] for c in frame.columns if NEIGHBOUR_COLUMN.match(c)
+                 and not c.endswith("_code")][:10]
+    result = benchmark_la(real_store, "Warrington", neighbour_model="nfer_2021")
+    names = [n.la_name for n in result.neighbours]
+    codes = [n.old_la_code for n in result.neighbours]
+    assert published in (names, codes)
+    assert len(pd.unique(pd.Series(names))) == 10

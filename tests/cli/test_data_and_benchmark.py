@@ -1,0 +1,91 @@
+"""The `sf-benefits data …`, `benchmark` and `neighbours` commands end to end on a temp store."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sf_benefits.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dfe_dir: Path) -> Path:
+    monkeypatch.setenv("SF_BENEFITS_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.delenv("SF_BENEFITS_DATABASE_URL", raising=False)
+    result = runner.invoke(app, ["data", "load", "--from", str(dfe_dir)])
+    assert result.exit_code == 0, result.output
+    assert "Loaded" in result.output
+    return tmp_path
+
+
+def test_missing_data_directory_says_how_to_get_it(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SF_BENEFITS_DATA_DIR", str(tmp_path / "store"))
+    result = runner.invoke(app, ["data", "load", "--from", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    assert "sf-benefits data fetch" in result.output
+
+
+def test_benchmark_table(cli_env: Path) -> None:
+    result = runner.invoke(app, ["benchmark", "--la", "warrington", "--year", "2023"],
+                           env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "Warrington" in result.output and "Neighbour mean" in result.output
+
+
+def test_benchmark_csv_and_xlsx(cli_env: Path) -> None:
+    csv_path, xlsx_path = cli_env / "b.csv", cli_env / "b.xlsx"
+    assert runner.invoke(app, ["benchmark", "--la", "877", "--format", "csv", "--out",
+                               str(csv_path)]).exit_code == 0
+    summary = pd.read_csv(csv_path)
+    assert len(summary) == 13
+    result = runner.invoke(app, ["benchmark", "--la", "E06000007", "--format", "xlsx", "--out",
+                                 str(xlsx_path), "--indicators", "cla_rate_per_10k"])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(xlsx_path)
+    assert book.sheetnames == ["summary", "neighbours", "trend"]
+    header = [c.value for c in book["summary"][1]]
+    row = dict(zip(header, [c.value for c in book["summary"][2]], strict=True))
+    assert row["indicator_id"] == "cla_rate_per_10k"
+    assert row["la_value"] == summary.loc[0, "la_value"]
+
+
+def test_benchmark_charts(cli_env: Path) -> None:
+    png, page = cli_env / "b.png", cli_env / "b.html"
+    for chart in (png, page):
+        result = runner.invoke(app, ["benchmark", "--la", "Leeds", "--indicators",
+                                     "cla_rate_per_10k", "--chart", str(chart)])
+        assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = page.read_text()
+    assert "<table" in html and "plotly" in html.lower()
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=[\"']?https?:", html)
+
+
+def test_typo_and_unknown_indicator_are_clear(cli_env: Path) -> None:
+    result = runner.invoke(app, ["benchmark", "--la", "Warington"])
+    assert result.exit_code == 1 and "did you mean 'Warrington'" in result.output
+    result = runner.invoke(app, ["benchmark", "--la", "Leeds", "--indicators", "nonsense"])
+    assert result.exit_code == 1 and "unknown indicator" in result.output
+
+
+def test_computed_neighbours_side_by_side(cli_env: Path) -> None:
+    result = runner.invoke(app, ["benchmark", "--la", "Leeds", "--neighbours", "computed",
+                                 "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["neighbours", "--la", "Leeds"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Published (nfer_2021)" in result.output and "In both lists" in result.output
+
+
+def test_status_lists_datasets(cli_env: Path) -> None:
+    result = runner.invoke(app, ["data", "status"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    assert "cla_number_and_rate_per_10k" in result.output

@@ -1,0 +1,182 @@
+"""EES reader and directory loader: suppression, validation errors, all-or-nothing loads."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from sf_benefits.ingest.ees import read_ees, year_ending
+from sf_benefits.ingest.errors import IngestError
+from sf_benefits.ingest.loader import load_directory
+from sf_benefits.store import Store
+from sf_benefits.store.schema import data_load, local_authority, observation
+
+HEADER = ("time_period,time_identifier,geographic_level,country_code,country_name,region_code,"
+          "region_name,new_la_code,old_la_code,la_name,population_count,number,rate_per_10000\n")
+ROW = ("2023,Reporting year,Local authority,E92000001,England,E12000002,North West,E06000007,"
+       "877,Warrington,{label},{number},{rate}\n")
+
+
+def write(path: Path, *rows: str, header: str = HEADER) -> Path:
+    path.write_text(header + "".join(rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("marker", ["c", "x", "z", "low", "u", ".", ""])
+def test_suppression_markers_are_missing_never_zero(tmp_path: Path, marker: str) -> None:
+    table = read_ees(write(tmp_path / "cla.csv",
+                           ROW.format(label="Children looked after at 31 March each year",
+                                      number=marker, rate="64")))
+    number = table.observations[table.observations["indicator"] == "number"].iloc[0]
+    assert pd.isna(number["value"])
+    assert number["status"] == (marker or "blank")
+
+
+def test_year_ending_reads_years_and_spans() -> None:
+    assert year_ending("2023") == 2023
+    assert year_ending("202223") == 2023
+    assert year_ending("2023/24") is None
+
+
+def problem_of(exc: pytest.ExceptionInfo[IngestError]) -> tuple[str, int | None, str | None, str]:
+    problem = exc.value.problems[0]
+    return Path(problem.file).name, problem.row, problem.column, problem.rule
+
+
+def test_non_numeric_value_names_file_row_column_and_rule(tmp_path: Path) -> None:
+    path = write(tmp_path / "cla.csv",
+                 ROW.format(label="Children looked after at 31 March each year", number="12",
+                            rate="64"),
+                 ROW.format(label="Children starting to be looked after each year",
+                            number="1O", rate="30"),
+                 ROW.format(label="Children ceasing to be looked after each year", number="9",
+                            rate="28"))
+    with pytest.raises(IngestError) as exc:
+        read_ees(path)
+    assert problem_of(exc) == ("cla.csv", 3, "number", "not_a_number")
+    assert "'1O'" in str(exc.value)
+
+
+def test_missing_column(tmp_path: Path) -> None:
+    path = write(tmp_path / "cla.csv", "2023,Local authority,5\n",
+                 header="time_period,level,number\n")
+    with pytest.raises(IngestError) as exc:
+        read_ees(path)
+    assert problem_of(exc) == ("cla.csv", 1, "geographic_level", "missing_column")
+
+
+def test_unknown_la_code(tmp_path: Path) -> None:
+    path = write(tmp_path / "cla.csv", ROW.format(label="x", number="5", rate="1"))
+    with pytest.raises(IngestError) as exc:
+        read_ees(path, known_la_codes={"E06000006"})
+    assert problem_of(exc) == ("cla.csv", 2, "new_la_code", "unknown_la_code")
+
+
+def test_malformed_la_code(tmp_path: Path) -> None:
+    path = write(tmp_path / "cla.csv",
+                 ROW.format(label="x", number="5", rate="1").replace("E06000007", "E0600007"))
+    with pytest.raises(IngestError) as exc:
+        read_ees(path)
+    assert problem_of(exc)[3] == "la_code_format"
+
+
+def test_wrong_encoding_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "cla.csv"
+    text = HEADER + ROW.format(label="Children looked after at 31 March each year", number="5",
+                               rate="1")
+    path.write_bytes(text.encode("utf-8") + "2023,Reporting year,Local authority,E92000001,"
+                     "England,E12000002,North West,E06000007,877,Warrington £,x,1,2\n"
+                     .encode("cp1252"))
+    with pytest.raises(IngestError) as exc:
+        read_ees(path)
+    assert problem_of(exc) == ("cla.csv", 3, None, "encoding")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    with pytest.raises(IngestError) as exc:
+        read_ees(write(tmp_path / "cla.csv", header=""))
+    assert problem_of(exc)[3] == "empty_file"
+    with pytest.raises(IngestError) as exc:
+        read_ees(write(tmp_path / "cla.csv"))
+    assert problem_of(exc)[3] == "empty_file"
+
+
+def test_duplicate_rows_name_both(tmp_path: Path) -> None:
+    row = ROW.format(label="Children looked after at 31 March each year", number="5", rate="1")
+    with pytest.raises(IngestError) as exc:
+        read_ees(write(tmp_path / "cla.csv", row, row))
+    assert problem_of(exc) == ("cla.csv", 3, None, "duplicate_row")
+    assert "rows 2, 3" in str(exc.value)
+
+
+def snapshot(store: Store) -> tuple[int, int, list[tuple[object, ...]]]:
+    with store.engine.connect() as conn:
+        observations = conn.execute(select(func.count()).select_from(observation)).scalar_one()
+        las = conn.execute(select(func.count()).select_from(local_authority)).scalar_one()
+        loads = [tuple(r) for r in conn.execute(select(data_load.c.dataset, data_load.c.sha256))]
+    return observations, las, sorted(loads)
+
+
+def test_reload_is_idempotent(store: Store, dfe_dir: Path) -> None:
+    first = load_directory(store, dfe_dir)
+    before = snapshot(store)
+    load_directory(store, dfe_dir)
+    assert snapshot(store) == before
+    assert before[0] == first.observations
+
+
+@pytest.mark.parametrize("corruption", ["bad_value", "missing_column", "encoding", "empty",
+                                        "duplicate", "unknown_la"])
+def test_bad_file_leaves_the_store_exactly_as_it_was(store: Store, dfe_dir: Path, tmp_path: Path,
+                                                     corruption: str) -> None:
+    load_directory(store, dfe_dir)
+    before = snapshot(store)
+    broken = tmp_path / "broken"
+    shutil.copytree(dfe_dir, broken)
+    target = broken / "cin_cpp_referrals.csv"
+    lines = target.read_text().splitlines(keepends=True)
+    if corruption == "bad_value":
+        lines[5] = lines[5].rsplit(",", 1)[0] + ",twelve\n"
+    elif corruption == "missing_column":
+        lines = [line.replace("geographic_level", "geo_level", 1) for line in lines]
+    elif corruption == "empty":
+        lines = []
+    elif corruption == "duplicate":
+        lines.append(lines[-1])
+    elif corruption == "unknown_la":
+        row = next(i for i, line in enumerate(lines) if "E06000007" in line)
+        lines[row] = lines[row].replace("E06000007", "E06000999")
+    if corruption == "encoding":
+        target.write_bytes("".join(lines).encode() + "x,é\n".encode("latin-1"))
+    else:
+        target.write_text("".join(lines))
+    with pytest.raises(IngestError) as exc:
+        load_directory(store, broken)
+    assert exc.value.problems[0].file.endswith("cin_cpp_referrals.csv")
+    assert snapshot(store) == before
+
+
+def test_a_failure_while_writing_rolls_back(store: Store, dfe_dir: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    load_directory(store, dfe_dir)
+    before = snapshot(store)
+    import sf_benefits.ingest.loader as loader
+
+    def explode(_frame: pd.DataFrame) -> list[dict[str, object]]:
+        raise RuntimeError("interrupted")
+
+    real = loader._records
+    calls = {"n": 0}
+
+    def fail_late(frame: pd.DataFrame) -> list[dict[str, object]]:
+        calls["n"] += 1
+        return explode(frame) if calls["n"] > 3 else real(frame)
+
+    monkeypatch.setattr(loader, "_records", fail_late)
+    with pytest.raises(RuntimeError):
+        load_directory(store, dfe_dir)
+    assert snapshot(store) == before

@@ -1,0 +1,65 @@
+"""`data fetch` against a local HTTP server on 127.0.0.1, never the internet."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sf_benefits.ingest.errors import IngestError
+from sf_benefits.ingest.fetch import fetch
+from sf_benefits.ingest.loader import load_directory
+from sf_benefits.store import Store
+
+
+@pytest.fixture
+def mirror(tmp_path: Path, dfe_dir: Path) -> Iterator[tuple[str, Path]]:
+    """A local server holding one zip of the data files at an official-looking path, and a manifest."""
+    root = tmp_path / "www"
+    (root / "data-catalogue" / "cla" / "latest").mkdir(parents=True)
+    with zipfile.ZipFile(root / "data-catalogue" / "cla" / "latest" / "download", "w") as zipped:
+        for path in dfe_dir.iterdir():
+            zipped.write(path, f"data/{path.name}")
+    manifest = tmp_path / "sources.yaml"
+    manifest.write_text(yaml.safe_dump({"files": [{
+        "name": "cla.zip", "publisher": "DfE", "description": "test",
+        "url": "https://explore-education-statistics.service.gov.uk/data-catalogue/cla/latest/"
+               "download"}]}))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", manifest
+    server.shutdown()
+
+
+def test_fetch_downloads_unpacks_and_loads(mirror: tuple[str, Path], tmp_path: Path,
+                                           store: Store) -> None:
+    base_url, manifest = mirror
+    target = tmp_path / "data"
+    files = fetch(target, base_url=base_url, manifest=manifest)
+    assert files[0].bytes > 1000
+    assert (target / "cla" / "data" / "la_lookup.csv").exists()
+    report = load_directory(store, target)
+    assert report.local_authorities == 22
+
+
+def test_failed_download_replaces_nothing(mirror: tuple[str, Path], tmp_path: Path) -> None:
+    base_url, manifest = mirror
+    target = tmp_path / "data"
+    fetch(target, base_url=base_url, manifest=manifest)
+    before = sorted(p.name for p in target.rglob("*"))
+    data = yaml.safe_load(manifest.read_text())
+    data["files"].append({**data["files"][0], "name": "missing.zip",
+                          "url": "https://explore-education-statistics.service.gov.uk/nowhere"})
+    manifest.write_text(yaml.safe_dump(data))
+    with pytest.raises(IngestError) as exc:
+        fetch(target, base_url=base_url, manifest=manifest)
+    assert exc.value.problems[0].rule == "download_failed"
+    assert sorted(p.name for p in target.rglob("*")) == before

@@ -1,0 +1,72 @@
+"""The same store code on the embedded database and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from sf_benefits.benchmark import benchmark_la
+from sf_benefits.ingest.loader import load_directory
+from sf_benefits.store import Store
+from sf_benefits.store.db import MIGRATIONS
+from sf_benefits.store.queries import care_history
+
+
+@pytest.fixture
+def postgres_store(postgres_url: str) -> Iterator[Store]:
+    """A fresh PostgreSQL database per test, dropped afterwards."""
+    name = f"sfb_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    store = Store.open(url)
+    yield store
+    store.close()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def check_store(store: Store, dfe_dir: Path) -> None:
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"local_authority", "observation", "statistical_neighbour", "boundary_change",
+            "data_load", "alembic_version"} <= tables
+    report = load_directory(store, dfe_dir)
+    assert report.local_authorities == 22
+    result = benchmark_la(store, "Warrington", year=2023)
+    assert result.indicators[0].la_value is not None
+    assert len(care_history(store)) > 0
+
+
+def test_embedded_store(store: Store, dfe_dir: Path) -> None:
+    check_store(store, dfe_dir)
+
+
+@pytest.mark.postgres
+def test_postgres_store(postgres_store: Store, dfe_dir: Path) -> None:
+    check_store(postgres_store, dfe_dir)
+
+
+@pytest.mark.postgres
+def test_same_benchmark_on_both_databases(store: Store, postgres_store: Store,
+                                          dfe_dir: Path) -> None:
+    for s in (store, postgres_store):
+        load_directory(s, dfe_dir)
+    embedded = benchmark_la(store, "Leeds").to_frames()["summary"]
+    server = benchmark_la(postgres_store, "Leeds").to_frames()["summary"]
+    assert embedded.equals(server)
+
+
+def test_migrations_are_repeatable(store: Store) -> None:
+    store.migrate()
+    store.migrate()
+    with store.engine.connect() as conn:
+        heads = {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    script = ScriptDirectory(str(MIGRATIONS))
+    assert heads == set(script.get_heads())
