@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
@@ -37,13 +39,31 @@ def loaded_store(tmp_path_factory: pytest.TempPathFactory, dfe_dir: Path) -> Ite
     opened.close()
 
 
+def fresh_postgres_database(server_url: str) -> tuple[str, Callable[[], None]]:
+    """Create an empty database on the server; return its URL and the function that drops it."""
+    name = f"sfb_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return server_url.rsplit("/", 1)[0] + f"/{name}", drop
+
+
 @pytest.fixture
-def postgres_url() -> str:
-    """URL of a real PostgreSQL server for the store's server tests (CI sets it)."""
-    url = os.environ.get("SF_BENEFITS_TEST_POSTGRES_URL")
-    if not url:
+def postgres_url() -> Iterator[str]:
+    """URL of a fresh, empty database on a real PostgreSQL server, dropped after the test.
+    The server comes from SF_BENEFITS_TEST_POSTGRES_URL, which CI sets."""
+    server = os.environ.get("SF_BENEFITS_TEST_POSTGRES_URL")
+    if not server:
         pytest.skip("SF_BENEFITS_TEST_POSTGRES_URL not set: PostgreSQL store tests run in CI")
-    return url
+    url, drop = fresh_postgres_database(server)
+    yield url
+    drop()
 
 
 @pytest.fixture(scope="session")

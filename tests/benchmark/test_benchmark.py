@@ -85,6 +85,7 @@ def test_renamed_la_series_joins_its_predecessor(loaded_store: Store) -> None:
     history = care_history(loaded_store, ["E06000065"])
     totals = history[(history["measure"] == "cla_31_march") & (history["placement"] == "all")]
     assert list(totals["year"]) == list(range(2015, 2025))
+    assert not history.duplicated(["la_code", "year", "measure", "placement"]).any()
     result = benchmark_la(loaded_store, "E06000065", indicator_ids=["cla_rate_per_10k"])
     assert result.indicators[0].trend["la"].notna().sum() == 10
     assert result.notes == []

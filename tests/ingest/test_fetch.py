@@ -63,3 +63,25 @@ def test_failed_download_replaces_nothing(mirror: tuple[str, Path], tmp_path: Pa
         fetch(target, base_url=base_url, manifest=manifest)
     assert exc.value.problems[0].rule == "download_failed"
     assert sorted(p.name for p in target.rglob("*")) == before
+
+
+@pytest.mark.shared_data
+def test_fetch_mirrors_the_shared_data(shared_data: Path, tmp_path: Path) -> None:
+    """Every published CSV in ../shared/data, served on 127.0.0.1, arrives byte for byte."""
+    files = sorted(p for p in shared_data.rglob("*.csv") if "ssda903" not in p.parts)[:20]
+    manifest = tmp_path / "sources.yaml"
+    manifest.write_text(yaml.safe_dump({"files": [{
+        "name": p.name, "publisher": "DfE", "description": "mirror",
+        "url": f"https://explore-education-statistics.service.gov.uk/{p.relative_to(shared_data)}"}
+        for p in files]}))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(shared_data))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        fetched = fetch(tmp_path / "data", base_url=f"http://127.0.0.1:{server.server_address[1]}",
+                        manifest=manifest)
+    finally:
+        server.shutdown()
+    assert [f.name for f in fetched] == [p.name for p in files]
+    for path in files:
+        assert (tmp_path / "data" / path.name).read_bytes() == path.read_bytes()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from sf_benefits.benchmark import benchmark_la
 from sf_benefits.ingest.loader import load_directory
@@ -19,18 +18,10 @@ from sf_benefits.store.queries import care_history
 
 @pytest.fixture
 def postgres_store(postgres_url: str) -> Iterator[Store]:
-    """A fresh PostgreSQL database per test, dropped afterwards."""
-    name = f"sfb_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    store = Store.open(url)
+    """The store on a fresh PostgreSQL database."""
+    store = Store.open(postgres_url)
     yield store
     store.close()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def check_store(store: Store, dfe_dir: Path) -> None:

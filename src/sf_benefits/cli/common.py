@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sf_benefits.store import Store
@@ -21,7 +22,7 @@ def open_store(database_url: str | None = None) -> Store:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print `message` on stderr and return the Exit to raise."""
-    errors.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    errors.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -152,16 +152,21 @@ class BoundaryChangeError(ValueError):
 
 def continuous_series(values: pd.DataFrame, changes: pd.DataFrame,
                       code_column: str = "area_code") -> pd.DataFrame:
-    """Relabel a renamed LA's predecessor rows with the successor's code, so its series joins up.
+    """Relabel a renamed LA's predecessor rows with the successor's code, so its series joins up;
+    where a publisher already gives the successor a figure for that year, that figure wins.
     Splits and merges are left apart: their earlier years describe a different area."""
     renames = changes[changes["kind"] == "rename"]
     if renames.empty:
         return values
     out = values.copy()
+    out["_relabelled"] = False
     for change in renames.itertuples():
         before = (out[code_column] == change.predecessor_code) & (out["year"] < change.first_year)
         out.loc[before, code_column] = change.successor_code
-    return out
+        out.loc[before, "_relabelled"] = True
+    keys = [c for c in out.columns if c not in {"value", "status", "_relabelled"}]
+    out = out.sort_values("_relabelled", kind="stable").drop_duplicates(keys, keep="first")
+    return out.sort_index().drop(columns="_relabelled")
 
 
 def series_break(changes: pd.DataFrame, la_code: str) -> str | None:
