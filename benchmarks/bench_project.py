@@ -1,0 +1,129 @@
+"""Benchmark the projection: 10,000 Monte Carlo draws over 10 years for one LA and for 153 LAs.
+
+Prints wall time (untraced), peak traced memory (tracemalloc, one LA) and the process's peak
+resident memory.
+Targets on a 2-core machine: one LA under 1 s, all LAs under 60 s. Run:
+
+    .venv/bin/python benchmarks/bench_project.py [--las 153] [--draws 10000] [--years 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sf_benefits.project import prepare_assumptions, run_projection, simulate
+from sf_benefits.project.categories import PLACEMENTS
+from sf_benefits.project.demand import make_model
+
+SHARES = np.array([0.70, 0.11, 0.02, 0.07, 0.05, 0.03, 0.02])
+BENCH = "benchmark input"
+
+
+def synthetic_history(n_las: int, years: range, seed: int = 1) -> pd.DataFrame:
+    """A tidy care history for `n_las` made-up LAs (sizes and trends vary by LA)."""
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[str, int, str, str, float]] = []
+    for index in range(n_las):
+        code = f"E{index + 10_000_000:08d}"
+        population = rng.uniform(20_000, 250_000)
+        rate = rng.uniform(30, 110)
+        trend = rng.normal(0.01, 0.02)
+        for step, year in enumerate(years):
+            total = population * rate / 10_000 * (1 + trend) ** step * rng.lognormal(0, 0.03)
+            starts = total * rng.uniform(0.35, 0.45)
+            ceases = starts * rng.uniform(0.9, 1.05)
+            rows += [(code, year, "cla_31_march", "all", round(total)),
+                     (code, year, "starts", "all", round(starts)),
+                     (code, year, "ceases", "all", round(ceases)),
+                     (code, year, "population_0_17", "all", round(population))]
+            parts = np.round(total * SHARES * rng.lognormal(0, 0.05, len(SHARES)))
+            rows += [(code, year, "cla_31_march", p, float(v)) for p, v in zip(PLACEMENTS, parts,
+                                                                                strict=True)]
+    return pd.DataFrame(rows, columns=["la_code", "year", "measure", "placement", "value"])
+
+
+def benchmark_overrides() -> dict[str, Any]:
+    """Inputs for every parameter without a shipped value (benchmark inputs, not assumptions)."""
+    money = {"price_base_year": "2024-25", "source": BENCH}
+    overrides: dict[str, Any] = {
+        f"unit_cost_{p}_weekly": {"value": 1000.0, **money} for p in PLACEMENTS}
+    overrides.update({
+        "deadweight": {"value": 0.1, "source": BENCH},
+        "optimism_bias_benefits": {"value": 0.1, "source": BENCH},
+        "fs_reduction_in_starts": {"value": 0.15, "source": BENCH,
+                                   "distribution": {"kind": "triangular", "low": 0.05,
+                                                    "high": 0.3}},
+        "fs_ramp_up_years": {"value": 2, "source": BENCH},
+        "fs_implementation_cost": {"value": 500_000.0, **money},
+        "fs_running_cost_annual": {"value": 400_000.0, **money},
+    })
+    return overrides
+
+
+def measure(label: str, work: Callable[[], object]) -> float:
+    """Run `work` twice: once timed (untraced), once under tracemalloc for its peak memory."""
+    started = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
+    work()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"{label:<58} {seconds:8.2f} s   peak traced {peak / 2**20:8.1f} MiB")
+    return seconds
+
+
+def measure_time(label: str, work: Callable[[], object]) -> float:
+    """Run `work` once and print its wall time (too long to repeat under tracemalloc)."""
+    started = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - started
+    print(f"{label:<58} {seconds:8.2f} s")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--las", type=int, default=153)
+    parser.add_argument("--draws", type=int, default=10_000)
+    parser.add_argument("--years", type=int, default=10)
+    args = parser.parse_args()
+    history = synthetic_history(args.las, range(2014, 2025))
+    codes = sorted(history["la_code"].unique())
+    overrides = benchmark_overrides()
+    model, params = prepare_assumptions("family_safeguarding", overrides, "benchmark")
+    first = history[history["la_code"] == codes[0]]
+    demand_model = make_model("stock_flow").fit(first)
+    draws = demand_model.sample(args.years, args.draws, 1)
+    opening = draws.cla[0, 0]
+    size = f"{args.draws:,} draws x {args.years} years"
+
+    print(f"Projection benchmark: {size}, family_safeguarding, stock_flow demand model")
+    measure("one LA: scenario + money + sensitivity (given draws)", lambda: simulate(
+        draws, model, params, opening_cla=opening, price_base_year="2024-25", seed=1,
+        la_code=codes[0], method="stock_flow"))
+    measure("one LA: demand draws only", lambda: demand_model.sample(args.years, args.draws, 1))
+    measure("one LA: full run_projection", lambda: run_projection(
+        first, codes[0], horizon=args.years, n_draws=args.draws, seed=1, overrides=overrides))
+
+    def all_las() -> None:
+        for code in codes:
+            run_projection(history[history["la_code"] == code], code, horizon=args.years,
+                           n_draws=args.draws, seed=1, overrides=overrides)
+
+    seconds = measure_time(f"all {len(codes)} LAs: full run_projection each", all_las)
+    print(f"{'':<58} {seconds / len(codes):8.2f} s per LA")
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"process peak resident memory {peak_rss:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""`sf-benefits backtest`: score the demand models on every LA and forecast origin in the store."""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
+from sf_benefits.cli.common import console, fail, open_store, progress_bar
+from sf_benefits.project.backtest import DEFAULT_METHODS, BacktestResult, run_backtest
+from sf_benefits.project.demand import METHODS
+from sf_benefits.store import queries
+
+
+class BacktestFormat(StrEnum):
+    """How the accuracy summary is written."""
+
+    table = "table"
+    csv = "csv"
+
+
+def parse_methods(values: list[str] | None) -> list[str]:
+    """Method names from repeated and/or comma-separated options (default: all but arima)."""
+    if not values:
+        return list(DEFAULT_METHODS)
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise fail(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    return names
+
+
+def _number(value: Any, pattern: str) -> str:
+    number = float(value)
+    return "–" if math.isnan(number) else pattern.format(number)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def render_table(result: BacktestResult, title: str) -> Table:
+    """The accuracy table: one row per method and horizon."""
+    coverage = f"coverage_{result.level}"
+    table = Table("Method", "Years ahead", "MAPE", "MASE", f"{result.level}% interval coverage",
+                  "Forecasts", title=title)
+    previous = None
+    for row in _records(result.summary):
+        method = str(row["method"])
+        table.add_row(method if method != previous else "", str(row["horizon"]),
+                      _number(row["MAPE"], "{:.1f}%"), _number(row["MASE"], "{:.2f}"),
+                      _number(float(row[coverage]) * 100, "{:.0f}%"),
+                      f"{int(row['n_forecasts']):,}")
+        previous = method
+    return table
+
+
+def describe(result: BacktestResult, scope: str) -> str:
+    """One line saying what was backtested."""
+    origins = result.origins
+    span = f"origins {origins[0]}–{origins[1]}" if origins else "no usable origin"
+    return (f"Backtest of children looked after at 31 March, {scope}: {result.n_las} LA(s), "
+            f"{span}, at least {result.min_train_years} years of history before each origin")
+
+
+def backtest(
+    la: Annotated[str | None, typer.Option("--la", help="One LA: name, 3-digit or GSS code")]
+    = None,
+    methods: Annotated[list[str] | None, typer.Option(
+        "--methods", help=f"Methods, comma-separated or repeated, from {', '.join(METHODS)} "
+        f"(default: {', '.join(DEFAULT_METHODS)})")]
+    = None,
+    output: Annotated[BacktestFormat, typer.Option("--format")] = BacktestFormat.table,
+    out: Annotated[Path | None, typer.Option(help="Write the summary (csv) or table here")]
+    = None,
+    forecasts_out: Annotated[Path | None, typer.Option(
+        "--forecasts-out", help="Also write every scored forecast as CSV")] = None,
+    min_train_years: Annotated[int, typer.Option(help="Years of history before an origin")] = 5,
+    by_placement: Annotated[bool, typer.Option(help="Also score CLA by placement type")] = False,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Project 1–3 years ahead from every past origin and compare with what happened: MAPE, MASE
+    and 80% interval coverage by method and horizon, plus naive and linear-trend benchmarks."""
+    chosen = parse_methods(methods)
+    store = open_store(database_url)
+    la_codes = None
+    scope = "all LAs"
+    if la is not None:
+        try:
+            authority = resolve_la(store, la)
+        except UnknownLocalAuthority as error:
+            raise fail(str(error)) from error
+        la_codes = [authority.la_code]
+        scope = f"{authority.la_name} ({authority.la_code})"
+    history = queries.care_history(store, la_codes=la_codes)
+    if history.empty:
+        raise fail("the store holds no CLA history for this selection: run `sf-benefits data "
+                   "load` first")
+    with progress_bar("Backtesting") as progress:
+        result = run_backtest(history, methods=chosen, horizons=(1, 2, 3),
+                              min_train_years=min_train_years, by_placement=by_placement,
+                              progress=progress)
+    if result.forecasts.empty:
+        raise fail(f"no forecast could be scored: each LA needs more than {min_train_years} "
+                   "recorded years of CLA at 31 March")
+    if forecasts_out is not None:
+        result.forecasts.to_csv(forecasts_out, index=False)
+    if output is BacktestFormat.csv:
+        text = result.summary.to_csv(index=False)
+        if by_placement and result.placement_summary is not None:
+            text += "\n" + result.placement_summary.to_csv(index=False)
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            out.write_text(text, encoding="utf-8")
+        return
+    console.print(describe(result, scope), soft_wrap=True, highlight=False)
+    table = render_table(result, "Accuracy by method and years ahead (total CLA at 31 March)")
+    console.print(table)
+    if by_placement and result.placement_summary is not None:
+        console.print(_placement_table(result.placement_summary, result.level))
+    if not result.skipped.empty:
+        counts = result.skipped.groupby("method").size()
+        console.print("Not scored (history unusable for the method): "
+                      + ", ".join(f"{m} {n}" for m, n in counts.items()))
+    best = result.best_method()
+    if best is not None:
+        console.print(f"Lowest mean MASE over 1–3 years: [bold]{best}[/] "
+                      "(what `--method auto` would pick)")
+    if out is not None:
+        with out.open("w", encoding="utf-8") as handle:
+            Console(file=handle, width=140).print(table)
+
+
+def _placement_table(summary: pd.DataFrame, level: int) -> Table:
+    table = Table("Method", "Placement", "Years ahead", "MAPE", "MASE",
+                  f"{level}% coverage", "Forecasts", title="By placement type")
+    for row in _records(summary):
+        table.add_row(str(row["method"]), str(row["placement"]), str(row["horizon"]),
+                      _number(row["MAPE"], "{:.1f}%"), _number(row["MASE"], "{:.2f}"),
+                      _number(float(row[f"coverage_{level}"]) * 100, "{:.0f}%"),
+                      f"{int(row['n_forecasts']):,}")
+    return table

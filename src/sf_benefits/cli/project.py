@@ -1,0 +1,265 @@
+"""`sf-benefits project` and `sf-benefits assumptions list`: render projections and assumptions."""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Column, Table
+
+from sf_benefits.assumptions import (
+    AssumptionError,
+    MissingAssumptionError,
+    assumptions_for,
+    load_defaults,
+    load_model,
+    override_template,
+)
+from sf_benefits.cli.common import console, fail, open_store
+from sf_benefits.project import DEFAULT_PRICE_BASE, DEFAULT_SEED, ProjectionResult, run_projection
+from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS
+from sf_benefits.reports.excel import safe_text
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+
+
+assumptions_app = typer.Typer(
+    help="The assumptions behind projections, each with its value, source and grade.",
+    no_args_is_help=True,
+)
+
+
+def money_text(value: float) -> str:
+    """Pounds with separators, rounded to the pound; a dash when missing."""
+    if value is None or math.isnan(value):
+        return "–"
+    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
+
+
+def export_frames(result: ProjectionResult) -> dict[str, pd.DataFrame]:
+    """Every frame of the result as exported: counts suppressed, text safe for spreadsheets."""
+    frames = result.to_frames()
+    frames["counts"] = result.suppressed_counts()
+    frames.pop("observed")
+    for frame in frames.values():
+        for column in frame.columns:
+            if frame[column].dtype == object:
+                frame[column] = frame[column].map(
+                    lambda v: safe_text(v) if isinstance(v, str) else v)
+    return frames
+
+
+def _band(low: object, mid: object, high: object) -> str:
+    return f"{mid} ({low}–{high})"
+
+
+def _render(result: ProjectionResult, la_name: str) -> None:
+    console.print(
+        f"[bold]{la_name}[/] ({result.la_code}) — {result.model_title}; demand method "
+        f"{result.method}; {result.n_draws:,} draws, seed {result.seed}; £ at "
+        f"{result.price_base_year} prices, discounted at {result.discount_rate:.1%}"
+    )
+    counts = result.suppressed_counts()
+    totals = counts[counts["placement"] == ALL_PLACEMENTS].set_index(["series", "year"])
+    table = Table("Year (31 March)", "Baseline P50 (P10–P90)", "Scenario P50 (P10–P90)",
+                  "Kept out of care P50", title="Children looked after")
+    for year in sorted(counts["year"].unique()):
+        base = totals.loc[("baseline", year)]
+        scen = totals.loc[("scenario", year)]
+        kept = totals.loc[("kept_out_of_care", year)]
+        table.add_row(str(year), _band(base["p10"], base["p50"], base["p90"]),
+                      _band(scen["p10"], scen["p50"], scen["p90"]), str(kept["p50"]))
+    console.print(table)
+
+    money = {(str(r["measure"]), str(r["financial_year"])): r
+             for r in result.money.to_dict("records")}
+
+    def pounds(measure: str, year: str, column: str = "p50") -> str:
+        return money_text(float(money[(measure, year)][column]))
+
+    table = Table("Financial year", "Baseline cost P50", "Gross savings P50", "Costs P50",
+                  "Net savings P50 (P10–P90)", "Cumulative net P50",
+                  title=f"Money (£, {result.price_base_year} prices)")
+    for year in result.financial_years:
+        table.add_row(
+            year, pounds("baseline_cost", year), pounds("gross_savings", year),
+            pounds("total_cost", year),
+            _band(pounds("net_savings", year, "p10"), pounds("net_savings", year),
+                  pounds("net_savings", year, "p90")),
+            pounds("cumulative_net_savings", year),
+        )
+    console.print(table)
+
+    npv, roi = result.net_present_value, result.return_on_investment
+    table = Table("Measure", "P10", "P50", "P90", title="Appraisal")
+    table.add_row("Net present value", money_text(npv.p10), money_text(npv.p50),
+                  money_text(npv.p90))
+    table.add_row("Present value of costs", *(money_text(v) for v in (
+        result.present_value_costs.p10, result.present_value_costs.p50,
+        result.present_value_costs.p90)))
+    table.add_row("Return on investment", *("–" if math.isnan(v) else f"{v:.2f}"
+                                            for v in (roi.p10, roi.p50, roi.p90)))
+    console.print(table)
+    console.print(
+        f"Payback year (P50): {result.payback_year or 'not within the horizon'}; probability of "
+        f"payback within {result.horizon} years {result.probability_of_payback:.0%}; probability "
+        f"NPV > 0 {result.probability_net_present_value_positive:.0%}"
+    )
+    if not result.sensitivity.empty:
+        table = Table(Column("Parameter", no_wrap=True), "Low", "High", "NPV P50 at low",
+                      "NPV P50 at high", "Swing", title="Sensitivity (others at central value)")
+        for row in result.sensitivity.to_dict("records"):
+            table.add_row(str(row["parameter_id"]), f"{float(row['low']):g}",
+                          f"{float(row['high']):g}", money_text(float(row["npv_p50_low"])),
+                          money_text(float(row["npv_p50_high"])), money_text(float(row["swing"])))
+        console.print(table)
+    _render_assumptions(result.assumptions, "Assumptions used", result.price_base_year)
+    for item in result.excluded:
+        console.print(f"[yellow]Left out:[/] {item}")
+    for note in result.notes:
+        console.print(f"[dim]{note}[/]")
+
+
+def _render_assumptions(frame: pd.DataFrame, title: str, price_base_year: str | None = None
+                        ) -> None:
+    converted = price_base_year is not None and "value_in_price_base" in frame.columns
+    columns: list[Column | str] = [Column("Id", no_wrap=True), "Value", "Unit", "Price base"]
+    if converted:
+        columns.append(f"Value at {price_base_year} prices")
+    table = Table(*columns, "Source", "Grade", title=title)
+    for row in frame.to_dict("records"):
+        value = "NOT FOUND" if pd.isna(row["value"]) else f"{row['value']:,.6g}"
+        cells = [str(row["id"]), value, str(row["unit"]), str(row["price_base_year"] or "–")]
+        if converted:
+            cells.append("" if pd.isna(row["value_in_price_base"])
+                         else money_text(float(row["value_in_price_base"])))
+        table.add_row(*cells, str(row["source"]), str(row["confidence"]))
+    console.print(table)
+
+
+def project(
+    la: Annotated[str, typer.Option("--la", help="LA name, 3-digit code or GSS code")],
+    model: Annotated[str, typer.Option(
+        "--model", help="family_safeguarding, family_valued, no_wrong_door or a YAML file of a "
+                        "custom model")] = "family_safeguarding",
+    years: Annotated[int, typer.Option("--years", min=1, max=30,
+                                       help="Years to project")] = 5,
+    method: Annotated[str, typer.Option(
+        "--method", help="Demand method: stock_flow, statsforecast, ets, arima, theta, naive, "
+                         "linear_trend or auto (best backtest)")] = "stock_flow",
+    draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed")] = DEFAULT_SEED,
+    price_base: Annotated[str, typer.Option("--price-base",
+                                            help="Financial year of the £")] = DEFAULT_PRICE_BASE,
+    overrides: Annotated[Path | None, typer.Option(
+        "--overrides", help="YAML or CSV of the LA's own values (id: {value, source})")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Who supplied the overrides (recorded with each)")] = None,
+    discount_rate: Annotated[float | None, typer.Option(
+        "--discount-rate", help="Real discount rate (default: Green Book 3.5%)")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Directory for CSV files of every table (counts suppressed 1-5)")] = None,
+    chart: Annotated[Path | None, typer.Option("--chart", help="Fan chart PNG")] = None,
+    chart_benefit: Annotated[Path | None, typer.Option(
+        "--chart-benefit", help="Cumulative net benefit PNG")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+) -> None:
+    """Project care demand and its cost with and without an innovation, with P10/P50/P90."""
+    from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
+    from sf_benefits.project.charts import cumulative_benefit_png, fan_chart_png
+    from sf_benefits.project.demand import DemandModelError
+    from sf_benefits.store.queries import care_history
+
+    store = open_store(database_url)
+    try:
+        authority = resolve_la(store, la)
+        history = care_history(store, la_codes=[authority.la_code])
+    except UnknownLocalAuthority as error:
+        raise fail(str(error)) from None
+    finally:
+        store.close()
+    if history.empty:
+        raise fail(f"the store holds no care history for {authority.la_name}; "
+                   "run `sf-benefits data load` first")
+    try:
+        result = run_projection(
+            history, authority.la_code, model=model, horizon=years, method=method,
+            n_draws=draws, seed=seed, price_base_year=price_base, overrides=overrides,
+            discount_rate=discount_rate, overrides_by=by,
+        )
+    except MissingAssumptionError as error:
+        raise fail(f"{error}\nSee them with `sf-benefits assumptions list --model {model}`.",
+                   code=2) from None
+    except (AssumptionError, DemandModelError, ValueError) as error:
+        raise fail(str(error)) from None
+
+    frames = export_frames(result)
+    if output_format is OutputFormat.csv:
+        typer.echo(frames["money"].to_csv(index=False), nl=False)
+    else:
+        _render(result, authority.la_name)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        stem = f"{authority.la_code}_{result.model}"
+        for name, frame in frames.items():
+            frame.to_csv(out / f"{stem}_{name}.csv", index=False)
+        if output_format is OutputFormat.table:
+            console.print(f"Wrote {len(frames)} CSV files to {out}")
+    if chart is not None:
+        fan_chart_png(result, chart)
+    if chart_benefit is not None:
+        cumulative_benefit_png(result, chart_benefit)
+
+
+@assumptions_app.command("list")
+def list_assumptions(
+    model: Annotated[str | None, typer.Option(
+        "--model", help="Add one innovation model's parameters (name or YAML file)")] = None,
+    missing: Annotated[bool, typer.Option(
+        "--missing", help="Only parameters without a value (to supply as overrides)")] = False,
+    output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """List parameters: id, value, unit, price base, source and confidence grade."""
+    try:
+        params = assumptions_for(load_model(model)) if model else load_defaults()
+    except AssumptionError as error:
+        raise fail(str(error)) from None
+    table = params.table()
+    if missing:
+        table = table[table["value"].isna()]
+    if output_format is OutputFormat.csv:
+        table = table.assign(**{c: table[c].map(lambda v: safe_text(v) if isinstance(v, str) else v)
+                                for c in table.columns if table[c].dtype == object})
+        typer.echo(table.to_csv(index=False), nl=False)
+        return
+    title = "Assumptions" + (f" for {model}" if model else " (defaults)")
+    _render_assumptions(table, title)
+    labels = ", ".join(f"{k} = {v}" for k, v in PLACEMENT_LABELS.items())
+    console.print(f"[dim]Unit costs are per placement type: {labels}.[/]")
+
+
+@assumptions_app.command("template")
+def assumptions_template(
+    model: Annotated[str, typer.Option(
+        "--model", help="Innovation model (name or YAML file)")] = "family_safeguarding",
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the template here instead of printing it")] = None,
+) -> None:
+    """An override file to fill in: every parameter the model ships without a sourced value."""
+    try:
+        text = override_template(assumptions_for(load_model(model)))
+    except AssumptionError as error:
+        raise fail(str(error)) from None
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(f"Wrote {out}: fill in each value and source, then pass it with --overrides.")

@@ -1,0 +1,429 @@
+"""`sf-benefits track …`: record implementations, lock baselines, import actuals, show benefits."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from sf_benefits.cli.common import console, errors, fail, open_store, progress_bar
+from sf_benefits.disclosure import suppress_count
+from sf_benefits.ingest.errors import IngestError
+from sf_benefits.store import Store
+from sf_benefits.track import (
+    CounterfactualError,
+    TrackError,
+    actuals_history,
+    current_actuals,
+    effects_for,
+    get_implementation,
+    import_actuals,
+    import_dfe_release,
+    list_implementations,
+    lock_baseline,
+    programme_view,
+    realised_for,
+    record_baseline_revision,
+    record_implementation,
+    seed_demo,
+    write_template,
+)
+from sf_benefits.track.adopters import DATE_PRECISIONS, MODELS
+from sf_benefits.track.service import lock_from_projection, store_data_vintage
+
+app = typer.Typer(help="Track realised benefits against the locked baseline and comparable LAs.",
+                  no_args_is_help=True)
+
+DatabaseUrl = Annotated[str | None, typer.Option(help="Store URL (default: embedded store)")]
+GSS_CODE = re.compile(r"^[EW]\d{8}$")
+
+
+class Comparison(StrEnum):
+    neighbours = "neighbours"
+    computed = "computed"
+
+
+def _money(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    number = float(value)  # type: ignore[arg-type]
+    return f"−£{-number:,.0f}" if number < 0 else f"£{number:,.0f}"
+
+
+def _pct(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{100 * float(value):+.1f}%"  # type: ignore[arg-type]
+
+
+def _range(low: object, high: object) -> str:
+    if _money(low) == "–" or _money(high) == "–":
+        return "–"
+    return f"{_money(low)} to {_money(high)}"
+
+
+def _children(value: object) -> str:
+    shown = suppress_count(value)
+    return "–" if shown is None else str(shown) if isinstance(shown, str) else f"{shown:,}"
+
+
+def _export(frames: dict[str, pd.DataFrame], out: Path) -> None:
+    """Write frames to .xlsx (one sheet each, no formulas) or .csv (first frame)."""
+    if out.suffix.lower() == ".xlsx":
+        with pd.ExcelWriter(out, engine="xlsxwriter", engine_kwargs={"options": {
+                "strings_to_formulas": False, "strings_to_urls": False}}) as writer:
+            for name, frame in frames.items():
+                frame.to_excel(writer, sheet_name=name[:31], index=False)
+    elif out.suffix.lower() == ".csv":
+        next(iter(frames.values())).to_csv(out, index=False)
+    else:
+        raise fail("--out must end in .csv or .xlsx")
+    console.print(f"Wrote {out}")
+
+
+def _suppress_actual_counts(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    out = frame.copy()
+    for column in columns:
+        if column in out:
+            out[column] = [suppress_count(v) for v in out[column]]
+    return out
+
+
+def _resolve(store: Store, la: str, la_name: str | None) -> tuple[str, str]:
+    from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
+
+    try:
+        found = resolve_la(store, la)
+        return found.la_code, found.la_name
+    except UnknownLocalAuthority as exc:
+        if GSS_CODE.match(la.strip()) and la_name:
+            return la.strip(), la_name
+        raise fail(escape(f"{exc} (or give a GSS code with --la-name)")) from exc
+
+
+@app.command("implement")
+def implement(
+    la: Annotated[str, typer.Option("--la", help="LA name, 3-digit code or GSS code")],
+    model: Annotated[str, typer.Option(help=f"One of: {', '.join(MODELS)}")],
+    go_live: Annotated[str, typer.Option(help="Go-live date YYYY-MM-DD")],
+    scenario: Annotated[str, typer.Option(help="Name of the business-case scenario")],
+    precision: Annotated[str, typer.Option(help="day, month or window")] = "day",
+    basis: Annotated[str, typer.Option(help="Where the go-live date comes from")]
+    = "Recorded by the LA.",
+    earliest: Annotated[str | None, typer.Option(help="Window start (precision=window)")] = None,
+    latest: Annotated[str | None, typer.Option(help="Window end (precision=window)")] = None,
+    la_name: Annotated[str | None, typer.Option(help="LA name when the store has no LA list")]
+    = None,
+    lock: Annotated[bool, typer.Option(
+        "--lock/--no-lock", help="Run the projection now and lock it as the baseline")] = False,
+    n_draws: Annotated[int, typer.Option(help="Monte Carlo draws for the locked projection")]
+    = 2000,
+    overrides: Annotated[Path | None, typer.Option(help="YAML of LA overrides for the run")]
+    = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Record an implementation; with --lock, project and lock its baseline at go-live."""
+    store = open_store(database_url)
+    if precision not in DATE_PRECISIONS:
+        raise fail(f"--precision must be one of {', '.join(DATE_PRECISIONS)}")
+    code, name = _resolve(store, la, la_name)
+    try:
+        implementation = record_implementation(
+            store, code, name, model, date.fromisoformat(go_live), scenario,
+            date_precision=precision, go_live_basis=basis,
+            go_live_earliest=date.fromisoformat(earliest) if earliest else None,
+            go_live_latest=date.fromisoformat(latest) if latest else None)
+    except (TrackError, ValueError) as exc:
+        raise fail(escape(str(exc))) from exc
+    console.print(f"Recorded {implementation.la_name} — {implementation.model_label}, go-live "
+                  f"{implementation.go_live_date} (id {implementation.implementation_id})")
+    if lock:
+        from sf_benefits.store.queries import care_history
+
+        try:
+            locked = lock_from_projection(
+                store, implementation.implementation_id, care_history(store, [code]),
+                store_data_vintage(store), n_draws=n_draws, sensitivity=False,
+                overrides=overrides)
+        except (TrackError, IngestError, ValueError) as exc:
+            raise fail(escape(f"implementation recorded but baseline not locked: {exc}")) from exc
+        console.print(f"Locked baseline ({locked.method}, seed {locked.seed}, "
+                      f"{locked.price_base_year} prices, sha256 {locked.content_sha256[:12]})")
+
+
+def _read_unit_costs(path: Path) -> dict[str, float]:
+    frame = pd.read_csv(path)
+    if not {"placement", "annual_cost_gbp"} <= set(frame.columns):
+        raise fail(f"{path.name}: needs columns placement, annual_cost_gbp")
+    return dict(zip(frame["placement"].astype(str), frame["annual_cost_gbp"].astype(float),
+                    strict=True))
+
+
+@app.command("lock")
+def lock_command(
+    implementation: Annotated[str, typer.Argument(help="Implementation id (or 6+ char prefix)")],
+    baseline: Annotated[Path, typer.Option(help="CSV: series, year, measure, placement, "
+                                                "p10, p50, p90")],
+    unit_costs: Annotated[Path, typer.Option(help="CSV: placement, annual_cost_gbp")],
+    price_base: Annotated[str, typer.Option(help="Price base year of the unit costs, 2024-25")],
+    data_vintage: Annotated[str, typer.Option(help="Data the baseline was fitted to")],
+    assumptions_version: Annotated[str, typer.Option(help="Assumptions set and version")],
+    method: Annotated[str, typer.Option(help="Projection method")],
+    seed: Annotated[int | None, typer.Option(help="Random seed of the run")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Lock a baseline from files; it can never be changed afterwards."""
+    store = open_store(database_url)
+    try:
+        locked = lock_baseline(store, implementation, pd.read_csv(baseline),
+                               _read_unit_costs(unit_costs), price_base_year=price_base,
+                               data_vintage=data_vintage, assumptions_version=assumptions_version,
+                               method=method, seed=seed,
+                               unit_cost_source=f"business case file {unit_costs.name}")
+    except (TrackError, IngestError) as exc:
+        raise fail(escape(str(exc))) from exc
+    console.print(f"Locked baseline of {locked.implementation_id} (sha256 "
+                  f"{locked.content_sha256[:12]})")
+
+
+@app.command("revise")
+def revise_command(
+    implementation: Annotated[str, typer.Argument(help="Implementation id (or prefix)")],
+    baseline: Annotated[Path, typer.Option(help="CSV as for `lock`, re-run on revised data")],
+    unit_costs: Annotated[Path, typer.Option(help="CSV: placement, annual_cost_gbp")],
+    price_base: Annotated[str, typer.Option()],
+    data_vintage: Annotated[str, typer.Option()],
+    assumptions_version: Annotated[str, typer.Option()],
+    method: Annotated[str, typer.Option()],
+    reason: Annotated[str, typer.Option(help="Why the data were revised")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Record a data revision beside the locked baseline (the lock itself is untouched)."""
+    store = open_store(database_url)
+    try:
+        revised = record_baseline_revision(
+            store, implementation, pd.read_csv(baseline), _read_unit_costs(unit_costs),
+            price_base_year=price_base, data_vintage=data_vintage,
+            assumptions_version=assumptions_version, method=method, reason=reason)
+    except (TrackError, IngestError) as exc:
+        raise fail(escape(str(exc))) from exc
+    console.print(f"Recorded revision {revised.revision} beside the lock")
+
+
+@app.command("template")
+def template_command(
+    out: Annotated[Path, typer.Option(help="template.xlsx or template.csv")],
+) -> None:
+    """Write a blank actuals template (see docs/actuals-template.md)."""
+    try:
+        write_template(out)
+    except ValueError as exc:
+        raise fail(escape(str(exc))) from exc
+    console.print(f"Wrote {out}")
+
+
+@app.command("import-actuals")
+def import_actuals_command(
+    la: Annotated[str, typer.Option("--la", help="LA name, 3-digit code or GSS code")],
+    file: Annotated[Path, typer.Argument(help="Filled-in template (.csv or .xlsx)")],
+    note: Annotated[str, typer.Option(help="What this import is, e.g. 'Q2 correction'")] = "",
+    la_name: Annotated[str | None, typer.Option()] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import the LA's own figures as a new version; a bad file changes nothing."""
+    store = open_store(database_url)
+    code, name = _resolve(store, la, la_name)
+    try:
+        done = import_actuals(store, code, file, note)
+    except IngestError as exc:
+        raise fail(escape(str(exc))) from exc
+    console.print(f"Imported {done.rows} rows for {name} as version {done.version}")
+
+
+@app.command("import-dfe")
+def import_dfe_command(
+    la: Annotated[str, typer.Option("--la", help="LA name, 3-digit code or GSS code")],
+    vintage: Annotated[str, typer.Option(help="Release, e.g. 'CLA 2024 (Nov 2024)'")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Record the DfE figures now in the store for an LA as a new actuals version."""
+    from sf_benefits.store.queries import care_history
+
+    store = open_store(database_url)
+    code, name = _resolve(store, la, None)
+    try:
+        done = import_dfe_release(store, code, care_history(store, [code]), vintage)
+    except IngestError as exc:
+        raise fail(escape(str(exc))) from exc
+    console.print(f"Recorded {done.rows} DfE rows for {name} as version {done.version}")
+
+
+@app.command("actuals")
+def actuals_command(
+    la: Annotated[str, typer.Option("--la", help="LA name, 3-digit code or GSS code")],
+    history: Annotated[bool, typer.Option(help="Every version, superseded rows included")]
+    = False,
+    out: Annotated[Path | None, typer.Option(help=".csv or .xlsx")] = None,
+    la_name: Annotated[str | None, typer.Option()] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Show the actuals in force (or their whole history); counts 1–5 are shown as 'c'."""
+    store = open_store(database_url)
+    code, name = _resolve(store, la, la_name)
+    frame = actuals_history(store, code) if history else current_actuals(store, code)
+    frame = _suppress_actual_counts(frame, ("count",))
+    if out:
+        _export({"actuals": frame}, out)
+        return
+    table = Table("Period", "Measure", "Placement", "Count", "Spend", "Source", "Version",
+                  *(["Superseded"] if history else []), title=f"Actuals — {name}")
+    for row in frame.itertuples():
+        table.add_row(str(row.period), str(row.measure), str(row.placement),
+                      "–" if row.count is None else str(row.count), _money(row.spend_gbp),
+                      str(row.source), str(row.version),
+                      *([str(row.superseded)] if history else []))
+    console.print(table)
+
+
+@app.command("realised")
+def realised_command(
+    implementation: Annotated[str, typer.Argument(help="Implementation id (or prefix)")],
+    out: Annotated[Path | None, typer.Option(help=".csv or .xlsx")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Realised benefit to date against the locked baseline, with interval and status."""
+    store = open_store(database_url)
+    try:
+        imp = get_implementation(store, implementation)
+        result = realised_for(store, imp.implementation_id)
+    except TrackError as exc:
+        raise fail(escape(str(exc))) from exc
+    frames = result.to_frames()
+    frames["realised_by_period"] = _suppress_actual_counts(frames["realised_by_period"],
+                                                           ("actual_cla",))
+    if out:
+        _export(frames, out)
+        return
+    console.print(f"[bold]{imp.la_name}[/] — {imp.model_label}; go-live {imp.go_live_date}"
+                  f"{' (approximate)' if imp.approximate else ''}; £ at "
+                  f"{result.price_base_year} prices; baseline data: "
+                  f"{result.baseline_data_vintage}")
+    table = Table("Period", "Actual CLA", "Baseline P50 (P10–P90)", "Children avoided",
+                  "Saving", "Saving interval", "Cumulative", "Expected cumulative", "Status")
+    for row in result.periods.to_dict("records"):
+        table.add_row(
+            str(row["period"]), _children(row["actual_cla"]),
+            f"{row['baseline_cla_p50']:,.0f} ({row['baseline_cla_p10']:,.0f}–"
+            f"{row['baseline_cla_p90']:,.0f})",
+            f"{row['children_avoided']:,.0f}", _money(row["saving_gbp"]),
+            f"{_money(row['saving_gbp_low'])} to {_money(row['saving_gbp_high'])}",
+            _money(row["cumulative_saving_gbp"]), _money(row["cumulative_expected_saving_gbp"]),
+            str(row["status"]))
+    console.print(table)
+    console.print(f"Status to date: [bold]{result.status}[/]. Rule: {result.thresholds.source}")
+    for reason in result.skipped:
+        console.print(f"[yellow]Skipped:[/] {reason}")
+
+
+@app.command("effects")
+def effects_command(
+    implementation: Annotated[str, typer.Argument(help="Implementation id (or prefix)")],
+    comparison: Annotated[Comparison, typer.Option(
+        help="neighbours: published non-adopting neighbours; computed: nearest 20")]
+    = Comparison.neighbours,
+    out: Annotated[Path | None, typer.Option(help=".csv or .xlsx")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Effect on CLA from difference-in-differences and synthetic control, with placebo checks."""
+    store = open_store(database_url)
+    try:
+        imp = get_implementation(store, implementation)
+        estimates = effects_for(store, imp.implementation_id, comparison=comparison.value)
+    except (TrackError, CounterfactualError) as exc:
+        raise fail(escape(str(exc))) from exc
+    if out:
+        _export(estimates.to_frames(), out)
+        return
+    console.print(f"[bold]{imp.la_name}[/] — first treated year {estimates.first_post_year}; "
+                  f"DiD against {estimates.comparison_basis}")
+    table = Table("Method", "Effect on CLA", "95% interval", "p (placebo)", "Pre-period fit",
+                  "Placebo in time")
+    if estimates.did is not None:
+        d = estimates.did
+        pit = d.placebo_in_time
+        table.add_row("Difference-in-differences", _pct(d.effect_pct),
+                      f"{_pct(d.interval_pct[0])} to {_pct(d.interval_pct[1])}",
+                      f"{d.p_value_placebo:.2f}",
+                      f"pre-trend {'ok' if d.pre_trend_ok else 'NOT parallel'} "
+                      f"(p {d.pre_trend_p_value:.2f})",
+                      "–" if pit is None else f"{pit.fake_first_post_year}: "
+                      f"{_pct(pit.effect_pct)} ({'ok' if pit.covers_zero else 'not zero'})")
+    if estimates.synthetic_control is not None:
+        s = estimates.synthetic_control
+        pit = s.placebo_in_time
+        table.add_row("Synthetic control", _pct(s.effect_pct),
+                      f"{_pct(s.interval_pct[0])} to {_pct(s.interval_pct[1])}",
+                      f"{s.p_value_placebo:.2f}", f"RMSPE {s.pre_period_rmspe:.1f} per 10k",
+                      "–" if pit is None else f"{pit.fake_first_post_year}: "
+                      f"{_pct(pit.effect_pct)} ({'ok' if pit.covers_zero else 'not zero'})")
+    console.print(table)
+    for problem in estimates.problems:
+        errors.print(f"[yellow]Not estimated:[/] {problem}")
+
+
+@app.command("programme")
+def programme_command(
+    effects: Annotated[bool, typer.Option("--effects/--no-effects",
+                                          help="Also estimate DiD and synthetic control")] = True,
+    out: Annotated[Path | None, typer.Option(help=".csv or .xlsx")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """All recorded implementations side by side by model (the DfE programme view)."""
+    store = open_store(database_url)
+    with progress_bar("Programme view") as update:
+        view = programme_view(store, with_effects=effects, progress=update)
+    if out:
+        _export(view.to_frames(), out)
+        return
+    table = Table("Model", "LA", "Go-live", "Status", "Saving to date", "Interval",
+                  "DiD effect", "SC effect", title="SFPC programme")
+    for row in view.table.to_dict("records"):
+        table.add_row(
+            str(row["model_label"]), str(row["la_name"]),
+            f"{row['go_live_date']}{' ~' if row['go_live_approximate'] else ''}",
+            str(row["status"]), _money(row["cumulative_saving_gbp"]),
+            _range(row["cumulative_saving_gbp_low"], row["cumulative_saving_gbp_high"]),
+            _pct(row["did_effect_pct"]), _pct(row["sc_effect_pct"]))
+    console.print(table)
+    console.print("~ = approximate go-live date (see `sf-benefits track list`).")
+    for note in view.notes:
+        console.print(f"[yellow]Note:[/] {note}")
+
+
+@app.command("list")
+def list_command(database_url: DatabaseUrl = None) -> None:
+    """Recorded implementations with their go-live date and its basis."""
+    store = open_store(database_url)
+    table = Table("Id", "Model", "LA", "Go-live", "Precision", "Basis")
+    for imp in list_implementations(store):
+        table.add_row(imp.implementation_id[:8], imp.model, imp.la_name, str(imp.go_live_date),
+                      imp.date_precision, imp.go_live_basis)
+    console.print(table)
+
+
+@app.command("seed-demo")
+def seed_demo_command(database_url: DatabaseUrl = None) -> None:
+    """Record the 18 real SFPC adopters with model and go-live date (approximate ones flagged)."""
+    store = open_store(database_url)
+    recorded = seed_demo(store)
+    approximate = sum(1 for i in recorded if i.approximate)
+    console.print(f"Recorded {len(recorded)} SFPC implementations ({approximate} with an "
+                  "approximate go-live date; see `sf-benefits track list`).")

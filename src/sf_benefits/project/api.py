@@ -1,0 +1,103 @@
+"""Python API of the projection: history -> baseline demand draws -> scenario -> money."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sf_benefits.assumptions import (
+    InnovationModel,
+    ParameterSet,
+    apply_overrides,
+    assumptions_for,
+    load_model,
+)
+from sf_benefits.project.categories import PLACEMENTS
+from sf_benefits.project.engine import plan_run, simulate
+from sf_benefits.project.result import ProjectionResult
+
+DEFAULT_SEED = 20240401
+DEFAULT_PRICE_BASE = "2024-25"
+METHOD_ALIASES = {"statsforecast": "ets"}
+
+
+def prepare_assumptions(
+    model: str | Path | InnovationModel,
+    overrides: Mapping[str, Any] | str | Path | None = None,
+    overrides_by: str | None = None,
+) -> tuple[InnovationModel, ParameterSet]:
+    """The innovation model and its full parameter set (defaults + model) with overrides applied."""
+    loaded = model if isinstance(model, InnovationModel) else load_model(model)
+    params = apply_overrides(assumptions_for(loaded), overrides, by=overrides_by)
+    return loaded, params
+
+
+def resolve_method(method: str, history: pd.DataFrame) -> str:
+    """A demand method of the demand engine; "auto" picks the best backtest on this history."""
+    from sf_benefits.project.demand import METHODS, select_method
+
+    method = METHOD_ALIASES.get(method, method)
+    if method == "auto":
+        return select_method(history)
+    if method not in METHODS:
+        choices = sorted([*METHODS, *METHOD_ALIASES, "auto"])
+        raise ValueError(f"unknown method {method!r}; choose from {choices}")
+    return method
+
+
+def run_projection(
+    history: pd.DataFrame,
+    la_code: str,
+    model: str | Path | InnovationModel = "family_safeguarding",
+    horizon: int = 5,
+    method: str = "stock_flow",
+    n_draws: int = 10_000,
+    seed: int = DEFAULT_SEED,
+    price_base_year: str = DEFAULT_PRICE_BASE,
+    overrides: Mapping[str, Any] | str | Path | None = None,
+    discount_rate: float | None = None,
+    overrides_by: str | None = None,
+    sensitivity: bool = True,
+) -> ProjectionResult:
+    """Project one LA's care demand with and without an innovation, in money, with uncertainty.
+
+    `history` is the tidy care history (la_code, year, measure, placement, value) of one or many
+    LAs. Refuses, naming every parameter, when the run needs an assumption with no sourced value
+    that `overrides` does not supply.
+    """
+    from sf_benefits.project.demand import CareHistory, make_model, placement_counts
+
+    if horizon < 1 or n_draws < 1:
+        raise ValueError("horizon and n_draws must be at least 1")
+    mine = history[history["la_code"].astype(str) == str(la_code)]
+    if mine.empty:
+        raise ValueError(f"the history holds no rows for LA {la_code}")
+    innovation, params = prepare_assumptions(model, overrides, overrides_by)
+    parsed = CareHistory.from_frame(mine)
+    parsed = parsed.up_to(parsed.origin)
+    counts = placement_counts(parsed)
+    known = np.nan_to_num(counts, nan=0.0)
+    seen = {p for i, p in enumerate(PLACEMENTS) if bool(np.any(known[:, i] > 0))}
+    plan_run(innovation, params, PLACEMENTS, seen, horizon, price_base_year)
+
+    chosen = resolve_method(method, mine)
+    demand = make_model(chosen).fit(parsed).sample(horizon, n_draws, seed)
+    opening = _opening_stock(counts, tuple(demand.placements))
+    return simulate(
+        demand, innovation, params, opening_cla=opening, price_base_year=price_base_year,
+        seed=seed, la_code=str(la_code), method=chosen, discount_rate=discount_rate,
+        observed=mine.reset_index(drop=True), sensitivity=sensitivity,
+    )
+
+
+def _opening_stock(counts: np.ndarray, placements: tuple[str, ...]) -> np.ndarray:
+    """Children by placement at the last 31 March of the history (suppressed cells filled)."""
+    rows = np.flatnonzero(np.isfinite(counts).all(axis=1))
+    if rows.size == 0:
+        raise ValueError("the history has no year with children looked after by placement")
+    last = counts[rows[-1]]
+    return np.array([last[PLACEMENTS.index(p)] for p in placements], dtype=float)

@@ -1,0 +1,232 @@
+"""Backtest of the demand models: from every forecast origin the data allow, project 1–3 years ahead
+and score against what happened (MAPE, MASE, coverage of the prediction interval)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENTS
+from sf_benefits.project.demand import (
+    CLA,
+    METHODS,
+    CareHistory,
+    DemandModel,
+    TotalForecast,
+    make_model,
+    naive_mae,
+    split_histories,
+)
+
+DEFAULT_METHODS: tuple[str, ...] = ("stock_flow", "ets", "theta", "naive", "linear_trend")
+"""Methods backtested unless told otherwise: AutoARIMA is left out because statsforecast needs
+about 0.1 s of CPU per short series for it (minutes for every LA and origin); ask for "arima"."""
+CHUNK_TASKS = 200
+"""Forecasts per batch: statsforecast fits a batch in one call; progress is reported per batch."""
+
+Progress = Callable[[str, int, int], None]
+
+FORECAST_COLUMNS: tuple[str, ...] = (
+    "method", "la_code", "origin", "horizon", "year", "placement", "actual", "forecast", "lo",
+    "hi", "abs_error", "ape", "scaled_error", "covered")
+
+
+@dataclass(frozen=True)
+class BacktestTask:
+    """One forecast origin for one LA: the history as it stood then, and the MASE scale."""
+
+    la_code: str
+    origin: int
+    training: CareHistory
+    full: CareHistory
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Per-forecast errors and their summary by method and horizon.
+
+    `forecasts` has one row per method × LA × origin × horizon × placement with a recorded
+    outcome; `summary` has method, horizon, MAPE (%), MASE, coverage_<level>, n_forecasts on
+    total CLA at 31 March; `placement_summary` the same by placement when asked for; `skipped`
+    lists method × LA × origin combinations a model could not fit, with the reason."""
+
+    forecasts: pd.DataFrame
+    summary: pd.DataFrame
+    placement_summary: pd.DataFrame | None
+    skipped: pd.DataFrame
+    methods: tuple[str, ...]
+    horizons: tuple[int, ...]
+    level: int
+    min_train_years: int
+    n_las: int
+
+    @property
+    def origins(self) -> tuple[int, int] | None:
+        """First and last forecast origin used (None when nothing could be backtested)."""
+        if self.forecasts.empty:
+            return None
+        return int(self.forecasts["origin"].min()), int(self.forecasts["origin"].max())
+
+    def mean_mase(self) -> pd.Series:
+        """MASE averaged over the horizons, by method (lower is better)."""
+        return self.summary.groupby("method")["MASE"].mean().sort_values()
+
+    def best_method(self) -> str | None:
+        """The method with the lowest mean MASE (None when no forecast was scored)."""
+        scores = self.mean_mase().dropna()
+        return str(scores.index[0]) if not scores.empty else None
+
+
+def forecast_origins(history: CareHistory, horizons: Sequence[int], min_train_years: int
+                     ) -> list[int]:
+    """Every origin with a recorded total CLA, at least `min_train_years` recorded years up to it,
+    and a recorded total CLA at one or more of the horizons after it."""
+    observed = set(int(y) for y in history.observed_cla_years)
+    ordered = sorted(observed)
+    return [year for rank, year in enumerate(ordered, start=1)
+            if rank >= min_train_years and any(year + h in observed for h in horizons)]
+
+
+def build_tasks(histories: Mapping[str, CareHistory], horizons: Sequence[int],
+                min_train_years: int) -> list[BacktestTask]:
+    """All (LA, origin) pairs of the backtest."""
+    return [BacktestTask(code, origin, history.up_to(origin), history)
+            for code, history in histories.items()
+            for origin in forecast_origins(history, horizons, min_train_years)]
+
+
+def run_backtest(history: pd.DataFrame, methods: Sequence[str] | Mapping[str, DemandModel]
+                 = DEFAULT_METHODS, horizons: Sequence[int] = (1, 2, 3),
+                 min_train_years: int = 5, la_codes: Sequence[str] | None = None,
+                 by_placement: bool = False, level: int = 80,
+                 progress: Progress | None = None) -> BacktestResult:
+    """Backtest each method on every LA and origin of the tidy care history.
+
+    `methods` are names from METHODS (default settings) or a mapping name → configured model.
+    MASE divides each absolute error by the mean absolute one-year change of that LA's training
+    series; missing or suppressed outcomes are skipped, never read as zero."""
+    if not horizons or min(horizons) < 1:
+        raise ValueError("horizons must be positive whole years")
+    if min_train_years < 2:
+        raise ValueError("min_train_years must be at least 2")
+    models = _models(methods)
+    histories = split_histories(history, la_codes)
+    tasks = build_tasks(histories, horizons, min_train_years)
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in FORECAST_COLUMNS}
+    skipped: list[dict[str, object]] = []
+    for name, model in models.items():
+        for start in range(0, len(tasks), CHUNK_TASKS):
+            chunk = tasks[start:start + CHUNK_TASKS]
+            outputs = _forecast_chunk(model, chunk, max(horizons), level, by_placement)
+            for task, output in zip(chunk, outputs, strict=True):
+                if isinstance(output, str):
+                    skipped.append({"method": name, "la_code": task.la_code,
+                                    "origin": task.origin, "reason": output})
+                    continue
+                for placement, forecast in output.items():
+                    _collect(columns, name, task, placement, forecast, horizons)
+            if progress is not None:
+                progress(name, min(start + CHUNK_TASKS, len(tasks)), len(tasks))
+    forecasts = pd.DataFrame({c: np.concatenate(v) if v else np.array([])
+                              for c, v in columns.items()})
+    totals = forecasts[forecasts["placement"] == ALL_PLACEMENTS]
+    summary = summarise(totals, list(models), horizons, level)
+    placement_summary = None
+    if by_placement:
+        placed = forecasts[forecasts["placement"] != ALL_PLACEMENTS]
+        placement_summary = summarise(placed, list(models), horizons, level, by=["placement"])
+    return BacktestResult(
+        forecasts=forecasts, summary=summary, placement_summary=placement_summary,
+        skipped=pd.DataFrame(skipped, columns=["method", "la_code", "origin", "reason"]),
+        methods=tuple(models), horizons=tuple(horizons), level=level,
+        min_train_years=min_train_years, n_las=len(histories))
+
+
+def _forecast_chunk(model: DemandModel, chunk: Sequence[BacktestTask], horizon: int, level: int,
+                    by_placement: bool) -> list[dict[str, TotalForecast] | str]:
+    """Forecasts keyed by placement ("all" = total) for each task, or the reason it failed."""
+    trainings = [t.training for t in chunk]
+    if not by_placement:
+        return [out if isinstance(out, str) else {ALL_PLACEMENTS: out}
+                for out in model.forecast_totals(trainings, horizon, level)]
+    results: list[dict[str, TotalForecast] | str] = []
+    for task, frame in zip(chunk, model.predict_many(trainings, horizon, [level]), strict=True):
+        if isinstance(frame, str):
+            results.append(frame)
+            continue
+        cla = frame[frame["measure"] == CLA]
+        results.append({str(placement): TotalForecast(
+            task.origin, group["mean"].to_numpy(float), group[f"lo-{level}"].to_numpy(float),
+            group[f"hi-{level}"].to_numpy(float)) for placement, group in cla.groupby("placement")})
+    return results
+
+
+def _series(history: CareHistory, placement: str) -> np.ndarray:
+    if placement == ALL_PLACEMENTS:
+        return history.cla_total
+    return history.cla_by_placement[:, PLACEMENTS.index(placement)]
+
+
+def _collect(columns: dict[str, list[np.ndarray]], method: str, task: BacktestTask,
+             placement: str, forecast: TotalForecast, horizons: Sequence[int]) -> None:
+    """Score one forecast path against the recorded outcomes; unrecorded years are left out."""
+    steps = np.asarray(horizons, dtype=int)
+    steps = steps[steps <= forecast.mean.size]
+    years = task.origin + steps
+    recorded = _series(task.full, placement)
+    index = years - int(task.full.years[0])
+    inside = index < recorded.size
+    actual = np.full(steps.size, np.nan)
+    actual[inside] = recorded[index[inside]]
+    keep = np.isfinite(actual)
+    if not keep.any():
+        return
+    steps, years, actual = steps[keep], years[keep], actual[keep]
+    mean, lo, hi = (forecast.mean[steps - 1], forecast.lo[steps - 1], forecast.hi[steps - 1])
+    scale = naive_mae(_series(task.training, placement), task.training.years)
+    error = np.abs(actual - mean)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ape = np.where(actual > 0, error / actual * 100.0, np.nan)
+        scaled = error / scale if scale > 0 else np.full(error.size, np.nan)
+    n = steps.size
+    values: dict[str, np.ndarray] = {
+        "method": np.full(n, method, dtype=object),
+        "la_code": np.full(n, task.la_code, dtype=object),
+        "origin": np.full(n, task.origin), "horizon": steps, "year": years,
+        "placement": np.full(n, placement, dtype=object), "actual": actual, "forecast": mean,
+        "lo": lo, "hi": hi, "abs_error": error, "ape": ape, "scaled_error": scaled,
+        "covered": (actual >= lo) & (actual <= hi)}
+    for column, array in values.items():
+        columns[column].append(array)
+
+
+def _models(methods: Sequence[str] | Mapping[str, DemandModel]) -> dict[str, DemandModel]:
+    if isinstance(methods, Mapping):
+        return dict(methods)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; choose from {sorted(METHODS)}")
+    return {m: make_model(m) for m in methods}
+
+
+def summarise(forecasts: pd.DataFrame, methods: Sequence[str], horizons: Sequence[int],
+              level: int = 80, by: Sequence[str] = ()) -> pd.DataFrame:
+    """MAPE (%), MASE, interval coverage and the number of scored forecasts by method × horizon
+    (and any `by` columns), pooled across LAs and origins."""
+    coverage = f"coverage_{level}"
+    keys = ["method", *by, "horizon"]
+    columns = [*keys, "MAPE", "MASE", coverage, "n_forecasts"]
+    if forecasts.empty:
+        rows = [{"method": m, "horizon": h, "MAPE": np.nan, "MASE": np.nan, coverage: np.nan,
+                 "n_forecasts": 0} for m in methods for h in horizons] if not by else []
+        return pd.DataFrame(rows, columns=columns)
+    frame = forecasts.assign(covered=forecasts["covered"].astype(float))
+    summary = frame.groupby(keys, sort=False).agg(
+        MAPE=("ape", "mean"), MASE=("scaled_error", "mean"), coverage=("covered", "mean"),
+        n_forecasts=("actual", "size")).reset_index().rename(columns={"coverage": coverage})
+    order = {m: i for i, m in enumerate(methods)}
+    summary = summary.sort_values(keys, key=lambda s: s.map(order) if s.name == "method" else s)
+    return summary.loc[:, columns].reset_index(drop=True)

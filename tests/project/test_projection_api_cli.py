@@ -1,0 +1,143 @@
+"""run_projection and the `project` / `assumptions list` commands on the synthetic store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from sf_benefits.assumptions import MissingAssumptionError
+from sf_benefits.benchmark import resolve_la
+from sf_benefits.cli.main import app
+from sf_benefits.project import run_projection
+from sf_benefits.project.api import resolve_method
+from sf_benefits.store import Store
+from sf_benefits.store.queries import care_history
+from tests.project.projection_fixtures import complete_overrides
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def history(loaded_store: Store) -> tuple[pd.DataFrame, str]:
+    code = resolve_la(loaded_store, "warrington").la_code
+    return care_history(loaded_store, la_codes=[code]), code
+
+
+def test_run_projection_from_a_store_history(history: tuple[pd.DataFrame, str]) -> None:
+    frame, code = history
+    overrides = complete_overrides("family_safeguarding", effect=0.15, ramp=2.0,
+                                   implementation=250_000, running=50_000)
+    result = run_projection(frame, code, horizon=3, n_draws=300, seed=3, overrides=overrides,
+                            overrides_by="Warrington finance")
+    last_year = int(frame[(frame["measure"] == "cla_31_march") & (frame["placement"] == "all")]
+                    .dropna(subset=["value"])["year"].max())
+    counts = result.counts
+    assert sorted(counts["year"].unique()) == [last_year + 1, last_year + 2, last_year + 3]
+    baseline = counts[(counts["series"] == "baseline") & (counts["placement"] == "all")]
+    scenario = counts[(counts["series"] == "scenario") & (counts["placement"] == "all")]
+    assert (baseline["p50"] > 0).all()
+    assert (scenario["p50"].to_numpy() < baseline["p50"].to_numpy()).all()
+    assert result.method == "stock_flow"
+    assert result.financial_years[0] == f"{last_year}-{(last_year + 1) % 100:02d}"
+    assert not result.observed.empty
+    assert result.assumptions.set_index("id").loc["fs_reduction_in_starts", "source"] == \
+        "LA override by Warrington finance: test fixture"
+    again = run_projection(frame, code, horizon=3, n_draws=300, seed=3, overrides=overrides)
+    assert again.net_present_value == result.net_present_value
+
+
+def test_refuses_before_forecasting(history: tuple[pd.DataFrame, str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    frame, code = history
+
+    def no_forecast(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the forecast should not run")
+
+    monkeypatch.setattr("sf_benefits.project.demand.make_model", no_forecast)
+    with pytest.raises(MissingAssumptionError, match="fs_reduction_in_starts"):
+        run_projection(frame, code, n_draws=10)
+    with pytest.raises(ValueError, match="no rows for LA"):
+        run_projection(frame, "E99999999", n_draws=10)
+
+
+def test_method_names(history: tuple[pd.DataFrame, str]) -> None:
+    frame, _ = history
+    assert resolve_method("statsforecast", frame) == "ets"
+    assert resolve_method("naive", frame) == "naive"
+    with pytest.raises(ValueError, match="unknown method"):
+        resolve_method("crystal_ball", frame)
+
+
+def test_project_command_writes_tables_csv_and_charts(loaded_store: Store, tmp_path: Path) -> None:
+    overrides = tmp_path / "warrington.yaml"
+    overrides.write_text(yaml.safe_dump({
+        "by": "Warrington finance",
+        "overrides": complete_overrides("family_safeguarding", effect=0.15, ramp=2.0,
+                                        implementation=250_000, running=50_000),
+    }))
+    out = tmp_path / "out"
+    result = runner.invoke(app, [
+        "project", "--la", "Warrington", "--model", "family_safeguarding", "--years", "3",
+        "--draws", "200", "--seed", "9", "--overrides", str(overrides), "--out", str(out),
+        "--chart", str(tmp_path / "fan.png"), "--chart-benefit", str(tmp_path / "cum.png"),
+        "--database-url", loaded_store.url,
+    ], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Children looked after" in result.output
+    assert "Net present value" in result.output
+    assert "LA override by Warrington finance" in result.output
+    for name in ("fan.png", "cum.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    written = {p.name.rsplit("_", 1)[-1] for p in out.glob("*.csv")}
+    assert written == {"run.csv", "summary.csv", "counts.csv", "money.csv", "sensitivity.csv",
+                       "assumptions.csv"}
+    counts = pd.read_csv(next(out.glob("*_counts.csv")), dtype=str)
+    shown = pd.to_numeric(counts["p50"], errors="coerce").dropna()
+    assert not ((shown >= 1) & (shown <= 5)).any()
+    assert (counts["p50"] == "c").any()  # few children placed in some settings: suppressed
+
+    csv = runner.invoke(app, [
+        "project", "--la", "Warrington", "--years", "2", "--draws", "50", "--overrides",
+        str(overrides), "--format", "csv", "--database-url", loaded_store.url,
+    ])
+    assert csv.exit_code == 0, csv.output
+    assert csv.output.splitlines()[0] == "financial_year,measure,p10,p50,p90,mean"
+
+
+def test_project_command_names_missing_assumptions(loaded_store: Store) -> None:
+    result = runner.invoke(app, ["project", "--la", "Warrington", "--model", "no_wrong_door",
+                                 "--draws", "10", "--database-url", loaded_store.url],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "nwd_ramp_up_years" in result.output
+    assert "nwd_running_cost_annual" in result.output
+    unknown = runner.invoke(app, ["project", "--la", "Nowhereshire", "--draws", "10",
+                                  "--database-url", loaded_store.url])
+    assert unknown.exit_code == 1
+
+
+def test_assumptions_list_command() -> None:
+    table = runner.invoke(app, ["assumptions", "list", "--model", "family_safeguarding"],
+                          env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "fs_reduction_in_starts" in table.output and "NOT FOUND" in table.output
+    csv = runner.invoke(app, ["assumptions", "list", "--missing", "--format", "csv"])
+    assert csv.exit_code == 0, csv.output
+    listed = csv.output.splitlines()
+    assert listed[0].startswith("id,group,description,value,unit,price_base_year")
+    assert any(line.startswith("gdp_deflator_index,") for line in listed)
+    assert not any(line.startswith("discount_rate,") for line in listed)
+
+
+def test_assumptions_template_command(tmp_path: Path) -> None:
+    out = tmp_path / "fill-me.yaml"
+    result = runner.invoke(app, ["assumptions", "template", "--model", "no_wrong_door",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "nwd_running_cost_annual:" in text
+    assert "nwd_residential_to_family_shift" not in text  # ships with a sourced value
