@@ -1,0 +1,19 @@
+"""Synthetic SSDA903 returns for the ingest and child-level engine tests (written once a session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sf_benefits.ingest.ssda903.synthetic import SyntheticReturns, generate_returns
+
+TEST_KEY = b"test pseudonym key, not a secret"
+
+
+def small_returns() -> SyntheticReturns:
+    """Two collection years of one small LA (a fifth of an average LA), fast to check."""
+    return generate_returns(years=(2022, 2023), scale=0.2, seed=11)
+
+
+def write_small_returns(folder: Path) -> list[Path]:
+    """The small returns as CSV files, header and episodes per year."""
+    return small_returns().write(folder)

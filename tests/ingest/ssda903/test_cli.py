@@ -1,0 +1,112 @@
+"""`sf-benefits ssda903 validate|load|project` end to end on a temporary store."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from sf_benefits.cli.main import app
+from tests.project.projection_fixtures import complete_overrides
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "250"}
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SF_BENEFITS_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.delenv("SF_BENEFITS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SF_BENEFITS_PSEUDONYM_KEY", "a secret key for the cli tests")
+    return tmp_path
+
+
+def test_validate_good_and_bad_returns(return_files: list[Path], cli_env: Path) -> None:
+    good = runner.invoke(app, ["ssda903", "validate", "--no-dfe", *map(str, return_files)],
+                         env=WIDE)
+    assert good.exit_code == 0, good.output
+    assert "no problems" in good.output
+    bad_dir = cli_env / "bad" / "2023"
+    bad_dir.mkdir(parents=True)
+    files = []
+    for source in return_files[2:]:
+        shutil.copy(source, bad_dir / source.name)
+        files.append(bad_dir / source.name)
+    frame = pd.read_csv(files[1], dtype=str, keep_default_na=False)
+    frame.loc[0, "LS"] = "Q1"
+    frame.to_csv(files[1], index=False)
+    bad = runner.invoke(app, ["ssda903", "validate", "--no-dfe", *map(str, files)], env=WIDE)
+    assert bad.exit_code == 1
+    assert "144" in bad.output and "legal status 'Q1'" in bad.output
+
+
+def test_load_needs_a_key(return_files: list[Path], cli_env: Path,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SF_BENEFITS_PSEUDONYM_KEY")
+    result = runner.invoke(app, ["ssda903", "load", "--la", "E10000015",
+                                 *map(str, return_files)], env=WIDE)
+    assert result.exit_code == 1
+    assert "SF_BENEFITS_PSEUDONYM_KEY" in result.output
+
+
+def test_load_then_project(return_files: list[Path], cli_env: Path) -> None:
+    loaded = runner.invoke(app, ["ssda903", "load", "--la", "E10000015",
+                                 *map(str, return_files)], env=WIDE)
+    assert loaded.exit_code == 0, loaded.output
+    assert "Loaded" in loaded.output and "2022, 2023" in loaded.output
+    output = cli_env / "projection.csv"
+    projected = runner.invoke(app, ["ssda903", "project", "--la", "E10000015", "--years", "2",
+                                    "--draws", "40", "--seed", "1", "--output", str(output)],
+                              env=WIDE)
+    assert projected.exit_code == 0, projected.output
+    assert "Children looked after at 31 March" in projected.output
+    assert "2025" in projected.output and "foster" in projected.output
+    exported = pd.read_csv(output, dtype=str)
+    assert set(exported.columns) >= {"date", "placement", "age_band", "mean", "lo-80", "hi-80"}
+    numbers = pd.to_numeric(exported["mean"], errors="coerce")
+    assert not numbers.between(1, 5, inclusive="both").any(), "counts 1-5 are suppressed"
+    assert (exported["mean"] == "c").any()
+
+
+def test_project_without_a_load(cli_env: Path) -> None:
+    result = runner.invoke(app, ["ssda903", "project", "--la", "E09000001"], env=WIDE)
+    assert result.exit_code == 1
+    assert "no SSDA903 returns" in result.output
+
+
+def test_rates_scenario_and_appraisal(return_files: list[Path], cli_env: Path) -> None:
+    loaded = runner.invoke(app, ["ssda903", "load", "--la", "E10000015",
+                                 *map(str, return_files)], env=WIDE)
+    assert loaded.exit_code == 0, loaded.output
+    rates = runner.invoke(app, ["ssda903", "rates", "--la", "E10000015", "--output",
+                                str(cli_env / "rates.csv")], env=WIDE)
+    assert rates.exit_code == 0, rates.output
+    assert "Moves per child-year" in rates.output and "exit" in rates.output
+    table = pd.read_csv(cli_env / "rates.csv", dtype=str)
+    events = pd.to_numeric(table["events"], errors="coerce")
+    assert not events.between(1, 5).any() and (table["events"] == "c").any()
+
+    def all_2025(*extra: str) -> float:
+        result = runner.invoke(app, ["ssda903", "project", "--la", "E10000015", "--years", "2",
+                                     "--draws", "40", *extra], env=WIDE)
+        assert result.exit_code == 0, result.output
+        total = next(line for line in result.output.splitlines()
+                     if line.strip("│ ").startswith("all "))
+        return float(re.findall(r"(\d+) \(", total)[-1])
+
+    assert all_2025("--entry-multiplier", "0.5") < all_2025() - 10
+
+    missing = runner.invoke(app, ["ssda903", "appraise", "--la", "E10000015", "--draws", "40"],
+                            env=WIDE)
+    assert missing.exit_code == 2 and "fs_reduction_in_starts" in missing.output
+    overrides = cli_env / "overrides.yaml"
+    overrides.write_text(yaml.safe_dump(complete_overrides("family_safeguarding", effect=0.2)))
+    appraised = runner.invoke(app, ["ssda903", "appraise", "--la", "E10000015", "--years", "3",
+                                    "--draws", "40", "--overrides", str(overrides)], env=WIDE)
+    assert appraised.exit_code == 0, appraised.output
+    assert "net_present_value" in appraised.output and "Family Safeguarding" in appraised.output

@@ -1,0 +1,158 @@
+"""Pseudonymisation and the store: no raw identifier is ever written, and loads are all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy
+from sqlalchemy import Insert, String, Table, Text, func, inspect, select, text
+
+from sf_benefits.ingest.errors import IngestError
+from sf_benefits.ingest.ssda903.load import (
+    PseudonymKeyError,
+    expected_key_matches,
+    latest_load,
+    load_returns,
+    pseudonym_key,
+    pseudonymise,
+    read_returns,
+)
+from sf_benefits.ingest.ssda903.tables import ssda903_child, ssda903_episode, ssda903_load
+from sf_benefits.store import Store
+from sf_benefits.store.schema import metadata
+from tests.ingest.ssda903.fixtures import TEST_KEY
+
+LA = "E10000015"
+
+
+def test_no_key_no_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SF_BENEFITS_PSEUDONYM_KEY", raising=False)
+    with pytest.raises(PseudonymKeyError, match="SF_BENEFITS_PSEUDONYM_KEY"):
+        pseudonym_key()
+    monkeypatch.setenv("SF_BENEFITS_PSEUDONYM_KEY", "short")
+    with pytest.raises(PseudonymKeyError, match="at least 16"):
+        pseudonym_key()
+    monkeypatch.setenv("SF_BENEFITS_PSEUDONYM_KEY", "a long enough secret key")
+    assert pseudonym_key() == b"a long enough secret key"
+
+
+def test_keyed_hash_is_stable_and_depends_on_the_key() -> None:
+    ids = pd.Series(["C1", "C2", "C1"])
+    first = pseudonymise(ids, TEST_KEY)
+    assert first.iloc[0] == first.iloc[2] != first.iloc[1]
+    assert first.iloc[0] == hmac.new(TEST_KEY, b"C1", hashlib.sha256).hexdigest()
+    long_key = b"k" * 100
+    assert pseudonymise(ids, long_key).iloc[1] == hmac.new(long_key, b"C2",
+                                                            hashlib.sha256).hexdigest()
+    assert not set(pseudonymise(ids, b"another key of enough length")) & set(first)
+
+
+def _raw_values(files: list[Path]) -> set[str]:
+    values: set[str] = set()
+    for path in files:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in ("CHILD", "HOME_POST", "PL_POST", "URN", "UPN"):
+            if column in frame.columns:
+                values |= {v for v in frame[column] if v}
+    return values
+
+
+def _all_text_in_store(store: Store) -> list[str]:
+    found: list[str] = []
+    with store.engine.connect() as conn:
+        for table in inspect(store.engine).get_table_names():
+            if table not in metadata.tables:
+                continue
+            columns = [c for c in metadata.tables[table].columns
+                       if isinstance(c.type, String | Text)]
+            for column in columns:
+                found += [str(v) for v in conn.execute(select(column)).scalars() if v is not None]
+    return found
+
+
+def test_raw_ids_postcodes_and_urns_never_reach_the_store(return_files: list[Path],
+                                                         store: Store) -> None:
+    summary = load_returns(store, return_files, LA, key=TEST_KEY)
+    assert summary.children > 50 and summary.episodes > summary.children
+    stored = _all_text_in_store(store)
+    raw = _raw_values(return_files)
+    assert len(raw) > 100
+    leaked = [v for v in stored if any(r in v for r in raw)]
+    assert leaked == []
+    assert TEST_KEY.decode() not in " ".join(stored)
+
+
+def test_store_round_trip_equals_the_in_memory_read(return_files: list[Path],
+                                                   store: Store) -> None:
+    load_returns(store, return_files, LA, key=TEST_KEY)
+    from_store = latest_load(store, LA)
+    in_memory = read_returns(return_files, LA, key=TEST_KEY)
+    expected = in_memory.episodes.sort_values(["child_id", "decom"]).reset_index(drop=True)
+    expected = expected.astype({c: object for c in expected.columns
+                                if isinstance(expected[c].dtype, pd.CategoricalDtype)})
+    pd.testing.assert_frame_equal(from_store.episodes, expected, check_dtype=False)
+    assert from_store.collection_years == (2022, 2023)
+    assert from_store.data_end == pd.Timestamp("2023-03-31")
+    assert expected_key_matches(store, LA, TEST_KEY)
+    assert not expected_key_matches(store, LA, b"some other key entirely")
+    with pytest.raises(LookupError, match="E09000001"):
+        latest_load(store, "E09000001")
+
+
+def _counts(store: Store) -> list[int]:
+    with store.engine.connect() as conn:
+        return [int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+                for t in (ssda903_load, ssda903_child, ssda903_episode)]
+
+
+def test_bad_input_stores_nothing(return_files: list[Path], store: Store,
+                                  tmp_path: Path) -> None:
+    files = []
+    for source in return_files:
+        target = tmp_path / source.parent.name / source.name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copy(source, target)
+        files.append(target)
+    episodes = next(p for p in files if p.name == "episodes.csv")
+    frame = pd.read_csv(episodes, dtype=str, keep_default_na=False)
+    frame.loc[len(frame) - 1, "PLACE"] = "XX"
+    frame.to_csv(episodes, index=False)
+    with pytest.raises(IngestError) as raised:
+        load_returns(store, files, LA, key=TEST_KEY)
+    assert raised.value.problems[0].rule == "146"
+    assert _counts(store) == [0, 0, 0]
+
+
+def test_failure_during_the_write_rolls_everything_back(
+        return_files: list[Path], store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_insert = sqlalchemy.insert
+
+    def failing_insert(table: Table) -> Insert:
+        if table is ssda903_episode:
+            raise RuntimeError("disk full")
+        return real_insert(table)
+
+    monkeypatch.setattr(sqlalchemy, "insert", failing_insert)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_returns(store, return_files, LA, key=TEST_KEY)
+    assert _counts(store) == [0, 0, 0]
+
+
+@pytest.mark.postgres
+def test_load_on_postgresql(return_files: list[Path], postgres_url: str) -> None:
+    store = Store.open(postgres_url)
+    try:
+        with store.transaction() as conn:
+            conn.execute(text("DELETE FROM ssda903_load WHERE la_code = 'E99999903'"))
+        summary = load_returns(store, return_files, "E99999903", key=TEST_KEY)
+        back = latest_load(store, "E99999903")
+        assert len(back.episodes) == summary.episodes
+        with store.transaction() as conn:
+            conn.execute(text("DELETE FROM ssda903_load WHERE la_code = 'E99999903'"))
+    finally:
+        store.close()

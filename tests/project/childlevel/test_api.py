@@ -1,0 +1,44 @@
+"""The LA-level appraisal run on the child-level baseline."""
+
+from __future__ import annotations
+
+import pytest
+
+from sf_benefits.ingest.ssda903.load import Ssda903Data
+from sf_benefits.project.childlevel import RateScenario
+from sf_benefits.project.childlevel.api import METHOD, run_childlevel_projection
+from tests.project.projection_fixtures import complete_overrides
+
+
+def test_innovation_appraised_on_the_child_level_baseline(planted_data: Ssda903Data) -> None:
+    result = run_childlevel_projection(
+        planted_data, "family_safeguarding", horizon=3, n_draws=60, seed=4,
+        overrides=complete_overrides("family_safeguarding", effect=0.2), sensitivity=False)
+    assert result.method == METHOD and result.la_code == "E10000015"
+    counts = result.counts
+    baseline = counts[(counts["series"] == "baseline") & (counts["placement"] == "all")]
+    scenario = counts[(counts["series"] == "scenario") & (counts["placement"] == "all")]
+    assert baseline["year"].tolist() == [2024, 2025, 2026]
+    assert (scenario["p50"].to_numpy() < baseline["p50"].to_numpy()).all()
+    assert result.net_present_value.p50 > 0
+    assert set(result.observed["measure"]) == {"cla_31_march", "starts", "ceases"}
+
+
+def test_a_rate_scenario_changes_the_baseline_demand(planted_data: Ssda903Data) -> None:
+    def baseline_total(scenario: RateScenario | None) -> float:
+        result = run_childlevel_projection(
+            planted_data, "family_safeguarding", horizon=2, n_draws=40, seed=4,
+            overrides=complete_overrides("family_safeguarding", effect=0.0),
+            rate_scenario=scenario, sensitivity=False)
+        counts = result.counts
+        rows = counts[(counts["series"] == "baseline") & (counts["placement"] == "all")]
+        return float(rows["p50"].iloc[-1])
+
+    plain = baseline_total(None)
+    fewer = baseline_total(RateScenario("fewer entries", entry_multiplier=0.5))
+    assert fewer < plain - 200
+
+
+def test_missing_assumptions_are_named(planted_data: Ssda903Data) -> None:
+    with pytest.raises(Exception, match="fs_reduction_in_starts"):
+        run_childlevel_projection(planted_data, "family_safeguarding", horizon=2, n_draws=10)

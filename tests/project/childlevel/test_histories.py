@@ -1,0 +1,84 @@
+"""Care histories: episodes merge into spells and placement periods; ages at every date."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sf_benefits.ingest.ssda903.load import Ssda903Data
+from sf_benefits.project.childlevel.histories import (
+    age_in_years,
+    band_exposure_days,
+    build_histories,
+    population_at,
+)
+
+T = pd.Timestamp
+
+
+def _data() -> Ssda903Data:
+    rows = [
+        # child a: foster U4 -> U5 (same period) -> K2 -> leaves; later a second spell
+        ("a", "2020-01-01", "2020-06-01", "U4", "X1"),
+        ("a", "2020-06-01", "2020-09-01", "U5", "X1"),
+        ("a", "2020-09-01", "2021-01-01", "K2", "E4A"),
+        ("a", "2022-01-01", None, "P1", ""),
+        # child b: in care until the 18th birthday
+        ("b", "2019-05-01", "2021-03-10", "H5", "E5"),
+        # child c: placement change recorded X1 but a gap of a day: a new spell
+        ("c", "2021-01-01", "2021-02-01", "U1", "X1"),
+        ("c", "2021-02-02", None, "U1", ""),
+    ]
+    episodes = pd.DataFrame(rows, columns=["child_id", "decom", "dec", "place", "rec"])
+    episodes["decom"] = pd.to_datetime(episodes["decom"])
+    episodes["dec"] = pd.to_datetime(episodes["dec"])
+    for column in ("rne", "ls", "cin", "place_provider", "reason_place_change"):
+        episodes[column] = ""
+    episodes["collection_year"] = 2023
+    children = pd.DataFrame({"child_id": ["a", "b", "c"],
+                             "dob": pd.to_datetime(["2010-03-01", "2003-03-10", "2020-06-15"]),
+                             "sex": "1", "ethnic": "WBRI"})
+    return Ssda903Data("E10000015", children, episodes, (2023,), T("2023-03-31"))
+
+
+def test_spells_and_placement_periods() -> None:
+    histories = build_histories(_data())
+    periods = histories.periods
+    a = periods[periods["child_id"] == "a"]
+    assert a["placement"].tolist() == ["foster", "childrens_homes_secure", "placed_with_parents"]
+    assert a["start"].tolist() == [T("2020-01-01"), T("2020-09-01"), T("2022-01-01")]
+    assert a["next"].tolist() == ["childrens_homes_secure", "exit", "open"]
+    assert a["spell"].nunique() == 2
+    b = periods[periods["child_id"] == "b"].iloc[0]
+    assert b["next"] == "exit" and bool(b["aged_out"])
+    assert not a["aged_out"].any()
+    c = periods[periods["child_id"] == "c"]
+    assert c["spell"].nunique() == 2 and c["next"].tolist() == ["exit", "open"]
+    spells = histories.spells
+    assert len(spells) == 5
+    first = spells[spells["child_id"] == "a"].iloc[0]
+    assert first["entry_placement"] == "foster"
+    assert np.isclose(first["age_at_start"], (T("2020-01-01") - T("2010-03-01")).days / 365.25)
+
+
+def test_population_on_a_date_counts_open_placements_by_age_band() -> None:
+    histories = build_histories(_data())
+    counts = population_at(histories, [T("2020-12-31"), T("2021-01-01")])
+    day1 = counts[counts["date"] == T("2020-12-31")].set_index(["placement", "age_band"])
+    assert day1.loc[("childrens_homes_secure", "10_to_15"), "children"] == 1
+    assert day1.loc[("independent_living", "16_to_17"), "children"] == 1
+    assert day1.loc[("foster", "under_1"), "children"] == 0
+    day2 = counts[counts["date"] == T("2021-01-01")]
+    assert day2["children"].sum() == 2
+
+
+def test_age_and_exposure_by_band() -> None:
+    ages = age_in_years(pd.Series(pd.to_datetime(["2000-01-01"])),
+                        pd.Series(pd.to_datetime(["2010-01-01"])))
+    assert np.isclose(ages[0], 3653 / 365.25)
+    dob = np.array(["2010-01-01"], dtype="datetime64[ns]")
+    days = band_exposure_days(dob, np.array(["2014-07-01"], dtype="datetime64[ns]"),
+                              np.array(["2015-07-01"], dtype="datetime64[ns]"))
+    assert days.shape == (1, 5)
+    assert days[0, 0] == 0 and days[0, 2] > 0 and days[0, 1] > 0
+    assert np.isclose(days.sum(), 365.0)

@@ -1,0 +1,165 @@
+"""The multi-state model recovers planted rates, projects with honest intervals, and plugs into
+the LA-level engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sf_benefits.ingest.ssda903.load import Ssda903Data
+from sf_benefits.ingest.ssda903.synthetic import SyntheticReturns
+from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENTS
+from sf_benefits.project.childlevel import (
+    AGE_BANDS,
+    ALL_AGES,
+    ChildLevelModel,
+    RateScenario,
+    build_histories,
+    population_at,
+)
+from sf_benefits.project.demand import CareHistory, DemandDraws
+from sf_benefits.project.scenario import apply_scenario, ramp_fraction
+
+
+@pytest.fixture(scope="module")
+def fitted(planted_data: Ssda903Data) -> ChildLevelModel:
+    return ChildLevelModel(window_years=3.0, n_draws=100).fit(planted_data)
+
+
+def test_fit_recovers_the_planted_transition_rates(fitted: ChildLevelModel,
+                                                   planted: SyntheticReturns) -> None:
+    rates = fitted.rates
+    truth = planted.rates.hazards
+    events = rates.events
+    informative = events >= 30
+    assert informative.sum() >= 40
+    standard_error = truth[informative] / np.sqrt(events[informative])
+    z = (rates.hazards[informative] - truth[informative]) / standard_error
+    assert np.all(np.abs(z) < 4.5), z
+    assert np.abs(np.median(z)) < 1.0
+    never = truth == 0
+    assert events[never].sum() < 0.01 * events.sum(), "moves that never happen are rare"
+
+
+def test_fit_recovers_planted_entries_by_age_band(fitted: ChildLevelModel,
+                                                  planted: SyntheticReturns) -> None:
+    table = fitted.entry_rates().groupby("age_band", sort=False)["entries_per_year"].sum()
+    expected = planted.rates.entries_per_year * planted.scale
+    assert list(table.index) == list(AGE_BANDS)
+    z = (table.to_numpy() - expected) / np.sqrt(expected / fitted.rates.window_years)
+    assert np.all(np.abs(z) < 4.0), z
+
+
+def test_rate_tables_are_tidy(fitted: ChildLevelModel) -> None:
+    moves = fitted.transition_rates()
+    assert set(moves.columns) == {"age_band", "from", "to", "events", "exposure_years",
+                                  "rate_per_year"}
+    assert not (moves["from"] == moves["to"]).any()
+    assert len(moves) == len(AGE_BANDS) * len(PLACEMENTS) * len(PLACEMENTS)
+
+
+def test_predict_gives_mean_and_intervals_by_placement_and_age(fitted: ChildLevelModel) -> None:
+    frame = fitted.predict(2, level=[80, 95], seed=1)
+    assert list(frame.columns) == ["date", "placement", "age_band", "mean", "lo-80", "hi-80",
+                                   "lo-95", "hi-95"]
+    assert set(frame["placement"]) == {*PLACEMENTS, ALL_PLACEMENTS}
+    assert set(frame["age_band"]) == {*AGE_BANDS, ALL_AGES}
+    assert frame["date"].min() == pd.Timestamp("2023-03-31")
+    assert pd.Timestamp("2025-03-31") in set(frame["date"])
+    assert (frame["lo-95"] <= frame["lo-80"] + 1e-9).all()
+    assert (frame["lo-80"] <= frame["mean"] + 1e-9).all()
+    assert (frame["mean"] <= frame["hi-80"] + 1e-9).all()
+    last = frame[frame["date"] == frame["date"].max()]
+    parts = last[(last["placement"] != ALL_PLACEMENTS) & (last["age_band"] != ALL_AGES)]
+    total = last[(last["placement"] == ALL_PLACEMENTS) & (last["age_band"] == ALL_AGES)]
+    assert np.isclose(parts["mean"].sum(), total["mean"].iloc[0])
+    assert total["hi-80"].iloc[0] - total["lo-80"].iloc[0] > 50
+
+
+def test_same_seed_same_figures(fitted: ChildLevelModel) -> None:
+    first = fitted.predict(1, seed=7)
+    again = fitted.predict(1, seed=7)
+    other = fitted.predict(1, seed=8)
+    pd.testing.assert_frame_equal(first, again)
+    assert not first["mean"].equals(other["mean"])
+
+
+def test_backtest_on_held_back_years(planted_data: Ssda903Data) -> None:
+    histories = build_histories(planted_data)
+    model = ChildLevelModel(window_years=2.0, n_draws=100).fit(
+        histories, reference_end=pd.Timestamp("2021-03-31"))
+    frame = model.predict(2, seed=3)
+    actual = population_at(histories, [pd.Timestamp("2023-03-31")])
+    cells = frame[(frame["date"] == pd.Timestamp("2023-03-31"))
+                  & (frame["placement"] != ALL_PLACEMENTS) & (frame["age_band"] != ALL_AGES)]
+    merged = actual.merge(cells, on=["date", "placement", "age_band"])
+    wape = (merged["mean"] - merged["children"]).abs().sum() / merged["children"].sum()
+    assert wape < 0.10
+    assert abs(merged["mean"].sum() / merged["children"].sum() - 1) < 0.05
+    inside = (merged["children"] >= np.floor(merged["lo-80"])) & (
+        merged["children"] <= np.ceil(merged["hi-80"]))
+    assert inside.mean() > 0.6
+
+
+def test_central_path_agrees_with_the_simulated_mean(fitted: ChildLevelModel) -> None:
+    central = fitted.central_path(2)
+    expected = central[central["date"] == central["date"].max()]["expected"].sum()
+    frame = fitted.predict(2, seed=5)
+    simulated = frame[(frame["date"] == frame["date"].max())
+                      & (frame["placement"] == ALL_PLACEMENTS)
+                      & (frame["age_band"] == ALL_AGES)]["mean"].iloc[0]
+    assert abs(simulated / expected - 1) < 0.02
+
+
+def test_scenario_modifies_entry_and_transition_rates(fitted: ChildLevelModel) -> None:
+    baseline = fitted.sample(3, 50, seed=9)
+    fewer_entries = fitted.sample(3, 50, seed=9, scenario=RateScenario(
+        "fewer entries", entry_multiplier={"10_to_15": 0.5, "16_to_17": 0.5}))
+    assert fewer_entries.starts.mean() < 0.8 * baseline.starts.mean()
+    assert fewer_entries.cla_total[:, -1].mean() < baseline.cla_total[:, -1].mean() - 100
+    step_down = RateScenario("step down",
+                             transition_multiplier={("childrens_homes_secure", "foster"): 3.0},
+                             years_to_full_effect=2.0)
+    moved = fitted.sample(3, 50, seed=9, scenario=step_down)
+    homes = PLACEMENTS.index("childrens_homes_secure")
+    assert moved.cla[:, -1, homes].mean() < baseline.cla[:, -1, homes].mean() * 0.9
+    assert step_down.ramp(1.0) == 0.5 and step_down.ramp(3.0) == 1.0
+    with pytest.raises(ValueError, match="unknown move"):
+        RateScenario("bad", transition_multiplier={("foster", "moon"): 2.0}).hazard_factors(
+            PLACEMENTS)
+
+
+def test_sample_feeds_the_la_level_scenario_engine(fitted: ChildLevelModel) -> None:
+    draws = fitted.sample(3, 40, seed=2)
+    assert isinstance(draws, DemandDraws)
+    assert draws.years.tolist() == [2024, 2025, 2026]
+    assert draws.cla.shape == (40, 3, len(PLACEMENTS))
+    assert (draws.starts > 1500).all() and (draws.ceases > 1500).all()
+    paths = apply_scenario(draws, ramp_fraction(1.0, 3), starts_reduction=np.full(40, 0.2))
+    assert (paths.cla.sum(axis=2) <= draws.cla.sum(axis=2) + 1e-9).all()
+
+
+def test_history_in_the_la_level_format(fitted: ChildLevelModel) -> None:
+    history = fitted.to_history()
+    assert list(history.columns) == ["la_code", "year", "measure", "placement", "value"]
+    parsed = CareHistory.from_frame(history)
+    assert parsed.years.tolist() == [2019, 2020, 2021, 2022, 2023]
+    assert fitted.histories_ is not None
+    actual = population_at(fitted.histories_, [pd.Timestamp("2023-03-31")])
+    assert parsed.value("cla_31_march", 2023) == actual["children"].sum()
+    assert np.allclose(np.nansum(parsed.cla_by_placement, axis=1), parsed.cla_total)
+    assert (parsed.starts > 1500).all()
+
+
+def test_unfitted_model_and_bad_windows(planted_data: Ssda903Data) -> None:
+    with pytest.raises(RuntimeError, match="not fitted"):
+        ChildLevelModel().predict(1)
+    with pytest.raises(ValueError, match="after the data end"):
+        ChildLevelModel().fit(planted_data, reference_end=pd.Timestamp("2030-03-31"))
+    with pytest.raises(ValueError, match="before the returns do"):
+        ChildLevelModel().fit(planted_data, reference_start=pd.Timestamp("2017-03-31"))
+    one_year = ChildLevelModel(window_years=9.0).fit(planted_data)
+    assert one_year.rates.reference_start == pd.Timestamp("2018-04-01")
+    with pytest.raises(ValueError, match="steps_per_year"):
+        ChildLevelModel(steps_per_year=5)
