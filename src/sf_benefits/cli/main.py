@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from sf_benefits.cli import benchmark, data
+from sf_benefits.cli import backtest, benchmark, data
+from sf_benefits.cli import project as project_cli
+from sf_benefits.cli import report as report_cli
+from sf_benefits.cli import serve as web_serve
+from sf_benefits.cli import ssda903 as ssda903_cli
+from sf_benefits.cli import track as track_cli
 
 app = typer.Typer(
     name="sf-benefits",
@@ -15,3 +20,11 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.command("benchmark")(benchmark.benchmark)
 app.command("neighbours")(benchmark.neighbours_command)
+app.command("backtest")(backtest.backtest)
+app.command("serve")(web_serve.serve)
+app.add_typer(web_serve.users_app, name="users")
+app.command("project")(project_cli.project)
+app.add_typer(project_cli.assumptions_app, name="assumptions")
+app.command("report")(report_cli.report)
+app.add_typer(track_cli.app, name="track")
+app.add_typer(ssda903_cli.app, name="ssda903")

@@ -1,0 +1,211 @@
+"""The LA overview: the benchmark engine's result as charts, tables under them, and JSON."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import func, select
+
+from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark, benchmark_la
+from sf_benefits.store import Store
+from sf_benefits.store.schema import data_load, local_authority
+from sf_benefits.web.views import PALETTE, Chart, Column, DataTable, chart_values, plain, records
+
+_CACHE_SIZE = 256
+_cache: OrderedDict[tuple[str, str, str], BenchmarkResult] = OrderedDict()
+_lock = threading.Lock()
+logger = logging.getLogger(__name__)
+
+
+def data_version(store: Store) -> str:
+    """Changes whenever published data are (re)loaded, so cached benchmarks are never stale."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(func.count(), func.max(data_load.c.loaded_at))).first()
+    return f"{row[0] if row else 0}:{row[1] if row else ''}"
+
+
+def cached_benchmark(store: Store, la_code: str) -> BenchmarkResult:
+    """The engine's benchmark for an LA, reused until the published data change."""
+    key = (str(store.engine.url), la_code, data_version(store))
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    result = benchmark_la(store, la_code)
+    with _lock:
+        _cache[key] = result
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return result
+
+
+def _kind(unit: str) -> str:
+    return "money" if unit.upper().startswith("GBP") else "rate"
+
+
+@dataclass
+class BenchmarkView:
+    """What the overview page shows for one LA."""
+
+    result: BenchmarkResult
+    summary: DataTable
+    sections: list[tuple[IndicatorBenchmark, list[Chart]]]
+
+    @cached_property
+    def json(self) -> dict[str, Any]:
+        """The benchmark as JSON for the API (built once per view)."""
+        return self.to_json()
+
+    def to_json(self) -> dict[str, Any]:
+        """LA, neighbours, notes and the engine's tidy tables, JSON-safe."""
+        frames = self.result.to_frames()
+        la = self.result.la
+        return {
+            "la": {"la_code": la.la_code, "la_name": la.la_name, "region_name": la.region_name},
+            "year": self.result.year,
+            "neighbour_model": self.result.neighbour_model,
+            "neighbours": [{"la_code": n.la_code, "la_name": n.la_name}
+                           for n in self.result.neighbours],
+            "notes": self.result.notes,
+            "price_base": "Money indicators are in cash terms of each financial year.",
+            "summary": records(frames["summary"]),
+            "neighbour_values": records(frames["neighbours"]),
+            "trend": records(frames["trend"]),
+        }
+
+
+_views: OrderedDict[tuple[str, str, str], BenchmarkView] = OrderedDict()
+
+
+def benchmark_view(store: Store, la_code: str) -> BenchmarkView:
+    """The overview of an LA, built once per data version and reused (pages and API)."""
+    key = (str(store.engine.url), la_code, data_version(store))
+    with _lock:
+        if key in _views:
+            _views.move_to_end(key)
+            return _views[key]
+    view = build_benchmark_view(store, la_code)
+    with _lock:
+        _views[key] = view
+        while len(_views) > _CACHE_SIZE:
+            _views.popitem(last=False)
+    return view
+
+
+def build_benchmark_view(store: Store, la_code: str) -> BenchmarkView:
+    """Summary table of every indicator, then a neighbour chart and a trend chart for each."""
+    result = cached_benchmark(store, la_code)
+    summary_rows = []
+    sections = []
+    for item in result.indicators:
+        kind = _kind(item.indicator.unit)
+        summary_rows.append({
+            "indicator": item.indicator.label, "unit": item.indicator.unit, "year": item.year,
+            "la_value": item.la_value, "neighbour_mean": item.neighbour_mean,
+            "region_value": item.region_value, "england_value": item.england_value,
+            "rank": (f"{item.rank_among_neighbours} of {item.neighbours_ranked}"
+                     if item.rank_among_neighbours is not None else None),
+            "quartile_band": item.quartile_band, "_kind": kind,
+        })
+        if item.la_value is not None:
+            sections.append((item, [_neighbour_chart(result, item, kind),
+                                    _trend_chart(result, item, kind)]))
+    summary = DataTable(
+        caption=f"{result.la.la_name} against its statistical neighbours"
+                + (f", {result.year}" if result.year else ""),
+        columns=[Column("indicator", "Indicator"), Column("unit", "Unit"),
+                 Column("year", "Year"), Column("la_value", result.la.la_name, "value"),
+                 Column("neighbour_mean", "Neighbour mean", "value"),
+                 Column("region_value", result.la.region_name or "Region", "value"),
+                 Column("england_value", "England", "value"),
+                 Column("rank", "Rank among neighbours (1 = best or lowest)"),
+                 Column("quartile_band", "National band (A = best or lowest quarter)")],
+        rows=summary_rows)
+    return BenchmarkView(result, summary, sections)
+
+
+def _neighbour_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: str) -> Chart:
+    neighbours = item.neighbour_values
+    rows = [{"la_name": result.la.la_name, "value": item.la_value, "_highlight": True}]
+    rows += [{"la_name": r["la_name"], "value": plain(r["value"])}
+             for r in neighbours.to_dict("records")]
+    rows.sort(key=lambda r: (r["value"] is None, r["value"] if r["value"] is not None else 0))
+    colours = [PALETTE["la"] if r.get("_highlight") else "#b1b4b6" for r in rows]
+    shapes = []
+    for value, colour, label in ((item.neighbour_mean, PALETTE["neighbours"], "Neighbour mean"),
+                                 (item.england_value, PALETTE["england"], "England")):
+        if value is not None:
+            shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": value, "x1": value,
+                           "y0": 0, "y1": 1, "line": {"color": colour, "dash": "dash",
+                                                      "width": 2}, "name": label})
+    figure = {
+        "data": [{"type": "bar", "orientation": "h", "x": chart_values([r["value"] for r in rows]),
+                  "y": [r["la_name"] for r in rows], "marker": {"color": colours},
+                  "hovertemplate": "%{y}: %{x:,.1f}<extra></extra>", "name": item.indicator.unit}],
+        "layout": {"shapes": shapes, "xaxis": {"title": {"text": item.indicator.unit}},
+                   "yaxis": {"automargin": True}, "hovermode": "closest", "showlegend": False,
+                   "height": 380, "margin": {"l": 20, "b": 60}},
+    }
+    if item.neighbour_mean is not None:
+        rows.append({"la_name": "Neighbour mean", "value": item.neighbour_mean})
+    if item.england_value is not None:
+        rows.append({"la_name": "England", "value": item.england_value})
+    table = DataTable(
+        caption=f"{item.indicator.label}, {item.year}: {result.la.la_name} and its neighbours",
+        columns=[Column("la_name", "Local authority"),
+                 Column("value", item.indicator.unit, kind)],
+        rows=rows)
+    return Chart(id=f"nb-{item.indicator.id}", title=f"{item.indicator.label}, {item.year}",
+                 figure=figure, table=table,
+                 note="Dashed lines: neighbour mean (orange) and England (grey).")
+
+
+def _trend_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: str) -> Chart:
+    trend = item.trend
+    series = [("la", result.la.la_name), ("neighbour_mean", "Neighbour mean"),
+              ("region", result.la.region_name or "Region"), ("england", "England")]
+    colours = {"la": PALETTE["la"], "neighbour_mean": PALETTE["neighbours"],
+               "region": PALETTE["region"], "england": PALETTE["england"]}
+    years = [int(y) for y in trend["year"]]
+    data = [{"type": "scatter", "mode": "lines+markers", "name": label, "x": years,
+             "y": chart_values(list(trend[key])), "line": {"color": colours[key],
+                                                           "width": 3 if key == "la" else 2}}
+            for key, label in series if key in trend.columns]
+    figure = {"data": data, "layout": {"xaxis": {"title": {"text": "Year (to 31 March)"},
+                                                 "dtick": 1},
+                                       "yaxis": {"title": {"text": item.indicator.unit}},
+                                       "height": 340}}
+    table = DataTable(
+        caption=f"{item.indicator.label}: trend ({item.indicator.unit})",
+        columns=[Column("year", "Year")] + [Column(key, label, kind) for key, label in series],
+        rows=records(trend))
+    return Chart(id=f"tr-{item.indicator.id}", title=f"{item.indicator.label}: trend",
+                 figure=figure, table=table, note=f"Source: {item.indicator.source}.")
+
+
+def warm_benchmarks(store: Store, stop: threading.Event, pause_seconds: float = 0.05,
+                    status: dict[str, int] | None = None) -> int:
+    """Build every LA's overview once, one LA at a time, so first visits find it ready; stops
+    early when `stop` is set. `status` (if given) shows progress as prepared/total. Returns how
+    many LAs were built."""
+    with store.engine.connect() as conn:
+        codes = [str(c) for c in conn.execute(select(local_authority.c.la_code)).scalars()]
+    status = status if status is not None else {}
+    status.update(prepared=0, total=len(codes))
+    built = 0
+    for la_code in codes:
+        if stop.wait(pause_seconds):
+            break
+        try:
+            benchmark_view(store, la_code)
+        except Exception:  # an LA the engine cannot benchmark is shown its error on request
+            logger.exception("could not prepare the benchmark of %s", la_code)
+        else:
+            built += 1
+        status["prepared"] = status.get("prepared", 0) + 1
+    return built

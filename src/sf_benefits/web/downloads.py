@@ -1,0 +1,119 @@
+"""Downloads of a scenario's last run as the reports engine builds them (Excel, HTML, PDF).
+
+The report needs the engine's result object, so the run is repeated from the job's saved settings
+and seed, which gives exactly the figures the page shows. Where the LA has gone live with the
+scenario's model, the realised benefit and effect estimates go in too. Built files are kept in a
+small cache until the LA's tracking changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sf_benefits.reports import FORMATS, ReportInput, build_report
+from sf_benefits.store import Store
+from sf_benefits.track import (
+    EffectEstimates,
+    Implementation,
+    RealisedBenefit,
+    TrackError,
+    effects_for,
+    list_implementations,
+    list_imports,
+    realised_for,
+)
+from sf_benefits.track.implementations import baseline_revisions
+from sf_benefits.web import services
+from sf_benefits.web.benchmark_view import cached_benchmark
+
+LABELS = {"xlsx": "Excel workbook (.xlsx)", "html": "HTML report (.html)",
+          "pdf": "PDF board paper (.pdf)"}
+MEDIA_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+}
+_CACHE_SIZE = 16
+_cache: OrderedDict[tuple[str, str, str], Download] = OrderedDict()
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Download:
+    """A built report file ready to send."""
+
+    content: bytes
+    filename: str
+    media_type: str
+
+
+def _implementation(store: Store, la_code: str, model: str) -> Implementation | None:
+    return next((i for i in list_implementations(store)
+                 if i.la_code == la_code and i.model == model), None)
+
+
+def _tracking_version(store: Store, la_code: str, implementation: Implementation | None) -> str:
+    """Changes when the LA records go-live or imports actuals, so reports include them."""
+    if implementation is None:
+        return "no implementation"
+    revisions = baseline_revisions(store, implementation.implementation_id)
+    return (f"{implementation.implementation_id}:{len(revisions)}:"
+            f"{len(list_imports(store, la_code))}")
+
+
+def _tracking(store: Store, implementation: Implementation | None
+              ) -> tuple[RealisedBenefit | None, EffectEstimates | None]:
+    """Realised benefit and effect estimates when the LA has implemented the scenario's model."""
+    if implementation is None:
+        return None, None
+    try:
+        realised = realised_for(store, implementation.implementation_id)
+    except TrackError:
+        return None, None
+    return realised, effects_for(store, implementation.implementation_id)
+
+
+def available_formats() -> list[tuple[str, str]]:
+    """(format, label) for every report format the reports engine writes."""
+    return [(fmt, LABELS.get(fmt, fmt)) for fmt in FORMATS]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:60] or "scenario"
+
+
+def build_download(store: Store, scenario: dict[str, Any], job: dict[str, Any], fmt: str
+                   ) -> Download:
+    """The report for the scenario's run `job` in format `fmt` (xlsx, html or pdf)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    params = json.loads(job["params"]) if isinstance(job["params"], str) else job["params"]
+    implementation = _implementation(store, params["la_code"], params["model"])
+    key = (str(job["id"]), fmt, _tracking_version(store, params["la_code"], implementation))
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+    projection = services.run_projection_for(
+        store, params["la_code"], params["model"], int(params["horizon_years"]),
+        int(params["n_draws"]), int(params["seed"]), params["overrides"], params["by"],
+        params.get("method", "stock_flow"))
+    tracking, effects = _tracking(store, implementation)
+    report_input = ReportInput(benchmark=cached_benchmark(store, params["la_code"]),
+                               projection=projection, tracking=tracking, effects=effects)
+    with tempfile.TemporaryDirectory(prefix="sfb-report-") as folder:
+        path = build_report(report_input, fmt, Path(folder) / f"report.{fmt}")
+        content = path.read_bytes()
+    name = f"{params['la_code']}-{_slug(scenario['name'])}-{str(job['id'])[:8]}.{fmt}"
+    download = Download(content, name, MEDIA_TYPES.get(fmt, "application/octet-stream"))
+    with _lock:
+        _cache[key] = download
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return download

@@ -1,0 +1,54 @@
+// Draws every chart from the JSON next to it, and follows background jobs until they finish.
+(function () {
+  "use strict";
+
+  function drawCharts() {
+    if (typeof Plotly === "undefined") { return; }
+    document.querySelectorAll(".chart[data-figure]").forEach(function (el) {
+      var source = document.getElementById(el.getAttribute("data-figure"));
+      if (!source) { return; }
+      var figure = JSON.parse(source.textContent);
+      var given = figure.layout || {};
+      var layout = Object.assign({
+        font: { family: "Arial, Helvetica, sans-serif", size: 14, color: "#0b0c0c" },
+        legend: { orientation: "h", y: -0.28 },
+        hovermode: "x unified"
+      }, given);
+      layout.margin = Object.assign({ l: 80, r: 20, t: 10, b: 90 }, given.margin || {});
+      ["xaxis", "yaxis"].forEach(function (axis) {
+        layout[axis] = Object.assign({ automargin: true }, given[axis] || {});
+      });
+      Plotly.newPlot(el, figure.data, layout, { displaylogo: false, responsive: true });
+    });
+  }
+
+  function followJob(el) {
+    var url = el.getAttribute("data-job-url");
+    var bar = el.querySelector("progress");
+    var text = el.querySelector("[data-job-message]");
+    function poll() {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (job) {
+          if (bar) { bar.value = Math.round((job.progress || 0) * 100); }
+          if (text) { text.textContent = job.message + " (" + Math.round((job.progress || 0) * 100) + "%)"; }
+          if (job.status === "succeeded" || job.status === "failed") {
+            if (window.location.search) {
+              window.location.assign(window.location.pathname + window.location.hash);
+            } else {
+              window.location.reload();
+            }
+          } else {
+            window.setTimeout(poll, 700);
+          }
+        })
+        .catch(function () { window.setTimeout(poll, 2000); });
+    }
+    poll();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    drawCharts();
+    document.querySelectorAll("[data-job-url]").forEach(followJob);
+  });
+}());

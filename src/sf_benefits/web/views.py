@@ -1,0 +1,84 @@
+"""View models shared by pages and API: tables with typed columns, charts with their table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+PALETTE = {"la": "#1d70b8", "neighbours": "#f47738", "region": "#4c2c92", "england": "#505a5f",
+           "baseline": "#505a5f", "scenario": "#00703c", "band": "rgba(0,112,60,0.18)",
+           "baseline_band": "rgba(80,90,95,0.15)", "actual": "#d4351c"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: the row key, its heading, and how its cells are formatted."""
+
+    key: str
+    label: str
+    kind: str = ""
+
+
+@dataclass
+class DataTable:
+    """A table of plain values; the template formats each cell by its column's kind."""
+
+    caption: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        """Caption, columns and rows as JSON (row keys starting with _ are display hints)."""
+        return {"caption": self.caption,
+                "columns": [{"key": c.key, "label": c.label, "kind": c.kind}
+                            for c in self.columns],
+                "rows": [{k: v for k, v in r.items() if not k.startswith("_")}
+                         for r in self.rows]}
+
+
+@dataclass
+class Chart:
+    """A plotly figure (data and layout as JSON) with the table that holds the same figures."""
+
+    id: str
+    title: str
+    figure: dict[str, Any]
+    table: DataTable
+    note: str = ""
+
+
+def plain(value: Any) -> Any:
+    """A JSON-safe scalar: NaN and missing become None, numpy numbers become Python numbers."""
+    if value is None:
+        return None
+    if isinstance(value, str | bool):
+        return value
+    if isinstance(value, int):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        return value
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isinf(value):
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as JSON-safe dicts."""
+    return [{str(k): plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def chart_values(values: list[Any]) -> list[float | None]:
+    """Values for a chart axis: suppressed ('c') or missing values become gaps."""
+    out: list[float | None] = []
+    for value in values:
+        v = plain(value)
+        out.append(float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None)
+    return out

@@ -1,0 +1,135 @@
+"""Sign-in: argon2 hashes, signed HttpOnly cookies, CSRF on every write, rate-limited log-in."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from sf_benefits.store import Store
+from sf_benefits.web.access import SESSION_COOKIE
+from sf_benefits.web.audit import Actor
+from sf_benefits.web.auth import UserError, create_user
+from sf_benefits.web.tables import audit_event, web_user
+from tests.web.conftest import LA_A, PASSWORD, Clients, email, sign_in
+
+
+def _login_form(client: TestClient, next_url: str = "/la") -> str:
+    page = client.get(f"/login?next={next_url}")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+def test_passwords_are_stored_as_argon2id_hashes(web_store: Store) -> None:
+    with web_store.engine.connect() as conn:
+        hashes = conn.execute(select(web_user.c.password_hash)).scalars().all()
+    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert all(PASSWORD not in h for h in hashes)
+
+
+def test_short_passwords_and_unknown_las_are_refused(web_store: Store) -> None:
+    actor = Actor(None, None, "test")
+    for password, role, la_code in (("short", "la_viewer", LA_A),
+                                    (PASSWORD, "la_viewer", None),
+                                    (PASSWORD, "la_viewer", "E99999999"),
+                                    (PASSWORD, "superuser", None)):
+        try:
+            create_user(web_store, f"{uuid.uuid4().hex}@example.gov.uk", "X", password, role,
+                        la_code, actor)
+        except UserError:
+            continue
+        raise AssertionError(f"accepted {role} {la_code} with password {password!r}")
+
+
+def test_form_sign_in_sets_a_signed_httponly_lax_cookie_and_redirects(app: Any) -> None:
+    client = TestClient(app)
+    token = _login_form(client, "/la")
+    response = client.post("/login", data={"email": email("viewer_a"), "password": PASSWORD,
+                                           "csrf_token": token, "next": "/la"},
+                           follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/la"
+    cookie = response.headers["set-cookie"]
+    assert f"{SESSION_COOKIE}=" in cookie
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    assert client.get("/la").status_code == 200
+
+
+def test_secure_cookie_flag_is_on_by_default() -> None:
+    from sf_benefits.web.settings import WebSettings
+
+    assert WebSettings(secret_key="x").secure_cookies is True
+
+
+def test_sign_in_form_needs_its_csrf_token(app: Any) -> None:
+    client = TestClient(app)
+    _login_form(client)
+    response = client.post("/login", data={"email": email("viewer_a"), "password": PASSWORD,
+                                           "csrf_token": "forged"}, follow_redirects=False)
+    assert response.status_code == 403
+    assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
+
+
+def test_next_cannot_send_the_user_off_site(app: Any) -> None:
+    for target in ("//evil.example", "/\\evil.example", "https://evil.example"):
+        client = TestClient(app)
+        token = _login_form(client)
+        response = client.post("/login", data={"email": email("viewer_a"), "password": PASSWORD,
+                                               "csrf_token": token, "next": target},
+                               follow_redirects=False)
+        assert response.headers["location"] == "/la", target
+
+
+def test_a_tampered_cookie_is_not_a_session(app: Any) -> None:
+    client = TestClient(app)
+    client.cookies.set(SESSION_COOKIE, "not-a-signed-session")
+    assert client.get("/api/session").status_code == 401
+
+
+def test_writes_need_the_csrf_token(clients: Clients) -> None:
+    client = clients["analyst_a"]
+    body = {"name": "No token", "model": "family_safeguarding"}
+    assert client.post(f"/api/las/{LA_A}/scenarios", json=body).status_code == 403
+    assert client.post(f"/api/las/{LA_A}/scenarios", json=body,
+                       headers={"X-CSRF-Token": "wrong"}).status_code == 403
+    form = client.post(f"/la/{LA_A}/scenarios", data={**body, "csrf_token": "wrong"})
+    assert form.status_code == 403
+    names = {s["name"] for s in client.get(f"/api/las/{LA_A}/scenarios").json()}
+    assert "No token" not in names
+
+
+def test_login_is_rate_limited_per_address_and_account(app: Any, web_store: Store) -> None:
+    target = f"limited-{uuid.uuid4().hex[:6]}@example.gov.uk"
+    create_user(web_store, target, "Limited", PASSWORD, "la_viewer", LA_A,
+                Actor(None, None, "test"))
+    client = TestClient(app)
+    statuses = [client.post("/api/session", json={"email": target, "password": "wrong guess!"}
+                            ).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    blocked = client.post("/api/session", json={"email": target, "password": PASSWORD})
+    assert blocked.status_code == 429
+    other = client.post("/api/session", json={"email": email("viewer_b"), "password": PASSWORD})
+    assert other.status_code == 200
+    with web_store.engine.connect() as conn:
+        failures = conn.execute(select(audit_event.c.action).where(
+            audit_event.c.user_email == target)).scalars().all()
+    assert failures.count("login.failure") == 5
+
+
+def test_sign_out_ends_the_session_at_once(app: Any) -> None:
+    client, token = sign_in(app, "viewer_b")
+    stolen = client.cookies.get(SESSION_COOKIE)
+    assert client.delete("/api/session", headers={"X-CSRF-Token": token}).status_code == 204
+    replay = TestClient(app)
+    replay.cookies.set(SESSION_COOKIE, stolen or "")
+    assert replay.get("/api/session").status_code == 401
+
+
+def test_pages_redirect_to_sign_in_and_api_answers_401(app: Any) -> None:
+    client = TestClient(app)
+    page = client.get(f"/la/{LA_A}", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
+    assert client.get(f"/api/las/{LA_A}/benchmark").status_code == 401
