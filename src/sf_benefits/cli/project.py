@@ -214,9 +214,9 @@ def project(
         if output_format is OutputFormat.table:
             console.print(f"Wrote {len(frames)} CSV files to {out}")
     if chart is not None:
-        fan_chart_png(result, chart)
+        fan_chart_png(result, chart, authority.la_name)
     if chart_benefit is not None:
-        cumulative_benefit_png(result, chart_benefit)
+        cumulative_benefit_png(result, chart_benefit, authority.la_name)
 
 
 @assumptions_app.command("list")

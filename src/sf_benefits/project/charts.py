@@ -25,7 +25,7 @@ def _pounds(value: float, millions: bool = False) -> str:
     return f"{sign}£{abs(value) / 1e6:,.1f}m" if millions else f"{sign}£{abs(value):,.0f}"
 
 
-def fan_chart_png(result: ProjectionResult, path: Path) -> Path:
+def fan_chart_png(result: ProjectionResult, path: Path, la_name: str | None = None) -> Path:
     """Children looked after at 31 March: history, then baseline and scenario P50, P10-P90 bands."""
     counts = result.counts[result.counts["placement"] == ALL_PLACEMENTS]
     fig, ax = plt.subplots(figsize=(9, 5), dpi=120)
@@ -41,7 +41,8 @@ def fan_chart_png(result: ProjectionResult, path: Path) -> Path:
         ax.fill_between(rows["year"], rows["p10"], rows["p90"], color=colour, alpha=0.18,
                         label=f"{label}: P10-P90")
         ax.plot(rows["year"], rows["p50"], color=colour, linewidth=2, label=f"{label}: P50")
-    ax.set_title(f"Children looked after at 31 March - {result.la_code}, {result.model_title}")
+    ax.set_title(f"Children looked after at 31 March - {la_name or result.la_code}, "
+                 f"{result.model_title}")
     ax.set_xlabel("Year ending 31 March")
     ax.set_ylabel("Children looked after")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{int(v)}"))
@@ -55,7 +56,8 @@ def fan_chart_png(result: ProjectionResult, path: Path) -> Path:
     return path
 
 
-def cumulative_benefit_png(result: ProjectionResult, path: Path) -> Path:
+def cumulative_benefit_png(result: ProjectionResult, path: Path,
+                           la_name: str | None = None) -> Path:
     """Cumulative net savings by financial year (P50 with P10-P90 band), in the result's prices."""
     rows = result.money[result.money["measure"] == "cumulative_net_savings"]
     years = list(rows["financial_year"])
@@ -67,7 +69,7 @@ def cumulative_benefit_png(result: ProjectionResult, path: Path) -> Path:
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xticks(positions, years)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _pounds(v, millions=True)))
-    ax.set_title(f"Cumulative net benefit - {result.la_code}, {result.model_title}")
+    ax.set_title(f"Cumulative net benefit - {la_name or result.la_code}, {result.model_title}")
     ax.set_xlabel("Financial year")
     ax.set_ylabel(f"£ ({result.price_base_year} prices, undiscounted)")
     ax.grid(alpha=0.3)
