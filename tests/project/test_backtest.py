@@ -181,3 +181,18 @@ def test_cli_prints_the_table_and_writes_csv(loaded_store: Store, tmp_path: Path
     assert unknown.exit_code == 1
     bad = runner.invoke(app, ["backtest", "--methods", "tea_leaves", "--database-url", url])
     assert bad.exit_code == 1
+
+
+def test_best_method_passes_over_overconfident_intervals() -> None:
+    from sf_benefits.project.backtest import BacktestResult
+
+    def result(coverage_a: float) -> BacktestResult:
+        summary = pd.DataFrame({"method": ["a", "b"], "horizon": [1, 1], "MAPE": [4.0, 5.0],
+                                "MASE": [1.0, 1.2], "coverage_80": [coverage_a, 0.8],
+                                "n_forecasts": [100, 100]})
+        return BacktestResult(pd.DataFrame(), summary, None, pd.DataFrame(), ("a", "b"), (1,),
+                              80, 5, 10)
+
+    assert result(coverage_a=0.45).best_method() == "b"
+    assert result(coverage_a=0.75).best_method() == "a"
+    assert result(coverage_a=0.45).best_method(min_coverage=0.9) == "a"

@@ -44,6 +44,11 @@ class BacktestTask:
     full: CareHistory
 
 
+MIN_COVERAGE_80 = 0.7
+"""A method whose 80% intervals miss more than 30% of outcomes understates the risk a budget
+carries, so `auto` passes it over while a better-calibrated method is available."""
+
+
 @dataclass(frozen=True)
 class BacktestResult:
     """Per-forecast errors and their summary by method and horizon.
@@ -74,10 +79,15 @@ class BacktestResult:
         """MASE averaged over the horizons, by method (lower is better)."""
         return self.summary.groupby("method")["MASE"].mean().sort_values()
 
-    def best_method(self) -> str | None:
-        """The method with the lowest mean MASE (None when no forecast was scored)."""
+    def best_method(self, min_coverage: float = MIN_COVERAGE_80) -> str | None:
+        """The method with the lowest mean MASE among those whose 80% intervals held the actual
+        at least `min_coverage` of the time (all methods if none did); None if nothing scored."""
         scores = self.mean_mase().dropna()
-        return str(scores.index[0]) if not scores.empty else None
+        if scores.empty:
+            return None
+        coverage = self.summary.groupby("method")["coverage_80"].mean()
+        honest = [m for m in scores.index if coverage.get(m, 0.0) >= min_coverage]
+        return str(honest[0] if honest else scores.index[0])
 
 
 def forecast_origins(history: CareHistory, horizons: Sequence[int], min_train_years: int

@@ -1015,15 +1015,11 @@ def make_model(method: str, **settings: Any) -> DemandModel:
 
 def select_method(history: pd.DataFrame, candidates: Sequence[str] = AUTO_CANDIDATES,
                   min_train_years: int = 5) -> str:
-    """The candidate with the lowest backtest MASE (mean over horizons 1–3) on this history, one LA
-    or many; the first candidate when the history is too short to backtest."""
+    """The candidate with the lowest backtest MASE (mean over horizons 1–3) among those whose 80%
+    intervals are honest enough (`BacktestResult.best_method`), on this history, one LA or many;
+    the first candidate when the history is too short to backtest."""
     from sf_benefits.project.backtest import run_backtest
 
     result = run_backtest(history, methods=candidates, horizons=(1, 2, 3),
                           min_train_years=min_train_years)
-    summary = result.summary[np.isfinite(result.summary["MASE"])]
-    if summary.empty:
-        return candidates[0]
-    scores = summary.groupby("method")["MASE"].mean()
-    ranked = [m for m in candidates if m in scores.index]
-    return min(ranked, key=lambda m: float(scores[m]))
+    return result.best_method() or candidates[0]
