@@ -11,7 +11,6 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from sf_benefits.cli.common import console, errors, fail, open_store, progress_bar
@@ -106,7 +105,7 @@ def _resolve(store: Store, la: str, la_name: str | None) -> tuple[str, str]:
     except UnknownLocalAuthority as exc:
         if GSS_CODE.match(la.strip()) and la_name:
             return la.strip(), la_name
-        raise fail(escape(f"{exc} (or give a GSS code with --la-name)")) from exc
+        raise fail(f"{exc} (or give a GSS code with --la-name)") from exc
 
 
 @app.command("implement")
@@ -142,7 +141,7 @@ def implement(
             go_live_earliest=date.fromisoformat(earliest) if earliest else None,
             go_live_latest=date.fromisoformat(latest) if latest else None)
     except (TrackError, ValueError) as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     console.print(f"Recorded {implementation.la_name} — {implementation.model_label}, go-live "
                   f"{implementation.go_live_date} (id {implementation.implementation_id})")
     if lock:
@@ -154,7 +153,7 @@ def implement(
                 store_data_vintage(store), n_draws=n_draws, sensitivity=False,
                 overrides=overrides)
         except (TrackError, IngestError, ValueError) as exc:
-            raise fail(escape(f"implementation recorded but baseline not locked: {exc}")) from exc
+            raise fail(f"implementation recorded but baseline not locked: {exc}") from exc
         console.print(f"Locked baseline ({locked.method}, seed {locked.seed}, "
                       f"{locked.price_base_year} prices, sha256 {locked.content_sha256[:12]})")
 
@@ -189,7 +188,7 @@ def lock_command(
                                method=method, seed=seed,
                                unit_cost_source=f"business case file {unit_costs.name}")
     except (TrackError, IngestError) as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     console.print(f"Locked baseline of {locked.implementation_id} (sha256 "
                   f"{locked.content_sha256[:12]})")
 
@@ -214,7 +213,7 @@ def revise_command(
             price_base_year=price_base, data_vintage=data_vintage,
             assumptions_version=assumptions_version, method=method, reason=reason)
     except (TrackError, IngestError) as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     console.print(f"Recorded revision {revised.revision} beside the lock")
 
 
@@ -226,7 +225,7 @@ def template_command(
     try:
         write_template(out)
     except ValueError as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     console.print(f"Wrote {out}")
 
 
@@ -244,7 +243,7 @@ def import_actuals_command(
     try:
         done = import_actuals(store, code, file, note)
     except IngestError as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     console.print(f"Imported {done.rows} rows for {name} as version {done.version}")
 
 
@@ -262,7 +261,7 @@ def import_dfe_command(
     try:
         done = import_dfe_release(store, code, care_history(store, [code]), vintage)
     except IngestError as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     console.print(f"Recorded {done.rows} DfE rows for {name} as version {done.version}")
 
 
@@ -305,7 +304,7 @@ def realised_command(
         imp = get_implementation(store, implementation)
         result = realised_for(store, imp.implementation_id)
     except TrackError as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     frames = result.to_frames()
     frames["realised_by_period"] = _suppress_actual_counts(frames["realised_by_period"],
                                                            ("actual_cla",))
@@ -348,7 +347,7 @@ def effects_command(
         imp = get_implementation(store, implementation)
         estimates = effects_for(store, imp.implementation_id, comparison=comparison.value)
     except (TrackError, CounterfactualError) as exc:
-        raise fail(escape(str(exc))) from exc
+        raise fail(str(exc)) from exc
     if out:
         _export(estimates.to_frames(), out)
         return
