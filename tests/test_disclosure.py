@@ -136,6 +136,18 @@ def test_two_suppressed_parts_whose_sum_pins_them_are_protected_further() -> Non
     assert exported["children"].tolist() == [SUPPRESSED, SUPPRESSED, SUPPRESSED, 32]
 
 
+def test_a_small_total_with_no_parts_does_not_spread_suppression() -> None:
+    table = pd.DataFrame({
+        "measure": ["cla", "cla", "cla", "starts"],
+        "year": ["2024"] * 4,
+        "placement": ["foster", "other", "all", "all"],
+        "children": [300, 40, 340, 3],
+    })
+    exported = suppress_counts(table, ["children"],
+                               row_totals=[RowTotal("placement", "all", ("measure", "year"))])
+    assert exported["children"].tolist() == [300, 40, 340, SUPPRESSED]
+
+
 def test_zero_and_missing_counts_are_not_suppressed_and_money_is_untouched() -> None:
     table = pd.DataFrame({"children": [0, None, 6, 5.4], "net_saving": [3.0, 4.0, 5.0, 2.0]})
     exported = suppress_counts(table, ["children"])

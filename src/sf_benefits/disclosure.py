@@ -69,18 +69,19 @@ def whole_children(value: object) -> int | None:
     return int(math.floor(number + 0.5))
 
 
+def _is_small(count: int | None) -> bool:
+    return count is not None and 1 <= count < SMALLEST_PUBLISHED_COUNT
+
+
 def is_small_count(value: object) -> bool:
     """True when a count, rounded to whole children, is from 1 to 5 and so must not be shown."""
-    count = whole_children(value)
-    return count is not None and 1 <= count < SMALLEST_PUBLISHED_COUNT
+    return _is_small(whole_children(value))
 
 
 def suppress_count(value: object) -> int | str | None:
     """One stand-alone count (no published totals around it) ready for export."""
     count = whole_children(value)
-    if count is not None and 1 <= count < SMALLEST_PUBLISHED_COUNT:
-        return SUPPRESSED
-    return count
+    return SUPPRESSED if _is_small(count) else count
 
 
 Cell = tuple[int, int]
@@ -113,17 +114,13 @@ def suppress_counts(
     values: dict[Cell, int | None] = {
         (i, j): counts[j][i] for j in range(len(columns)) for i in range(len(df))
     }
-    hidden = {
-        cell for cell, v in values.items() if v is not None and 1 <= v < SMALLEST_PUBLISHED_COUNT
-    }
+    hidden = {cell for cell, v in values.items() if _is_small(v)}
     totals = _declared_totals(df, columns, list(row_totals), list(column_totals))
     _secondary_suppression(values, hidden, totals)
 
     out = df.copy()
     for j, column in enumerate(columns):
-        exported: list[int | str | None] = []
-        for i in range(len(df)):
-            exported.append(SUPPRESSED if (i, j) in hidden else values[(i, j)])
+        exported = [SUPPRESSED if (i, j) in hidden else values[(i, j)] for i in range(len(df))]
         out[column] = pd.Series(exported, index=df.index, dtype=object)
     return out
 
@@ -161,6 +158,8 @@ def _declared_totals(
         for rows in groups.values():
             total_rows = [i for i in rows if is_total[i]]
             part_rows = [i for i in rows if not is_total[i]]
+            if not part_rows:
+                continue
             for t in total_rows:
                 for j in range(len(columns)):
                     totals.append(_Total((t, j), tuple((i, j) for i in part_rows)))
@@ -186,7 +185,7 @@ def _secondary_suppression(
         cell = queue.pop(0)
         while _is_exposed(cell, values, hidden, touching):
             candidate = _smallest_published(values, hidden, touching[cell]) or (
-                _smallest_published(values, hidden, totals))
+                _smallest_published(values, hidden, _component(cell, touching)))
             if candidate is None:
                 break
             hidden.add(candidate)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -64,6 +65,25 @@ def test_no_count_of_one_to_five_in_any_table(report_input: ReportInput) -> None
     tracking = document.section("tracking").blocks
     realised = next(b for b in tracking if isinstance(b, Table) and b.key == "tracking_realised")
     assert realised.frame["actual_cla"].tolist() == [470, SUPPRESSED]
+    assert realised.frame["children_avoided"].tolist()[1] == SUPPRESSED, (
+        "baseline P50 less children avoided would reveal the suppressed actual")
+
+
+def test_a_suppressed_benchmark_count_cannot_be_backed_out_of_its_gap(
+        report_input: ReportInput) -> None:
+    bench = report_input.benchmark
+    item = bench.indicators[0]
+    as_count = dataclasses.replace(
+        item, indicator=item.indicator.model_copy(update={"unit": "children"}), la_value=3.0,
+        neighbour_mean=4.0, england_value=2.0, gap_to_neighbour_mean=-1.0)
+    document = build_document(ReportInput(
+        dataclasses.replace(bench, indicators=[as_count]), report_input.projection))
+    table = next(t for t in _tables(document) if t.key == "benchmark_indicators")
+    row = table.frame.iloc[0]
+    assert [row["la_value"], row["neighbour_mean"], row["england_value"], row["gap"]] == [
+        SUPPRESSED] * 4
+    words = " ".join(document.summary) + " ".join(f.explanation for f in document.key_figures)
+    assert "mean of c" in words and "England c" in words
 
 
 def test_every_money_table_states_its_price_base(report_input: ReportInput) -> None:

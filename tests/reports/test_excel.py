@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -129,6 +130,10 @@ def test_text_from_users_and_files_is_stored_as_text(tmp_path: Path) -> None:
         for name in archive.namelist():
             if name.startswith("xl/worksheets/"):
                 assert "<f>" not in archive.read(name).decode("utf-8"), name
+            if name.startswith("xl/charts/"):
+                series_names = re.findall(r"<c:tx><c:v>([^<]*)</c:v>",
+                                          archive.read(name).decode("utf-8"))
+                assert not any(n.startswith(("=", "+", "-", "@")) for n in series_names), name
     book = openpyxl.load_workbook(path)
     texts: list[str] = []
     for sheet in book.worksheets:

@@ -235,6 +235,22 @@ def test_other_la_cannot_reach_scenario_or_uploads_by_page_or_api(
         assert write.status_code == 403
 
 
+def test_programme_team_does_not_see_an_las_actuals(clients: Clients) -> None:
+    uploaded = clients["analyst_a"].post(
+        f"/api/las/{LA_A}/actuals", headers=clients.headers("analyst_a"),
+        files={"file": ("leeds-programme-hidden.csv", actuals_csv(4321), "text/csv")})
+    assert uploaded.status_code == 201, uploaded.text
+    own = clients["viewer_a"].get(f"/api/las/{LA_A}/tracking").json()
+    assert own["imports"] and own["current_actuals"]
+    tracking = clients["programme"].get(f"/api/las/{LA_A}/tracking")
+    assert tracking.status_code == 200
+    assert tracking.json()["imports"] == [] and tracking.json()["current_actuals"] == []
+    page = clients["programme"].get(f"/la/{LA_A}/tracking")
+    assert page.status_code == 200
+    assert "leeds-programme-hidden.csv" not in page.text
+    assert "own users can see its actuals and imports" in page.text
+
+
 def test_programme_team_sees_published_scenarios_only(clients: Clients) -> None:
     run = create_and_run(clients, "analyst_a", LA_A, "To be published", n_draws=100)
     programme = clients["programme"]

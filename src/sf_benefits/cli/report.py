@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from sf_benefits.assumptions import AssumptionError, MissingAssumptionError
 from sf_benefits.cli.common import console, errors, fail, open_store
@@ -43,7 +44,7 @@ def _realised_benefit(store: Store, la_code: str, model: str) -> RealisedBenefit
     try:
         return realised_for(store, latest.implementation_id)
     except TrackError as error:
-        errors.print(f"[yellow]Tracking left out:[/] {error}", highlight=False)
+        errors.print(f"[yellow]Tracking left out:[/] {escape(str(error))}", highlight=False)
         return None
 
 
@@ -110,6 +111,6 @@ def report(
     with console.status(f"Writing the {report_format.value} report…"):
         written = build_report(
             ReportInput(benchmark, projection, tracking=realised), report_format.value, target)
-    console.print(f"Wrote {written} ({authority.la_name}, {projection.model_title}, "
-                  f"£ {projection.price_base_year} prices; counts from 1 to 5 suppressed)",
-                  highlight=False)
+    console.print(escape(f"Wrote {written} ({authority.la_name}, {projection.model_title}, "
+                         f"£ {projection.price_base_year} prices; counts from 1 to 5 "
+                         "suppressed)"), highlight=False)

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from sf_benefits.cli.common import console, errors, fail, open_store, progress_bar
-from sf_benefits.disclosure import suppress_count
+from sf_benefits.disclosure import SUPPRESSED, suppress_count
 from sf_benefits.ingest.errors import IngestError
 from sf_benefits.store import Store
 from sf_benefits.track import (
@@ -306,8 +306,12 @@ def realised_command(
     except TrackError as exc:
         raise fail(str(exc)) from exc
     frames = result.to_frames()
-    frames["realised_by_period"] = _suppress_actual_counts(frames["realised_by_period"],
-                                                           ("actual_cla",))
+    periods = _suppress_actual_counts(frames["realised_by_period"], ("actual_cla",))
+    if "children_avoided" in periods:
+        hidden = periods["actual_cla"] == SUPPRESSED
+        periods["children_avoided"] = periods["children_avoided"].astype(object).where(
+            ~hidden, SUPPRESSED)
+    frames["realised_by_period"] = periods
     if out:
         _export(frames, out)
         return
@@ -318,11 +322,13 @@ def realised_command(
     table = Table("Period", "Actual CLA", "Baseline P50 (P10–P90)", "Children avoided",
                   "Saving", "Saving interval", "Cumulative", "Expected cumulative", "Status")
     for row in result.periods.to_dict("records"):
+        actual = _children(row["actual_cla"])
+        avoided = SUPPRESSED if actual == SUPPRESSED else f"{row['children_avoided']:,.0f}"
         table.add_row(
-            str(row["period"]), _children(row["actual_cla"]),
+            str(row["period"]), actual,
             f"{row['baseline_cla_p50']:,.0f} ({row['baseline_cla_p10']:,.0f}–"
             f"{row['baseline_cla_p90']:,.0f})",
-            f"{row['children_avoided']:,.0f}", _money(row["saving_gbp"]),
+            avoided, _money(row["saving_gbp"]),
             f"{_money(row['saving_gbp_low'])} to {_money(row['saving_gbp_high'])}",
             _money(row["cumulative_saving_gbp"]), _money(row["cumulative_expected_saving_gbp"]),
             str(row["status"]))

@@ -16,6 +16,11 @@ ReportFormat = Literal["xlsx", "html", "pdf"]
 FORMATS: tuple[str, ...] = get_args(ReportFormat)
 
 
+def _unknown_format(report_format: str) -> ValueError:
+    return ValueError(
+        f"unknown report format {report_format!r}; choose one of {', '.join(FORMATS)}")
+
+
 def write_document(document: ReportDocument, report_format: str, path: Path | str) -> Path:
     """Render an already built document in one format."""
     target = Path(path)
@@ -31,14 +36,13 @@ def write_document(document: ReportDocument, report_format: str, path: Path | st
         from sf_benefits.reports.pdf import write_pdf
 
         return write_pdf(document, target)
-    raise ValueError(f"unknown report format {report_format!r}; choose one of {', '.join(FORMATS)}")
+    raise _unknown_format(report_format)
 
 
 def build_report(report_input: ReportInput, report_format: str, path: Path | str) -> Path:
     """Write the report for `report_input` as xlsx, html or pdf at `path`; returns the path."""
     if report_format not in FORMATS:
-        raise ValueError(
-            f"unknown report format {report_format!r}; choose one of {', '.join(FORMATS)}")
+        raise _unknown_format(report_format)
     return write_document(build_document(report_input), report_format, path)
 
 

@@ -19,7 +19,13 @@ from typing import Protocol, cast
 import pandas as pd
 
 from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark
-from sf_benefits.disclosure import SUPPRESSED, RowTotal, suppress_count, suppress_counts
+from sf_benefits.disclosure import (
+    SUPPRESSED,
+    ColumnTotal,
+    RowTotal,
+    suppress_count,
+    suppress_counts,
+)
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS, PLACEMENTS
 from sf_benefits.project.result import ProjectionResult
 from sf_benefits.reports.document import (
@@ -204,15 +210,18 @@ def _summary(bench: BenchmarkResult, proj: ProjectionResult,
     la = bench.la.la_name
     words: list[str] = []
     if headline is not None and headline.la_value is not None:
-        kind = unit_kind(headline.indicator.unit)
+        unit = headline.indicator.unit
+        kind = unit_kind(unit)
         sentence = (f"In {headline.year}, {la}'s figure for "
                     f"'{headline.indicator.label}' was "
-                    f"{format_value(_shown(headline.la_value, headline.indicator.unit), kind)}")
+                    f"{format_value(_shown(headline.la_value, unit), kind)}")
         if headline.neighbour_mean is not None:
-            sentence += (f", against a mean of {format_value(headline.neighbour_mean, kind)} "
+            sentence += (f", against a mean of "
+                         f"{format_value(_shown(headline.neighbour_mean, unit), kind)} "
                          f"across its {len(bench.neighbours)} statistical neighbours")
         if headline.england_value is not None:
-            sentence += f" and {format_value(headline.england_value, kind)} in England"
+            sentence += (f" and {format_value(_shown(headline.england_value, unit), kind)} "
+                         "in England")
         sentence += "."
         if headline.rank_among_neighbours is not None:
             sentence += (f" It ranks {headline.rank_among_neighbours} of "
@@ -292,12 +301,13 @@ def _key_figures(proj: ProjectionResult,
                   "Every £ figure is in real terms at this financial year's prices."),
     ]
     if headline is not None:
-        kind = unit_kind(headline.indicator.unit)
+        unit = headline.indicator.unit
+        kind = unit_kind(unit)
         figures.insert(0, KeyFigure(
             f"{headline.indicator.label} ({headline.year})",
-            _shown(headline.la_value, headline.indicator.unit), kind,
-            f"Neighbour mean {format_value(headline.neighbour_mean, kind)}; England "
-            f"{format_value(headline.england_value, kind)}; {headline.indicator.unit}."))
+            _shown(headline.la_value, unit), kind,
+            f"Neighbour mean {format_value(_shown(headline.neighbour_mean, unit), kind)}; "
+            f"England {format_value(_shown(headline.england_value, unit), kind)}; {unit}."))
     return tuple(figures)
 
 
@@ -313,17 +323,21 @@ def _benchmark_section(bench: BenchmarkResult,
     kinds: list[ColumnKind] = []
     for item in bench.indicators:
         unit = item.indicator.unit
+        la_value, mean = _shown(item.la_value, unit), _shown(item.neighbour_mean, unit)
         rows.append({
             "indicator": item.indicator.label, "unit": unit, "year": item.year,
-            "la_value": _shown(item.la_value, unit),
-            "neighbour_mean": item.neighbour_mean, "neighbour_median": item.neighbour_median,
-            "region_value": item.region_value, "england_value": item.england_value,
+            "la_value": la_value, "neighbour_mean": mean,
+            "neighbour_median": _shown(item.neighbour_median, unit),
+            "region_value": _shown(item.region_value, unit),
+            "england_value": _shown(item.england_value, unit),
             "rank": (f"{item.rank_among_neighbours} of {item.neighbours_ranked}"
                      if item.rank_among_neighbours is not None else None),
             "national_rank": (f"{item.national_rank} of {item.las_ranked}"
                               if item.national_rank is not None else None),
             "quartile_band": item.quartile_band,
-            "gap": item.gap_to_neighbour_mean, "source": item.indicator.source,
+            "gap": (SUPPRESSED if SUPPRESSED in (la_value, mean)
+                    else item.gap_to_neighbour_mean),
+            "source": item.indicator.source,
         })
         kinds.append(unit_kind(unit))
     columns = (
@@ -539,19 +553,30 @@ def _uncertainty_section(proj: ProjectionResult) -> Section:
         f"{proj.seed}). P10 and P90 bound the middle 80% of draws.",), (table,))
 
 
+def _price_base_label(price_base_year: object) -> str:
+    """An assumption's price base as shown; only money assumptions carry one."""
+    return price_base_year if isinstance(price_base_year, str) and price_base_year else (
+        "not money")
+
+
 def _sensitivity_section(proj: ProjectionResult) -> Section:
     note = price_base_note(proj.price_base_year)
     frame = proj.sensitivity.reset_index(drop=True)
     kinds = tuple(unit_kind(u) for u in frame.get("unit", pd.Series(dtype=str)).tolist())
+    bases = dict(zip(proj.assumptions["id"], proj.assumptions["price_base_year"], strict=True))
+    frame["price_base_year"] = [_price_base_label(bases.get(pid)) for pid in frame["parameter_id"]]
     columns = (
         Column("description", "Assumption", "text"), Column("unit", "Unit", "text"),
+        Column("price_base_year", "Price base", "text"),
         Column("central", "Central", "by_row"), Column("low", "Low", "by_row"),
         Column("high", "High", "by_row"), Column("npv_p50_low", "NPV (P50) at low", "money"),
         Column("npv_p50_high", "NPV (P50) at high", "money"),
         Column("swing", "Swing in NPV", "money"),
     )
     table = Table("sensitivity", "Sensitivity of the NPV to each assumption", frame, columns,
-                  note=f"{note}; one assumption at its low or high value, the rest central.",
+                  note=f"NPV columns are {note}; an assumption's own values are at the price "
+                       "base in its row. One assumption at its low or high value, the rest "
+                       "central.",
                   row_kinds=kinds)
     blocks: list[Table | Chart] = [table]
     if not frame.empty:
@@ -575,8 +600,7 @@ def _assumptions_section(proj: ProjectionResult) -> Section:
         if column not in frame.columns:
             frame[column] = None
     kinds = tuple(unit_kind(u) for u in frame["unit"].tolist())
-    frame["price_base_year"] = [p if isinstance(p, str) and p else "not money"
-                                for p in frame["price_base_year"].tolist()]
+    frame["price_base_year"] = [_price_base_label(p) for p in frame["price_base_year"].tolist()]
     columns = (
         Column("id", "Parameter", "text"), Column("description", "Description", "text"),
         Column("value", "Value", "by_row"), Column("unit", "Unit", "text"),
@@ -628,7 +652,11 @@ def _realised_blocks(periods: pd.DataFrame, note: str) -> list[Table | Chart]:
     count_columns = [c for c in ("actual_cla", "baseline_cla_p10", "baseline_cla_p50",
                                  "baseline_cla_p90", "business_case_cla_p50",
                                  "children_avoided") if c in periods.columns]
-    shown = suppress_counts(periods, count_columns)
+    # children_avoided is baseline P50 less actual: without this total, a suppressed actual
+    # could be backed out of the two published columns.
+    avoided = ColumnTotal("baseline_cla_p50", ("actual_cla", "children_avoided"))
+    totals = [avoided] if {avoided.total, *avoided.parts} <= set(count_columns) else []
+    shown = suppress_counts(periods, count_columns, column_totals=totals)
     columns = tuple(c for c in (
         Column("period", "Period", "text"),
         Column("actual_cla", "Children looked after (actual)", "count"),

@@ -7,7 +7,7 @@ renderers only lay it out, so the three formats always show the same numbers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
@@ -130,7 +130,7 @@ class ReportDocument:
     key_figures: tuple[KeyFigure, ...]
     sections: tuple[Section, ...]
     caveats: tuple[str, ...] = ()
-    sources: tuple[str, ...] = field(default_factory=tuple)
+    sources: tuple[str, ...] = ()
 
     def section(self, key: str) -> Section:
         """The section whose key is `key`."""

@@ -2,7 +2,7 @@
 
 Numbers are written as numbers (the engine's values) with display formats for £, thousands and
 percentages. Every piece of text is written as a string cell, never a formula, and text that
-starts with a character a spreadsheet could treat as a formula (= + - @ tab, carriage return) is
+starts with a character a spreadsheet could treat as a formula (= + - @ tab, CR, LF) is
 prefixed with an apostrophe, as OWASP advises against formula ("CSV") injection.
 """
 
@@ -19,8 +19,10 @@ from xlsxwriter.worksheet import Worksheet
 
 from sf_benefits.reports.document import Chart, ColumnKind, ReportDocument, Section, Table
 from sf_benefits.reports.formatting import (
+    BAR_COLOURS,
     EXCEL_FORMATS,
     NOT_AVAILABLE,
+    SERIES_COLOURS,
     is_missing,
     is_suppressed,
     price_base_note,
@@ -28,8 +30,6 @@ from sf_benefits.reports.formatting import (
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 CHART_DATA_SHEET = "chart_data"
-_SERIES_COLOURS = ("#1d70b8", "#d4351c", "#00703c", "#f47738", "#4c2c92", "#505a5f", "#912b88")
-_BAR_COLOURS = {"highlight": "#d4351c", "muted": "#b1b4b6", "normal": "#1d70b8"}
 
 
 def safe_text(text: str) -> str:
@@ -249,24 +249,24 @@ class _Writer:
             excel_chart = self.book.add_chart({"type": "line"})
         assert excel_chart is not None
         for number, key in enumerate(chart.series):
-            colour = _SERIES_COLOURS[number % len(_SERIES_COLOURS)]
+            colour = SERIES_COLOURS[number % len(SERIES_COLOURS)]
             series: dict[str, Any] = {
-                "name": table.column(key).label,
+                "name": safe_text(table.column(key).label),
                 "categories": categories,
                 "values": ref(key),
             }
             if chart.kind == "bar":
-                series["fill"] = {"color": _BAR_COLOURS["normal"]}
-                series["points"] = [{"fill": {"color": _BAR_COLOURS[chart.bar_role(x)]}}
+                series["fill"] = {"color": BAR_COLOURS["normal"]}
+                series["points"] = [{"fill": {"color": BAR_COLOURS[chart.bar_role(x)]}}
                                     for x in frame[chart.x].tolist()]
             else:
                 series["line"] = {"color": colour, "width": 2.25}
             excel_chart.add_series(series)
         for number, (low, high) in enumerate(chart.bands):
-            colour = _SERIES_COLOURS[number % len(_SERIES_COLOURS)]
+            colour = SERIES_COLOURS[number % len(SERIES_COLOURS)]
             for key in (low, high):
                 excel_chart.add_series({
-                    "name": table.column(key).label,
+                    "name": safe_text(table.column(key).label),
                     "categories": categories,
                     "values": ref(key),
                     "line": {"color": colour, "width": 1, "dash_type": "dash"},

@@ -17,6 +17,14 @@ from sf_benefits.reports.document import ColumnKind
 NOT_AVAILABLE = "x"
 """Shown where a value does not exist or was not published (the DfE symbol)."""
 
+NUMERIC_KINDS: frozenset[ColumnKind] = frozenset(
+    {"count", "money", "percent", "fraction", "rate", "number"})
+"""Kinds shown right-aligned as numbers."""
+
+SERIES_COLOURS = ("#1d70b8", "#d4351c", "#00703c", "#f47738", "#4c2c92", "#505a5f", "#912b88")
+BAR_COLOURS = {"highlight": "#d4351c", "muted": "#b1b4b6", "normal": "#1d70b8"}
+"""Chart colours shared by every format: the LA's own bar stands out, reference bars are grey."""
+
 EXCEL_FORMATS: dict[ColumnKind, str] = {
     "count": "#,##0",
     "money": "[$£-809]#,##0;-[$£-809]#,##0",
@@ -34,11 +42,11 @@ def price_base_note(price_base_year: str) -> str:
 
 
 def is_missing(value: object) -> bool:
-    """True for None and NaN (and pandas' missing markers)."""
+    """True for None, NaN, infinities and pandas' missing markers: no finite value to show."""
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     if isinstance(value, (float, np.floating)):
-        return math.isnan(value)
+        return not math.isfinite(value)
     return False
 
 
@@ -69,7 +77,7 @@ def format_value(value: object, kind: ColumnKind) -> str:
 
 def money_in_words(value: float | None) -> str:
     """A £ amount for a sentence: "£2.6 million", "£640,000", or "not available"."""
-    if value is None or math.isnan(value):
+    if value is None or not math.isfinite(value):
         return "not available"
     sign = "minus " if value < 0 else ""
     size = abs(value)

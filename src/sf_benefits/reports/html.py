@@ -14,16 +14,16 @@ import plotly.io as pio
 
 from sf_benefits.reports.document import Chart, ReportDocument, Table
 from sf_benefits.reports.formatting import (
+    BAR_COLOURS,
+    NUMERIC_KINDS,
+    SERIES_COLOURS,
     format_value,
     is_missing,
     is_suppressed,
     price_base_note,
 )
 
-_COLOURS = ("#1d70b8", "#d4351c", "#00703c", "#f47738", "#4c2c92", "#505a5f", "#912b88")
-_BAR_COLOURS = {"highlight": "#d4351c", "muted": "#b1b4b6", "normal": "#1d70b8"}
 _BAND_FILLS = ("rgba(29,112,184,0.18)", "rgba(212,53,28,0.18)", "rgba(0,112,60,0.18)")
-_NUMERIC_KINDS = {"count", "money", "percent", "fraction", "rate", "number"}
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                   "modeBarButtonsToRemove": ["sendDataToCloud"]}
 
@@ -82,7 +82,7 @@ def figure(chart: Chart) -> go.Figure:
     for number, key in enumerate(chart.series):
         values = [_plot_value(v) for v in frame[key]]
         if chart.kind == "bar":
-            colours = [_BAR_COLOURS[chart.bar_role(xv)] for xv in x]
+            colours = [BAR_COLOURS[chart.bar_role(xv)] for xv in x]
             if chart.horizontal:
                 fig.add_trace(go.Bar(y=x, x=values, orientation="h", marker={"color": colours},
                                      name=table.column(key).label))
@@ -92,7 +92,7 @@ def figure(chart: Chart) -> go.Figure:
         else:
             fig.add_trace(go.Scatter(
                 x=x, y=values, mode="lines+markers", connectgaps=False,
-                line={"color": _COLOURS[number % len(_COLOURS)], "width": 2.5},
+                line={"color": SERIES_COLOURS[number % len(SERIES_COLOURS)], "width": 2.5},
                 name=table.column(key).label,
             ))
     axis_title: dict[str, Any] = {"title": {"text": chart.y_label}}
@@ -115,7 +115,7 @@ def _rows(table: Table) -> list[list[_Cell]]:
     rows = []
     for i, record in enumerate(records):
         kinds = [table.kind(c, i) for c in table.columns]
-        rows.append([_Cell(format_value(v, k), k in _NUMERIC_KINDS)
+        rows.append([_Cell(format_value(v, k), k in NUMERIC_KINDS)
                      for k, v in zip(kinds, record, strict=True)])
     return rows
 

@@ -31,6 +31,9 @@ from reportlab.platypus import Table as PdfTable
 
 from sf_benefits.reports.document import Chart, ColumnKind, ReportDocument, Section, Table
 from sf_benefits.reports.formatting import (
+    BAR_COLOURS,
+    NUMERIC_KINDS,
+    SERIES_COLOURS,
     format_value,
     is_missing,
     is_suppressed,
@@ -39,9 +42,6 @@ from sf_benefits.reports.formatting import (
 
 _MARGIN = 16 * mm
 _WIDTH = A4[0] - 2 * _MARGIN
-_COLOURS = ("#1d70b8", "#d4351c", "#00703c", "#f47738", "#4c2c92", "#505a5f", "#912b88")
-_BAR_COLOURS = {"highlight": "#d4351c", "muted": "#b1b4b6", "normal": "#1d70b8"}
-_NUMERIC: set[ColumnKind] = {"count", "money", "percent", "fraction", "rate", "number"}
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -110,7 +110,7 @@ def chart_png(chart: Chart, width_in: float = 7.0, height_in: float = 3.6) -> by
     axes = figure.add_subplot()
     if chart.kind == "bar":
         values = _plot_values(frame[chart.series[0]].tolist())
-        bar_colours = [_BAR_COLOURS[chart.bar_role(v)] for v in x]
+        bar_colours = [BAR_COLOURS[chart.bar_role(v)] for v in x]
         if chart.horizontal:
             axes.barh(positions, values, color=bar_colours)
             axes.set_yticks(positions, x, fontsize=7)
@@ -126,11 +126,12 @@ def chart_png(chart: Chart, width_in: float = 7.0, height_in: float = 3.6) -> by
         for number, (low, high) in enumerate(chart.bands):
             axes.fill_between(positions, _plot_values(frame[low].tolist()),
                               _plot_values(frame[high].tolist()),
-                              color=_COLOURS[number % len(_COLOURS)], alpha=0.18, linewidth=0,
+                              color=SERIES_COLOURS[number % len(SERIES_COLOURS)], alpha=0.18,
+                              linewidth=0,
                               label=f"{table.column(low).label} to {table.column(high).label}")
         for number, key in enumerate(chart.series):
             axes.plot(positions, _plot_values(frame[key].tolist()), marker="o", markersize=3,
-                      color=_COLOURS[number % len(_COLOURS)], linewidth=2,
+                      color=SERIES_COLOURS[number % len(SERIES_COLOURS)], linewidth=2,
                       label=table.column(key).label)
         step = max(1, len(x) // 10)
         axes.set_xticks(positions[::step], x[::step], fontsize=7)
@@ -164,7 +165,7 @@ def _table(table: Table, styles: dict[str, ParagraphStyle], keys: Sequence[str] 
         for column in columns:
             kind = table.kind(column, i)
             text = format_value(record[position[column.key]], kind)
-            row.append(_p(text, styles["cell_num" if kind in _NUMERIC else "cell"]))
+            row.append(_p(text, styles["cell_num" if kind in NUMERIC_KINDS else "cell"]))
         body.append(row)
     weight = [(weights or {}).get(c.key, 2.6 if c.kind == "text" else 1.0) for c in columns]
     widths = [_WIDTH * w / sum(weight) for w in weight]

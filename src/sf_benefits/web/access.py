@@ -16,9 +16,9 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -198,3 +198,10 @@ def require(permission: Permission) -> Callable[[Request], Awaitable[Access]]:
 
     dependency.permission = permission  # type: ignore[attr-defined]
     return dependency
+
+
+SignedIn = Annotated[Access, Depends(require(Permission.SIGNED_IN))]
+ReadLA = Annotated[Access, Depends(require(Permission.READ_LA))]
+WriteLA = Annotated[Access, Depends(require(Permission.WRITE_LA))]
+Programme = Annotated[Access, Depends(require(Permission.PROGRAMME))]
+Admin = Annotated[Access, Depends(require(Permission.ADMIN))]

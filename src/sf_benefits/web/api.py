@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -14,11 +14,13 @@ from sf_benefits.store import Store
 from sf_benefits.web import services
 from sf_benefits.web.access import (
     SESSION_COOKIE,
-    Access,
-    Permission,
+    Admin,
+    Programme,
+    ReadLA,
+    SignedIn,
+    WriteLA,
     can_see_private,
     client_ip,
-    require,
 )
 from sf_benefits.web.audit import recent_events
 from sf_benefits.web.auth import (
@@ -51,12 +53,6 @@ from sf_benefits.web.settings import WebSettings
 from sf_benefits.web.tracking_view import programme_page, tracking_page, upload_actuals
 
 router = APIRouter(prefix="/api")
-
-SignedIn = Annotated[Access, Depends(require(Permission.SIGNED_IN))]
-ReadLA = Annotated[Access, Depends(require(Permission.READ_LA))]
-WriteLA = Annotated[Access, Depends(require(Permission.WRITE_LA))]
-Programme = Annotated[Access, Depends(require(Permission.PROGRAMME))]
-Admin = Annotated[Access, Depends(require(Permission.ADMIN))]
 
 
 class LoginRequest(BaseModel):
@@ -364,8 +360,10 @@ def backtest(request: Request, la_code: str, access: ReadLA) -> dict[str, Any]:
 @router.get("/las/{la_code}/tracking", tags=["tracking"])
 def tracking(request: Request, la_code: str, access: ReadLA) -> dict[str, Any]:
     """The LA's implementations with realised benefit (children and £ to date, interval, status),
-    its imports of actuals and the actuals in force (small counts suppressed)."""
-    return tracking_page(_store(request), access.la_code).to_json()
+    its imports of actuals and the actuals in force (small counts suppressed; the imports and
+    actuals only for the LA's own users and administrators)."""
+    return tracking_page(_store(request), access.la_code, include_actuals=can_see_private(
+        access.principal, access.la_code)).to_json()
 
 
 @router.post("/las/{la_code}/actuals", status_code=201, tags=["tracking"],

@@ -58,11 +58,7 @@ class BenchmarkView:
 
     @cached_property
     def json(self) -> dict[str, Any]:
-        """The benchmark as JSON for the API (built once per view)."""
-        return self.to_json()
-
-    def to_json(self) -> dict[str, Any]:
-        """LA, neighbours, notes and the engine's tidy tables, JSON-safe."""
+        """LA, neighbours, notes and the engine's tidy tables, JSON-safe (built once per view)."""
         frames = self.result.to_frames()
         la = self.result.la
         return {
@@ -207,5 +203,5 @@ def warm_benchmarks(store: Store, stop: threading.Event, pause_seconds: float = 
             logger.exception("could not prepare the benchmark of %s", la_code)
         else:
             built += 1
-        status["prepared"] = status.get("prepared", 0) + 1
+        status["prepared"] += 1
     return built

@@ -18,7 +18,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 
 from sf_benefits.store import Store
 from sf_benefits.web.audit import Actor, record
@@ -145,7 +145,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     return True
 
 
@@ -180,26 +180,24 @@ def job_row(store: Store, job_id: str) -> dict[str, Any] | None:
     return job
 
 
-def latest_job(store: Store, scenario_id: int, status: str | None = None
-               ) -> dict[str, Any] | None:
-    """The most recent job for a scenario (optionally only with `status`), if it was ever run."""
-    query = (select(background_job.c.id).where(background_job.c.scenario_id == scenario_id)
+def _latest(store: Store, condition: Any, status: str | None) -> dict[str, Any] | None:
+    query = (select(background_job.c.id).where(condition)
              .order_by(background_job.c.created_at.desc()).limit(1))
     if status is not None:
         query = query.where(background_job.c.status == status)
     with store.engine.connect() as conn:
         job_id = conn.execute(query).scalar()
     return job_row(store, job_id) if job_id else None
+
+
+def latest_job(store: Store, scenario_id: int, status: str | None = None
+               ) -> dict[str, Any] | None:
+    """The most recent job for a scenario (optionally only with `status`), if it was ever run."""
+    return _latest(store, background_job.c.scenario_id == scenario_id, status)
 
 
 def latest_la_job(store: Store, la_code: str, kind: str, status: str | None = None
                   ) -> dict[str, Any] | None:
     """The most recent job of one kind for an LA (optionally only with `status`)."""
-    query = (select(background_job.c.id).where(background_job.c.la_code == la_code,
-                                               background_job.c.kind == kind)
-             .order_by(background_job.c.created_at.desc()).limit(1))
-    if status is not None:
-        query = query.where(background_job.c.status == status)
-    with store.engine.connect() as conn:
-        job_id = conn.execute(query).scalar()
-    return job_row(store, job_id) if job_id else None
+    return _latest(store, and_(background_job.c.la_code == la_code,
+                               background_job.c.kind == kind), status)

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature
 from starlette.concurrency import run_in_threadpool
@@ -23,12 +23,15 @@ from sf_benefits.web import downloads, services
 from sf_benefits.web.access import (
     SESSION_COOKIE,
     Access,
-    Permission,
+    Admin,
+    Programme,
+    ReadLA,
+    SignedIn,
+    WriteLA,
     can_see_private,
     can_write_la,
     client_ip,
     current_principal,
-    require,
     signer,
 )
 from sf_benefits.web.audit import recent_events
@@ -64,12 +67,6 @@ from sf_benefits.web.tracking_view import programme_page, tracking_page, upload_
 router = APIRouter(include_in_schema=False)
 LOGIN_COOKIE = "sfb_login"
 
-SignedIn = Annotated[Access, Depends(require(Permission.SIGNED_IN))]
-ReadLA = Annotated[Access, Depends(require(Permission.READ_LA))]
-WriteLA = Annotated[Access, Depends(require(Permission.WRITE_LA))]
-Programme = Annotated[Access, Depends(require(Permission.PROGRAMME))]
-Admin = Annotated[Access, Depends(require(Permission.ADMIN))]
-
 
 def _store(request: Request) -> Store:
     store: Store = request.app.state.store
@@ -89,8 +86,10 @@ def set_session_cookie(response: Response, settings: WebSettings, session_id: st
 
 
 def _safe_next(target: str) -> str:
-    """Only a path on this site ("/..."), never "//host" or "/\\host", which browsers follow off-site."""
-    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
+    """Only a path on this site ("/..."), never "//host", "/\\host" or "/\\t/host" (browsers drop
+    tabs and newlines), which browsers follow off-site."""
+    if (target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
         return target
     return "/la"
 
@@ -234,8 +233,7 @@ def _scenario_list_page(request: Request, access: Access, error: str = "",
         backtest_job=backtest_job,
         backtest=backtest_chart(backtest_done["result"]) if backtest_done else None,
         title=f"{access.la['la_name'] if access.la else la_code}: scenarios", la=access.la,
-        scenarios=list_scenarios(store, la_code,
-                                 include_unpublished=can_see_private(access.principal, la_code)),
+        scenarios=list_scenarios(store, la_code, include_unpublished=private),
         can_write=can_write_la(access.principal, la_code), models=services.models(),
         model_titles={m["name"]: m["title"] for m in services.models()}, error=error,
         methods=DEMAND_METHODS, max_horizon=MAX_HORIZON_YEARS, min_draws=MIN_DRAWS, max_draws=MAX_DRAWS)
@@ -411,17 +409,20 @@ def _tracking_page(request: Request, access: Access, *, problems: list[str] | No
                    error: str = "", status_code: int = 200) -> Response:
     store = _store(request)
     la_code = access.la_code
+    can_write = can_write_la(access.principal, la_code)
     lockable = [s for s in list_scenarios(store, la_code, include_unpublished=True)
-                if latest_job(store, s["id"], status=SUCCEEDED) is not None]
+                if latest_job(store, s["id"], status=SUCCEEDED) is not None] if can_write else []
+    private = can_see_private(access.principal, la_code)
     job_id = request.query_params.get("job")
-    job = job_row(store, job_id) if job_id else None
+    job = job_row(store, job_id) if job_id and private else None
     if job is not None and job["la_code"] != la_code:
         job = None
     return render(
         request, "tracking.html", access.principal, status_code=status_code,
         title=f"{access.la['la_name'] if access.la else la_code}: tracking", la=access.la,
-        page=tracking_page(store, la_code), can_write=can_write_la(access.principal, la_code),
-        lockable=lockable, model_titles={m["name"]: m["title"] for m in services.models()},
+        page=tracking_page(store, la_code, include_actuals=private), actuals_private=not private,
+        can_write=can_write, lockable=lockable,
+        model_titles={m["name"]: m["title"] for m in services.models()},
         problems=problems or [], error=error, job=job)
 
 

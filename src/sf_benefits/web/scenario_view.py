@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sf_benefits.disclosure import SUPPRESSED
-from sf_benefits.project import PLACEMENT_LABELS
 from sf_benefits.web.views import PALETTE, Chart, Column, DataTable, chart_values
 
 MONEY_LABELS = {
@@ -218,11 +217,6 @@ def _assumptions_table(payload: dict[str, Any]) -> DataTable:
                  Column("source", "Source"), Column("confidence", "Grade"),
                  Column("status", "Status")],
         rows=payload["assumptions"])
-
-
-def placement_label(code: str) -> str:
-    """Plain name of a placement type."""
-    return PLACEMENT_LABELS.get(code, "All placements" if code == "all" else code)
 
 
 def scenario_result_view(payload: dict[str, Any]) -> ScenarioResultView:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date
 from functools import cache
@@ -182,8 +183,6 @@ def settings_changed(scenario: Mapping[str, Any], job: Mapping[str, Any] | None)
     """True when the scenario was edited after this job's run, so its result is out of date."""
     if job is None:
         return False
-    import json
-
     params = json.loads(job["params"]) if isinstance(job["params"], str) else job["params"]
     return any(params.get(k) != scenario[k]
                for k in ("model", "method", "horizon_years", "n_draws", "seed", "overrides"))

@@ -184,11 +184,12 @@ def _implementation_view(store: Store, implementation: Implementation) -> Implem
     return ImplementationView(implementation, realised, summary=summary, charts=charts)
 
 
-def tracking_page(store: Store, la_code: str) -> TrackingPage:
-    """The LA's implementations with realised benefit, its imports and the actuals in force."""
+def tracking_page(store: Store, la_code: str, include_actuals: bool = True) -> TrackingPage:
+    """The LA's implementations with realised benefit, its imports and the actuals in force;
+    the imports and actuals are left out for readers who may not see the LA's private data."""
     views = [_implementation_view(store, imp) for imp in list_implementations(store)
              if imp.la_code == la_code]
-    imports = list_imports(store, la_code)
+    imports = list_imports(store, la_code) if include_actuals else pd.DataFrame()
     import_rows = [{"version": r["version"], "source": r["source"],
                     "source_file": r["source_file"], "rows": r["rows"], "note": r["note"],
                     "imported_at": str(r["imported_at"])[:19]}
@@ -199,7 +200,7 @@ def tracking_page(store: Store, la_code: str) -> TrackingPage:
                  Column("source_file", "File"), Column("rows", "Rows", "count"),
                  Column("imported_at", "Imported (UTC)"), Column("note", "Note")],
         rows=list(reversed(import_rows)))
-    actuals = current_actuals(store, la_code)
+    actuals = current_actuals(store, la_code) if include_actuals else pd.DataFrame()
     actual_rows: list[dict[str, Any]] = []
     if not actuals.empty:
         shown = suppress_counts(

@@ -54,9 +54,7 @@ def plain(value: Any) -> Any:
     """A JSON-safe scalar: NaN and missing become None, numpy numbers become Python numbers."""
     if value is None:
         return None
-    if isinstance(value, str | bool):
-        return value
-    if isinstance(value, int):
+    if isinstance(value, str | int):
         return value
     try:
         if pd.isna(value):
