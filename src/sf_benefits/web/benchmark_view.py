@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
@@ -19,6 +20,7 @@ from sf_benefits.web.views import PALETTE, Chart, Column, DataTable, chart_value
 _CACHE_SIZE = 256
 _cache: OrderedDict[tuple[str, str, str], BenchmarkResult] = OrderedDict()
 _lock = threading.Lock()
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
@@ -29,19 +31,25 @@ def data_version(store: Store) -> str:
     return f"{row[0] if row else 0}:{row[1] if row else ''}"
 
 
-def cached_benchmark(store: Store, la_code: str) -> BenchmarkResult:
-    """The engine's benchmark for an LA, reused until the published data change."""
+def _remember(cache: OrderedDict[tuple[str, str, str], T], store: Store, la_code: str,
+              build: Callable[[Store, str], T]) -> T:
+    """`build(store, la_code)`, kept in a small LRU cache until the published data change."""
     key = (str(store.engine.url), la_code, data_version(store))
     with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    result = benchmark_la(store, la_code)
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    value = build(store, la_code)
     with _lock:
-        _cache[key] = result
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return result
+        cache[key] = value
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return value
+
+
+def cached_benchmark(store: Store, la_code: str) -> BenchmarkResult:
+    """The engine's benchmark for an LA, reused until the published data change."""
+    return _remember(_cache, store, la_code, benchmark_la)
 
 
 def _kind(unit: str) -> str:
@@ -80,17 +88,7 @@ _views: OrderedDict[tuple[str, str, str], BenchmarkView] = OrderedDict()
 
 def benchmark_view(store: Store, la_code: str) -> BenchmarkView:
     """The overview of an LA, built once per data version and reused (pages and API)."""
-    key = (str(store.engine.url), la_code, data_version(store))
-    with _lock:
-        if key in _views:
-            _views.move_to_end(key)
-            return _views[key]
-    view = build_benchmark_view(store, la_code)
-    with _lock:
-        _views[key] = view
-        while len(_views) > _CACHE_SIZE:
-            _views.popitem(last=False)
-    return view
+    return _remember(_views, store, la_code, build_benchmark_view)
 
 
 def build_benchmark_view(store: Store, la_code: str) -> BenchmarkView:
