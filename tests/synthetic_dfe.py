@@ -86,11 +86,26 @@ def build_panel(seed: int = 7, extra_las: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+JOINT_RETURN = ("E08000002", "E08000009")
+"""Bury and Trafford file one workforce return in this data set, as Kingston upon Thames and
+Richmond upon Thames do in the real one."""
+
+
+def _count(rate: float, population: float) -> int:
+    return round(rate * population / 10_000)
+
+
 def write_dfe_directory(directory: Path, seed: int = 7, extra_las: int = 0) -> Path:
-    """Write the synthetic files to `directory`; Halton's 2024 CLA count is suppressed ('c')."""
+    """Write the synthetic files, named and shaped like the DfE's own, to `directory`. Halton's
+    2024 CLA count is suppressed ('c'); the referrals and CPP files carry counts but no rates,
+    as the 2025 CIN census release does; Bury and Trafford share a workforce return."""
     directory.mkdir(parents=True, exist_ok=True)
     panel = build_panel(seed, extra_las)
-    cla_rows, placement_rows, cin_rows, workforce_rows, spend_rows = [], [], [], [], []
+    files: dict[str, list[dict[str, str]]] = {name: [] for name in (
+        "cla_number_and_rate_per_10k_children", "la_cla_on_31_march_by_characteristics",
+        "la_children_who_started_to_be_looked_after_during_the_year", "b1_children_in_need",
+        "c1_children_in_need_referrals_and_rereferrals", "d3_cpps_subsequent_plan",
+        "d5_cpps_at31march_by_duration", "csww_indicators", "s251_cla_expenditure")}
     for year in YEARS:
         this = panel[panel["year"] == year]
         groups = [("National", None, None, this)] + [
@@ -104,34 +119,59 @@ def write_dfe_directory(directory: Path, seed: int = 7, extra_las: int = 0) -> P
                                   ("Children ceasing to be looked after each year", "ceases")):
                 number = part[column].sum()
                 suppressed = la is not None and la[2] == "Halton" and year == 2024
-                cla_rows.append({**geo, "population_count": label,
-                                 "number": "c" if suppressed else str(number),
-                                 "rate_per_10000": "c" if suppressed else
-                                 str(round(number / population * 10_000))})
-            cla = part["cla"].sum()
-            counts = [round(cla * share) for _, share in PLACEMENTS]
-            counts[0] += cla - sum(counts)
-            for (label, _), count in zip(PLACEMENTS, counts, strict=True):
-                placement_rows.append({**geo, "cla_group": "Placement", "characteristic": label,
-                                       "number": str(count),
-                                       "percentage": str(round(100 * count / cla))})
-            placement_rows.append({**geo, "cla_group": "Total", "characteristic": "Total",
-                                   "number": str(cla), "percentage": "100"})
-            cin_rows.append({**geo, "at31_episodes_rate": f"{part['cin'].mean():.1f}",
-                             "cpp_at31_rate": f"{part['cpp'].mean():.1f}",
-                             "referrals_rate": f"{part['referrals'].mean():.1f}",
-                             "cpp_subsequent_percent": f"{part['repeat_cpp'].mean():.1f}"})
-            workforce_rows.append({**geo, "agency_rate_fte": f"{part['agency'].mean():.1f}",
-                                   "turnover_rate_fte": f"{part['turnover'].mean():.1f}"})
-            spend_rows.append({**_geo(year, level, la, region, f"{year - 1}{str(year)[2:]}"),
-                               "cla_expenditure": str(int(part["spend"].sum()))})
-    pd.DataFrame(cla_rows).to_csv(directory / "cla_number_and_rate_per_10k.csv", index=False)
-    pd.DataFrame(placement_rows).to_csv(directory / "la_cla_placements_31_march.csv", index=False)
-    pd.DataFrame(cin_rows).to_csv(directory / "cin_cpp_referrals.csv", index=False)
-    pd.DataFrame(workforce_rows).to_csv(directory / "csww_indicators.csv", index=False)
-    for row in spend_rows:
-        row["time_identifier"] = "Financial year"
-    pd.DataFrame(spend_rows).to_csv(directory / "s251_cla_expenditure.csv", index=False)
+                files["cla_number_and_rate_per_10k_children"].append({
+                    **geo, "population_count": label, "population_estimate": str(population),
+                    "number": "c" if suppressed else str(number),
+                    "rate_per_10000": "c" if suppressed else
+                    str(round(number / population * 10_000))})
+            for file, total in (("la_cla_on_31_march_by_characteristics", part["cla"].sum()),
+                                ("la_children_who_started_to_be_looked_after_during_the_year",
+                                 part["starts"].sum())):
+                counts = [round(total * share) for _, share in PLACEMENTS]
+                counts[0] += total - sum(counts)
+                for (label, _), count in zip(PLACEMENTS, counts, strict=True):
+                    files[file].append({**geo, "cla_group": "Placement", "characteristic": label,
+                                        "number": str(count),
+                                        "percentage": str(round(100 * count / total))})
+                files[file].append({**geo, "cla_group": "Total", "characteristic": "Total",
+                                    "number": str(total), "percentage": "100"})
+            counts = {c: sum(_count(r, p) for r, p in zip(part[c], part["population"], strict=True))
+                      for c in ("cin", "cpp", "referrals")}
+            files["b1_children_in_need"].append({
+                **geo, "At31_episodes": str(counts["cin"]),
+                "At31_episodes_rate": f"{counts['cin'] / population * 10_000:.1f}"})
+            files["c1_children_in_need_referrals_and_rereferrals"].append({
+                **geo, "referral_count": str(counts["referrals"]),
+                "rereferral_count": str(round(counts["referrals"] * 0.22)),
+                "rereferral_percent": "22.0"})
+            files["d5_cpps_at31march_by_duration"].append({
+                **geo, "CPP_At31": str(counts["cpp"]),
+                "X2_years_or_more": str(round(counts["cpp"] * 0.03)),
+                "X2_years_or_more_percent": "3.0"})
+            starts = round(counts["cpp"] * 0.9)
+            files["d3_cpps_subsequent_plan"].append({
+                **geo, "CPP_start": str(starts),
+                "CPP_subsequent": str(round(starts * part["repeat_cpp"].mean() / 100)),
+                "CPP_subsequent_percent": f"{part['repeat_cpp'].mean():.1f}"})
+            if la is None or la[0] not in JOINT_RETURN:
+                files["csww_indicators"].append({
+                    **geo, "agency_rate_fte": f"{part['agency'].mean():.1f}",
+                    "turnover_rate_fte": f"{part['turnover'].mean():.1f}"})
+            spend = {**_geo(year, level, la, region, f"{year - 1}{str(year)[2:]}"),
+                     "cla_expenditure": str(int(part["spend"].sum()))}
+            files["s251_cla_expenditure"].append({**spend, "time_identifier": "Financial year"})
+        joint = this[this["la"].map(lambda a: a[0] in JOINT_RETURN)]
+        if not joint.empty:
+            geo = _geo(year, "Local authority", joint["la"].iloc[0])
+            las = list(joint["la"])
+            geo.update(new_la_code=" / ".join(a[0] for a in las),
+                       old_la_code=" / ".join(a[1] for a in las),
+                       la_name=" / ".join(a[2] for a in las))
+            files["csww_indicators"].append({
+                **geo, "agency_rate_fte": f"{joint['agency'].mean():.1f}",
+                "turnover_rate_fte": f"{joint['turnover'].mean():.1f}"})
+    for name, rows in files.items():
+        pd.DataFrame(rows).to_csv(directory / f"{name}.csv", index=False)
     _write_population(directory, panel)
     _write_lookup_and_neighbours(directory, synthetic_las(extra_las))
     return directory

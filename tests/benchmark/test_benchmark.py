@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from sf_benefits.benchmark import UnknownLocalAuthority, benchmark_la, resolve_la
 from sf_benefits.benchmark.neighbours import compare_neighbours, computed_neighbours
+from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
 from sf_benefits.store.queries import (
     BoundaryChangeError,
@@ -15,7 +19,7 @@ from sf_benefits.store.queries import (
     care_history,
     require_continuous,
 )
-from tests.synthetic_dfe import REAL_LAS, build_panel
+from tests.synthetic_dfe import JOINT_RETURN, REAL_LAS, build_panel
 
 NEIGHBOURS = ["Halton", "Cheshire East", "Cheshire West and Chester", "Wigan", "Stockport",
               "Bury", "Trafford", "Leeds", "Wakefield", "Kirklees"]
@@ -124,3 +128,40 @@ def test_benchmark_to_frames_is_tidy(loaded_store: Store) -> None:
     assert set(frames) == {"summary", "neighbours", "trend"}
     assert frames["summary"]["indicator_id"].is_unique
     assert len(frames["summary"]) == 13
+
+
+@pytest.mark.parametrize(("indicator_id", "column"), [("cpp_rate_per_10k", "cpp"),
+                                                      ("referral_rate_per_10k", "referrals")])
+def test_rate_is_computed_from_counts_where_none_is_published(loaded_store: Store,
+                                                              indicator_id: str,
+                                                              column: str) -> None:
+    b = benchmark_la(loaded_store, "Warrington", year=2023,
+                     indicator_ids=[indicator_id]).indicators[0]
+    panel = build_panel().query("year == 2023")
+    row = panel.set_index(panel["la"].map(lambda a: a[2])).loc["Warrington"]
+    count = round(row[column] * row["population"] / 10_000)
+    ons_mid_2022 = 18 * round(row["population"] / 18)  # the ONS file gives single years of age
+    assert b.la_value == pytest.approx(count / ons_mid_2022 * 10_000)
+    assert b.england_value is not None and b.region_value is not None
+
+
+def test_joint_return_is_shared_and_noted(loaded_store: Store) -> None:
+    result = benchmark_la(loaded_store, JOINT_RETURN[0], year=2023,
+                          indicator_ids=["agency_social_worker_rate"])
+    b = result.indicators[0]
+    partner = b.neighbour_values.set_index("la_code").loc[JOINT_RETURN[1], "value"]
+    assert b.la_value == partner
+    assert any("joint return" in note for note in result.notes)
+
+
+def test_population_falls_back_to_dfe_where_ons_has_no_rows(store: Store, dfe_dir: Path,
+                                                            tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(dfe_dir, data)
+    ons = pd.read_csv(data / "ons_mid_year_population.csv", dtype=str)
+    ons[ons["ladcode23"] != "E10000008"].to_csv(data / "ons_mid_year_population.csv", index=False)
+    load_directory(store, data)
+    history = care_history(store, ["E10000008"])
+    population = history[history["measure"] == "population_0_17"].set_index("year")["value"]
+    devon = next(i for i, la in enumerate(REAL_LAS) if la[2] == "Devon")
+    assert population.loc[2022] == 40_000 + 9_000 * devon  # DfE's figure for 31 March 2023

@@ -137,7 +137,7 @@ def test_bad_file_leaves_the_store_exactly_as_it_was(store: Store, dfe_dir: Path
     before = snapshot(store)
     broken = tmp_path / "broken"
     shutil.copytree(dfe_dir, broken)
-    target = broken / "cin_cpp_referrals.csv"
+    target = broken / "b1_children_in_need.csv"
     lines = target.read_text().splitlines(keepends=True)
     if corruption == "bad_value":
         lines[5] = lines[5].rsplit(",", 1)[0] + ",twelve\n"
@@ -156,7 +156,7 @@ def test_bad_file_leaves_the_store_exactly_as_it_was(store: Store, dfe_dir: Path
         target.write_text("".join(lines))
     with pytest.raises(IngestError) as exc:
         load_directory(store, broken)
-    assert exc.value.problems[0].file.endswith("cin_cpp_referrals.csv")
+    assert exc.value.problems[0].file.endswith("b1_children_in_need.csv")
     assert snapshot(store) == before
 
 
@@ -180,3 +180,43 @@ def test_a_failure_while_writing_rolls_back(store: Store, dfe_dir: Path,
     with pytest.raises(RuntimeError):
         load_directory(store, dfe_dir)
     assert snapshot(store) == before
+
+
+WORKFORCE_HEADER = ("time_period,time_identifier,geographic_level,country_code,country_name,"
+                    "region_code,region_name,new_la_code,old_la_code,la_name,turnover_rate_fte\n")
+JOINT = ("2023,Reporting year,Local authority,E92000001,England,E12000007,London,"
+         "E09000021 / E09000027,314 / 318,Kingston upon Thames / Richmond upon Thames,{rate}\n")
+KINGSTON = ("2023,Reporting year,Local authority,E92000001,England,E12000007,London,"
+            "E09000021,314,Kingston upon Thames,{rate}\n")
+
+
+def test_joint_return_gives_each_la_the_shared_value(tmp_path: Path) -> None:
+    table = read_ees(write(tmp_path / "csww.csv", JOINT.format(rate="17.5"),
+                           header=WORKFORCE_HEADER))
+    rows = table.observations.set_index("area_code")
+    assert rows.loc[["E09000021", "E09000027"], "value"].tolist() == [17.5, 17.5]
+    assert set(rows["status"]) == {"joint"}
+    assert table.local_authorities["la_name"].isna().all()
+
+
+def test_an_las_own_row_wins_over_a_joint_return(tmp_path: Path) -> None:
+    table = read_ees(write(tmp_path / "csww.csv", JOINT.format(rate="17.5"),
+                           KINGSTON.format(rate="12.0"), header=WORKFORCE_HEADER))
+    rows = table.observations.set_index("area_code")
+    assert rows.loc["E09000021", "value"] == 12.0
+    assert pd.isna(rows.loc["E09000021", "status"])
+    assert rows.loc["E09000027", "status"] == "joint"
+
+
+def test_a_former_la_is_accepted_and_registered(store: Store, dfe_dir: Path,
+                                                tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(dfe_dir, data)
+    write(data / "northamptonshire_2020.csv",
+          ("2020,Reporting year,Local authority,E92000001,England,E12000004,East Midlands,"
+           "E10000021,928,Northamptonshire,Children looked after at 31 March each year,1159,67\n"))
+    load_directory(store, data)
+    with store.engine.connect() as conn:
+        name = conn.execute(select(local_authority.c.la_name).where(
+            local_authority.c.la_code == "E10000021")).scalar_one()
+    assert name == "Northamptonshire"

@@ -111,3 +111,13 @@ def test_lait_bad_value_and_unknown_la(tmp_path: Path, register: LaRegister) -> 
         read_lait(path, register)
     assert [(p.row, p.rule) for p in exc.value.problems] == [(2, "not_a_number"),
                                                              (3, "unknown_la_code")]
+
+
+@pytest.mark.parametrize("text", ["Kingston upon Hull, City of", "KINGSTON UPON HULL,  CITY OF",
+                                  "St. Helens", "St Helens", "Brighton & Hove",
+                                  "Brighton and Hove"])
+def test_register_matches_names_as_publishers_vary_them(text: str) -> None:
+    register = LaRegister(pd.DataFrame({
+        "la_code": ["E06000010", "E08000013", "E06000043"], "old_la_code": ["810", "342", "846"],
+        "la_name": ["Kingston upon Hull, City of", "St Helens", "Brighton and Hove"]}))
+    assert register.resolve(text) is not None

@@ -13,12 +13,14 @@ Polarity = Literal["low_is_better", "high_is_better", "neutral"]
 
 
 class Selector(BaseModel):
-    """Which stored indicator column, and which filter values, hold a figure."""
+    """Which stored indicator column, and which filter values, hold a figure; `dataset` names
+    the publication files to prefer (by part of their name) when several carry the same column."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     indicator: tuple[str, ...]
     where: dict[str, str] = Field(default_factory=dict)
     any_of: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    dataset: tuple[str, ...] = ()
 
 
 class Indicator(BaseModel):
@@ -31,14 +33,22 @@ class Indicator(BaseModel):
     polarity: Polarity
     source: str
     value: Selector | None = None
+    per_10k_children: Selector | None = None
     numerator: Selector | None = None
     denominator: Selector | None = None
 
     @model_validator(mode="after")
     def _one_definition(self) -> Indicator:
-        if (self.value is None) == (self.numerator is None or self.denominator is None):
-            raise ValueError(f"{self.id}: give either value, or numerator and denominator")
+        direct = self.value is not None or self.per_10k_children is not None
+        ratio = (self.numerator, self.denominator)
+        if direct == any(r is not None for r in ratio) or (not direct and None in ratio):
+            raise ValueError(f"{self.id}: give value and/or per_10k_children, or numerator and "
+                             "denominator")
         return self
+
+    def selectors(self) -> list[Selector]:
+        return [s for s in (self.value, self.per_10k_children, self.numerator, self.denominator)
+                if s is not None]
 
 
 @cache

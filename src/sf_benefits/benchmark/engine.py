@@ -10,9 +10,12 @@ import numpy as np
 import pandas as pd
 
 from sf_benefits.benchmark.catalogue import Indicator, Polarity, Selector, indicators
+from sf_benefits.ingest.ees import JOINT_STATUS
 from sf_benefits.store import Store
 from sf_benefits.store.queries import (
+    DFE_POPULATION,
     boundary_changes,
+    child_population,
     continuous_series,
     local_authorities,
     observations,
@@ -134,28 +137,34 @@ def quartile_band(rank: float | None, ranked: int) -> str | None:
 
 
 def indicator_values(frame: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
-    """year, geographic_level, area_code, value for one indicator (ratios computed per area-year)."""
+    """year, geographic_level, area_code, value, status for one indicator: the published figure
+    where there is one, else the count per 10,000 children or the ratio, per area and year."""
+    keys = ["year", "geographic_level", "area_code"]
+
     def pick(selector: Selector) -> pd.DataFrame:
         rows = select_rows(frame, list(selector.indicator), selector.where,
-                           {k: list(v) for k, v in selector.any_of.items()})
-        return rows[["year", "geographic_level", "area_code", "value"]]
+                           {k: list(v) for k, v in selector.any_of.items()}, selector.dataset)
+        return rows[keys + ["value", "status"]]
 
-    if indicator.value is not None:
-        return pick(indicator.value)
-    assert indicator.numerator is not None and indicator.denominator is not None
-    keys = ["year", "geographic_level", "area_code"]
-    merged = pick(indicator.numerator).merge(pick(indicator.denominator), on=keys,
-                                             suffixes=("_num", "_den"))
-    merged["value"] = merged["value_num"] / merged["value_den"].where(merged["value_den"] > 0)
-    return merged[keys + ["value"]]
+    if indicator.numerator is not None and indicator.denominator is not None:
+        merged = pick(indicator.numerator).merge(pick(indicator.denominator), on=keys,
+                                                 suffixes=("", "_den"))
+        merged["value"] = merged["value"] / merged["value_den"].where(merged["value_den"] > 0)
+        return merged[keys + ["value", "status"]]
+    parts = [pick(indicator.value)] if indicator.value is not None else []
+    if indicator.per_10k_children is not None:
+        counts = pick(indicator.per_10k_children).merge(child_population(frame), on=keys)
+        counts["value"] = counts["value"] / counts["population"].where(counts["population"] > 0)
+        parts.append(counts.assign(value=counts["value"] * 10_000)[keys + ["value", "status"]])
+    values = pd.concat(parts, ignore_index=True)
+    published_first = values["value"].isna().to_numpy().argsort(kind="stable")
+    return values.iloc[published_first].drop_duplicates(keys, keep="first")
 
 
-def _selectors(indicator: Indicator) -> list[str]:
-    names: list[str] = []
-    for selector in (indicator.value, indicator.numerator, indicator.denominator):
-        if selector is not None:
-            names.extend(selector.indicator)
-    return names
+def indicator_names(indicator: Indicator) -> list[str]:
+    """The stored indicator columns an indicator reads, population included for per-10k rates."""
+    names = [name for selector in indicator.selectors() for name in selector.indicator]
+    return names + (["population_0_17", DFE_POPULATION[0]] if indicator.per_10k_children else [])
 
 
 def benchmark_la(store: Store, la: str | LocalAuthority, year: int | None = None,
@@ -175,6 +184,7 @@ class IndicatorTable:
     la: pd.DataFrame
     region: pd.DataFrame
     england: pd.Series
+    joint_returns: frozenset[tuple[int, str]] = frozenset()
 
     @classmethod
     def from_values(cls, values: pd.DataFrame) -> IndicatorTable:
@@ -184,13 +194,16 @@ class IndicatorTable:
                                     aggfunc="first", dropna=False)
 
         england = wide("National")
+        joint = values[(values["status"] == JOINT_STATUS)
+                       & (values["geographic_level"] == "Local authority")]
         return cls(wide("Local authority"), wide("Regional"),
-                   england.iloc[:, 0] if not england.empty else pd.Series(dtype=float))
+                   england.iloc[:, 0] if not england.empty else pd.Series(dtype=float),
+                   frozenset(zip(joint["year"].astype(int), joint["area_code"], strict=True)))
 
 
 def indicator_tables(store: Store, chosen: list[Indicator]) -> dict[str, IndicatorTable]:
     """Each indicator's values for every area and year, read once (renamed LAs joined up)."""
-    frame = observations(store, sorted({n for ind in chosen for n in _selectors(ind)}))
+    frame = observations(store, sorted({n for ind in chosen for n in indicator_names(ind)}))
     frame = continuous_series(frame, boundary_changes(store))
     return {ind.id: IndicatorTable.from_values(indicator_values(frame, ind)) for ind in chosen}
 
@@ -221,6 +234,9 @@ def benchmark_from_tables(store: Store, las: pd.DataFrame, tables: dict[str, Ind
     names = dict(zip(las["la_code"], las["la_name"], strict=True))
     results = [_benchmark_indicator(table, catalogue[ind_id], target, codes, names, year)
                for ind_id, table in tables.items()]
+    notes += [f"{b.indicator.label}, {b.year}: {target.la_name} makes a joint return with another "
+              "LA, so DfE publishes one figure for both." for b in results
+              if (b.year, target.la_code) in tables[b.indicator.id].joint_returns]
     return BenchmarkResult(target, year, model, neighbour_las, results, notes)
 
 

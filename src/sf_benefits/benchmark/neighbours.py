@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sf_benefits.benchmark.catalogue import indicators
-from sf_benefits.benchmark.engine import indicator_values
+from sf_benefits.benchmark.engine import indicator_names, indicator_values
 from sf_benefits.store import Store
 from sf_benefits.store.queries import observations, statistical_neighbours
 
@@ -33,7 +33,7 @@ class ComputedNeighbours:
 def feature_table(store: Store, year: int | None = None) -> tuple[int, pd.DataFrame]:
     """LA × feature matrix for the latest year (or `year`) in which most LAs have every feature."""
     catalogue = indicators()
-    names = sorted({n for f in FEATURES for n in catalogue[f].value.indicator}  # type: ignore[union-attr]
+    names = sorted({n for f in FEATURES for n in indicator_names(catalogue[f])}
                    | {"population_0_17"})
     frame = observations(store, names)
     frame = frame[frame["geographic_level"] == "Local authority"]

@@ -22,6 +22,10 @@ LEVEL_AREA_COLUMN = {"National": "country_code", "Regional": "region_code",
                      "Local authority": "new_la_code"}
 KNOWN_INDICATORS = frozenset({"number", "percentage", "percent", "rate_per_10000", "rate"})
 GSS_LA = re.compile(r"^E(06|08|09|10)\d{6}$")
+JOINT_SEPARATOR = re.compile(r"\s*/\s*")
+JOINT_STATUS = "joint"
+"""Status of a value an LA shares with others through a joint return (e.g. Kingston upon Thames
+and Richmond upon Thames in the workforce census, coded "E09000021 / E09000027")."""
 NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 
 
@@ -96,6 +100,21 @@ def _indicator_columns(path: Path, frame: pd.DataFrame, candidates: list[str]) -
     return chosen
 
 
+def split_joint_returns(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per LA for a joint return ("E09000021 / E09000027"): each LA carries the shared
+    value, flagged `_joint` so it is stored with status "joint" and shown as shared."""
+    frame = frame.assign(_joint=False)
+    if "new_la_code" not in frame.columns:
+        return frame
+    joint = (frame["geographic_level"] == "Local authority") & frame["new_la_code"].str.contains("/")
+    if not joint.any():
+        return frame
+    parts = frame[joint].assign(new_la_code=frame.loc[joint, "new_la_code"].map(
+        lambda codes: [c for c in JOINT_SEPARATOR.split(codes) if c]), _joint=True)
+    return pd.concat([frame[~joint], parts.explode("new_la_code")]).sort_values(
+        "_row", kind="stable").reset_index(drop=True)
+
+
 def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
     """Parse and validate one EES tidy CSV; raise IngestError listing every problem found."""
     file = str(path)
@@ -114,8 +133,9 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
         raise IngestError(problems)
     frame = frame[frame["geographic_level"].isin(list(LEVEL_AREA_COLUMN))].copy()
     frame["_row"] = frame.index + 2
+    frame = split_joint_returns(frame)
     others = [c for c in frame.columns
-              if c not in TIME_COLUMNS and c not in GEOGRAPHY_COLUMNS and c != "_row"]
+              if c not in TIME_COLUMNS and c not in GEOGRAPHY_COLUMNS and c not in ("_row", "_joint")]
     indicators = _indicator_columns(path, frame, others)
     filters = sorted(c for c in others if c not in indicators)
     if not indicators:
@@ -152,6 +172,8 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
         if filters else ""
     )
     keys = ["year", "geographic_level", "area_code", "breakdown"]
+    own = pd.MultiIndex.from_frame(frame.loc[~frame["_joint"], keys])
+    frame = frame[~(frame["_joint"] & pd.MultiIndex.from_frame(frame[keys]).isin(own))]
     duplicated = frame.duplicated(keys, keep=False)
     if duplicated.any():
         groups = frame[duplicated].groupby(keys, dropna=False)["_row"].apply(list)
@@ -160,8 +182,8 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
                                     f"rows {', '.join(map(str, rows))} repeat the same period, "
                                     "area and breakdown"))
 
-    long = frame.melt(id_vars=["_row", "year", "time_period", "geographic_level", "area_code",
-                               "breakdown"], value_vars=indicators, var_name="indicator",
+    long = frame.melt(id_vars=["_row", "_joint", "year", "time_period", "geographic_level",
+                               "area_code", "breakdown"], value_vars=indicators, var_name="indicator",
                       value_name="raw")
     marker = long["raw"].str.lower()
     suppressed = marker.isin(SUPPRESSION_MARKERS)
@@ -176,11 +198,14 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
 
     long["value"] = pd.to_numeric(long["raw"].where(numeric), errors="coerce")
     long["status"] = marker.where(suppressed).replace("", "blank")
+    long.loc[long["_joint"] & ~suppressed, "status"] = JOINT_STATUS
     long["year"] = long["year"].astype(int)
-    observations = long.drop(columns=["_row", "raw"])
+    observations = long.drop(columns=["_row", "_joint", "raw"])
     observations.insert(0, "dataset", path.stem)
 
-    la_rows = frame.loc[is_la].rename(columns={"new_la_code": "la_code"})
+    la_rows = frame.loc[frame["geographic_level"] == "Local authority"].rename(
+        columns={"new_la_code": "la_code"})
+    la_rows.loc[la_rows["_joint"], [c for c in ("la_name", "old_la_code") if c in la_rows]] = None
     attributes = [c for c in ("old_la_code", "la_name", "region_code", "region_name")
                   if c in la_rows.columns]
     grouped = la_rows.groupby("la_code")

@@ -98,7 +98,9 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
             problems.extend(exc.problems)
         step(path.name)
     ees_tables = []
-    known = set(pd.concat(lookups)["la_code"]) if lookups else None
+    changes = boundary_changes()
+    known = (set(pd.concat(lookups)["la_code"]) | set(changes["predecessor_code"])
+             | set(changes["successor_code"])) if lookups else None
     for path in kinds.get("ees", []):
         try:
             ees_tables.append(read_ees(path, known))
@@ -137,7 +139,7 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
     observations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     neighbours = (pd.concat(neighbour_frames, ignore_index=True) if neighbour_frames
                   else pd.DataFrame(columns=["model", "la_code", "rank", "neighbour_code"]))
-    _write(store, register.frame, observations, neighbours, sources)
+    _write(store, register.frame, observations, neighbours, sources, changes)
     report.observations = len(observations)
     report.local_authorities = len(register.frame)
     report.neighbour_models = sorted(neighbours["model"].unique())
@@ -145,7 +147,8 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
 
 
 def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) -> pd.DataFrame:
-    """The LA lookup files if any, with first/last years seen in the data; else LAs named in data."""
+    """The LA lookup files (plus former LAs the data names, e.g. Northamptonshire) with the years
+    each is seen in the data; without a lookup, the LAs the data names."""
     seen = (pd.concat(from_files, ignore_index=True) if from_files
             else pd.DataFrame(columns=["la_code", "first_year", "last_year"]))
     for col in ("old_la_code", "la_name", "region_code", "region_name"):
@@ -156,6 +159,10 @@ def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) ->
     if lookups:
         base = pd.concat(lookups, ignore_index=True).drop_duplicates("la_code", keep="last")
         base = base.drop(columns=[c for c in ("first_year", "last_year") if c in base.columns])
+        former = seen[~seen["la_code"].isin(base["la_code"])].groupby("la_code")[
+            ["old_la_code", "la_name", "region_code", "region_name"]].last().reset_index()
+        former["la_name"] = former["la_name"].fillna(former["la_code"])
+        base = pd.concat([base, former], ignore_index=True)
         base = base.merge(years, on="la_code", how="left")
         attrs = seen.groupby("la_code")[["region_code", "region_name"]].last()
         for col in ("region_code", "region_name"):
@@ -177,14 +184,14 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def _write(store: Store, las: pd.DataFrame, observations: pd.DataFrame,
-           neighbours: pd.DataFrame, sources: dict[str, str]) -> None:
+           neighbours: pd.DataFrame, sources: dict[str, str], changes: pd.DataFrame) -> None:
     now = datetime.now(UTC)
     with store.transaction() as conn:
         if not las.empty:
             conn.execute(delete(local_authority))
             conn.execute(insert(local_authority), _records(las))
         conn.execute(delete(boundary_change))
-        conn.execute(insert(boundary_change), _records(boundary_changes()))
+        conn.execute(insert(boundary_change), _records(changes))
         for model in neighbours["model"].unique():
             conn.execute(delete(statistical_neighbour).where(statistical_neighbour.c.model == model))
         if not neighbours.empty:

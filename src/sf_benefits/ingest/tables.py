@@ -88,15 +88,21 @@ class LaRegister:
         self._index: dict[str, str] = {}
         for column in ("la_name", "old_la_code", "la_code"):
             for key, code in zip(frame[column].astype(str), frame["la_code"], strict=True):
-                self._index[key.strip().casefold()] = str(code)
+                self._index[self._key(key)] = str(code)
+
+    @staticmethod
+    def _key(text: str) -> str:
+        """Names as publishers vary them: 'St. Helens' = 'St Helens', '&' = 'and', any case."""
+        text = text.casefold().replace("&", " and ").replace(".", " ")
+        return " ".join(text.split())
 
     @property
     def codes(self) -> set[str]:
         return set(self.frame["la_code"])
 
     def resolve(self, text: str) -> str | None:
-        """GSS code for a GSS code, 3-digit code or exact (case-insensitive) name."""
-        return self._index.get(text.strip().casefold())
+        """GSS code for a GSS code, 3-digit code or name (case, stops and '&' ignored)."""
+        return self._index.get(self._key(text))
 
 
 def read_lookup(path: Path) -> pd.DataFrame:

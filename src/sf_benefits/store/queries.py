@@ -22,6 +22,9 @@ CLA_POPULATION_COUNTS = {
     "starts": "Children starting to be looked after each year",
     "ceases": "Children ceasing to be looked after each year",
 }
+CLA_31_MARCH_DATASET = "31_march"
+"""Part of the name of DfE's file of CLA at 31 March by characteristics (placement among them),
+preferred over other files (e.g. starts) that also break counts down by placement."""
 PLACEMENT_CHARACTERISTICS: dict[str, tuple[str, ...]] = {
     "foster": ("foster placements",),
     "childrens_homes_secure": ("secure units, children's homes", "secure homes and children's homes",
@@ -84,9 +87,11 @@ def parse_breakdown(breakdown: str) -> dict[str, str]:
 
 
 def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | None = None,
-                any_of: dict[str, list[str]] | None = None) -> pd.DataFrame:
+                any_of: dict[str, list[str]] | None = None,
+                datasets: tuple[str, ...] = ()) -> pd.DataFrame:
     """Rows of the first indicator name present whose breakdown matches `where`/`any_of` and whose
-    other filters are at their total; one value per year and area."""
+    other filters are at their total; one value per year and area. Where files whose names
+    contain one of `datasets` carry the indicator, only those are read."""
     where = {k: v.lower() for k, v in (where or {}).items()}
     any_of = {k: [v.lower() for v in vs] for k, vs in (any_of or {}).items()}
 
@@ -101,6 +106,8 @@ def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | N
         rows = frame[frame["indicator"] == name]
         if rows.empty:
             continue
+        preferred = rows[rows["dataset"].map(lambda d: any(part in d for part in datasets))]
+        rows = preferred if not preferred.empty else rows
         verdict = {b: matches(b) for b in rows["breakdown"].unique()}
         matched = rows[rows["breakdown"].map(verdict).astype(bool)]
         if not matched.empty:
@@ -109,11 +116,27 @@ def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | N
     return frame.iloc[0:0]
 
 
+DFE_POPULATION = ("population_estimate", "Children looked after at 31 March each year")
+"""The 0–17 population DfE publishes beside its CLA rates (ONS mid-year estimate, year before)."""
+
+
+def child_population(frame: pd.DataFrame) -> pd.DataFrame:
+    """Children aged 0–17 behind each 31 March's per-10,000 rates: the ONS mid-year estimate of
+    the year before, as DfE uses; DfE's own published figure where ONS has none (e.g. counties
+    when only district-level ONS files are loaded)."""
+    keys = ["year", "geographic_level", "area_code"]
+    published = select_rows(frame, [DFE_POPULATION[0]], {"population_count": DFE_POPULATION[1]})
+    ons = frame[frame["indicator"] == "population_0_17"].assign(year=lambda f: f["year"] + 1)
+    both = pd.concat([ons[keys + ["value"]], published[keys + ["value"]]], ignore_index=True)
+    both = both.dropna(subset=["value"]).drop_duplicates(keys, keep="first")
+    return both.rename(columns={"value": "population"})
+
+
 def care_history(store: Store, la_codes: list[str] | None = None) -> pd.DataFrame:
     """CLA at 31 March (total and by placement), starts, ceases and population aged 0–17 per LA
     and year, as the projection engines expect: la_code, year, measure, placement, value.
     A renamed LA's series runs on from its predecessor; a split or merged LA's starts at formation."""
-    frame = observations(store, ["number", "population_0_17"])
+    frame = observations(store, ["number", "population_0_17", DFE_POPULATION[0]])
     frame = frame[frame["geographic_level"] == "Local authority"]
     frame = continuous_series(frame, boundary_changes(store))
     if la_codes is not None:
@@ -124,6 +147,8 @@ def care_history(store: Store, la_codes: list[str] | None = None) -> pd.DataFram
         parts.append(rows.assign(measure=measure, placement="all"))
     placement_rows = frame[(frame["indicator"] == "number")
                            & frame["breakdown"].str.contains("cla_group=Placement", regex=False)]
+    at_31_march = placement_rows[placement_rows["dataset"].str.contains(CLA_31_MARCH_DATASET)]
+    placement_rows = at_31_march if not at_31_march.empty else placement_rows
     if not placement_rows.empty:
         characteristic = placement_rows["breakdown"].map(
             lambda b: parse_breakdown(b).get("characteristic", "").lower())
@@ -132,8 +157,9 @@ def care_history(store: Store, la_codes: list[str] | None = None) -> pd.DataFram
         summed = (mapped.groupby(["area_code", "year", "placement"])["value"]
                   .sum(min_count=1).reset_index())
         parts.append(summed.assign(measure="cla_31_march"))
-    population = frame[frame["indicator"] == "population_0_17"]
-    parts.append(population.assign(measure="population_0_17", placement="all"))
+    population = child_population(frame).assign(year=lambda f: f["year"] - 1)
+    parts.append(population.rename(columns={"population": "value"}).assign(
+        measure="population_0_17", placement="all"))
     history = pd.concat(parts, ignore_index=True).rename(columns={"area_code": "la_code"})
     return (history[["la_code", "year", "measure", "placement", "value"]]
             .sort_values(["la_code", "measure", "placement", "year"]).reset_index(drop=True))
