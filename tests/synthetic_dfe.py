@@ -98,14 +98,16 @@ def _count(rate: float, population: float) -> int:
 def write_dfe_directory(directory: Path, seed: int = 7, extra_las: int = 0) -> Path:
     """Write the synthetic files, named and shaped like the DfE's own, to `directory`. Halton's
     2024 CLA count is suppressed ('c'); the referrals and CPP files carry counts but no rates,
-    as the 2025 CIN census release does; Bury and Trafford share a workforce return."""
+    as the 2025 CIN census release does; Bury and Trafford share a workforce return; s251 money
+    has thousands separators, as the 2021-22 release does."""
     directory.mkdir(parents=True, exist_ok=True)
     panel = build_panel(seed, extra_las)
     files: dict[str, list[dict[str, str]]] = {name: [] for name in (
         "cla_number_and_rate_per_10k_children", "la_cla_on_31_march_by_characteristics",
         "la_children_who_started_to_be_looked_after_during_the_year", "b1_children_in_need",
         "c1_children_in_need_referrals_and_rereferrals", "d3_cpps_subsequent_plan",
-        "d5_cpps_at31march_by_duration", "csww_indicators", "s251_cla_expenditure")}
+        "d5_cpps_at31march_by_duration", "csww_indicators",
+        "s251_childrens_young_peoples_services_la_regional_national")}
     for year in YEARS:
         this = panel[panel["year"] == year]
         groups = [("National", None, None, this)] + [
@@ -158,8 +160,17 @@ def write_dfe_directory(directory: Path, seed: int = 7, extra_las: int = 0) -> P
                     **geo, "agency_rate_fte": f"{part['agency'].mean():.1f}",
                     "turnover_rate_fte": f"{part['turnover'].mean():.1f}"})
             spend = {**_geo(year, level, la, region, f"{year - 1}{str(year)[2:]}"),
-                     "cla_expenditure": str(int(part["spend"].sum()))}
-            files["s251_cla_expenditure"].append({**spend, "time_identifier": "Financial year"})
+                     "time_identifier": "Financial year"}
+            total = int(part["spend"].sum())
+            for category, description, amount in (
+                    ("Children looked after", "3.1.1 Residential care", total * 2 // 5),
+                    ("Children looked after", "3.1.11 Total Children Looked After", total),
+                    ("Safeguarding children and young peoples services",
+                     "3.3.4 Total Safeguarding Children and Young Peoples Services", total // 2)):
+                files["s251_childrens_young_peoples_services_la_regional_national"].append({
+                    **spend, "category_of_expenditure": category,
+                    "description_of_expenditure": description,
+                    "own_provision": f"{amount // 3:,}", "total_expenditure": f"{amount:,}"})
         joint = this[this["la"].map(lambda a: a[0] in JOINT_RETURN)]
         if not joint.empty:
             geo = _geo(year, "Local authority", joint["la"].iloc[0])

@@ -165,3 +165,13 @@ def test_population_falls_back_to_dfe_where_ons_has_no_rows(store: Store, dfe_di
     population = history[history["measure"] == "population_0_17"].set_index("year")["value"]
     devon = next(i for i, la in enumerate(REAL_LAS) if la[2] == "Devon")
     assert population.loc[2022] == 40_000 + 9_000 * devon  # DfE's figure for 31 March 2023
+
+
+def test_s251_spend_reads_the_total_line_not_its_parts(loaded_store: Store) -> None:
+    result = benchmark_la(loaded_store, "Warrington", year=2023,
+                          indicator_ids=["cla_spend_total", "cla_spend_per_child"])
+    total, per_child = result.indicators
+    panel = build_panel().query("year == 2023")
+    row = panel.set_index(panel["la"].map(lambda a: a[2])).loc["Warrington"]
+    assert total.la_value == int(row["spend"])
+    assert per_child.la_value == pytest.approx(int(row["spend"]) / row["cla"])

@@ -220,3 +220,24 @@ def test_a_former_la_is_accepted_and_registered(store: Store, dfe_dir: Path,
         name = conn.execute(select(local_authority.c.la_name).where(
             local_authority.c.la_code == "E10000021")).scalar_one()
     assert name == "Northamptonshire"
+
+
+def test_thousands_separators_and_declared_millions(tmp_path: Path) -> None:
+    header = ("time_period,time_identifier,geographic_level,country_code,country_name,"
+              "total_expenditure,own_provision\n")
+    path = write(tmp_path / "s251.csv", '202223,Financial year,National,E92000001,England,'
+                 '"1,234.5","2,000"\n', header=header)
+    (tmp_path / "s251.meta.csv").write_text(
+        "col_name,col_type,label,indicator_unit\n"
+        "total_expenditure,Indicator,Total expenditure,£m\n"
+        "own_provision,Indicator,Own provision,£\n", encoding="utf-8")
+    values = read_ees(path).observations.set_index("indicator")["value"]
+    assert values["total_expenditure"] == 1_234_500_000
+    assert values["own_provision"] == 2_000
+
+
+def test_misplaced_separator_is_not_a_number(tmp_path: Path) -> None:
+    with pytest.raises(IngestError) as exc:
+        read_ees(write(tmp_path / "cla.csv", ROW.format(
+            label="Children looked after at 31 March each year", number='"12,34"', rate="64")))
+    assert exc.value.problems[0].rule == "not_a_number"

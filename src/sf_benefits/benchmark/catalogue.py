@@ -13,13 +13,15 @@ Polarity = Literal["low_is_better", "high_is_better", "neutral"]
 
 
 class Selector(BaseModel):
-    """Which stored indicator column, and which filter values, hold a figure; `dataset` names
-    the publication files to prefer (by part of their name) when several carry the same column."""
+    """Which stored indicator column, and which filter values, hold a figure: `where` exact,
+    `any_of` one of several, `contains` part of the value (any case); `dataset` names the files
+    to prefer (by part of their name) when several publications carry the same column."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     indicator: tuple[str, ...]
     where: dict[str, str] = Field(default_factory=dict)
     any_of: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    contains: dict[str, str] = Field(default_factory=dict)
     dataset: tuple[str, ...] = ()
 
 

@@ -143,7 +143,8 @@ def indicator_values(frame: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
 
     def pick(selector: Selector) -> pd.DataFrame:
         rows = select_rows(frame, list(selector.indicator), selector.where,
-                           {k: list(v) for k, v in selector.any_of.items()}, selector.dataset)
+                           {k: list(v) for k, v in selector.any_of.items()}, selector.dataset,
+                           selector.contains)
         return rows[keys + ["value", "status"]]
 
     if indicator.numerator is not None and indicator.denominator is not None:

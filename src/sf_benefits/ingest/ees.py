@@ -26,7 +26,11 @@ JOINT_SEPARATOR = re.compile(r"\s*/\s*")
 JOINT_STATUS = "joint"
 """Status of a value an LA shares with others through a joint return (e.g. Kingston upon Thames
 and Richmond upon Thames in the workforce census, coded "E09000021 / E09000027")."""
-NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+NUMBER = re.compile(r"^-?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?([eE][-+]?\d+)?$")
+"""A number as publishers write it, thousands separators allowed ("1,234,567")."""
+UNIT_SCALE = {"£m": 1_000_000, "£ million": 1_000_000, "£000s": 1_000, "£000": 1_000,
+              "£k": 1_000, "£ thousand": 1_000}
+"""Money an EES `.meta.csv` declares in millions or thousands is stored in pounds."""
 
 
 @dataclass(frozen=True)
@@ -82,22 +86,28 @@ def year_ending(time_period: str) -> int | None:
     return None
 
 
-def _indicator_columns(path: Path, frame: pd.DataFrame, candidates: list[str]) -> list[str]:
-    """Indicator columns: as the EES `.meta.csv` beside the file declares them, else the columns
-    named like DfE's common indicators or whose cells are mostly numbers or suppression markers."""
+def _indicator_columns(path: Path, frame: pd.DataFrame,
+                       candidates: list[str]) -> tuple[list[str], dict[str, int]]:
+    """Indicator columns and their scale to pounds: as the EES `.meta.csv` beside the file
+    declares them, else the columns named like DfE's common indicators or whose cells are mostly
+    numbers or suppression markers."""
     meta = path.with_name(f"{path.stem}.meta.csv")
     if meta.exists():
         declared = read_csv_strings(meta)
         if {"col_name", "col_type"} <= set(declared.columns):
-            names = declared.loc[declared["col_type"].str.lower() == "indicator", "col_name"]
-            return [c for c in candidates if c in set(names.str.lower())]
+            rows = declared[declared["col_type"].str.lower() == "indicator"]
+            names = set(rows["col_name"].str.lower())
+            units = (dict(zip(rows["col_name"].str.lower(), rows["indicator_unit"], strict=True))
+                     if "indicator_unit" in rows.columns else {})
+            scale = {c: UNIT_SCALE[u] for c, u in units.items() if u in UNIT_SCALE}
+            return [c for c in candidates if c in names], scale
     chosen = []
     for col in candidates:
         values = frame[col]
         numeric = values.str.fullmatch(NUMBER.pattern) | values.str.lower().isin(SUPPRESSION_MARKERS)
         if col in KNOWN_INDICATORS or numeric.mean() >= 0.5:
             chosen.append(col)
-    return chosen
+    return chosen, {}
 
 
 def split_joint_returns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -136,7 +146,7 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
     frame = split_joint_returns(frame)
     others = [c for c in frame.columns
               if c not in TIME_COLUMNS and c not in GEOGRAPHY_COLUMNS and c not in ("_row", "_joint")]
-    indicators = _indicator_columns(path, frame, others)
+    indicators, scale = _indicator_columns(path, frame, others)
     filters = sorted(c for c in others if c not in indicators)
     if not indicators:
         raise IngestError([Problem(file, 1, None, "no_indicators",
@@ -196,7 +206,8 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
     if problems:
         raise IngestError(problems)
 
-    long["value"] = pd.to_numeric(long["raw"].where(numeric), errors="coerce")
+    long["value"] = pd.to_numeric(long["raw"].where(numeric).str.replace(",", ""),
+                                  errors="coerce") * long["indicator"].map(scale).fillna(1)
     long["status"] = marker.where(suppressed).replace("", "blank")
     long.loc[long["_joint"] & ~suppressed, "status"] = JOINT_STATUS
     long["year"] = long["year"].astype(int)
@@ -205,6 +216,9 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
 
     la_rows = frame.loc[frame["geographic_level"] == "Local authority"].rename(
         columns={"new_la_code": "la_code"})
+    if la_rows.empty:
+        return EesTable(path.stem, file, observations, pd.DataFrame(
+            columns=["la_code", "first_year", "last_year"]))
     la_rows.loc[la_rows["_joint"], [c for c in ("la_name", "old_la_code") if c in la_rows]] = None
     attributes = [c for c in ("old_la_code", "la_name", "region_code", "region_name")
                   if c in la_rows.columns]

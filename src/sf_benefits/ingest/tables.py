@@ -214,7 +214,7 @@ def read_population(path: Path) -> pd.DataFrame:
     long = long[long[code].str.match(GSS_LA.pattern) | long[code].str.match(
         COUNTRY_OR_REGION.pattern)]
     long = long[long[age].str.rstrip("+").astype(int) <= 17]
-    long["population"] = long["population"].astype(float)
+    long["population"] = long["population"].str.replace(",", "").astype(float)
     totals = long.groupby([code, "year"], as_index=False)["population"].sum()
     level = totals[code].str[:3].map({"E92": "National", "E12": "Regional"}).fillna(
         "Local authority")
@@ -256,7 +256,7 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
         raw = rec[roles["value"]]
         if raw.lower() in SUPPRESSION_MARKERS:
             value, status = None, raw.lower() or "blank"
-        elif NUMBER.fullmatch(raw.replace(",", "")):
+        elif NUMBER.fullmatch(raw):
             value, status = float(raw.replace(",", "")), None
         else:
             problems.append(Problem(file, row, roles["value"], "not_a_number",

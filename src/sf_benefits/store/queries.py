@@ -88,19 +88,22 @@ def parse_breakdown(breakdown: str) -> dict[str, str]:
 
 def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | None = None,
                 any_of: dict[str, list[str]] | None = None,
-                datasets: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Rows of the first indicator name present whose breakdown matches `where`/`any_of` and whose
-    other filters are at their total; one value per year and area. Where files whose names
-    contain one of `datasets` carry the indicator, only those are read."""
+                datasets: tuple[str, ...] = (),
+                contains: dict[str, str] | None = None) -> pd.DataFrame:
+    """Rows of the first indicator name present whose breakdown matches `where`/`any_of`/
+    `contains` and whose other filters are at their total; one value per year and area. Where
+    files whose names contain one of `datasets` carry the indicator, only those are read."""
     where = {k: v.lower() for k, v in (where or {}).items()}
     any_of = {k: [v.lower() for v in vs] for k, vs in (any_of or {}).items()}
+    contains = {k: v.lower() for k, v in (contains or {}).items()}
+    named = where.keys() | any_of.keys() | contains.keys()
 
     def matches(breakdown: str) -> bool:
         filters = {k: v.lower() for k, v in parse_breakdown(breakdown).items()}
         return all(filters.get(k) == v for k, v in where.items()) and all(
             filters.get(k) in vs for k, vs in any_of.items()) and all(
-            bool(TOTAL_VALUES.match(v)) for k, v in filters.items()
-            if k not in where and k not in any_of)
+            v in filters.get(k, "") for k, v in contains.items()) and all(
+            bool(TOTAL_VALUES.match(v)) for k, v in filters.items() if k not in named)
 
     for name in names:
         rows = frame[frame["indicator"] == name]
