@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from sf_benefits.reports import ReportInput, build_report
+from sf_benefits.reports import ReportInput, build_document, build_report
+from sf_benefits.reports.document import Table
 from sf_benefits.reports.formatting import format_value
 from tests.reports.fixtures import make_benchmark, make_projection
 
@@ -48,6 +49,27 @@ def test_pdftotext_finds_la_name_npv_and_price_base(pdf_file: Path,
     for expected in _expected_text(report_input):
         assert expected in text, expected
     assert "£ 2024-25 prices" in text
+
+
+def _pdf_text(path: Path) -> str:
+    """The PDF's text in reading order, runs of whitespace (line wraps, cell breaks) made one space."""
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(path).pages).split())
+
+
+def test_sources_and_assumption_grades_are_listed_as_in_the_html(
+        pdf_file: Path, report_input: ReportInput) -> None:
+    document = build_document(report_input)
+    text = _pdf_text(pdf_file)
+    assert "DfE, LA and school expenditure (section 251 outturn)" in document.sources
+    for source in document.sources:
+        assert " ".join(source.split()) in text, source
+    assert "Confidence grade" in text
+    assumptions = document.section("assumptions").blocks[0]
+    assert isinstance(assumptions, Table)
+    discount = assumptions.frame.set_index("id").loc["discount_rate"]
+    assert (discount["source"], discount["confidence"]) == (
+        "HM Treasury (2025) Review of discounting in the Green Book: Terms of Reference", "A")
+    assert f"{discount['source']} {discount['confidence']}" in text
 
 
 def test_every_page_renders_to_a_non_empty_image(pdf_file: Path, tmp_path: Path) -> None:

@@ -21,8 +21,10 @@ def _bars(b: IndicatorBenchmark, la_name: str) -> tuple[list[str], list[float | 
     return names, values
 
 
+@matplotlib.rc_context({"text.parse_math": False})
 def benchmark_chart_png(result: BenchmarkResult, path: Path) -> None:
-    """One row per indicator: the LA and its neighbours (bars) and the trend (lines)."""
+    """One row per indicator: the LA and its neighbours (bars) and the trend (lines); names are
+    drawn as typed, a "$" never starting mathtext."""
     rows = len(result.indicators)
     fig, axes = plt.subplots(rows, 2, figsize=(13, 3.2 * rows), squeeze=False)
     for (bar_ax, trend_ax), b in zip(axes, result.indicators, strict=True):

@@ -25,8 +25,10 @@ def _pounds(value: float, millions: bool = False) -> str:
     return f"{sign}£{abs(value) / 1e6:,.1f}m" if millions else f"{sign}£{abs(value):,.0f}"
 
 
+@matplotlib.rc_context({"text.parse_math": False})
 def fan_chart_png(result: ProjectionResult, path: Path, la_name: str | None = None) -> Path:
-    """Children looked after at 31 March: history, then baseline and scenario P50, P10-P90 bands."""
+    """Children looked after at 31 March: history, then baseline and scenario P50, P10-P90 bands.
+    Text is drawn as typed: a "$" in a name never starts mathtext."""
     counts = result.counts[result.counts["placement"] == ALL_PLACEMENTS]
     fig, ax = plt.subplots(figsize=(9, 5), dpi=120)
     observed = result.observed
@@ -56,9 +58,11 @@ def fan_chart_png(result: ProjectionResult, path: Path, la_name: str | None = No
     return path
 
 
+@matplotlib.rc_context({"text.parse_math": False})
 def cumulative_benefit_png(result: ProjectionResult, path: Path,
                            la_name: str | None = None) -> Path:
-    """Cumulative net savings by financial year (P50 with P10-P90 band), in the result's prices."""
+    """Cumulative net savings by financial year (P50 with P10-P90 band), in the result's prices;
+    text drawn as typed."""
     rows = result.money[result.money["measure"] == "cumulative_net_savings"]
     years = list(rows["financial_year"])
     positions = list(range(len(years)))

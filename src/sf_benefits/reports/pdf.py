@@ -1,6 +1,6 @@
 """PDF board paper, four to six A4 pages: summary in plain words, benchmark chart, projection fan
-chart, money table, assumptions and sources, caveats. Charts are matplotlib PNGs; every piece
-of text is escaped before reportlab's paragraph markup sees it."""
+chart, money table, assumptions and sources, caveats. Charts are matplotlib PNGs with mathtext off;
+every piece of text is escaped before reportlab's paragraph markup sees it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from reportlab.lib import colors
@@ -99,8 +100,10 @@ def _plot_values(values: Sequence[object]) -> list[float]:
     return out
 
 
+@rc_context({"text.parse_math": False})
 def chart_png(chart: Chart, width_in: float = 7.0, height_in: float = 3.6) -> bytes:
-    """The chart drawn with matplotlib as PNG bytes; suppressed and missing points are gaps."""
+    """The chart drawn with matplotlib as PNG bytes; suppressed and missing points are gaps, and
+    text is drawn as typed (a "$" in a name never starts mathtext)."""
     table = chart.table
     frame = table.frame
     x = [str(v) for v in frame[chart.x].tolist()]
@@ -261,13 +264,17 @@ def _story(document: ReportDocument) -> list[Flowable]:
         story += [_table(assumptions, s, ["description", "value", "unit", "price_base_year",
                                           "source", "confidence"],
                          {"description": 3.0, "source": 3.4, "unit": 1.4,
-                          "price_base_year": 0.9, "confidence": 0.8}),
+                          "price_base_year": 0.9, "confidence": 1.2}),
                   _p(assumptions.note, s["note"])]
-    story += [Spacer(1, 4 * mm), _p("Caveats", s["h1"])]
-    story.append(ListFlowable(
-        [ListItem(_p(text, s["body"]), leftIndent=10) for text in document.caveats],
-        bulletType="bullet", start="•", leftIndent=10))
+    if document.sources:
+        story += [Spacer(1, 3 * mm), _p("Sources", s["h2"]), _bullets(document.sources, s["body"])]
+    story += [Spacer(1, 4 * mm), _p("Caveats", s["h1"]), _bullets(document.caveats, s["body"])]
     return story
+
+
+def _bullets(texts: Sequence[str], style: ParagraphStyle) -> ListFlowable:
+    return ListFlowable([ListItem(_p(text, style), leftIndent=10) for text in texts],
+                        bulletType="bullet", start="•", leftIndent=10)
 
 
 def write_pdf(document: ReportDocument, path: Path) -> Path:

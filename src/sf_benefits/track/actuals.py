@@ -21,11 +21,13 @@ import pandas as pd
 import pandera.pandas as pa
 import sqlalchemy as sa
 from pandera.errors import SchemaErrors
+from sqlalchemy import Connection
 
 from sf_benefits.ingest.errors import IngestError, Problem
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS, PLACEMENTS
 from sf_benefits.store import Store
 from sf_benefits.track import tables
+from sf_benefits.track.connections import writing
 
 TEMPLATE_COLUMNS: tuple[str, ...] = ("period", "measure", "placement", "count", "spend_gbp")
 ACTUAL_MEASURES: dict[str, str] = {
@@ -242,7 +244,7 @@ class ActualsImport:
 
 
 def _write_import(store: Store, la_code: str, source: str, rows: pd.DataFrame, source_file: str,
-                  sha256: str, note: str) -> ActualsImport:
+                  sha256: str, note: str, conn: Connection | None = None) -> ActualsImport:
     imports = tables.actuals_import
     import_id = str(uuid.uuid4())
     imported_at = datetime.now(UTC)
@@ -252,32 +254,34 @@ def _write_import(store: Store, la_code: str, source: str, rows: pd.DataFrame, s
             for k, v in rec.items()}}
         for i, rec in enumerate(rows.to_dict("records"))
     ]
-    with store.transaction() as conn:
-        earlier = conn.execute(sa.select(imports.c.version).where(
+    with writing(store, conn) as write:
+        earlier = write.execute(sa.select(imports.c.version).where(
             imports.c.la_code == la_code, imports.c.source == source,
             imports.c.sha256 == sha256)).first()
         if earlier is not None:
             raise IngestError([Problem(source_file, None, None, "not_already_imported",
                                        f"identical content was imported as version {earlier[0]}")])
-        top = conn.execute(sa.select(sa.func.max(imports.c.version)).where(
+        top = write.execute(sa.select(sa.func.max(imports.c.version)).where(
             imports.c.la_code == la_code, imports.c.source == source)).scalar()
         version = 1 if top is None else int(top) + 1
-        conn.execute(imports.insert().values(
+        write.execute(imports.insert().values(
             import_id=import_id, la_code=la_code, source=source, version=version,
             source_file=source_file, sha256=sha256, rows=len(records), note=note,
             imported_at=imported_at))
         for start in range(0, len(records), INSERT_CHUNK):
-            conn.execute(tables.actual.insert(), records[start:start + INSERT_CHUNK])
+            write.execute(tables.actual.insert(), records[start:start + INSERT_CHUNK])
     return ActualsImport(import_id, la_code, source, version, source_file, sha256, len(records),
                          note, imported_at)
 
 
-def import_actuals(store: Store, la_code: str, path: Path, note: str = "") -> ActualsImport:
-    """Validate an LA's filled-in template and store it as the next version (all or nothing)."""
+def import_actuals(store: Store, la_code: str, path: Path, note: str = "", *,
+                   conn: Connection | None = None) -> ActualsImport:
+    """Validate an LA's filled-in template and store it as the next version (all or nothing;
+    inside `conn`'s transaction when given, so the caller commits it with its own writes)."""
     path = Path(path)
     rows = validate_actuals(read_actuals_file(path), path.name)
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    return _write_import(store, la_code, "la_return", rows, path.name, sha256, note)
+    return _write_import(store, la_code, "la_return", rows, path.name, sha256, note, conn)
 
 
 def import_dfe_release(store: Store, la_code: str, history: pd.DataFrame, vintage: str,

@@ -18,12 +18,14 @@ import pandas as pd
 import pandera.pandas as pa
 import sqlalchemy as sa
 from pandera.errors import SchemaErrors
+from sqlalchemy import Connection
 
 from sf_benefits.ingest.errors import IngestError, Problem
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENTS
 from sf_benefits.store import Store
 from sf_benefits.track import tables
 from sf_benefits.track.adopters import DATE_PRECISIONS, MODELS
+from sf_benefits.track.connections import reading, writing
 
 SERIES: tuple[str, ...] = ("baseline", "scenario", "business_case")
 BASELINE_COLUMNS: tuple[str, ...] = ("series", "year", "measure", "placement", "p10", "p50", "p90")
@@ -122,16 +124,18 @@ def record_implementation(
     store: Store, la_code: str, la_name: str, model: str, go_live_date: date, scenario_name: str,
     *, date_precision: str = "day", go_live_basis: str = "Recorded by the LA.",
     go_live_earliest: date | None = None, go_live_latest: date | None = None,
+    conn: Connection | None = None,
 ) -> Implementation:
-    """Record that an LA went live with a model on a date, under a named business-case scenario."""
+    """Record that an LA went live with a model on a date, under a named business-case scenario
+    (inside `conn`'s transaction when given, so the caller commits it with its own writes)."""
     if model not in MODELS:
         raise TrackError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     if date_precision not in DATE_PRECISIONS:
         raise TrackError(f"date precision must be one of {', '.join(DATE_PRECISIONS)}")
     if date_precision == "window" and (go_live_earliest is None or go_live_latest is None):
         raise TrackError("a go-live window needs its earliest and latest dates")
-    with store.engine.connect() as conn:
-        clash = conn.execute(sa.select(tables.implementation.c.implementation_id).where(
+    with reading(store, conn) as read:
+        clash = read.execute(sa.select(tables.implementation.c.implementation_id).where(
             tables.implementation.c.la_code == la_code,
             tables.implementation.c.model == model)).first()
     if clash is not None:
@@ -143,8 +147,8 @@ def record_implementation(
         "go_live_earliest": go_live_earliest, "go_live_latest": go_live_latest,
         "go_live_basis": go_live_basis, "scenario_name": scenario_name, "recorded_at": _now(),
     }
-    with store.transaction() as conn:
-        conn.execute(tables.implementation.insert().values(**record))
+    with writing(store, conn) as write:
+        write.execute(tables.implementation.insert().values(**record))
     return _row_to_implementation(record)
 
 
@@ -156,11 +160,12 @@ def list_implementations(store: Store) -> list[Implementation]:
     return [_row_to_implementation(r) for r in rows]
 
 
-def get_implementation(store: Store, implementation_id: str) -> Implementation:
+def get_implementation(store: Store, implementation_id: str, *,
+                       conn: Connection | None = None) -> Implementation:
     """One implementation by id (a unique prefix of at least 6 characters also works)."""
     column = tables.implementation.c.implementation_id
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(tables.implementation).where(
+    with reading(store, conn) as read:
+        rows = read.execute(sa.select(tables.implementation).where(
             column.like(f"{implementation_id}%") if len(implementation_id) >= 6
             else column == implementation_id)).mappings().all()
     if len(rows) != 1:
@@ -251,6 +256,7 @@ def _write_baseline(
     store: Store, implementation_id: str, revision: int, kind: str, table: pd.DataFrame,
     unit_costs: Mapping[str, float], price_base_year: str, data_vintage: str,
     assumptions_version: str, method: str, seed: int | None, reason: str, unit_cost_source: str,
+    conn: Connection | None = None,
 ) -> LockedBaseline:
     source = f"baseline for {implementation_id}"
     values = _validate_baseline_table(table, source)
@@ -269,17 +275,17 @@ def _write_baseline(
     ]
     cost_rows = [{"implementation_id": implementation_id, "revision": revision,
                   **{str(k): v for k, v in rec.items()}} for rec in costs.to_dict("records")]
-    with store.transaction() as conn:
-        exists = conn.execute(sa.select(tables.baseline_version.c.revision).where(
+    with writing(store, conn) as write:
+        exists = write.execute(sa.select(tables.baseline_version.c.revision).where(
             tables.baseline_version.c.implementation_id == implementation_id,
             tables.baseline_version.c.revision == revision)).first()
         if exists is not None:
             raise BaselineLockedError(
                 f"implementation {implementation_id} already has baseline revision {revision}; "
                 "a locked baseline never changes (record a data revision beside it instead)")
-        conn.execute(tables.baseline_version.insert().values(**version_row))
-        conn.execute(tables.baseline_value.insert(), value_rows)
-        conn.execute(tables.baseline_unit_cost.insert(), cost_rows)
+        write.execute(tables.baseline_version.insert().values(**version_row))
+        write.execute(tables.baseline_value.insert(), value_rows)
+        write.execute(tables.baseline_unit_cost.insert(), cost_rows)
     return LockedBaseline(implementation_id, revision, kind, data_vintage, assumptions_version,
                           method, seed, price_base_year, reason, sha, recorded_at, values, costs)
 
@@ -288,17 +294,20 @@ def lock_baseline(
     store: Store, implementation_id: str, table: pd.DataFrame, unit_costs: Mapping[str, float],
     *, price_base_year: str, data_vintage: str, assumptions_version: str, method: str,
     seed: int | None = None, unit_cost_source: str = "business case",
+    conn: Connection | None = None,
 ) -> LockedBaseline:
     """Lock the go-live baseline: values P10/P50/P90 by series/year/measure/placement, unit costs.
 
     `table` is the tidy table with columns series (baseline|scenario), year, measure, placement,
     p10, p50, p90 — the shape `baseline_table_from_projection` makes from a projection result.
     Raises BaselineLockedError if the baseline is already locked; nothing is written then.
+    With `conn`, the lock is written in the caller's transaction (which may hold the
+    implementation's own, uncommitted row).
     """
-    implementation = get_implementation(store, implementation_id)
+    implementation = get_implementation(store, implementation_id, conn=conn)
     return _write_baseline(store, implementation.implementation_id, LOCKED_REVISION, "locked",
                            table, unit_costs, price_base_year, data_vintage, assumptions_version,
-                           method, seed, "baseline locked at go-live", unit_cost_source)
+                           method, seed, "baseline locked at go-live", unit_cost_source, conn)
 
 
 def record_baseline_revision(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from sf_benefits import __version__
 from sf_benefits.project.categories import ALL_PLACEMENTS
@@ -115,28 +116,47 @@ def store_data_vintage(store: Store) -> str:
     return f"{row[0]} DfE dataset(s), newest loaded {row[1]}"
 
 
-def lock_from_projection(store: Store, implementation_id: str, history: pd.DataFrame,
-                         data_vintage: str, **projection_options: Any) -> LockedBaseline:
-    """Project the implementation's LA and model from data up to go-live and lock the result.
+@dataclass(frozen=True)
+class GoLiveProjection:
+    """A lock's inputs from a projection fitted on data up to go-live, and the data it used."""
 
-    Only years whose 31 March falls on or before go-live are used, so a baseline locked after
-    the event is still the one the LA would have had at go-live.
-    """
+    inputs: BaselineInputs
+    data_vintage: str
+
+
+def project_to_go_live(history: pd.DataFrame, la_code: str, model: str, go_live: date,
+                       data_vintage: str, **projection_options: Any) -> GoLiveProjection:
+    """Project an LA and model from the years whose 31 March falls on or before go-live, so a
+    baseline locked after the event is still the one the LA would have had at go-live."""
     from sf_benefits.project.api import run_projection
 
-    implementation = get_implementation(store, implementation_id)
-    go_live = implementation.go_live_date
     last_year = go_live.year if (go_live.month, go_live.day) >= (3, 31) else go_live.year - 1
     fitted = history[history["year"] <= last_year]
-    result = run_projection(fitted, implementation.la_code, implementation.model,
-                            **projection_options)
-    inputs = baseline_from_projection(result)
+    result = run_projection(fitted, la_code, model, **projection_options)
+    return GoLiveProjection(baseline_from_projection(result),
+                            f"{data_vintage}; years to 31 March {last_year} (before go-live)")
+
+
+def lock_projected(store: Store, implementation_id: str, projected: GoLiveProjection, *,
+                   conn: Connection | None = None) -> LockedBaseline:
+    """Lock a go-live projection as the implementation's baseline (in `conn`'s transaction when
+    given, so the caller commits it with its own writes)."""
+    inputs = projected.inputs
     return lock_baseline(
-        store, implementation.implementation_id, inputs.table, inputs.unit_costs,
-        price_base_year=inputs.price_base_year,
-        data_vintage=f"{data_vintage}; years to 31 March {last_year} (before go-live)",
+        store, implementation_id, inputs.table, inputs.unit_costs,
+        price_base_year=inputs.price_base_year, data_vintage=projected.data_vintage,
         assumptions_version=inputs.assumptions_version, method=inputs.method, seed=inputs.seed,
-        unit_cost_source="projection assumptions (weekly unit cost x 365/7)")
+        unit_cost_source="projection assumptions (weekly unit cost x 365/7)", conn=conn)
+
+
+def lock_from_projection(store: Store, implementation_id: str, history: pd.DataFrame,
+                         data_vintage: str, **projection_options: Any) -> LockedBaseline:
+    """Project the implementation's LA and model from data up to go-live and lock the result."""
+    implementation = get_implementation(store, implementation_id)
+    projected = project_to_go_live(history, implementation.la_code, implementation.model,
+                                   implementation.go_live_date, data_vintage,
+                                   **projection_options)
+    return lock_projected(store, implementation.implementation_id, projected)
 
 
 def realised_for(store: Store, implementation_id: str,

@@ -211,25 +211,30 @@ def projection_job(store: Store, params: dict[str, Any], progress: Progress) -> 
 
 def lock_baseline_job(store: Store, params: dict[str, Any], progress: Progress
                       ) -> dict[str, Any]:
-    """Background job: record an LA's go-live and lock its scenario's projection as the baseline."""
-    from sf_benefits.track import lock_from_projection, record_implementation
-    from sf_benefits.track.service import store_data_vintage
+    """Background job: record an LA's go-live and lock its scenario's projection as the baseline.
 
-    progress(0.1, "Recording go-live")
-    implementation = record_implementation(
-        store, params["la_code"], params["la_name"], params["model"],
-        date.fromisoformat(params["go_live_date"]), params["scenario_name"],
-        go_live_basis=f"Recorded in the web app by {params['by']}.")
-    progress(0.3, f"Running the baseline projection ({params['n_draws']:,} draws)")
+    The projection runs first, outside any transaction; the implementation, its locked baseline
+    and the audit row are then written in one transaction, so none stays without the others."""
+    from sf_benefits.track import record_implementation
+    from sf_benefits.track.service import lock_projected, project_to_go_live, store_data_vintage
+
+    go_live = date.fromisoformat(params["go_live_date"])
+    progress(0.1, f"Running the baseline projection ({params['n_draws']:,} draws)")
     history = care_history(store, la_codes=[params["la_code"]])
-    baseline = lock_from_projection(
-        store, implementation.implementation_id, history, store_data_vintage(store),
+    projected = project_to_go_live(
+        history, params["la_code"], params["model"], go_live, store_data_vintage(store),
         horizon=int(params["horizon_years"]), n_draws=int(params["n_draws"]),
         method=params.get("method", "stock_flow"),
         seed=int(params["seed"]), price_base_year=PRICE_BASE_YEAR,
         overrides=engine_overrides(params["model"], params["overrides"]),
         overrides_by=params["by"])
+    progress(0.9, "Recording go-live and locking the baseline")
     with store.transaction() as conn:
+        implementation = record_implementation(
+            store, params["la_code"], params["la_name"], params["model"], go_live,
+            params["scenario_name"], go_live_basis=f"Recorded in the web app by {params['by']}.",
+            conn=conn)
+        baseline = lock_projected(store, implementation.implementation_id, projected, conn=conn)
         record(conn, Actor(params.get("user_id"), params["by"], params.get("ip")),
                "baseline.lock", la_code=params["la_code"], target_type="implementation",
                target_id=implementation.implementation_id,

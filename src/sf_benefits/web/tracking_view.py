@@ -221,8 +221,9 @@ def tracking_page(store: Store, la_code: str, include_actuals: bool = True) -> T
 
 def upload_actuals(store: Store, la_code: str, filename: str, content: bytes, note: str,
                    actor: Actor) -> ActualsImport:
-    """Validate and import an uploaded actuals file with the track engine (all or nothing),
-    then record the import in the audit log. Raises IngestError with every problem found."""
+    """Validate and import an uploaded actuals file with the track engine and record the import
+    in the audit log, both in one transaction (all or nothing). Raises IngestError with every
+    problem found."""
     from sf_benefits.ingest.errors import IngestError, Problem
 
     name = PurePath(filename.replace("\\", "/")).name or "actuals.csv"
@@ -232,11 +233,11 @@ def upload_actuals(store: Store, la_code: str, filename: str, content: bytes, no
     with tempfile.TemporaryDirectory(prefix="sfb-upload-") as folder:
         path = Path(folder) / name
         path.write_bytes(content)
-        done = import_actuals(store, la_code, path, note=note)
-    with store.transaction() as conn:
-        record(conn, actor, "actuals.import", la_code=la_code, target_type="actuals_import",
-               target_id=done.import_id, detail={"file": name, "version": done.version,
-                                                 "rows": done.rows, "sha256": done.sha256})
+        with store.transaction() as conn:
+            done = import_actuals(store, la_code, path, note=note, conn=conn)
+            record(conn, actor, "actuals.import", la_code=la_code, target_type="actuals_import",
+                   target_id=done.import_id, detail={"file": name, "version": done.version,
+                                                     "rows": done.rows, "sha256": done.sha256})
     return done
 
 
