@@ -8,9 +8,12 @@ import pandas as pd
 import pytest
 
 from sf_benefits.benchmark import benchmark_la
+from sf_benefits.benchmark.catalogue import indicators
+from sf_benefits.benchmark.engine import indicator_names, indicator_values
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.ingest.tables import NEIGHBOUR_COLUMN, find_column, read_frame
 from sf_benefits.store import Store
+from sf_benefits.store.queries import observations
 
 pytestmark = pytest.mark.shared_data
 
@@ -26,7 +29,7 @@ def test_england_cla_at_31_march_2023(real_store: Store) -> None:
     b = benchmark_la(real_store, "Warrington", year=2023,
                      indicator_ids=["cla_rate_per_10k"]).indicators[0]
     assert b.england_value == 70
-    from sf_benefits.store.queries import observations, select_rows
+    from sf_benefits.store.queries import select_rows
 
     numbers = select_rows(observations(real_store, ["number"]), ["number"],
                           {"population_count": "Children looked after at 31 March each year"})
@@ -50,3 +53,26 @@ def test_warrington_neighbours_equal_the_published_list(real_store: Store,
     codes = [n.old_la_code for n in result.neighbours]
     assert published in (names, codes)
     assert len(pd.unique(pd.Series(names))) == 10
+
+
+@pytest.mark.parametrize("indicator_id", list(indicators()))
+def test_every_indicator_reads_from_the_real_files(real_store: Store, indicator_id: str) -> None:
+    b = benchmark_la(real_store, "Warrington", indicator_ids=[indicator_id]).indicators[0]
+    assert b.la_value is not None, f"{indicator_id}: no value for Warrington in the real files"
+    assert b.las_ranked >= 140, f"{indicator_id}: only {b.las_ranked} LAs have a value in {b.year}"
+
+
+def test_cin_rate_from_counts_matches_the_published_rate(real_store: Store) -> None:
+    """The per-10,000 fallback uses DfE's denominator: where a release gives both the count and
+    the rate, the two agree to DfE's rounding for nearly every LA."""
+    cin = indicators()["cin_rate_per_10k"]
+    frame = observations(real_store, indicator_names(cin))
+    assert cin.value is not None and cin.per_10k_children is not None
+    published = indicator_values(frame, cin.model_copy(update={"per_10k_children": None}))
+    computed = indicator_values(frame, cin.model_copy(update={"value": None}))
+    keys = ["year", "geographic_level", "area_code"]
+    both = published.merge(computed, on=keys, suffixes=("_published", "_computed")).dropna(
+        subset=["value_published", "value_computed"])
+    assert len(both) > 500
+    close = (both["value_published"] - both["value_computed"]).abs() <= 1
+    assert close.mean() > 0.95
