@@ -241,3 +241,11 @@ def test_misplaced_separator_is_not_a_number(tmp_path: Path) -> None:
         read_ees(write(tmp_path / "cla.csv", ROW.format(
             label="Children looked after at 31 March each year", number='"12,34"', rate="64")))
     assert exc.value.problems[0].rule == "not_a_number"
+
+
+def test_early_rows_with_only_the_old_code_get_the_gss_code(tmp_path: Path) -> None:
+    row = ROW.replace("E06000007", "").replace("2023", "2011", 1)
+    table = read_ees(write(tmp_path / "cla.csv", row.format(
+        label="Children looked after at 31 March each year", number="180", rate="43")),
+        codes_by_old_code={"877": "E06000007"})
+    assert set(table.observations["area_code"]) == {"E06000007"}

@@ -125,8 +125,11 @@ def split_joint_returns(frame: pd.DataFrame) -> pd.DataFrame:
         "_row", kind="stable").reset_index(drop=True)
 
 
-def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
-    """Parse and validate one EES tidy CSV; raise IngestError listing every problem found."""
+def read_ees(path: Path, known_la_codes: set[str] | None = None,
+             codes_by_old_code: dict[str, str] | None = None) -> EesTable:
+    """Parse and validate one EES tidy CSV; raise IngestError listing every problem found.
+    LA rows of early years that give only the 3-digit code get the GSS code from
+    `codes_by_old_code` (the LA lookup)."""
     file = str(path)
     frame = read_csv_strings(path)
     problems: list[Problem] = []
@@ -158,6 +161,10 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None) -> EesTable:
         problems.append(Problem(file, row, "time_period", "time_period_format",
                                 f"'{period}' is not a year (YYYY) or a span (YYYYYY)"))
 
+    if codes_by_old_code and {"new_la_code", "old_la_code"} <= set(frame.columns):
+        blank = (frame["geographic_level"] == "Local authority") & (frame["new_la_code"] == "")
+        frame.loc[blank, "new_la_code"] = frame.loc[blank, "old_la_code"].map(
+            codes_by_old_code).fillna("")
     frame["area_code"] = ""
     for level, column in LEVEL_AREA_COLUMN.items():
         at_level = frame["geographic_level"] == level

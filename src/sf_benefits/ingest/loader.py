@@ -99,11 +99,13 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
         step(path.name)
     ees_tables = []
     changes = boundary_changes()
+    old_codes = {str(old): str(code) for lookup in lookups for old, code in
+                 zip(lookup["old_la_code"], lookup["la_code"], strict=True) if old}
     known = (set(pd.concat(lookups)["la_code"]) | set(changes["predecessor_code"])
              | set(changes["successor_code"])) if lookups else None
     for path in kinds.get("ees", []):
         try:
-            ees_tables.append(read_ees(path, known))
+            ees_tables.append(read_ees(path, known, old_codes))
         except IngestError as exc:
             problems.extend(exc.problems)
         step(path.name)
