@@ -16,6 +16,7 @@ from sf_benefits.disclosure import (
     is_small_count,
     suppress_count,
     suppress_counts,
+    suppress_realised,
     suppressed_cells,
 )
 
@@ -167,3 +168,21 @@ def test_unknown_count_column_is_an_error() -> None:
 def test_single_counts(value: object, shown: object) -> None:
     assert suppress_count(value) == shown
     assert is_small_count(value) == (shown == SUPPRESSED)
+
+
+def test_children_avoided_is_hidden_with_the_count_it_would_reveal() -> None:
+    periods = pd.DataFrame({
+        "period": ["2024-25", "2025-26"], "actual_cla": [4.0, 50.0],
+        "baseline_cla_p10": [3.0, 45.0], "baseline_cla_p50": [9.0, 52.6],
+        "baseline_cla_p90": [15.0, 60.0], "business_case_cla_p50": [8.0, 49.0],
+        "children_avoided": [5.0, 2.6], "children_avoided_low": [-1.0, -5.0],
+        "children_avoided_high": [11.0, 10.0], "expected_children_avoided": [1.0, 3.6],
+        "saving_gbp": [1000.0, 2000.0]})
+    shown = suppress_realised(periods)
+    first, second = shown.to_dict("records")
+    assert first["actual_cla"] == SUPPRESSED and first["baseline_cla_p10"] == SUPPRESSED
+    assert [first[c] for c in ("children_avoided", "children_avoided_low",
+                               "children_avoided_high")] == [SUPPRESSED] * 3
+    assert first["expected_children_avoided"] == 1  # both projections published
+    assert second["children_avoided"] == 3 and second["children_avoided_low"] == -5
+    assert second["saving_gbp"] == 2000.0

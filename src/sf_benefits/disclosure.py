@@ -265,3 +265,33 @@ def _is_exposed(
     if high.status != 0:
         return False
     return bool(-high.fun - low.fun < _MIN_UNCERTAINTY)
+
+
+REALISED_COUNTS = ("actual_cla", "baseline_cla_p10", "baseline_cla_p50", "baseline_cla_p90",
+                   "business_case_cla_p50")
+REALISED_DIFFERENCES = {
+    "children_avoided": ("baseline_cla_p50", "actual_cla"),
+    "children_avoided_low": ("baseline_cla_p10", "actual_cla"),
+    "children_avoided_high": ("baseline_cla_p90", "actual_cla"),
+    "expected_children_avoided": ("baseline_cla_p50", "business_case_cla_p50"),
+}
+"""Differences the tracking tables publish beside the two counts they are taken from."""
+
+
+def suppress_realised(periods: pd.DataFrame) -> pd.DataFrame:
+    """Realised-benefit periods ready for export: counts of children suppressed as counts, and a
+    difference of two counts (children avoided) hidden exactly when either count is, because
+    beside the other count it would reveal the hidden one; otherwise rounded to whole children."""
+    counts = [c for c in REALISED_COUNTS if c in periods.columns]
+    out = suppress_counts(periods, counts)
+    for column, sides in REALISED_DIFFERENCES.items():
+        if column not in out.columns:
+            continue
+        hidden = np.zeros(len(out), dtype=bool)
+        for side in sides:
+            if side in out.columns:
+                hidden |= (out[side] == SUPPRESSED).to_numpy()
+        values = [SUPPRESSED if h else whole_children(v)
+                  for h, v in zip(hidden, out[column].tolist(), strict=True)]
+        out[column] = pd.Series(values, index=out.index, dtype=object)
+    return out

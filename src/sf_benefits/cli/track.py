@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from sf_benefits.cli.common import console, errors, fail, open_store, progress_bar
-from sf_benefits.disclosure import SUPPRESSED, suppress_count
+from sf_benefits.disclosure import SUPPRESSED, suppress_count, suppress_realised, whole_children
 from sf_benefits.ingest.errors import IngestError
 from sf_benefits.store import Store
 from sf_benefits.track import (
@@ -70,8 +70,11 @@ def _range(low: object, high: object) -> str:
 
 
 def _children(value: object) -> str:
-    shown = suppress_count(value)
-    return "–" if shown is None else str(shown) if isinstance(shown, str) else f"{shown:,}"
+    """A count already through disclosure control, as the terminal shows it."""
+    if value == SUPPRESSED:
+        return SUPPRESSED
+    count = whole_children(value)
+    return "–" if count is None else f"{count:,}"
 
 
 def _export(frames: dict[str, pd.DataFrame], out: Path) -> None:
@@ -306,11 +309,7 @@ def realised_command(
     except TrackError as exc:
         raise fail(str(exc)) from exc
     frames = result.to_frames()
-    periods = _suppress_actual_counts(frames["realised_by_period"], ("actual_cla",))
-    if "children_avoided" in periods:
-        hidden = periods["actual_cla"] == SUPPRESSED
-        periods["children_avoided"] = periods["children_avoided"].astype(object).where(
-            ~hidden, SUPPRESSED)
+    periods = suppress_realised(frames["realised_by_period"])
     frames["realised_by_period"] = periods
     if out:
         _export(frames, out)
@@ -321,14 +320,12 @@ def realised_command(
                   f"{result.baseline_data_vintage}")
     table = Table("Period", "Actual CLA", "Baseline P50 (P10–P90)", "Children avoided",
                   "Saving", "Saving interval", "Cumulative", "Expected cumulative", "Status")
-    for row in result.periods.to_dict("records"):
-        actual = _children(row["actual_cla"])
-        avoided = SUPPRESSED if actual == SUPPRESSED else f"{row['children_avoided']:,.0f}"
+    for row in periods.to_dict("records"):
         table.add_row(
-            str(row["period"]), actual,
-            f"{row['baseline_cla_p50']:,.0f} ({row['baseline_cla_p10']:,.0f}–"
-            f"{row['baseline_cla_p90']:,.0f})",
-            avoided, _money(row["saving_gbp"]),
+            str(row["period"]), _children(row["actual_cla"]),
+            f"{_children(row['baseline_cla_p50'])} ({_children(row['baseline_cla_p10'])}–"
+            f"{_children(row['baseline_cla_p90'])})",
+            _children(row["children_avoided"]), _money(row["saving_gbp"]),
             f"{_money(row['saving_gbp_low'])} to {_money(row['saving_gbp_high'])}",
             _money(row["cumulative_saving_gbp"]), _money(row["cumulative_expected_saving_gbp"]),
             str(row["status"]))

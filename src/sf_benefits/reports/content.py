@@ -21,10 +21,10 @@ import pandas as pd
 from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark
 from sf_benefits.disclosure import (
     SUPPRESSED,
-    ColumnTotal,
     RowTotal,
     suppress_count,
     suppress_counts,
+    suppress_realised,
 )
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS, PLACEMENTS
 from sf_benefits.project.result import ProjectionResult
@@ -649,14 +649,7 @@ def _tracking_section(realised: RealisedBenefit | None, effects: TrackingFrames 
 
 
 def _realised_blocks(periods: pd.DataFrame, note: str) -> list[Table | Chart]:
-    count_columns = [c for c in ("actual_cla", "baseline_cla_p10", "baseline_cla_p50",
-                                 "baseline_cla_p90", "business_case_cla_p50",
-                                 "children_avoided") if c in periods.columns]
-    # children_avoided is baseline P50 less actual: without this total, a suppressed actual
-    # could be backed out of the two published columns.
-    avoided = ColumnTotal("baseline_cla_p50", ("actual_cla", "children_avoided"))
-    totals = [avoided] if {avoided.total, *avoided.parts} <= set(count_columns) else []
-    shown = suppress_counts(periods, count_columns, column_totals=totals)
+    shown = suppress_realised(periods)
     columns = tuple(c for c in (
         Column("period", "Period", "text"),
         Column("actual_cla", "Children looked after (actual)", "count"),

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from sf_benefits.disclosure import RowTotal, suppress_count, suppress_counts
+from sf_benefits.disclosure import RowTotal, suppress_counts, suppress_realised
 from sf_benefits.project import PLACEMENT_LABELS
 from sf_benefits.store import Store
 from sf_benefits.track import (
@@ -78,25 +78,7 @@ class TrackingPage:
 
 
 def _suppressed_periods(periods: pd.DataFrame) -> list[dict[str, Any]]:
-    rows = records(periods)
-    for row in rows:
-        for key in ("actual_cla", "baseline_cla_p10", "baseline_cla_p50", "baseline_cla_p90",
-                    "business_case_cla_p50"):
-            if key in row:
-                row[key] = suppress_count(row[key])
-        for key in ("children_avoided", "children_avoided_low", "children_avoided_high",
-                    "expected_children_avoided"):
-            if key in row and row[key] is not None:
-                row[key] = _signed_count(row[key])
-    return rows
-
-
-def _signed_count(value: float) -> Any:
-    """A difference in children: its size is suppressed like a count, its sign kept."""
-    shown = suppress_count(abs(value))
-    if isinstance(shown, int):
-        return shown if value >= 0 else -shown
-    return shown
+    return records(suppress_realised(periods))
 
 
 def _realised_chart(view_id: str, realised: RealisedBenefit) -> list[Chart]:
