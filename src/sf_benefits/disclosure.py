@@ -295,3 +295,11 @@ def suppress_realised(periods: pd.DataFrame) -> pd.DataFrame:
                   for h, v in zip(hidden, out[column].tolist(), strict=True)]
         out[column] = pd.Series(values, index=out.index, dtype=object)
     return out
+
+
+def suppress_actuals(actuals: pd.DataFrame, *, by_version: bool = False) -> pd.DataFrame:
+    """Actual counts by placement ready for export: placement "all" is the published total of
+    each period and measure (of each import version too, when a history lists every version)."""
+    within = ("period", "measure", *(("source", "version") if by_version else ()))
+    return suppress_counts(actuals.reset_index(drop=True), ["count"],
+                           row_totals=[RowTotal("placement", "all", within)])

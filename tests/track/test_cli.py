@@ -85,3 +85,20 @@ def test_implement_lock_import_realised(tmp_path: Path, db: str) -> None:
     assert "2020-21" in out and "ahead" in out
     code, out = _run("effects", implementation, "--database-url", db)
     assert code == 0
+
+
+def test_actuals_export_cannot_reveal_a_suppressed_placement(tmp_path: Path, db: str) -> None:
+    actuals = tmp_path / "actuals.csv"
+    pd.DataFrame({"period": ["2024-25"] * 3, "measure": ["cla"] * 3,
+                  "placement": ["all", "foster", "childrens_homes_secure"],
+                  "count": ["40", "37", "3"], "spend_gbp": ["", "", ""]}).to_csv(actuals,
+                                                                                 index=False)
+    code, out = _run("import-actuals", "--la", "E06000005", "--la-name", "Darlington",
+                     str(actuals), "--database-url", db)
+    assert code == 0, out
+    code, out = _run("actuals", "--la", "E06000005", "--la-name", "Darlington",
+                     "--database-url", db, "--out", str(tmp_path / "out.csv"))
+    assert code == 0, out
+    exported = pd.read_csv(tmp_path / "out.csv", dtype=str).set_index("placement")["count"]
+    assert exported["childrens_homes_secure"] == "c"
+    assert "c" in (exported["foster"], exported["all"])  # else 40 - 37 reveals the 3

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from sf_benefits.cli.common import console, errors, fail, open_store, progress_bar
-from sf_benefits.disclosure import SUPPRESSED, suppress_count, suppress_realised, whole_children
+from sf_benefits.disclosure import SUPPRESSED, suppress_actuals, suppress_realised, whole_children
 from sf_benefits.ingest.errors import IngestError
 from sf_benefits.store import Store
 from sf_benefits.track import (
@@ -89,14 +89,6 @@ def _export(frames: dict[str, pd.DataFrame], out: Path) -> None:
     else:
         raise fail("--out must end in .csv or .xlsx")
     console.print(f"Wrote {out}")
-
-
-def _suppress_actual_counts(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    out = frame.copy()
-    for column in columns:
-        if column in out:
-            out[column] = [suppress_count(v) for v in out[column]]
-    return out
 
 
 def _resolve(store: Store, la: str, la_name: str | None) -> tuple[str, str]:
@@ -281,7 +273,7 @@ def actuals_command(
     store = open_store(database_url)
     code, name = _resolve(store, la, la_name)
     frame = actuals_history(store, code) if history else current_actuals(store, code)
-    frame = _suppress_actual_counts(frame, ("count",))
+    frame = suppress_actuals(frame, by_version=history)
     if out:
         _export({"actuals": frame}, out)
         return
@@ -289,7 +281,7 @@ def actuals_command(
                   *(["Superseded"] if history else []), title=f"Actuals — {name}")
     for row in frame.itertuples():
         table.add_row(str(row.period), str(row.measure), str(row.placement),
-                      "–" if row.count is None else str(row.count), _money(row.spend_gbp),
+                      _children(row.count), _money(row.spend_gbp),
                       str(row.source), str(row.version),
                       *([str(row.superseded)] if history else []))
     console.print(table)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from sf_benefits.disclosure import RowTotal, suppress_counts, suppress_realised
+from sf_benefits.disclosure import suppress_actuals, suppress_realised
 from sf_benefits.project import PLACEMENT_LABELS
 from sf_benefits.store import Store
 from sf_benefits.track import (
@@ -185,10 +185,8 @@ def tracking_page(store: Store, la_code: str, include_actuals: bool = True) -> T
     actuals = current_actuals(store, la_code) if include_actuals else pd.DataFrame()
     actual_rows: list[dict[str, Any]] = []
     if not actuals.empty:
-        shown = suppress_counts(
-            actuals[["period", "measure", "placement", "count", "spend_gbp", "source"]]
-            .reset_index(drop=True), ["count"],
-            row_totals=[RowTotal("placement", "all", ("period", "measure"))])
+        shown = suppress_actuals(
+            actuals[["period", "measure", "placement", "count", "spend_gbp", "source"]])
         actual_rows = records(shown)
         for row in actual_rows:
             row["placement"] = PLACEMENT_LABELS.get(str(row["placement"]), "All placements")
