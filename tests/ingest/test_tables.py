@@ -121,3 +121,24 @@ def test_register_matches_names_as_publishers_vary_them(text: str) -> None:
         "la_code": ["E06000010", "E08000013", "E06000043"], "old_la_code": ["810", "342", "846"],
         "la_name": ["Kingston upon Hull, City of", "St Helens", "Brighton and Hove"]}))
     assert register.resolve(text) is not None
+
+
+def test_population_with_a_column_per_age(tmp_path: Path) -> None:
+    path = tmp_path / "ons_mye2_mid_2022.csv"
+    ages = {str(a): ["100", "10"] for a in range(0, 90)}
+    pd.DataFrame({"code": ["E06000007", "E92000001"], "name": ["Warrington", "England"],
+                  "all_ages": ["9000", "900"], **ages, "90+": ["5", "5"]}).to_csv(path, index=False)
+    assert kind_of(list(pd.read_csv(path, nrows=0).columns)) == "population"
+    out = read_population(path).set_index("area_code")
+    assert out.loc["E06000007", "value"] == 1_800 and out.loc["E06000007", "year"] == 2022
+    assert out.loc["E92000001", "geographic_level"] == "National"
+
+
+def test_population_error_names_the_file_row(tmp_path: Path) -> None:
+    path = tmp_path / "ons_mid_2022.csv"
+    ages = {str(a): ["100", "10"] for a in range(0, 18)}
+    ages["5"] = ["100", "ten"]
+    pd.DataFrame({"code": ["E06000007", "E92000001"], **ages}).to_csv(path, index=False)
+    with pytest.raises(IngestError) as exc:
+        read_population(path)
+    assert (exc.value.problems[0].row, exc.value.problems[0].rule) == (3, "not_a_number")

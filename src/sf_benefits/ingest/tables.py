@@ -61,6 +61,8 @@ def kind_of(columns: list[str]) -> str:
     if find_column(lowered, "age") and (find_column(lowered, "population") or any(
             re.fullmatch(r"population_\d{4}", c) for c in lowered)):
         return "population"
+    if find_column(lowered, "la_code") and {"0", "17"} <= set(lowered):
+        return "population"
     if find_column(lowered, "indicator") and find_column(lowered, "value"):
         return "lait"
     if find_column(lowered, "la_name") and find_column(lowered, "la_code"):
@@ -188,11 +190,16 @@ def read_population(path: Path) -> pd.DataFrame:
     frame = read_frame(path)
     file, cols = str(path), list(frame.columns)
     code, age = find_column(cols, "la_code"), find_column(cols, "age")
+    ages = [c for c in cols if re.fullmatch(r"\d+\+?", c)]
+    if code is not None and age is None and ages:
+        frame, age = _ages_as_rows(path, frame, code, ages), "age"
+        cols = list(frame.columns)
     if code is None or age is None:
         raise IngestError([Problem(file, 1, None, "missing_column",
                                    "population needs an area code column and an age column")])
     wide = [c for c in cols if re.fullmatch(r"population_\d{4}", c)]
-    frame["_row"] = frame.index + 2
+    if "_row" not in frame.columns:
+        frame["_row"] = frame.index + 2
     if wide:
         long = frame.melt(id_vars=["_row", code, age], value_vars=wide, var_name="y",
                           value_name="population")
@@ -224,6 +231,21 @@ def read_population(path: Path) -> pd.DataFrame:
         "area_code": totals[code], "breakdown": "age=0-17", "indicator": "population_0_17",
         "value": totals["population"], "status": None,
     })
+
+
+def _ages_as_rows(path: Path, frame: pd.DataFrame, code: str, ages: list[str]) -> pd.DataFrame:
+    """ONS's single-year table (a column per age, as in MYE2) as rows of code, age, year and
+    population; the year is the file's year column, else the year its name gives."""
+    year = find_column(list(frame.columns), "year")
+    named = re.search(r"(?<!\d)(19|20)\d\d(?!\d)", path.stem)
+    if year is None and named is None:
+        raise IngestError([Problem(str(path), 1, None, "missing_column",
+                                   "a population table with a column per age needs a year "
+                                   "column or a year in its file name")])
+    frame = frame.assign(year=frame[year] if year else named.group(0),  # type: ignore[union-attr]
+                         _row=frame.index + 2)
+    return frame.melt(id_vars=["_row", code, "year"], value_vars=ages, var_name="age",
+                      value_name="population")
 
 
 def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
