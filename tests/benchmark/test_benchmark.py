@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sf_benefits.benchmark import UnknownLocalAuthority, benchmark_la, resolve_la
+from sf_benefits.benchmark.engine import indicator_coverage
 from sf_benefits.benchmark.neighbours import compare_neighbours, computed_neighbours
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
@@ -175,3 +176,13 @@ def test_s251_spend_reads_the_total_line_not_its_parts(loaded_store: Store) -> N
     row = panel.set_index(panel["la"].map(lambda a: a[2])).loc["Warrington"]
     assert total.la_value == int(row["spend"])
     assert per_child.la_value == pytest.approx(int(row["spend"]) / row["cla"])
+
+
+def test_indicator_coverage_names_files_and_basis(loaded_store: Store) -> None:
+    coverage = indicator_coverage(loaded_store).set_index("indicator_id")
+    assert (coverage["las_in_last_year"] > 0).all()
+    assert coverage.loc["cpp_rate_per_10k", "basis"] == "per 10,000 children, computed"
+    assert coverage.loc["cpp_rate_per_10k", "files"] == "d5_cpps_at31march_by_duration"
+    assert coverage.loc["cin_rate_per_10k", "basis"] == "published"
+    assert coverage.loc["cla_spend_per_child", "basis"] == "ratio"
+    assert coverage.loc["cla_foster_pct", "files"] == "la_cla_on_31_march_by_characteristics"

@@ -89,3 +89,5 @@ def test_status_lists_datasets(cli_env: Path) -> None:
     result = runner.invoke(app, ["data", "status"], env={"COLUMNS": "250"})
     assert result.exit_code == 0
     assert "cla_number_and_rate_per_10k" in result.output
+    assert "cpp_rate_per_10k" in result.output and "not found" not in result.output
+

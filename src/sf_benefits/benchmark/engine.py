@@ -137,29 +137,52 @@ def quartile_band(rank: float | None, ranked: int) -> str | None:
 
 
 def indicator_values(frame: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
-    """year, geographic_level, area_code, value, status for one indicator: the published figure
-    where there is one, else the count per 10,000 children or the ratio, per area and year."""
+    """year, geographic_level, area_code, value, status, dataset and basis for one indicator: the
+    published figure where there is one, else the count per 10,000 children or the ratio."""
     keys = ["year", "geographic_level", "area_code"]
+    columns = [*keys, "value", "status", "dataset", "basis"]
 
-    def pick(selector: Selector) -> pd.DataFrame:
+    def pick(selector: Selector, basis: str) -> pd.DataFrame:
         rows = select_rows(frame, list(selector.indicator), selector.where,
                            {k: list(v) for k, v in selector.any_of.items()}, selector.dataset,
                            selector.contains)
-        return rows[keys + ["value", "status"]]
+        return rows.assign(basis=basis)[columns]
 
     if indicator.numerator is not None and indicator.denominator is not None:
-        merged = pick(indicator.numerator).merge(pick(indicator.denominator), on=keys,
-                                                 suffixes=("", "_den"))
+        merged = pick(indicator.numerator, "ratio").merge(
+            pick(indicator.denominator, "ratio")[[*keys, "value"]], on=keys, suffixes=("", "_den"))
         merged["value"] = merged["value"] / merged["value_den"].where(merged["value_den"] > 0)
-        return merged[keys + ["value", "status"]]
-    parts = [pick(indicator.value)] if indicator.value is not None else []
+        return merged[columns]
+    parts = [pick(indicator.value, "published")] if indicator.value is not None else []
     if indicator.per_10k_children is not None:
-        counts = pick(indicator.per_10k_children).merge(child_population(frame), on=keys)
+        counts = pick(indicator.per_10k_children, "per 10,000 children, computed").merge(
+            child_population(frame), on=keys)
         counts["value"] = counts["value"] / counts["population"].where(counts["population"] > 0)
-        parts.append(counts.assign(value=counts["value"] * 10_000)[keys + ["value", "status"]])
+        parts.append(counts.assign(value=counts["value"] * 10_000)[columns])
     values = pd.concat(parts, ignore_index=True)
     published_first = values["value"].isna().to_numpy().argsort(kind="stable")
     return values.iloc[published_first].drop_duplicates(keys, keep="first")
+
+
+def indicator_coverage(store: Store) -> pd.DataFrame:
+    """What the store holds for each benchmark indicator: the files it is read from, how, the
+    years with LA values and how many LAs have one in the latest; empty where nothing matched."""
+    catalogue = indicators()
+    frame = observations(store, sorted({n for i in catalogue.values() for n in indicator_names(i)}))
+    frame = continuous_series(frame, boundary_changes(store))
+    rows = []
+    for indicator in catalogue.values():
+        values = indicator_values(frame, indicator)
+        las = values[(values["geographic_level"] == "Local authority") & values["value"].notna()]
+        latest = int(las["year"].max()) if not las.empty else None
+        rows.append({
+            "indicator_id": indicator.id, "indicator": indicator.label,
+            "files": ", ".join(sorted(set(las["dataset"]))),
+            "basis": ", ".join(sorted(set(las["basis"]))),
+            "first_year": int(las["year"].min()) if latest else None, "last_year": latest,
+            "las_in_last_year": int((las["year"] == latest).sum()) if latest else 0,
+        })
+    return pd.DataFrame(rows)
 
 
 def indicator_names(indicator: Indicator) -> list[str]:

@@ -82,3 +82,15 @@ def status(database_url: Annotated[str | None, typer.Option()] = None) -> None:
         table.add_row(str(row.dataset), f"{row.rows:,}", str(row.loaded_at)[:19],
                       str(row.source_file))
     console.print(table)
+    if loads.empty:
+        return
+    from sf_benefits.benchmark.engine import indicator_coverage
+
+    found = Table("indicator", "read from", "basis", "years", "LAs in last year",
+                  title="Benchmark indicators in the store")
+    for item in indicator_coverage(store).to_dict("records"):
+        years = (f"{item['first_year']}–{item['last_year']}" if item["last_year"]
+                 else "[red]not found[/]")
+        found.add_row(item["indicator_id"], item["files"] or "–", item["basis"] or "–", years,
+                      str(item["las_in_last_year"]))
+    console.print(found)
