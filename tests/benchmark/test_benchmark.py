@@ -186,3 +186,16 @@ def test_indicator_coverage_names_files_and_basis(loaded_store: Store) -> None:
     assert coverage.loc["cin_rate_per_10k", "basis"] == "published"
     assert coverage.loc["cla_spend_per_child", "basis"] == "ratio"
     assert coverage.loc["cla_foster_pct", "files"] == "la_cla_on_31_march_by_characteristics"
+
+
+def test_indicator_coverage_says_what_is_missing(store: Store, dfe_dir: Path,
+                                                 tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("la_lookup.csv", "cla_number_and_rate_per_10k_children.csv"):
+        shutil.copy(dfe_dir / name, data / name)
+    load_directory(store, data)
+    coverage = indicator_coverage(store).set_index("indicator_id")
+    assert coverage.loc["cla_rate_per_10k", "first_year"] == 2015
+    assert pd.isna(coverage.loc["cin_rate_per_10k", "last_year"])
+    assert coverage.loc["cin_rate_per_10k", "files"] == ""

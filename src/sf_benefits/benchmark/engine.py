@@ -182,7 +182,7 @@ def indicator_coverage(store: Store) -> pd.DataFrame:
             "first_year": int(las["year"].min()) if latest else None, "last_year": latest,
             "las_in_last_year": int((las["year"] == latest).sum()) if latest else 0,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"first_year": "Int64", "last_year": "Int64"})
 
 
 def indicator_names(indicator: Indicator) -> list[str]:

@@ -89,7 +89,7 @@ def status(database_url: Annotated[str | None, typer.Option()] = None) -> None:
     found = Table("indicator", "read from", "basis", "years", "LAs in last year",
                   title="Benchmark indicators in the store")
     for item in indicator_coverage(store).to_dict("records"):
-        years = (f"{item['first_year']}–{item['last_year']}" if item["last_year"]
+        years = (f"{item['first_year']}–{item['last_year']}" if pd.notna(item["last_year"])
                  else "[red]not found[/]")
         found.add_row(item["indicator_id"], item["files"] or "–", item["basis"] or "–", years,
                       str(item["las_in_last_year"]))
