@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,7 +16,7 @@ from sf_benefits.ingest.ssda903.codes import (
     PLACE_CODES,
     PLACEMENT_OF_PLACE,
 )
-from sf_benefits.ingest.ssda903.read import check_returns
+from sf_benefits.ingest.ssda903.read import _order, check_returns
 from sf_benefits.project.categories import PLACEMENTS
 
 # Rule 146 code lists of csc-validator-be-903 0.1.17 (rule sets 2022-23 and 2025-26).
@@ -163,3 +164,23 @@ def test_unrecognised_file(tmp_path: Path) -> None:
     problems = _problems([path])
     assert problems[0].rule == "903-columns"
     assert set(EPISODE_COLUMNS) <= set(problems[0].message.replace(",", "").split())
+
+
+def test_row_order_packs_keys_like_a_lexsort() -> None:
+    """`_order` sorts by child (first appearance), then the keys, ties in place; as np.lexsort."""
+    rng = np.random.default_rng(7)
+    child = rng.choice(np.array(["c", "a", "b", "d"], dtype=object), 400)
+    days = pd.Series(pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 9, 400), "D"))
+    days[rng.random(400) < 0.1] = pd.NaT
+    year = rng.integers(2019, 2024, 400)
+    codes = pd.factorize(child)[0]
+    stamps = days.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    assert (_order(child, days, year) == np.lexsort((year, stamps, codes))).all()
+    assert (_order(child, year) == np.lexsort((year, codes))).all()
+
+
+def test_episodes_know_their_child_row(return_files: list[Path]) -> None:
+    checked = check_returns(return_files)
+    assert checked.episode_child is not None
+    assert (checked.children["CHILD"].to_numpy()[checked.episode_child]
+            == checked.episodes["CHILD"].to_numpy()).all()

@@ -13,12 +13,13 @@ import json
 import os
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from sf_benefits.config import PSEUDONYM_KEY_ENV
@@ -60,13 +61,16 @@ def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
     padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
-    digests = np.empty(len(unique), dtype=object)
-    for i, raw in enumerate(unique):
-        first = inner.copy()
+    start_inner, start_outer = inner.copy, outer.copy
+    hexes: list[str] = []
+    for raw in unique:
+        first = start_inner()
         first.update(str(raw).encode("utf-8"))
-        second = outer.copy()
+        second = start_outer()
         second.update(first.digest())
-        digests[i] = second.hexdigest()
+        hexes.append(second.hexdigest())
+    digests = np.empty(len(hexes), dtype=object)
+    digests[:] = hexes
     return pd.Series(digests[codes], index=ids.index, dtype=object)
 
 
@@ -81,6 +85,8 @@ class Ssda903Data:
 
     `children`: child_id, sex, dob. `episodes`: EPISODE_FIELDS with dates as Timestamps (dec is
     NaT while the episode is open). `data_end` is the last day the returns cover.
+    `episode_child`, when known, is the row in `children` (one row per child) of each episode's
+    child, so the engine need not match the long hashed identifiers again.
     """
 
     la_code: str
@@ -88,28 +94,41 @@ class Ssda903Data:
     episodes: pd.DataFrame
     collection_years: tuple[int, ...]
     data_end: pd.Timestamp
+    episode_child: npt.NDArray[np.intp] | None = field(default=None, repr=False, compare=False)
 
 
 def pseudonymised(checked: CheckedReturns, key: bytes, la_code: str) -> Ssda903Data:
-    """Replace CHILD by its keyed hash and keep only the fields the engines need."""
-    both = pseudonymise(pd.concat([checked.children["CHILD"], checked.episodes["CHILD"]],
-                                  ignore_index=True), key).to_numpy()
-    n_children = len(checked.children)
+    """Replace CHILD by its keyed hash and keep only the fields the engines need (each child is
+    hashed once: episodes take their child's hash by position)."""
+    position = checked.episode_child
+    if position is None:
+        names = pd.Index(checked.children["CHILD"])
+        position = (names.get_indexer(checked.episodes["CHILD"]) if names.is_unique
+                    else np.full(len(checked.episodes), -1, dtype=np.intp))
+    if len(position) and (position < 0).any():
+        both = pseudonymise(pd.concat([checked.children["CHILD"], checked.episodes["CHILD"]],
+                                      ignore_index=True), key).to_numpy()
+        child_ids, episode_ids = both[:len(checked.children)], both[len(checked.children):]
+        position = None
+    else:
+        child_ids = pseudonymise(checked.children["CHILD"], key).to_numpy()
+        episode_ids = child_ids[position]
     children = pd.DataFrame({
-        "child_id": both[:n_children],
+        "child_id": child_ids,
         "sex": checked.children["SEX"].to_numpy(),
         "dob": checked.children["DOB"].to_numpy(),
         "ethnic": checked.children["ETHNIC"].to_numpy(),
     })
     source = checked.episodes.reset_index(drop=True)
     episodes = pd.DataFrame({
-        "child_id": both[n_children:],
+        "child_id": episode_ids,
         "decom": source["DECOM"], "dec": source["DEC"],
         **{c.lower(): source[c] for c in ("RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "REC",
                                           "REASON_PLACE_CHANGE")},
         "collection_year": source["collection_year"].astype(int),
     })
-    return Ssda903Data(la_code, children, episodes, checked.collection_years, checked.data_end)
+    return Ssda903Data(la_code, children, episodes, checked.collection_years, checked.data_end,
+                       position)
 
 
 def read_returns(paths: Sequence[Path | str], la_code: str, key: bytes | None = None

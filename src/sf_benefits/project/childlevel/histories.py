@@ -32,15 +32,34 @@ OPEN = "open"
 def age_in_years(dob: pd.Series | pd.Timestamp, when: pd.Series | pd.Timestamp
                  ) -> npt.NDArray[np.float64]:
     """Exact age in years (days / 365.25) at `when`."""
+    if isinstance(dob, pd.Series) and _is_ns(dob):
+        born = dob.to_numpy(dtype="datetime64[ns]")
+        if isinstance(when, pd.Timestamp):
+            return _whole_days(born, np.datetime64(when, "ns")) / DAYS_PER_YEAR
+        if isinstance(when, pd.Series) and _is_ns(when) and when.index.equals(dob.index):
+            return _whole_days(born, when.to_numpy(dtype="datetime64[ns]")) / DAYS_PER_YEAR
     days = (pd.to_datetime(when) - pd.to_datetime(dob))
     if isinstance(days, pd.Timedelta):
         return np.asarray([days.days / DAYS_PER_YEAR])
     return np.asarray(days.dt.days, dtype=float) / DAYS_PER_YEAR
 
 
+def _is_ns(values: object) -> bool:
+    return isinstance(values, pd.Series) and values.dtype == np.dtype("datetime64[ns]")
+
+
+def _whole_days(dob: npt.NDArray[np.datetime64], when: npt.NDArray[np.datetime64] | np.datetime64
+                ) -> npt.NDArray[np.float64]:
+    """Whole days (rounded down, NaN where a date is missing) from `dob` to `when`, as
+    `Timedelta.days` but without pandas' date conversion (which hashes every value)."""
+    missing = np.isnat(dob) | np.isnat(when)
+    gap = np.where(missing, 0, np.asarray(when).astype(np.int64) - dob.astype(np.int64))
+    return np.asarray(np.where(missing, np.nan, gap // (86_400 * 10 ** 9)), dtype=float)
+
+
 def eighteenth_birthday(dob: pd.Series) -> pd.Series:
     """The date each child turns 18, when their care ends at the latest."""
-    born = pd.to_datetime(dob)
+    born = dob if _is_ns(dob) else pd.to_datetime(dob)
     return born + pd.DateOffset(years=CARE_ENDS_AT_YEARS)
 
 
@@ -70,16 +89,7 @@ def build_histories(data: Ssda903Data, placement_map: Mapping[str, str] | None =
     """
     mapping = dict(PLACEMENT_OF_PLACE if placement_map is None else placement_map)
     placements = tuple(placements)
-    codes, _ = pd.factorize(data.episodes["child_id"])
-    starts = data.episodes["decom"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    in_order = bool(np.all((codes[1:] > codes[:-1])
-                           | ((codes[1:] == codes[:-1]) & (starts[1:] >= starts[:-1]))))
-    episodes = (data.episodes.reset_index(drop=True) if in_order
-                else data.episodes.iloc[np.lexsort((starts, codes))].reset_index(drop=True))
-    births = data.children.drop_duplicates("child_id")
-    dob_index = pd.Index(births["child_id"])
-    dob_values = births["dob"].to_numpy(dtype="datetime64[ns]")
-    child = episodes["child_id"].to_numpy()
+    episodes, child_row, dob_values = _in_child_order(data)
     decom = episodes["decom"].to_numpy(dtype="datetime64[ns]")
     dec = episodes["dec"].to_numpy(dtype="datetime64[ns]")
     rec = episodes["rec"].to_numpy()
@@ -87,7 +97,8 @@ def build_histories(data: Ssda903Data, placement_map: Mapping[str, str] | None =
     category = np.asarray([mapping.get(str(v), placements[-1]) for v in place_values],
                           dtype=object)[place_codes]
 
-    same_child = np.r_[False, child[1:] == child[:-1]]
+    child = episodes["child_id"].to_numpy()
+    same_child = np.r_[False, child_row[1:] == child_row[:-1]]
     continues = same_child & np.r_[False, dec[:-1] == decom[1:]] & np.r_[False,
                                                                          rec[:-1] == CONTINUATION_REC]
     new_spell = ~continues
@@ -100,7 +111,7 @@ def build_histories(data: Ssda903Data, placement_map: Mapping[str, str] | None =
         "child_id": child[first], "spell": spell_id[first], "placement": category[first],
         "start": decom[first], "end": dec[last], "rec": rec[last],
     })
-    periods["dob"] = dob_values[dob_index.get_indexer(periods["child_id"])]
+    periods["dob"] = dob_values[child_row[first]]
     period_spell = periods["spell"].to_numpy()
     same_spell_next = np.r_[period_spell[1:] == period_spell[:-1], False]
     next_placement = np.r_[periods["placement"].to_numpy()[1:], [""]]
@@ -110,16 +121,73 @@ def build_histories(data: Ssda903Data, placement_map: Mapping[str, str] | None =
     periods["aged_out"] = ((periods["next"] == EXIT)
                            & (periods["end"] >= turns_18 - pd.Timedelta(days=1))).to_numpy()
 
-    grouped = periods.groupby("spell", sort=True)
+    heads = np.flatnonzero(np.r_[True, ~same_spell_next[:-1]]) if len(periods) else first[:0]
+    tails = np.r_[heads[1:] - 1, len(periods) - 1] if len(periods) else heads
+    start_values = periods["start"].to_numpy(dtype="datetime64[ns]")
+    end_values = periods["end"].to_numpy(dtype="datetime64[ns]")
+    dob_of_period = periods["dob"].to_numpy(dtype="datetime64[ns]")
     spells = pd.DataFrame({
-        "child_id": grouped["child_id"].first(), "start": grouped["start"].first(),
-        "end": grouped["end"].last(), "dob": grouped["dob"].first(),
-        "entry_placement": grouped["placement"].first(),
-    }).reset_index()
+        "spell": period_spell[heads], "child_id": periods["child_id"].to_numpy()[heads],
+        "start": _first_known(start_values, heads, tails),
+        "end": _last_known(end_values, heads, tails),
+        "dob": _first_known(dob_of_period, heads, tails),
+        "entry_placement": periods["placement"].to_numpy()[heads],
+    })
     spells["age_at_start"] = age_in_years(spells["dob"], spells["start"])
     spells["age_at_end"] = age_in_years(spells["dob"], spells["end"])
     return CareHistories(periods, spells, pd.Timestamp(data.data_end), placements, data.la_code,
                          tuple(data.collection_years))
+
+
+def _in_child_order(data: Ssda903Data) -> tuple[pd.DataFrame, npt.NDArray[np.intp],
+                                                 npt.NDArray[np.datetime64]]:
+    """Episodes grouped by child (in order of first appearance) and by start within a child,
+    reordered only when they are not already; each episode's child's row among the children
+    (-1, as from Index.get_indexer, for a child without one) and the children's dates of birth.
+
+    The rows come from `data.episode_child` when it matches the identifiers, else from
+    matching the identifiers against the first record of each child."""
+    episodes = data.episodes
+    ids = episodes["child_id"].to_numpy()
+    row = data.episode_child
+    children = data.children
+    if row is not None and len(row) == len(ids) and (not len(ids) or (
+            row.min() >= 0 and row.max() < len(children)
+            and bool((children["child_id"].to_numpy()[row] == ids).all()))):
+        dob_values = children["dob"].to_numpy(dtype="datetime64[ns]")
+    else:
+        births = children.drop_duplicates("child_id")
+        dob_values = births["dob"].to_numpy(dtype="datetime64[ns]")
+        row = pd.Index(births["child_id"]).get_indexer(ids)
+    group = row if row.min(initial=0) >= 0 else pd.factorize(ids)[0]
+    starts = episodes["decom"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    new_run = np.r_[True, group[1:] != group[:-1]] if len(ids) else np.zeros(0, dtype=bool)
+    in_order = (group.min(initial=0) >= 0 and int(np.bincount(group[new_run], minlength=1).max()) <= 1
+                and bool(np.all((starts[1:] >= starts[:-1]) | new_run[1:])))
+    if in_order:
+        return episodes.reset_index(drop=True), row, dob_values
+    order = np.lexsort((starts, pd.factorize(group)[0]))
+    return episodes.iloc[order].reset_index(drop=True), row[order], dob_values
+
+
+def _first_known(values: npt.NDArray[np.datetime64], heads: npt.NDArray[np.intp],
+                 tails: npt.NDArray[np.intp]) -> npt.NDArray[np.datetime64]:
+    """Per group of rows heads[g]..tails[g]: the first value that is not NaT (as groupby first)."""
+    index = np.arange(len(values))
+    following = np.minimum.accumulate(np.where(np.isnat(values), len(values), index)[::-1])[::-1]
+    found = following[heads] if len(heads) else heads
+    result = values[np.minimum(found, max(len(values) - 1, 0))] if len(heads) else values[:0]
+    return np.where(found <= tails, result, np.datetime64("NaT"))
+
+
+def _last_known(values: npt.NDArray[np.datetime64], heads: npt.NDArray[np.intp],
+                tails: npt.NDArray[np.intp]) -> npt.NDArray[np.datetime64]:
+    """Per group of rows heads[g]..tails[g]: the last value that is not NaT (as groupby last)."""
+    index = np.arange(len(values))
+    preceding = np.maximum.accumulate(np.where(np.isnat(values), -1, index))
+    found = preceding[tails] if len(tails) else tails
+    result = values[np.maximum(found, 0)] if len(tails) else values[:0]
+    return np.where(found >= heads, result, np.datetime64("NaT"))
 
 
 def population_at(histories: CareHistories, dates: Sequence[pd.Timestamp]) -> pd.DataFrame:
