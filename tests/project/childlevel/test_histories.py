@@ -14,6 +14,7 @@ from sf_benefits.project.childlevel.histories import (
     build_histories,
     population_at,
 )
+from sf_benefits.project.childlevel.model import care_history_table
 
 T = pd.Timestamp
 
@@ -112,3 +113,21 @@ def test_age_in_years_matches_timedelta_days() -> None:
     at = T("2021-01-01")
     np.testing.assert_array_equal(age_in_years(dob, at),
                                   np.asarray((at - dob).dt.days, dtype=float) / 365.25)
+
+
+def test_an_open_spell_has_no_end_whatever_its_earlier_placements() -> None:
+    data = _data()
+    episodes = pd.DataFrame({
+        "child_id": ["d", "d"], "decom": pd.to_datetime(["2021-05-01", "2021-09-01"]),
+        "dec": pd.to_datetime(["2021-09-01", None]), "place": ["U1", "K2"], "rec": ["X1", ""]})
+    for column in ("rne", "ls", "cin", "place_provider", "reason_place_change"):
+        episodes[column] = ""
+    episodes["collection_year"] = 2023
+    children = pd.DataFrame({"child_id": ["d"], "dob": pd.to_datetime(["2008-01-01"]),
+                             "sex": "1", "ethnic": "WBRI"})
+    histories = build_histories(replace(data, children=children, episodes=episodes,
+                                        collection_years=(2022, 2023)))
+    assert histories.spells["end"].isna().all()
+    table = care_history_table(histories).set_index(["year", "measure", "placement"])["value"]
+    assert table[(2022, "ceases", "all")] == 0
+    assert table[(2022, "cla_31_march", "all")] == 1

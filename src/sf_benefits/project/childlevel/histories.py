@@ -128,9 +128,7 @@ def build_histories(data: Ssda903Data, placement_map: Mapping[str, str] | None =
     dob_of_period = periods["dob"].to_numpy(dtype="datetime64[ns]")
     spells = pd.DataFrame({
         "spell": period_spell[heads], "child_id": periods["child_id"].to_numpy()[heads],
-        "start": _first_known(start_values, heads, tails),
-        "end": _last_known(end_values, heads, tails),
-        "dob": _first_known(dob_of_period, heads, tails),
+        "start": start_values[heads], "end": end_values[tails], "dob": dob_of_period[heads],
         "entry_placement": periods["placement"].to_numpy()[heads],
     })
     spells["age_at_start"] = age_in_years(spells["dob"], spells["start"])
@@ -168,26 +166,6 @@ def _in_child_order(data: Ssda903Data) -> tuple[pd.DataFrame, npt.NDArray[np.int
         return episodes.reset_index(drop=True), row, dob_values
     order = np.lexsort((starts, pd.factorize(group)[0]))
     return episodes.iloc[order].reset_index(drop=True), row[order], dob_values
-
-
-def _first_known(values: npt.NDArray[np.datetime64], heads: npt.NDArray[np.intp],
-                 tails: npt.NDArray[np.intp]) -> npt.NDArray[np.datetime64]:
-    """Per group of rows heads[g]..tails[g]: the first value that is not NaT (as groupby first)."""
-    index = np.arange(len(values))
-    following = np.minimum.accumulate(np.where(np.isnat(values), len(values), index)[::-1])[::-1]
-    found = following[heads] if len(heads) else heads
-    result = values[np.minimum(found, max(len(values) - 1, 0))] if len(heads) else values[:0]
-    return np.where(found <= tails, result, np.datetime64("NaT"))
-
-
-def _last_known(values: npt.NDArray[np.datetime64], heads: npt.NDArray[np.intp],
-                tails: npt.NDArray[np.intp]) -> npt.NDArray[np.datetime64]:
-    """Per group of rows heads[g]..tails[g]: the last value that is not NaT (as groupby last)."""
-    index = np.arange(len(values))
-    preceding = np.maximum.accumulate(np.where(np.isnat(values), -1, index))
-    found = preceding[tails] if len(tails) else tails
-    result = values[np.maximum(found, 0)] if len(tails) else values[:0]
-    return np.where(found >= heads, result, np.datetime64("NaT"))
 
 
 def population_at(histories: CareHistories, dates: Sequence[pd.Timestamp]) -> pd.DataFrame:
