@@ -184,10 +184,9 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
             problems.append(Problem(file, row, "new_la_code", "unknown_la_code",
                                     f"'{code}' is not in the LA lookup"))
 
-    frame["breakdown"] = (
-        frame[filters].apply(lambda r: "|".join(f"{c}={r[c]}" for c in filters), axis=1)
-        if filters else ""
-    )
+    frame["breakdown"] = ""
+    for i, column in enumerate(filters):
+        frame["breakdown"] += ("|" if i else "") + f"{column}=" + frame[column]
     keys = ["year", "geographic_level", "area_code", "breakdown"]
     own = pd.MultiIndex.from_frame(frame.loc[~frame["_joint"], keys])
     frame = frame[~(frame["_joint"] & pd.MultiIndex.from_frame(frame[keys]).isin(own))]
