@@ -11,6 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import yaml
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from sf_benefits.benchmark import resolve_la
@@ -118,12 +119,14 @@ def test_tracking_section_is_written_in_every_format(report_input: ReportInput,
     document = build_document(with_tracking)
     assert "realised savings to 2026-27 are £1.3 million (£ 2024-25 prices)" in " ".join(
         document.summary)
-    for report_format in ("xlsx", "html"):
+    for report_format in ("xlsx", "html", "pdf"):
         path = build_report(with_tracking, report_format, tmp_path / f"t.{report_format}")
         assert path.stat().st_size > 0
     book = openpyxl.load_workbook(tmp_path / "t.xlsx")
     assert "tracking" in book.sheetnames
     assert "Realised benefit by period" in (tmp_path / "t.html").read_text(encoding="utf-8")
+    pdf_text = " ".join(page.extract_text() for page in PdfReader(tmp_path / "t.pdf").pages)
+    assert "Realised benefit by period" in pdf_text and "Tracking" in pdf_text
 
 
 def test_unknown_format_is_refused(report_input: ReportInput, tmp_path: Path) -> None:

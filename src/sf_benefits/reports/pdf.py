@@ -258,6 +258,7 @@ def _story(document: ReportDocument) -> list[Flowable]:
                   _p(f"{note}; undiscounted. P10 and P90 by year are in the Excel workbook.",
                      s["note"])]
 
+    story += _tracking(document, s)
     story += [PageBreak(), _p("Assumptions and sources", s["h1"])]
     assumptions = _find(document, "assumptions", "assumptions")
     if isinstance(assumptions, Table):
@@ -269,6 +270,31 @@ def _story(document: ReportDocument) -> list[Flowable]:
     if document.sources:
         story += [Spacer(1, 3 * mm), _p("Sources", s["h2"]), _bullets(document.sources, s["body"])]
     story += [Spacer(1, 4 * mm), _p("Caveats", s["h1"]), _bullets(document.caveats, s["body"])]
+    return story
+
+
+def _tracking(document: ReportDocument, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The tracking page, where the LA has implemented the model: realised against expected
+    saving, the realised benefit by period and the effect estimates, as in the HTML report."""
+    try:
+        section = document.section("tracking")
+    except KeyError:
+        return []
+    story: list[Flowable] = [PageBreak(), _p(section.title, s["h1"])]
+    story += [_p(text, s["body"]) for text in section.paragraphs]
+    for block in section.blocks:
+        if isinstance(block, Chart):
+            story += [_image(block, height_in=3.0), _p(block.table.note, s["note"])]
+        elif block.key == "tracking_realised":
+            story += [_p(block.title, s["h2"]),
+                      _table(block, s, [c for c in ("period", "actual_cla", "baseline_cla_p50",
+                                                    "children_avoided", "saving_gbp",
+                                                    "cumulative_saving_gbp", "status")
+                                        if c in block.frame.columns],
+                             {"saving_gbp": 1.3, "cumulative_saving_gbp": 1.5}),
+                      _p(block.note, s["note"])]
+        else:
+            story += [_p(block.title, s["h2"]), _table(block, s), _p(block.note, s["note"])]
     return story
 
 
