@@ -13,7 +13,7 @@ from sf_benefits.benchmark.engine import indicator_names, indicator_values
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.ingest.tables import NEIGHBOUR_COLUMN, find_column, read_frame
 from sf_benefits.store import Store
-from sf_benefits.store.queries import observations
+from sf_benefits.store.queries import care_history, observations
 
 pytestmark = pytest.mark.shared_data
 
@@ -76,3 +76,14 @@ def test_cin_rate_from_counts_matches_the_published_rate(real_store: Store) -> N
     assert len(both) > 500
     close = (both["value_published"] - both["value_computed"]).abs() <= 1
     assert close.mean() > 0.95
+
+
+def test_placements_add_up_to_england_cla_in_2023(real_store: Store) -> None:
+    """Every DfE placement label maps to one placement type, none twice: by placement, the
+    children looked after at 31 March 2023 in all LAs add up to their total."""
+    history = care_history(real_store)
+    cla = history[(history["measure"] == "cla_31_march") & (history["year"] == 2023)]
+    total = cla.loc[cla["placement"] == "all", "value"].sum()
+    by_type = cla.loc[cla["placement"] != "all", "value"].sum()
+    assert total == pytest.approx(83_750, rel=0.01)
+    assert by_type == pytest.approx(total, rel=0.01)
