@@ -86,4 +86,5 @@ def test_placements_add_up_to_england_cla_in_2023(real_store: Store) -> None:
     total = cla.loc[cla["placement"] == "all", "value"].sum()
     by_type = cla.loc[cla["placement"] != "all", "value"].sum()
     assert total == pytest.approx(83_750, rel=0.01)
-    assert by_type == pytest.approx(total, rel=0.01)
+    assert by_type == pytest.approx(total, rel=0.03)  # LA cells of 1-5 are suppressed ('c')
+    assert by_type <= total
