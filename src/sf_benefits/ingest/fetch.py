@@ -4,6 +4,7 @@ that `sf-benefits data load` then reads. All files arrive, or none replaces what
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 import zipfile
@@ -20,14 +21,26 @@ from sf_benefits.ingest.errors import IngestError, Problem
 MANIFEST = Path(__file__).parent / "sources.yaml"
 
 
+RELEASE_FILES = re.compile(
+    r"https://content\.explore-education-statistics\.service\.gov\.uk/api/releases/"
+    r"[0-9a-fA-F-]{36}/files(?=[\"'])")
+"""The "download all files" zip of a release, as a publication page links it."""
+
+
 @dataclass(frozen=True)
 class Source:
-    """One official file: where it is published and the name it is saved under."""
+    """One official file: its fixed `url`, or the publication `page` that links it; the name it
+    is saved under."""
 
     name: str
-    url: str
     publisher: str
     description: str
+    url: str | None = None
+    page: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.url is None) == (self.page is None):
+            raise ValueError(f"{self.name}: give either url or page in the sources manifest")
 
 
 @dataclass(frozen=True)
@@ -61,14 +74,8 @@ def fetch(directory: Path, base_url: str | None = None, manifest: Path = MANIFES
     with tempfile.TemporaryDirectory() as tmp, httpx.Client(timeout=timeout,
                                                             follow_redirects=True) as client:
         for done, source in enumerate(items, start=1):
-            url = _rebase(source.url, base_url)
-            try:
-                response = client.get(url)
-            except httpx.HTTPError as exc:
-                raise IngestError([Problem(url, None, None, "download_failed", str(exc))]) from exc
-            if response.status_code != 200:
-                raise IngestError([Problem(url, None, None, "download_failed",
-                                           f"HTTP {response.status_code}")])
+            url = _download_url(client, source, base_url)
+            response = _get(client, url)
             if not response.content.strip():
                 raise IngestError([Problem(url, None, None, "empty_file", "empty download")])
             (Path(tmp) / source.name).write_bytes(response.content)
@@ -86,6 +93,29 @@ def fetch(directory: Path, base_url: str | None = None, manifest: Path = MANIFES
                 shutil.rmtree(directory / target)
             shutil.move(str(Path(tmp) / target), directory / target)
     return fetched
+
+
+def _get(client: httpx.Client, url: str) -> httpx.Response:
+    try:
+        response = client.get(url)
+    except httpx.HTTPError as exc:
+        raise IngestError([Problem(url, None, None, "download_failed", str(exc))]) from exc
+    if response.status_code != 200:
+        raise IngestError([Problem(url, None, None, "download_failed",
+                                   f"HTTP {response.status_code}")])
+    return response
+
+
+def _download_url(client: httpx.Client, source: Source, base_url: str | None) -> str:
+    """The source's fixed URL, or the latest release's all-files link read off its page."""
+    if source.url is not None:
+        return _rebase(source.url, base_url)
+    page = _rebase(str(source.page), base_url)
+    link = RELEASE_FILES.search(_get(client, page).text)
+    if link is None:
+        raise IngestError([Problem(page, None, None, "download_link_not_found",
+                                   "the publication page links no 'download all files' zip")])
+    return _rebase(link.group(0), base_url)
 
 
 def _unzip(archive: Path, into: Path) -> None:
