@@ -249,3 +249,14 @@ def test_early_rows_with_only_the_old_code_get_the_gss_code(tmp_path: Path) -> N
         label="Children looked after at 31 March each year", number="180", rate="43")),
         codes_by_old_code={"877": "E06000007"})
     assert set(table.observations["area_code"]) == {"E06000007"}
+
+
+def test_a_joint_return_alone_loads_with_codes_for_names(store: Store, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    write(data / "csww.csv", JOINT.format(rate="17.5"), header=WORKFORCE_HEADER)
+    load_directory(store, data)
+    with store.engine.connect() as conn:
+        names = {code: name for code, name in conn.execute(
+            select(local_authority.c.la_code, local_authority.c.la_name))}
+    assert names == {"E09000021": "E09000021", "E09000027": "E09000027"}

@@ -163,7 +163,6 @@ def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) ->
         base = base.drop(columns=[c for c in ("first_year", "last_year") if c in base.columns])
         former = seen[~seen["la_code"].isin(base["la_code"])].groupby("la_code")[
             ["old_la_code", "la_name", "region_code", "region_name"]].last().reset_index()
-        former["la_name"] = former["la_name"].fillna(former["la_code"])
         base = pd.concat([base, former], ignore_index=True)
         base = base.merge(years, on="la_code", how="left")
         attrs = seen.groupby("la_code")[["region_code", "region_name"]].last()
@@ -174,6 +173,7 @@ def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) ->
         base = seen.groupby("la_code")[["old_la_code", "la_name", "region_code",
                                         "region_name"]].last().reset_index()
         base = base.merge(years, on="la_code")
+    base["la_name"] = base["la_name"].fillna(base["la_code"])
     return base[["la_code", "old_la_code", "la_name", "region_code", "region_name",
                  "first_year", "last_year"]]
 
