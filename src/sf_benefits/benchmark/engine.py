@@ -168,8 +168,7 @@ def indicator_coverage(store: Store) -> pd.DataFrame:
     """What the store holds for each benchmark indicator: the files it is read from, how, the
     years with LA values and how many LAs have one in the latest; empty where nothing matched."""
     catalogue = indicators()
-    frame = observations(store, sorted({n for i in catalogue.values() for n in indicator_names(i)}))
-    frame = continuous_series(frame, boundary_changes(store))
+    frame = indicator_observations(store, list(catalogue.values()))
     rows = []
     for indicator in catalogue.values():
         values = indicator_values(frame, indicator)
@@ -183,6 +182,12 @@ def indicator_coverage(store: Store) -> pd.DataFrame:
             "las_in_last_year": int((las["year"] == latest).sum()) if latest else 0,
         })
     return pd.DataFrame(rows).astype({"first_year": "Int64", "last_year": "Int64"})
+
+
+def indicator_observations(store: Store, chosen: list[Indicator]) -> pd.DataFrame:
+    """Every stored observation the chosen indicators read, renamed LAs' series joined up."""
+    frame = observations(store, sorted({n for ind in chosen for n in indicator_names(ind)}))
+    return continuous_series(frame, boundary_changes(store))
 
 
 def indicator_names(indicator: Indicator) -> list[str]:
@@ -227,8 +232,7 @@ class IndicatorTable:
 
 def indicator_tables(store: Store, chosen: list[Indicator]) -> dict[str, IndicatorTable]:
     """Each indicator's values for every area and year, read once (renamed LAs joined up)."""
-    frame = observations(store, sorted({n for ind in chosen for n in indicator_names(ind)}))
-    frame = continuous_series(frame, boundary_changes(store))
+    frame = indicator_observations(store, chosen)
     return {ind.id: IndicatorTable.from_values(indicator_values(frame, ind)) for ind in chosen}
 
 
