@@ -89,8 +89,9 @@ def observations(store: Store, indicators: list[str],
         frame = pd.read_sql(select(*columns).where(or_(*conditions)), conn)
         missing = [name for name in preferred if name not in set(frame["indicator"])]
         if missing:
-            frame = pd.concat([frame, pd.read_sql(select(*columns).where(
-                observation.c.indicator.in_(missing)), conn)], ignore_index=True)
+            others = pd.read_sql(select(*columns).where(observation.c.indicator.in_(missing)), conn)
+            frame = pd.concat([f for f in (frame, others) if not f.empty] or [frame],
+                              ignore_index=True)
     frame["value"] = frame["value"].astype(float)
     return frame
 
