@@ -169,7 +169,7 @@ def _summed(rows: pd.DataFrame, placement: pd.Series, measure: str, basis: str, 
     sums.loc[partial, "status"] = PARTIAL
     out = _candidates(sums, measure, sums["placement"], basis, rank,
                       _rounding(sums["geographic_level"]) * sums["parts"].to_numpy())
-    out.loc[sums["parts"].to_numpy() > 1, "basis"] = f"sum of {basis}s"
+    out.loc[sums["parts"].to_numpy() > 1, "basis"] = f"{basis}, sum of placement cells"
     out.loc[partial.to_numpy(), "basis"] += "; suppressed cells left out"
     return out
 
