@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from sf_benefits.ingest.tables import boundary_changes
 from sf_benefits.store.care_series import CareSeries, stitch_care_series
@@ -46,7 +47,7 @@ def test_each_year_takes_the_preferred_source_and_says_which() -> None:
     chosen = {y: series_value(result.series, "E06000007", y) for y in (2017, 2018, 2023)}
     assert [chosen[y]["value"] for y in (2017, 2018, 2023)] == [381, 401, 332]
     assert chosen[2017]["source"] == "SFR50_CLA2017.csv"
-    assert chosen[2017]["basis"] == "published count, as first published"
+    assert chosen[2017]["basis"] == "published count, first release"
     assert chosen[2018]["basis"] == "published count (LAIT LACnum)"
     assert chosen[2023]["source"] == "cla_number_and_rate.csv"
     assert len(result.comparisons) == 2 and result.disagreements.empty
@@ -81,11 +82,10 @@ def test_placements_sum_codes_to_types_and_mark_suppressed_parts() -> None:
             "placement=Other placements (Z1)", "x"),
     ])
     foster = series_value(result.series, "E06000007", 2010, placement="foster")
-    assert (foster["value"], foster["basis"]) == (
-        203, "published count, as first published, sum of placement cells")
+    assert (foster["value"], foster["basis"]) == (203, "published count, first release: cells summed")
     adoption = series_value(result.series, "E06000007", 2010, placement="placed_for_adoption")
     assert (adoption["value"], adoption["status"]) == (8, "partial")
-    assert adoption["basis"].endswith("; suppressed cells left out")
+    assert adoption["basis"].endswith(", suppressed ones left out")
     other = series_value(result.series, "E06000007", 2010, placement="other")
     assert pd.isna(other["value"]) and other["status"] == "x"
 
@@ -104,7 +104,7 @@ def test_lait_percentages_give_counts_compared_within_their_rounding() -> None:
     ])
     derived = series_value(result.series, "E06000007", 2020, placement="foster")
     assert derived["value"] == round(0.74 * 364)
-    assert derived["basis"].startswith("count derived from the LAIT percentage")
+    assert derived["basis"] == "derived: LAIT % (LAC_Foster_Placements) × total at 31 March"
     assert series_value(result.series, "E06000007", 2021, placement="foster")["value"] == 258
     assert result.disagreements.empty  # 258 of 366 is 70.5%, published as 70
     wrong = series_value(result.series, "E06000007", 2020, placement="childrens_homes_secure")
@@ -137,3 +137,19 @@ def test_population_is_the_ons_mid_year_estimate_dfe_uses_a_year_later() -> None
     population = series_value(result.series, "E06000007", 2022, "population_0_17")
     assert (population["value"], population["basis"]) == (43_650, "ONS mid-year estimate")
     assert len(result.comparisons) == 1 and result.disagreements.empty
+
+
+def test_population_gaps_between_two_estimates_are_interpolated_and_say_so() -> None:
+    result = stitch([
+        obs("SFR50_CLA2017", "E06000007", 2009, "population_0_17", 43_100, "age=0-17"),
+        obs("SFR50_CLA2017", "E06000007", 2010, "cla_31_march", 267),
+        obs("ons", "E06000007", 2012, "population_estimate", 44_000,
+            "age_group=Children aged 0 to 17 years"),
+    ])
+    series = result.series
+    population = series[series["measure"] == "population_0_17"].set_index("year")
+    assert list(population.index) == [2009, 2010, 2011, 2012]
+    assert population.loc[2010, "value"] == pytest.approx(43_400)
+    assert population.loc[2011, "basis"] == (
+        "interpolated between the mid-2009 and mid-2012 estimates")
+    assert population.loc[2009, "basis"] == "ONS mid-year estimate, rounded to 100"

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich import box
 from rich.table import Table
 
 from sf_benefits.cli.common import console, fail, open_store
@@ -74,11 +75,12 @@ def history(
         rows = totals[totals["measure"] == measure]
         if rows.empty:
             continue
-        table = Table(title=title, title_justify="left")
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                      expand=True)
         table.add_column("Year")
         table.add_column("Value", justify="right")
-        table.add_column("Source", overflow="fold")
-        table.add_column("Basis", overflow="fold")
+        table.add_column("Source", overflow="fold", ratio=3)
+        table.add_column("Basis", overflow="fold", ratio=2)
         for year, value, status, source, basis in rows[
                 ["year", "value", "status", "source", "basis"]].itertuples(index=False, name=None):
             table.add_row(str(year), _count(value, status), source, basis)
@@ -90,7 +92,7 @@ def history(
         console.print("Where two sources give the same figure, they agree within rounding.")
         return
     table = Table(title="Sources that disagree beyond rounding (the value above is kept)",
-                  title_justify="left")
+                  title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("Year", "Measure", "Value", "Other source", "Its value"):
         table.add_column(column, overflow="fold",
                          justify="right" if column in ("Value", "Its value") else "left")
@@ -105,7 +107,7 @@ def history(
 def _count(value: float | None, status: object) -> str:
     """A count as published: suppressed cells show their marker, partial sums are marked."""
     if value is None or value != value:
-        return f"{status} (suppressed)" if isinstance(status, str) else "–"
+        return status if isinstance(status, str) else "–"
     return f"{value:,.0f}" + ("+" if status == "partial" else "")
 
 
@@ -115,19 +117,22 @@ def _placement_table(placed: pd.DataFrame, labels: dict[str, str]) -> None:
                                                             strict=True)])
     wide = text.pivot(index="year", columns="placement", values="text").fillna("–")
     columns = [p for p in labels if p in wide.columns]
-    table = Table(title="Children looked after at 31 March by placement", title_justify="left")
+    table = Table(title="Children looked after at 31 March by placement", title_justify="left",
+                  box=box.SIMPLE_HEAD)
     table.add_column("Year")
     for placement in columns:
         table.add_column(SHORT_PLACEMENTS[placement], justify="right")
     for year, *cells in wide[columns].itertuples(name=None):
         table.add_row(str(year), *cells)
     console.print(table)
-    sources = placed.groupby(["source", "basis"])["year"].agg(["min", "max"]).reset_index()
-    for source, basis, first, last in sources.sort_values("min").itertuples(index=False,
-                                                                            name=None):
+    basis = placed["basis"].str.replace(r" \(LAC_\w+\)|: cells summed.*$", "", regex=True)
+    sources = placed.assign(basis=basis).groupby(["source", "basis"])["year"].agg(["min", "max"])
+    for source, basis_text, first, last in sources.sort_values("min").reset_index().itertuples(
+            index=False, name=None):
         years = str(first) if first == last else f"{first}-{last}"
-        console.print(f"  {years}: {source} ({basis})", soft_wrap=True, highlight=False)
+        console.print(f"  {years}: {source} ({basis_text})", soft_wrap=True, highlight=False)
     console.print("  " + "; ".join(f"{SHORT_PLACEMENTS[p]}: {labels[p]}" for p in columns),
                   soft_wrap=True, highlight=False)
-    console.print("  n+: the published cells add to at least n; some were suppressed (1-5 children)",
-                  highlight=False)
+    console.print("  Types are sums of the published placement cells. n+: at least n, some cells "
+                  "were suppressed (1-5 children); x, c: suppressed; -: not published",
+                  soft_wrap=True, highlight=False)

@@ -100,9 +100,35 @@ def stitch_care_series(observations: pd.DataFrame, sources: dict[str, str],
     ordered = candidates.assign(_missing=candidates["value"].isna()).sort_values(
         KEYS + ["_missing", "rank", "source"], kind="stable")
     chosen = ordered.drop_duplicates(KEYS, keep="first")
-    series = chosen[["area_code", "geographic_level", "year", "measure", "placement", "value",
+    series = pd.concat([chosen, _interpolated_population(chosen)], ignore_index=True)
+    series = series[["area_code", "geographic_level", "year", "measure", "placement", "value",
                      "status", "source", "basis"]].sort_values(KEYS).reset_index(drop=True)
     return CareSeries(series, _comparisons(ordered, chosen))
+
+
+def _interpolated_population(chosen: pd.DataFrame) -> pd.DataFrame:
+    """Mid-years with no estimate between two that have one (mid-2010 and mid-2011, between the
+    2010 release's mid-2009 figure and the ONS series from mid-2012), interpolated linearly."""
+    known = chosen[(chosen["measure"] == POPULATION) & chosen["value"].notna()]
+    if known.empty:
+        return _empty()
+    wide = known.pivot(index="area_code", columns="year", values="value")
+    wide = wide.reindex(columns=range(int(wide.columns.min()), int(wide.columns.max()) + 1))
+    years = pd.DataFrame(np.where(wide.notna(), wide.columns.to_numpy()[None, :], np.nan),
+                         index=wide.index, columns=wide.columns)
+    parts = {"value": wide.interpolate(axis=1, limit_area="inside"),
+             "previous": years.ffill(axis=1), "following": years.bfill(axis=1)}
+    gaps = wide.isna() & parts["value"].notna()
+    out = pd.DataFrame({k: v.where(gaps).stack() for k, v in parts.items()}).reset_index()
+    if out.empty:
+        return _empty()
+    level = known.drop_duplicates("area_code").set_index("area_code")["geographic_level"]
+    return out.assign(
+        geographic_level=out["area_code"].map(level), measure=POPULATION,
+        placement=ALL_PLACEMENTS, status=None, source="interpolated",
+        basis=[f"interpolated between the mid-{a:.0f} and mid-{b:.0f} estimates"
+               for a, b in zip(out["previous"], out["following"], strict=True)],
+    ).drop(columns=["previous", "following"])
 
 
 def _empty() -> pd.DataFrame:
@@ -169,8 +195,8 @@ def _summed(rows: pd.DataFrame, placement: pd.Series, measure: str, basis: str, 
     sums.loc[partial, "status"] = PARTIAL
     out = _candidates(sums, measure, sums["placement"], basis, rank,
                       _rounding(sums["geographic_level"]) * sums["parts"].to_numpy())
-    out.loc[sums["parts"].to_numpy() > 1, "basis"] = f"{basis}, sum of placement cells"
-    out.loc[partial.to_numpy(), "basis"] += "; suppressed cells left out"
+    out.loc[sums["parts"].to_numpy() > 1, "basis"] = f"{basis}: cells summed"
+    out.loc[partial.to_numpy(), "basis"] += ", suppressed ones left out"
     return out
 
 
@@ -197,14 +223,14 @@ def _release_counts(frame: pd.DataFrame) -> pd.DataFrame:
                          _rounding(rows["geographic_level"]))
     totals = rows["breakdown"] == ""
     total = _candidates(rows[totals], rows.loc[totals, "indicator"], ALL_PLACEMENTS,
-                        "published count, as first published", FIRST_PUBLISHED, tolerance[totals])
+                        "published count, first release", FIRST_PUBLISHED, tolerance[totals])
     by_placement = rows[~totals]
     placement = by_placement["breakdown"].str.removeprefix("placement=").map(placement_of)
     by_placement = by_placement[placement.notna()]
     if by_placement.empty:
         return total
     placed = _summed(by_placement, placement[placement.notna()], CLA,
-                     "published count, as first published", FIRST_PUBLISHED)
+                     "published count, first release", FIRST_PUBLISHED)
     return pd.concat([total, placed], ignore_index=True)
 
 
@@ -230,8 +256,8 @@ def _lait_placements(frame: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFr
     out = _candidates(rows.assign(value=(rows["value"] / 100 * rows["total"]).round()),
                       CLA, rows["indicator"].map(LAIT_PLACEMENT_PERCENTAGES), "", DERIVED,
                       (0.005 * rows["total"] + 0.5).to_numpy())
-    out["basis"] = ("count derived from the LAIT percentage (" + rows["indicator"].to_numpy()
-                    + ") × the total at 31 March")
+    out["basis"] = ("derived: LAIT % (" + rows["indicator"].to_numpy()
+                    + ") × total at 31 March")
     return out
 
 
@@ -252,11 +278,11 @@ def _population(frame: pd.DataFrame, filters: dict[str, dict[str, str]]) -> pd.D
         _candidates(ons, POPULATION, ALL_PLACEMENTS, "ONS mid-year estimate", PUBLISHED,
                     np.where(rounded, 50.0, 0.0)),
         _candidates(estimates[beside_rates].assign(year=lambda f: f["year"] - 1), POPULATION,
-                    ALL_PLACEMENTS, "ONS mid-year estimate, as DfE publishes it beside its rates",
+                    ALL_PLACEMENTS, "ONS mid-year estimate, as DfE uses it",
                     FIRST_PUBLISHED, 0.0),
     ], ignore_index=True)
     out.loc[np.flatnonzero(rounded.to_numpy()), "basis"] = (
-        "ONS mid-year estimate, rounded to 100 in the release")
+        "ONS mid-year estimate, rounded to 100")
     return out
 
 
