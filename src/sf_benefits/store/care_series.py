@@ -287,9 +287,13 @@ def _population(frame: pd.DataFrame, filters: dict[str, dict[str, str]]) -> pd.D
 
 
 def _within_boundaries(candidates: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
-    """Renamed LAs take their predecessor's years; an LA formed by a split or merge has no figure
-    before its first year and its predecessor none from then on."""
-    out = continuous_series(candidates, changes)
+    """Renamed LAs take their predecessor's figures, whichever year a publisher still used the old
+    code for (the LAIT writes Buckinghamshire's 2021-2023 figures under the county's); an LA
+    formed by a split or merge has no figure before its first year and its predecessor none from
+    then on."""
+    renamed = changes["kind"] == "rename"
+    out = continuous_series(candidates, changes.assign(
+        first_year=changes["first_year"].where(~renamed, np.iinfo(np.int32).max)))
     for change in changes[changes["kind"] != "rename"].itertuples():
         drop = (((out["area_code"] == change.successor_code) & (out["year"] < change.first_year))
                 | ((out["area_code"] == change.predecessor_code)
