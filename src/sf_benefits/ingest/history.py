@@ -21,8 +21,10 @@ and by placement), starts and ceases. Quirks of the published files are handled 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ from sf_benefits.ingest.ees import (
     NUMBER,
     SUPPRESSION_MARKERS,
     EesTable,
-    read_csv_strings,
+    read_text,
 )
 from sf_benefits.ingest.errors import IngestError, Problem
 
@@ -50,6 +52,7 @@ LEVELS = {"national": "National", "country": "National", "gor": "Regional",
           "region": "Regional", "la": "Local authority"}
 LEVEL_OF_CODE = {"E92": "National", "E12": "Regional", "E13": "Regional"}
 FOSTER = "foster placements"
+GEOGRAPHY = ("new_geog_code", "geog_l", "geog_c", "geog_n")
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def read_history(directory: Path, codes_by_old_code: dict[str, str] | None = Non
                                     "named by the year ending 31 March it covers"))
             continue
         try:
-            tables.append(_Table(path, int(folder), spec, read_csv_strings(path)))
+            tables.append(_Table(path, int(folder), spec, _read_columns(path, spec)))
         except IngestError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -119,6 +122,28 @@ def read_history(directory: Path, codes_by_old_code: dict[str, str] | None = Non
     if problems:
         raise IngestError(problems)
     return out, skipped
+
+
+def _wanted(spec: TableSpec) -> Callable[[str], bool]:
+    patterns = [spec.total, *spec.placements, *([spec.population] if spec.population else [])]
+
+    def wanted(name: str) -> bool:
+        name = name.strip().lower()
+        return name in GEOGRAPHY or any(p.fullmatch(name) for p in patterns)
+
+    return wanted
+
+
+def _read_columns(path: Path, spec: TableSpec) -> pd.DataFrame:
+    """The geography columns and those the spec reads, every cell a stripped string: the wide
+    tables hold up to 180 columns of which a table reads at most 30."""
+    try:
+        frame = pd.read_csv(StringIO(read_text(path)), dtype=str, keep_default_na=False,
+                            usecols=_wanted(spec))
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise IngestError([Problem(str(path), None, None, "csv_shape", str(exc))]) from exc
+    frame.columns = [c.strip().lower() for c in frame.columns]
+    return frame.apply(lambda column: column.str.strip())
 
 
 def _column(frame: pd.DataFrame, pattern: re.Pattern[str]) -> str | None:
@@ -136,36 +161,46 @@ def _old_code_map(tables: list[_Table], lookup: dict[str, str]) -> dict[str, str
     return pairs | lookup
 
 
+def _level_of(level: str, gss: str) -> str | None:
+    """The row's level as published, or (left blank, as for the Isles of Scilly in 2017) as its
+    GSS code says."""
+    if level:
+        return LEVELS.get(level.lower())
+    return "Local authority" if GSS_LA.match(gss) else LEVEL_OF_CODE.get(gss[:3])
+
+
 def _areas(table: _Table, old_codes: dict[str, str]) -> tuple[pd.DataFrame, list[Problem]]:
     """Level and GSS code of every row; problems for rows whose level or area is unknown."""
     frame, file = table.frame, str(table.path)
     missing = [c for c in ("geog_l", "geog_c", "geog_n") if c not in frame.columns]
     if missing:
         return frame, [Problem(file, 1, c, "missing_column", f"no '{c}' column") for c in missing]
-    gss = frame["new_geog_code"] if "new_geog_code" in frame.columns else pd.Series("", frame.index)
-    level = frame["geog_l"].str.lower().map(LEVELS)
-    blank = frame["geog_l"] == ""
-    level[blank] = gss[blank].str[:3].map(LEVEL_OF_CODE).where(
-        ~gss[blank].str.match(GSS_LA.pattern), "Local authority")
-    name = frame["geog_n"].str.casefold().str.split().str.join(" ")
-    code = pd.Series("", frame.index)
-    code[level == "National"] = ENGLAND
-    regional = level == "Regional"
-    code[regional] = name[regional].map(REGION_CODES).fillna("")
-    la = level == "Local authority"
-    code[la] = frame.loc[la, "geog_c"].map(old_codes).fillna(gss[la].where(
-        gss[la].str.match(GSS_LA.pattern), ""))
-    problems = [Problem(file, int(i) + 2, "geog_l", "geographic_level",
-                        f"'{frame.at[i, 'geog_l']}' is not a level (National, GOR/Region, LA)")
-                for i in frame.index[level.isna()]]
-    problems += [Problem(file, int(i) + 2, "geog_c", "unknown_area",
-                         f"'{frame.at[i, 'geog_c']}' ({frame.at[i, 'geog_n']}) is not an area "
-                         "the LA lookup or any release names")
-                 for i in frame.index[level.notna() & (code == "")]]
-    repeated = code.duplicated(keep="first") & (code != "")
-    problems += [Problem(file, int(i) + 2, "geog_c", "duplicate_row",
-                         f"area {code[i]} appears more than once") for i in frame.index[repeated]]
-    return frame.assign(_level=level, _code=code, _name=frame["geog_n"].str.strip()), problems
+    gss = frame["new_geog_code"] if "new_geog_code" in frame.columns else [""] * len(frame)
+    levels, codes, problems = [], [], []
+    for row, level_text, old, name, new in zip(frame.index + 2, frame["geog_l"],
+                                               frame["geog_c"], frame["geog_n"], gss, strict=True):
+        level = _level_of(level_text, new)
+        code = ""
+        if level == "National":
+            code = ENGLAND
+        elif level == "Regional":
+            code = REGION_CODES.get(" ".join(name.casefold().split()), "")
+        elif level == "Local authority":
+            code = old_codes.get(old) or (new if GSS_LA.match(new) else "")
+        else:
+            problems.append(Problem(file, int(row), "geog_l", "geographic_level",
+                                    f"'{level_text}' is not a level (National, GOR/Region, LA)"))
+        if level and not code:
+            problems.append(Problem(file, int(row), "geog_c", "unknown_area",
+                                    f"'{old}' ({name}) is not an area the LA lookup or any "
+                                    "release names"))
+        elif code and code in codes:
+            problems.append(Problem(file, int(row), "geog_c", "duplicate_row",
+                                    f"area {code} appears more than once"))
+        levels.append(level)
+        codes.append(code)
+    return frame.assign(_level=pd.Series(levels, index=frame.index, dtype=object), _code=codes,
+                        _name=frame["geog_n"]), problems
 
 
 def _read_table(table: _Table, old_codes: dict[str, str]) -> EesTable:
@@ -203,7 +238,7 @@ def _melt(table: _Table, frame: pd.DataFrame, columns: dict[str, tuple[str, str,
     """The chosen columns as observations; a cell neither a number nor a marker is an error."""
     file = str(table.path)
     cells = frame[list(columns)].to_numpy(dtype=object)
-    raw = pd.Series(cells.ravel(order="F"), dtype=object).str.strip()
+    raw = pd.Series(cells.ravel(order="F"), dtype=object)
     rows = np.tile(frame.index.to_numpy() + 2, len(columns))
     names = np.repeat(list(columns), len(frame))
     marker = raw.str.lower()
