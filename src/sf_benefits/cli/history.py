@@ -67,9 +67,9 @@ def history(
                         "source", "basis", "disagreement"]].to_csv(index=False), nl=False)
         return
     console.print(f"[bold]{authority.la_name}[/] ({authority.la_code}): children looked after, "
-                  "from the published sources", soft_wrap=True)
+                  "from the published sources")
     if note:
-        console.print(f"Note: {note}.", soft_wrap=True)
+        console.print(f"Note: {note}.")
     totals = series[series["placement"] == "all"]
     for measure, title in MEASURE_TITLES.items():
         rows = totals[totals["measure"] == measure]
@@ -130,9 +130,9 @@ def _placement_table(placed: pd.DataFrame, labels: dict[str, str]) -> None:
     for source, basis_text, first, last in sources.sort_values("min").reset_index().itertuples(
             index=False, name=None):
         years = str(first) if first == last else f"{first}-{last}"
-        console.print(f"  {years}: {source} ({basis_text})", soft_wrap=True, highlight=False)
+        console.print(f"  {years}: {source} ({basis_text})", highlight=False)
     console.print("  " + "; ".join(f"{SHORT_PLACEMENTS[p]}: {labels[p]}" for p in columns),
-                  soft_wrap=True, highlight=False)
+                  highlight=False)
     console.print("  Types are sums of the published placement cells. n+: at least n, some cells "
                   "were suppressed (1-5 children); x, c: suppressed; -: not published",
-                  soft_wrap=True, highlight=False)
+                  highlight=False)
