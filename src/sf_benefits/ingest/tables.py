@@ -134,13 +134,17 @@ def _first_data_row(frame: pd.DataFrame) -> int:
 
 class LaRegister:
     """Every upper-tier LA the store knows: code, old 3-digit code, name, region; resolved also by
-    any other name a loaded file gave it (`aliases`)."""
+    any other name a loaded file gave it (`aliases`). A name or 3-digit code that a renamed LA
+    shares with its predecessor (North Yorkshire, 815) resolves to the one with the latest data."""
 
     def __init__(self, frame: pd.DataFrame, aliases: dict[str, str] | None = None) -> None:
         self.frame = frame
         self._index: dict[str, str] = {self._key(k): v for k, v in (aliases or {}).items()}
+        latest_last = (frame.sort_values("last_year", na_position="first", kind="stable")
+                       if "last_year" in frame.columns else frame)
         for column in ("la_name", "old_la_code", "la_code"):
-            for key, code in zip(frame[column].astype(str), frame["la_code"], strict=True):
+            for key, code in zip(latest_last[column].astype(str), latest_last["la_code"],
+                                 strict=True):
                 self._index[self._key(key)] = str(code)
 
     @staticmethod
