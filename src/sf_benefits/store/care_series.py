@@ -100,10 +100,21 @@ def stitch_care_series(observations: pd.DataFrame, sources: dict[str, str],
     ordered = candidates.assign(_missing=candidates["value"].isna()).sort_values(
         KEYS + ["_missing", "rank", "source"], kind="stable")
     chosen = ordered.drop_duplicates(KEYS, keep="first")
-    series = pd.concat([chosen, _interpolated_population(chosen)], ignore_index=True)
+    series = _trimmed(pd.concat([chosen, _interpolated_population(chosen)], ignore_index=True))
     series = series[["area_code", "geographic_level", "year", "measure", "placement", "value",
                      "status", "source", "basis"]].sort_values(KEYS).reset_index(drop=True)
     return CareSeries(series, _comparisons(ordered, chosen))
+
+
+def _trimmed(series: pd.DataFrame) -> pd.DataFrame:
+    """Population only for years an area has children looked after figures (mid-2009, kept to
+    interpolate mid-2010 and mid-2011, is dropped), or every year for an area with none."""
+    counted = series[series["measure"] != POPULATION]
+    keys = pd.MultiIndex.from_frame(series[["area_code", "year"]])
+    keep = ((series["measure"] != POPULATION)
+            | keys.isin(pd.MultiIndex.from_frame(counted[["area_code", "year"]]))
+            | ~series["area_code"].isin(counted["area_code"]))
+    return series[keep]
 
 
 def _interpolated_population(chosen: pd.DataFrame) -> pd.DataFrame:
