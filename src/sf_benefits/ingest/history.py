@@ -7,10 +7,10 @@ and by placement), starts and ceases. Quirks of the published files are handled 
 - the year comes from the folder: the 2015 starts table heads its total `CLA_started2014`;
 - 2010 gives only 3-digit codes, its own region letters and 'National'/'GOR'/'LA' levels, with
   England coded 921 (Isle of Wight's LA code); 2011-2017 give GSS codes but keep Gateshead's and
-  Northumberland's pre-2013 ones, so an LA's GSS code comes from the LA lookup through its
-  3-digit code, then from any release's own GSS code for it;
-- regions are named, not coded, consistently: they are matched by name, Inner and Outer London
-  (which the files code as London) get their own codes;
+  Northumberland's pre-2013 ones, so an LA's GSS code is today's for its 3-digit code (from the
+  LA lookup and the EES files), else the one any release gives it;
+- region letters differ between 2010 and 2011 (Yorkshire is D, then C): regions are matched by
+  name, and Inner and Outer London (which the files code as London) get their own codes;
 - 2017 leaves the Isles of Scilly's level blank: the level follows from its GSS code;
 - the 2010 table at 31 March lists placement codes in one order and fills them in another
   (`cells_in_code_order`);
@@ -90,7 +90,7 @@ class _Table:
 def read_history(directory: Path, codes_by_old_code: dict[str, str] | None = None
                  ) -> tuple[list[EesTable], list[Path]]:
     """Every table of `directory/<series>/<year>/` the spec knows, as observations, plus the files
-    left unread. `codes_by_old_code` (the LA lookup) gives today's GSS code of a 3-digit code."""
+    left unread. `codes_by_old_code` gives today's GSS code of a 3-digit code."""
     problems: list[Problem] = []
     tables: list[_Table] = []
     skipped: list[Path] = []
