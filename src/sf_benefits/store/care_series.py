@@ -55,7 +55,7 @@ LAIT_PLACEMENT_PERCENTAGES = {
     "LAC_Ind_SInd_Liv_Arr": "independent_living",
 }
 """LAIT's percentages of CLA at 31 March by placement that match one placement type. LAIT gives
-no share placed for adoption, and its 'other placements' (1% of England in 2023, against 3% for
+no share placed for adoption, and its 'other placements' (1% of England in 2023, against 4% for
 adoption, residential schools and other placements in the EES file) is not one of ours."""
 SOURCE_INDICATORS = (CLA, STARTS, CEASES, POPULATION, POPULATION_ESTIMATE, *EES_COUNTS,
                      *LAIT_COUNTS, *LAIT_PLACEMENT_PERCENTAGES)
