@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from sf_benefits.ingest.tables import boundary_changes
+from sf_benefits.store import Store
 from sf_benefits.store.care_series import CareSeries, stitch_care_series
+from sf_benefits.store.queries import care_history
 
 SOURCES = {"SFR50_CLA2017": "/data/history/sfr/2017/SFR50_CLA2017.csv",
            "lait_benchmarking_long": "/data/dfe/lait_benchmarking_long.parquet",
@@ -155,3 +157,14 @@ def test_population_gaps_between_two_estimates_are_interpolated_and_say_so() -> 
     alone = stitch([obs("SFR50_CLA2017", "E06000007", 2009, "population_0_17", 43_100, "age=0-17"),
                     obs("SFR50_CLA2017", "E92000001", 2010, "cla_31_march", 64_400)]).series
     assert alone.iloc[0]["basis"] == "ONS mid-year estimate, rounded to 100"
+
+
+def test_an_la_asked_for_by_its_code_before_a_rename_gets_the_joined_series(
+        loaded_store: Store) -> None:
+    """North Yorkshire's county code (E10000023) until 2023, the unitary's (E06000065) from 2024."""
+    by_old = care_history(loaded_store, ["E10000023"])
+    by_new = care_history(loaded_store, ["E06000065"])
+    old_totals = by_old[(by_old["measure"] == "cla_31_march") & (by_old["placement"] == "all")]
+    assert list(old_totals["year"]) == list(range(2015, 2025))
+    assert set(by_old["la_code"]) == {"E10000023"} and set(by_new["la_code"]) == {"E06000065"}
+    assert list(by_old["value"]) == list(by_new["value"])

@@ -98,3 +98,8 @@ def test_projection_and_backtest_run_on_the_real_series(real_store: Store) -> No
     result = run_backtest(history, methods=["stock_flow", "naive"])
     assert not result.forecasts.empty
     assert result.forecasts["origin"].min() <= 2015
+
+
+def test_north_yorkshire_by_its_county_code_has_every_year(real_store: Store) -> None:
+    cla = totals(care_history(real_store, ["E10000023"])).loc[YEARS]
+    assert cla["value"].notna().all()

@@ -124,7 +124,8 @@ def care_series(store: Store, la_codes: list[str] | None = None,
                 levels: tuple[str, ...] = ("Local authority",)) -> CareSeries:
     """CLA at 31 March (total and by placement), starts, ceases and population aged 0–17 per area
     and year, stitched from every source in the store, with each value's source and basis and
-    every comparison of two sources (see `care_series.stitch_care_series`)."""
+    every comparison of two sources (see `care_series.stitch_care_series`). An LA asked for by its
+    code before a rename (North Yorkshire's E10000023) gets the joined series under that code."""
     changes = boundary_changes(store)
     wanted = or_(observation.c.indicator.in_([i for i in SOURCE_INDICATORS if i != "number"]),
                  and_(observation.c.indicator == "number",
@@ -145,8 +146,12 @@ def care_series(store: Store, la_codes: list[str] | None = None,
     stitched = stitch_care_series(frame, sources, changes)
     if la_codes is None:
         return stitched
-    return CareSeries(*(f[f["area_code"].isin(la_codes)].reset_index(drop=True)
-                        for f in (stitched.series, stitched.comparisons)))
+    renamed = changes[(changes["kind"] == "rename") & changes["predecessor_code"].isin(la_codes)
+                      & ~changes["successor_code"].isin(la_codes)]
+    asked = dict(zip(renamed["successor_code"], renamed["predecessor_code"], strict=True))
+    return CareSeries(*(f.assign(area_code=f["area_code"].replace(asked)).pipe(
+        lambda g: g[g["area_code"].isin(la_codes)]).reset_index(drop=True)
+        for f in (stitched.series, stitched.comparisons)))
 
 
 def care_history(store: Store, la_codes: list[str] | None = None) -> pd.DataFrame:
