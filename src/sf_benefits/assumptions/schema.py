@@ -226,6 +226,9 @@ class Term(BaseModel):
 
     label: str
     product_of: list[str] = Field(min_length=1)
+    not_additional_from: str | None = None
+    """Parameter id of the financial year (the year of its 1 April) from which a statutory duty
+    puts this term in the counterfactual: from then on it is neither a benefit nor a cost."""
 
 
 class PlacementShift(BaseModel):
