@@ -6,9 +6,11 @@ The override values here are test inputs only (they never ship); each is recorde
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from sf_benefits.assumptions import Distribution, ParameterSet
 from sf_benefits.project.categories import PLACEMENTS
@@ -58,6 +60,21 @@ def unset(params: ParameterSet, *parameter_ids: str) -> ParameterSet:
             "values": None, "status": "not_found", "confidence": "X", "references": [],
             "distribution": Distribution(), "range": None}))
     return params
+
+
+def model_without(folder: Path, model: str, *parameter_ids: str) -> Path:
+    """A copy of a shipped model's YAML with the named parameters shipped without a value."""
+    from sf_benefits.assumptions.library import _package_dir
+
+    data = yaml.safe_load((_package_dir() / "models" / f"{model}.yaml").read_text())
+    for entry in data["parameters"]:
+        if entry["id"] in parameter_ids:
+            for key in ("references", "distribution", "range", "derivation"):
+                entry.pop(key, None)
+            entry.update(values=None, status="not_found", confidence="X")
+    path = folder / f"{model}_without.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
 
 
 def complete_overrides(model: str, effect: float = 0.1, ramp: float = 0.0,
