@@ -14,7 +14,9 @@ from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
 from tests.synthetic_dfe import write_dfe_directory
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("SF_BENEFITS_SOURCE_DIR")
+                   or Path(__file__).resolve().parents[2] / "shared" / "data")
+"""The real data: SF_BENEFITS_SOURCE_DIR, else ../shared/data beside the repository."""
 
 
 @pytest.fixture(scope="session")
