@@ -478,7 +478,7 @@ def simulate(
         excluded=plan.excluded,
         observed=observed if observed is not None else pd.DataFrame(
             columns=["year", "measure", "placement", "value"]),
-        notes=_method_notes(rate, price_base_year, n_draws, seed),
+        notes=_method_notes(rate, price_base_year, n_draws, seed) + _duty_notes(plan, params),
     )
 
 
@@ -589,6 +589,16 @@ def _basis(param: Parameter, chosen: str | None) -> str:
     return f"research default ({param.status}, grade {param.confidence})"
 
 
+def _duty_notes(plan: RunPlan, params: ParameterSet) -> tuple[str, ...]:
+    """Which terms a statutory duty takes out of the appraisal, and from when."""
+    return tuple(
+        f"{term.label[:1].upper()}{term.label[1:]}: in the counterfactual from "
+        f"{financial_year_label(int(duty.value or 0) + 1)}, when a statutory duty starts "
+        f"({duty.id}, grade {duty.confidence}), so neither a benefit nor a cost from then."
+        for term in (*plan.averted_terms, *plan.running_terms, *plan.other_savings_terms)
+        if term.not_additional_from and (duty := params[term.not_additional_from]))
+
+
 def _method_notes(rate: float, price_base_year: str, n_draws: int, seed: int) -> tuple[str, ...]:
     return (
         f"Monte Carlo: {n_draws} draws (seed {seed}) over the baseline forecast paths and every "
@@ -603,10 +613,8 @@ def _method_notes(rate: float, price_base_year: str, n_draws: int, seed: int) ->
         "(real terms).",
         "Benefits are net of deadweight and the optimism-bias reduction; costs carry the "
         "optimism-bias uplift; implementation costs fall in the first financial year.",
-        "A term a statutory duty puts in the counterfactual (e.g. family group conferences once "
-        "the national duty applies) counts neither as a benefit nor as a cost from that year.",
-        f"Drivers: parameters whose low-high swing in NPV P50 is at least {DRIVER_SHARE:.0%} of "
-        "the largest swing; a figure rests on grade D where a driver is grade D.",
+        f"A figure rests on grade D where a grade-D parameter drives it (a swing in NPV P50 of "
+        f"at least {DRIVER_SHARE:.0%} of the largest).",
         f"Discounted at {rate:.2%} a year from the first projected financial year (undiscounted); "
         "payback is the first year from which cumulative net savings stay at or above zero.",
     )
