@@ -381,15 +381,16 @@ def _interval(draws: np.ndarray) -> Interval:
 
 
 def _quantile_rows(array: np.ndarray) -> np.ndarray:
-    """P10/P50/P90 over draws (axis 0) as numpy's default linear quantiles, via one sort along
-    contiguous memory (several times faster than np.quantile over the first axis)."""
+    """P10/P50/P90 over draws (axis 0) as numpy's default linear quantiles, from a partial sort
+    (np.partition) along contiguous memory: several times faster than np.quantile over axis 0."""
     n_draws = array.shape[0]
-    ordered = np.sort(np.ascontiguousarray(array.reshape(n_draws, -1).T), axis=1)
+    positions = [q * (n_draws - 1) for q in QUANTILES]
+    lows = [int(np.floor(p)) for p in positions]
+    highs = [min(low + 1, n_draws - 1) for low in lows]
+    ordered = np.partition(np.ascontiguousarray(array.reshape(n_draws, -1).T),
+                           sorted(set(lows + highs)), axis=1)
     out = np.empty((len(QUANTILES), ordered.shape[0]))
-    for row, q in enumerate(QUANTILES):
-        position = q * (n_draws - 1)
-        low = int(np.floor(position))
-        high = min(low + 1, n_draws - 1)
+    for row, (position, low, high) in enumerate(zip(positions, lows, highs, strict=True)):
         weight = position - low
         out[row] = ordered[:, low] + (ordered[:, high] - ordered[:, low]) * weight
     return out.reshape((len(QUANTILES), *array.shape[1:]))
