@@ -16,7 +16,6 @@ from tests.synthetic_dfe import write_dfe_directory
 
 SHARED_DATA = Path(os.environ.get("SF_BENEFITS_SOURCE_DIR")
                    or Path(__file__).resolve().parents[2] / "shared" / "data")
-"""The real data: SF_BENEFITS_SOURCE_DIR, else ../shared/data beside the repository."""
 
 
 @pytest.fixture(scope="session")

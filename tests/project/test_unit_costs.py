@@ -73,10 +73,11 @@ def test_placements_the_lait_does_not_cover_keep_the_research_default() -> None:
     for placement in ("placed_with_parents", "independent_living", "placed_for_adoption",
                       "other_residential"):
         assert f"unit_cost_{placement}_weekly" not in params
-        assert basis[f"unit_cost_{placement}_weekly"].startswith("research default: the LAIT")
+        assert basis[f"unit_cost_{placement}_weekly"].startswith("research default (the LAIT has no")
     nothing, basis = chosen(lait([]).reindex(columns=PUBLISHED.columns))
     assert nothing == {}
-    assert basis["unit_cost_foster_weekly"] == "research default: no LAIT FosteringFinance in the store"
+    assert basis["unit_cost_foster_weekly"] == (
+        "research default (no LAIT FosteringFinance in the store)")
 
 
 def test_other_datasets_and_breakdowns_are_not_unit_costs() -> None:

@@ -121,17 +121,18 @@ def _render(result: ProjectionResult, la_name: str) -> None:
         console.print(f"[yellow]† These figures rest on grade-D assumptions (expert judgement or "
                       f"arithmetic from indirect evidence) that drive the NPV: {rests_on}.[/]")
     if not result.sensitivity.empty:
-        table = Table("Rank", Column("Parameter", no_wrap=True), "Grade", "Status", "Low", "High",
-                      "NPV P50 at low", "NPV P50 at high", "Swing",
-                      title="What drives the NPV: sensitivity, one parameter at its low or high, "
-                            "others central (* = driver)")
+        table = Table("#", Column("Parameter", no_wrap=True), "Grade", "Low – high",
+                      "NPV P50 at low / high", "Swing",
+                      title="What drives the NPV (one parameter at its low or high, others "
+                            "central; * = driver)")
         for rank, row in enumerate(result.sensitivity.to_dict("records"), start=1):
             grade = str(row["confidence"])
             table.add_row(f"{rank}{'*' if row['driver'] else ''}", str(row["parameter_id"]),
-                          f"[yellow]{grade}[/]" if grade == "D" else grade, str(row["status"]),
-                          f"{float(row['low']):g}", f"{float(row['high']):g}",
-                          money_text(float(row["npv_p50_low"])),
-                          money_text(float(row["npv_p50_high"])), money_text(float(row["swing"])))
+                          f"[yellow]{grade}[/]" if grade == "D" else grade,
+                          f"{float(row['low']):,.4g} – {float(row['high']):,.4g}",
+                          f"{money_text(float(row['npv_p50_low']))} / "
+                          f"{money_text(float(row['npv_p50_high']))}",
+                          money_text(float(row["swing"])))
         console.print(table)
     _render_unit_costs(result)
     _render_assumptions(result.assumptions, "Assumptions used", result.price_base_year)

@@ -62,7 +62,7 @@ def local_unit_costs(lait: pd.DataFrame, la_code: str, params: ParameterSet,
         england = _by_year(rows, indicator, ENGLAND_CODE)
         years = sorted(set(mine) | set(england))
         if not years:
-            basis[pid] = f"research default: no LAIT {indicator} in the store"
+            basis[pid] = f"research default (no LAIT {indicator} in the store)"
             continue
         year = years[-1]
         label = financial_year_label(year)
@@ -77,7 +77,7 @@ def local_unit_costs(lait: pd.DataFrame, la_code: str, params: ParameterSet,
         basis[pid] = how
     for param in params:
         if param.id.startswith("unit_cost_") and param.id not in basis:
-            basis[param.id] = "research default: the LAIT publishes no unit cost for this placement"
+            basis[param.id] = "research default (the LAIT has no unit cost for this placement)"
     return LocalUnitCosts(tuple(chosen), basis)
 
 
