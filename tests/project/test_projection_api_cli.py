@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from sf_benefits.assumptions import MissingAssumptionError
@@ -19,7 +16,6 @@ from sf_benefits.project import run_projection
 from sf_benefits.project.api import resolve_method
 from sf_benefits.store import Store
 from sf_benefits.store.queries import care_history
-from sf_benefits.store.schema import observation
 from tests.project.projection_fixtures import complete_overrides, model_without
 
 runner = CliRunner()
@@ -150,39 +146,18 @@ def test_assumptions_template_command(tmp_path: Path) -> None:
     assert text.endswith("overrides:\n")  # every parameter ships with a sourced value
 
 
-@pytest.fixture
-def store_with_lait(loaded_store: Store, tmp_path: Path) -> Iterator[Store]:
-    """A copy of the synthetic store with LAIT unit costs for Warrington and England, stored as
-    the LAIT loader stores them (indicator = Short Desc, year ending 31 March, GSS code)."""
-    copy = tmp_path / "with_lait.sqlite"
-    shutil.copy(loaded_store.url.removeprefix("sqlite:///"), copy)
-    store = Store.open(f"sqlite:///{copy}")
-    code = resolve_la(store, "Warrington").la_code
-    rows = [("FosteringFinance", code, 670.0, None), ("FosteringFinance", "E92000001", 665.0, None),
-            ("RescareFinance", code, None, "-"), ("RescareFinance", "E92000001", 5980.0, None),
-            ("LACFinance", code, 1635.0, None), ("LACFinance", "E92000001", 1610.0, None)]
-    with store.transaction() as conn:
-        conn.execute(insert(observation), [
-            {"dataset": "lait_benchmarking_long", "year": 2023, "time_period": "2022-23 (OT)",
-             "geographic_level": "National" if area == "E92000001" else "Local authority",
-             "area_code": area, "breakdown": "", "indicator": indicator, "value": value,
-             "status": status} for indicator, area, value, status in rows])
-    yield store
-    store.close()
-
-
 def test_project_with_no_overrides_prints_appraisal_grades_and_unit_cost_basis(
-        store_with_lait: Store, tmp_path: Path) -> None:
+        loaded_store: Store, tmp_path: Path) -> None:
     for model in ("family_safeguarding", "family_valued", "no_wrong_door"):
         result = runner.invoke(app, [
             "project", "--la", "Warrington", "--model", model, "--draws", "300",
-            "--database-url", store_with_lait.url], env={"COLUMNS": "250"})
+            "--database-url", loaded_store.url], env={"COLUMNS": "250"})
         assert result.exit_code == 0, result.output
         text = " ".join(result.output.split())
         for expected in ("Net present value", "Return on investment", "Payback year (P50)",
                          "2024-25 prices", "rests on grade D", "What drives the NPV",
-                         "Warrington's own s251 outturn 2022-23 (LAIT FosteringFinance)",
-                         "England s251 outturn 2022-23 (LAIT RescareFinance)"):
+                         "Warrington's own s251 outturn 2023-24 (LAIT FosteringFinance)",
+                         "Warrington's own s251 outturn 2023-24 (LAIT RescareFinance)"):
             assert expected in text, (model, expected)
         assert "Your overrides" not in text
     overrides = tmp_path / "mine.yaml"
@@ -191,7 +166,7 @@ def test_project_with_no_overrides_prints_appraisal_grades_and_unit_cost_basis(
                          " source: ledger}\n")
     result = runner.invoke(app, [
         "project", "--la", "Warrington", "--draws", "200", "--overrides", str(overrides),
-        "--database-url", store_with_lait.url], env={"COLUMNS": "250"})
+        "--database-url", loaded_store.url], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "user override (Warrington finance)" in text
@@ -200,7 +175,7 @@ def test_project_with_no_overrides_prints_appraisal_grades_and_unit_cost_basis(
     overrides.write_text("overrides:\n  fs_reduction_in_starts: -5\n")
     refused = runner.invoke(app, [
         "project", "--la", "Warrington", "--draws", "20", "--overrides", str(overrides),
-        "--database-url", store_with_lait.url], env={"COLUMNS": "250"})
+        "--database-url", loaded_store.url], env={"COLUMNS": "250"})
     assert refused.exit_code == 1
     assert "fs_reduction_in_starts: -5 is outside its valid range [0, 1]" in " ".join(
         refused.output.split())
