@@ -12,7 +12,7 @@ import pytest
 from sf_benefits.assumptions import assumptions_for
 from sf_benefits.project import prepare_assumptions, simulate
 from sf_benefits.project.categories import PLACEMENTS
-from sf_benefits.project.unit_costs import LAIT_DATASET, local_unit_costs
+from sf_benefits.project.unit_costs import LAIT_DATASET, local_unit_costs, spend_check
 from tests.project.projection_fixtures import flat_draws
 
 LA = "E06000007"
@@ -120,3 +120,17 @@ def test_a_user_override_wins_over_the_lait_and_says_so() -> None:
     assert result.overrides == ("unit_cost_foster_weekly",)
     assert "unit_cost_foster_weekly" in result.run_details().set_index("item").loc[
         "overrides", "value"]
+
+
+def test_the_la_total_spend_is_set_beside_the_model_baseline_cost() -> None:
+    local = local_unit_costs(PUBLISHED, LA, assumptions_for("family_safeguarding"), "Warrington")
+    assert local.total_spend == (2023, 28_354_716.0)
+    _, params = prepare_assumptions("family_safeguarding", local=local.parameters)
+    result = run_with(PUBLISHED)
+    note = spend_check(local, params, result, "Warrington")
+    # 28,354,716 x 100 / 91.2996 = 31,056,731 at 2024-25 prices
+    assert note is not None and note.startswith(
+        "Check: Warrington's s251 gross spend on children looked after in 2022-23 was £28.4m "
+        "(£31.1m at 2024-25 prices;")
+    assert spend_check(local_unit_costs(PUBLISHED, "E06000999", params), params, result,
+                       "Nowhere") is None

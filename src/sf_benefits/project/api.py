@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from sf_benefits.assumptions import (
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.engine import plan_run, simulate
 from sf_benefits.project.result import ProjectionResult
-from sf_benefits.project.unit_costs import local_unit_costs
+from sf_benefits.project.unit_costs import local_unit_costs, spend_check
 
 LAIT_COLUMNS = ["dataset", "year", "area_code", "breakdown", "indicator", "value"]
 DEFAULT_SEED = 20240401
@@ -102,11 +103,13 @@ def run_projection(
     chosen = resolve_method(method, mine)
     demand = make_model(chosen).fit(parsed).sample(horizon, n_draws, seed)
     opening = _opening_stock(counts, tuple(demand.placements))
-    return simulate(
+    result = simulate(
         demand, innovation, params, opening_cla=opening, price_base_year=price_base_year,
         seed=seed, la_code=str(la_code), method=chosen, discount_rate=discount_rate,
         observed=mine.reset_index(drop=True), sensitivity=sensitivity, basis=local.basis,
     )
+    check = spend_check(local, params, result, la_name or str(la_code))
+    return replace(result, notes=(*result.notes, check)) if check else result
 
 
 def _opening_stock(counts: np.ndarray, placements: tuple[str, ...]) -> np.ndarray:

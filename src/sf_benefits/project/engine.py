@@ -29,6 +29,7 @@ from sf_benefits.assumptions import (
 from sf_benefits.assumptions.schema import Term, check_financial_year, is_money_unit
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENTS
 from sf_benefits.project.money import (
+    DEFLATOR_ID,
     WEEKS_PER_YEAR,
     discount_factors,
     payback_index,
@@ -48,7 +49,6 @@ from sf_benefits.project.scenario import (
 )
 from sf_benefits.project.unit_costs import unit_cost_id
 
-DEFLATOR_ID = "gdp_deflator_index"
 QUANTILES = (0.1, 0.5, 0.9)
 SENSITIVITY_DRAWS = 2_000
 """Demand draws used for each sensitivity run (parameters fixed, so only the forecast varies)."""

@@ -14,7 +14,15 @@ from datetime import date
 
 import pandas as pd
 
-from sf_benefits.assumptions import Parameter, ParameterSet, Reference, financial_year_label
+from sf_benefits.assumptions import (
+    MissingAssumptionError,
+    Parameter,
+    ParameterSet,
+    Reference,
+    financial_year_label,
+)
+from sf_benefits.project.money import DEFLATOR_ID, price_base_factor
+from sf_benefits.project.result import ProjectionResult
 
 LAIT_DATASET = "lait_benchmarking_long"
 ENGLAND_CODE = "E92000001"
@@ -36,6 +44,8 @@ class LocalUnitCosts:
 
     parameters: tuple[Parameter, ...]
     basis: dict[str, str]
+    total_spend: tuple[int, float] | None = None
+    """The LA's latest LAIT TotalLACFinance: (year ending 31 March, gross £ in that year's prices)."""
 
 
 def unit_cost_id(placement: str) -> str:
@@ -78,7 +88,31 @@ def local_unit_costs(lait: pd.DataFrame, la_code: str, params: ParameterSet,
     for param in params:
         if param.id.startswith("unit_cost_") and param.id not in basis:
             basis[param.id] = "research default (the LAIT has no unit cost for this placement)"
-    return LocalUnitCosts(tuple(chosen), basis)
+    spend = _by_year(rows, "TotalLACFinance", la_code)
+    total = (max(spend), spend[max(spend)]) if spend else None
+    return LocalUnitCosts(tuple(chosen), basis, total)
+
+
+def spend_check(local: LocalUnitCosts, params: ParameterSet, result: ProjectionResult,
+                la_name: str) -> str | None:
+    """A note setting the model's baseline cost of care beside the LA's published s251 spend on
+    children looked after (which also covers leaving care, asylum services and education)."""
+    if local.total_spend is None:
+        return None
+    year, spend = local.total_spend
+    label = financial_year_label(year)
+    try:
+        converted = spend * price_base_factor(params[DEFLATOR_ID], label, result.price_base_year)
+    except MissingAssumptionError:
+        return None
+    money = result.money
+    first = money[(money["measure"] == "baseline_cost")
+                  & (money["financial_year"] == result.financial_years[0])]
+    return (f"Check: {la_name}'s s251 gross spend on children looked after in {label} was "
+            f"£{spend / 1e6:,.1f}m (£{converted / 1e6:,.1f}m at {result.price_base_year} prices; "
+            "LAIT TotalLACFinance, which also covers leaving care, asylum-seeking children and "
+            f"education); the model's baseline cost of placements in {result.financial_years[0]} "
+            f"is £{float(first['p50'].iloc[0]) / 1e6:,.1f}m (P50).")
 
 
 def _by_year(rows: pd.DataFrame, indicator: str, area_code: str) -> dict[int, float]:
