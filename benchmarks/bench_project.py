@@ -14,7 +14,6 @@ import resource
 import time
 import tracemalloc
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +23,6 @@ from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.demand import make_model
 
 SHARES = np.array([0.70, 0.11, 0.02, 0.07, 0.05, 0.03, 0.02])
-BENCH = "benchmark input"
 
 
 def synthetic_history(n_las: int, years: range, seed: int = 1) -> pd.DataFrame:
@@ -48,24 +46,6 @@ def synthetic_history(n_las: int, years: range, seed: int = 1) -> pd.DataFrame:
             rows += [(code, year, "cla_31_march", p, float(v)) for p, v in zip(PLACEMENTS, parts,
                                                                                 strict=True)]
     return pd.DataFrame(rows, columns=["la_code", "year", "measure", "placement", "value"])
-
-
-def benchmark_overrides() -> dict[str, Any]:
-    """Inputs for every parameter without a shipped value (benchmark inputs, not assumptions)."""
-    money = {"price_base_year": "2024-25", "source": BENCH}
-    overrides: dict[str, Any] = {
-        f"unit_cost_{p}_weekly": {"value": 1000.0, **money} for p in PLACEMENTS}
-    overrides.update({
-        "deadweight": {"value": 0.1, "source": BENCH},
-        "optimism_bias_benefits": {"value": 0.1, "source": BENCH},
-        "fs_reduction_in_starts": {"value": 0.15, "source": BENCH,
-                                   "distribution": {"kind": "triangular", "low": 0.05,
-                                                    "high": 0.3}},
-        "fs_ramp_up_years": {"value": 2, "source": BENCH},
-        "fs_implementation_cost": {"value": 500_000.0, **money},
-        "fs_running_cost_annual": {"value": 400_000.0, **money},
-    })
-    return overrides
 
 
 def measure(label: str, work: Callable[[], object]) -> float:
@@ -98,8 +78,8 @@ def main() -> None:
     args = parser.parse_args()
     history = synthetic_history(args.las, range(2014, 2025))
     codes = sorted(history["la_code"].unique())
-    overrides = benchmark_overrides()
-    model, params = prepare_assumptions("family_safeguarding", overrides, "benchmark")
+    overrides = None  # the shipped defaults: every parameter drawn from its distribution
+    model, params = prepare_assumptions("family_safeguarding")
     first = history[history["la_code"] == codes[0]]
     demand_model = make_model("stock_flow").fit(first)
     draws = demand_model.sample(args.years, args.draws, 1)
