@@ -38,7 +38,8 @@ def prepare_assumptions(
 
 def resolve_method(method: str, history: pd.DataFrame) -> str:
     """A demand method of the demand engine; "auto" picks the best backtest on this history."""
-    from sf_benefits.project.demand import METHODS, select_method
+    from sf_benefits.project.backtest import select_method
+    from sf_benefits.project.demand import METHODS
 
     method = METHOD_ALIASES.get(method, method)
     if method == "auto":

@@ -10,16 +10,9 @@ import numpy as np
 import pandas as pd
 
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENTS
-from sf_benefits.project.demand import (
-    CLA,
-    METHODS,
-    CareHistory,
-    DemandModel,
-    TotalForecast,
-    make_model,
-    naive_mae,
-    split_histories,
-)
+from sf_benefits.project.demand import AUTO_CANDIDATES, METHODS, make_model
+from sf_benefits.project.forecasting import DemandModel, TotalForecast
+from sf_benefits.project.history import CLA, CareHistory, naive_mae, split_histories
 
 DEFAULT_METHODS: tuple[str, ...] = ("stock_flow", "ets", "theta", "naive", "linear_trend")
 """Methods backtested unless told otherwise: AutoARIMA is left out because statsforecast needs
@@ -240,3 +233,13 @@ def summarise(forecasts: pd.DataFrame, methods: Sequence[str], horizons: Sequenc
     order = {m: i for i, m in enumerate(methods)}
     summary = summary.sort_values(keys, key=lambda s: s.map(order) if s.name == "method" else s)
     return summary.loc[:, columns].reset_index(drop=True)
+
+
+def select_method(history: pd.DataFrame, candidates: Sequence[str] = AUTO_CANDIDATES,
+                  min_train_years: int = 5) -> str:
+    """The candidate with the lowest backtest MASE (mean over horizons 1–3) among those whose 80%
+    intervals are honest enough (`BacktestResult.best_method`), on this history, one LA or many;
+    the first candidate when the history is too short to backtest."""
+    result = run_backtest(history, methods=candidates, horizons=(1, 2, 3),
+                          min_train_years=min_train_years)
+    return result.best_method() or candidates[0]
