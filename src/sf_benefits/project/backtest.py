@@ -14,7 +14,7 @@ from sf_benefits.project.demand import AUTO_CANDIDATES, METHODS, make_model
 from sf_benefits.project.forecasting import DemandModel, TotalForecast
 from sf_benefits.project.history import CLA, CareHistory, naive_mae, split_histories
 
-DEFAULT_METHODS: tuple[str, ...] = ("stock_flow", "ets", "theta", "naive", "linear_trend")
+DEFAULT_METHODS: tuple[str, ...] = ("pooled", "stock_flow", "ets", "theta", "naive", "linear_trend")
 """Methods backtested unless told otherwise: AutoARIMA is left out because statsforecast needs
 about 0.1 s of CPU per short series for it (minutes for every LA and origin); ask for "arima"."""
 CHUNK_TASKS = 200
@@ -121,8 +121,9 @@ def run_backtest(history: pd.DataFrame, methods: Sequence[str] | Mapping[str, De
     columns: dict[str, list[np.ndarray]] = {c: [] for c in FORECAST_COLUMNS}
     skipped: list[dict[str, object]] = []
     for name, model in models.items():
-        for start in range(0, len(tasks), CHUNK_TASKS):
-            chunk = tasks[start:start + CHUNK_TASKS]
+        size = max(len(tasks), 1) if model.learns_across_las else CHUNK_TASKS
+        for start in range(0, len(tasks), size):
+            chunk = tasks[start:start + size]
             outputs = _forecast_chunk(model, chunk, max(horizons), level, by_placement)
             for task, output in zip(chunk, outputs, strict=True):
                 if isinstance(output, str):
@@ -132,7 +133,7 @@ def run_backtest(history: pd.DataFrame, methods: Sequence[str] | Mapping[str, De
                 for placement, forecast in output.items():
                     _collect(columns, name, task, placement, forecast, horizons)
             if progress is not None:
-                progress(name, min(start + CHUNK_TASKS, len(tasks)), len(tasks))
+                progress(name, min(start + size, len(tasks)), len(tasks))
     forecasts = pd.DataFrame({c: np.concatenate(v) if v else np.array([])
                               for c, v in columns.items()})
     totals = forecasts[forecasts["placement"] == ALL_PLACEMENTS]
@@ -184,7 +185,7 @@ def _collect(columns: dict[str, list[np.ndarray]], method: str, task: BacktestTa
     inside = index < recorded.size
     actual = np.full(steps.size, np.nan)
     actual[inside] = recorded[index[inside]]
-    keep = np.isfinite(actual)
+    keep = np.isfinite(actual) & np.isfinite(forecast.mean[steps - 1])
     if not keep.any():
         return
     steps, years, actual = steps[keep], years[keep], actual[keep]

@@ -21,6 +21,7 @@ from sf_benefits.project.history import (
     placement_counts,
     split_histories,
 )
+from sf_benefits.project.pooled import PooledGrowthModel
 from sf_benefits.project.stock_flow import StockFlowModel
 from sf_benefits.project.univariate import (
     AutoARIMAModel,
@@ -33,11 +34,12 @@ from sf_benefits.project.univariate import (
 __all__ = [
     "AUTO_CANDIDATES", "CEASES", "CLA", "METHODS", "POPULATION", "STARTS", "AutoARIMAModel",
     "AutoETSModel", "AutoThetaModel", "CareHistory", "DemandDraws", "DemandModel",
-    "DemandModelError", "LinearTrendModel", "NaiveModel", "SeriesForecast", "StockFlowModel",
-    "TotalForecast", "make_model", "naive_mae", "placement_counts", "split_histories",
+    "DemandModelError", "LinearTrendModel", "NaiveModel", "PooledGrowthModel", "SeriesForecast",
+    "StockFlowModel", "TotalForecast", "make_model", "naive_mae", "placement_counts", "split_histories",
 ]
 
 METHODS: dict[str, Callable[..., DemandModel]] = {
+    "pooled": PooledGrowthModel,
     "stock_flow": StockFlowModel,
     "ets": AutoETSModel,
     "arima": AutoARIMAModel,

@@ -186,6 +186,9 @@ class DemandModel(ABC):
     """A baseline demand model for one LA: fit on its history, then predict or sample the future."""
 
     name: ClassVar[str] = "model"
+    learns_across_las: ClassVar[bool] = False
+    """True for a model fitted on every LA's history at once (the backtest gives it every task
+    in one batch, a projection gives it the whole panel)."""
     _history: CareHistory | None = None
 
     def fit(self, history: pd.DataFrame | CareHistory) -> Self:

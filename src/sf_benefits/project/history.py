@@ -1,5 +1,6 @@
 """One LA's care history as the demand models read it: CLA at 31 March (total and by placement),
-starts, ceases and population aged 0–17 on a complete run of years, NaN where not recorded."""
+starts, ceases, population aged 0–17 and the upstream flow (children in need, child protection
+plans at 31 March) on a complete run of years, NaN where not recorded."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ CLA = "cla_31_march"
 STARTS = "starts"
 CEASES = "ceases"
 POPULATION = "population_0_17"
+CHILDREN_IN_NEED = "children_in_need"
+PROTECTION_PLANS = "child_protection_plans"
 HISTORY_COLUMNS: tuple[str, ...] = ("la_code", "year", "measure", "placement", "value")
 PER_10K = 10_000.0
 
@@ -24,8 +27,6 @@ TOTAL_KEY: SeriesKey = (CLA, ALL_PLACEMENTS)
 
 class DemandModelError(ValueError):
     """The history cannot support the model (wrong shape, too short, a needed measure missing)."""
-
-
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class CareHistory:
     starts: np.ndarray
     ceases: np.ndarray
     population: np.ndarray
+    children_in_need: np.ndarray
+    protection_plans: np.ndarray
 
     @classmethod
     def from_frame(cls, history: pd.DataFrame) -> CareHistory:
@@ -67,7 +70,8 @@ class CareHistory:
         keep = self.years <= year
         return CareHistory(self.la_code, self.years[keep], self.cla_total[keep],
                            self.cla_by_placement[keep], self.starts[keep], self.ceases[keep],
-                           self.population[keep])
+                           self.population[keep], self.children_in_need[keep],
+                           self.protection_plans[keep])
 
     def value(self, measure: str, year: int, placement: str = ALL_PLACEMENTS) -> float:
         """One recorded value (NaN when the year is outside the history or the value is missing)."""
@@ -78,7 +82,9 @@ class CareHistory:
             if placement == ALL_PLACEMENTS:
                 return float(self.cla_total[index])
             return float(self.cla_by_placement[index, PLACEMENTS.index(placement)])
-        series = {STARTS: self.starts, CEASES: self.ceases, POPULATION: self.population}[measure]
+        series = {STARTS: self.starts, CEASES: self.ceases, POPULATION: self.population,
+                  CHILDREN_IN_NEED: self.children_in_need,
+                  PROTECTION_PLANS: self.protection_plans}[measure]
         return float(series[index])
 
 
@@ -138,7 +144,7 @@ def _parse_one(la_code: str, frame: pd.DataFrame) -> CareHistory:
 
     by_placement = np.column_stack([series(CLA, p) for p in PLACEMENTS])
     return CareHistory(la_code, years, series(CLA), by_placement, series(STARTS), series(CEASES),
-                       series(POPULATION))
+                       series(POPULATION), series(CHILDREN_IN_NEED), series(PROTECTION_PLANS))
 
 
 

@@ -129,7 +129,9 @@ class StockFlowModel(DemandModel):
     def _simulate_flows(self, horizon: int, n_draws: int, rng: np.random.Generator
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         population = self._population(horizon)
-        start_rate = np.exp(self._start_trend.draws(horizon, self.damping, n_draws, rng)[..., 0])
+        # A heavy-tailed draw from a short fit can exceed every child in the LA: cap it there.
+        log_rate = self._start_trend.draws(horizon, self.damping, n_draws, rng)[..., 0]
+        start_rate = np.exp(np.minimum(log_rate, np.log(PER_10K)))
         hazard = special.expit(self._exit_trend.draws(horizon, self.damping, n_draws, rng)[..., 0])
         starts = rng.poisson(start_rate * population[None, :] / PER_10K).astype(float)
         ceases = np.empty((n_draws, horizon))

@@ -169,6 +169,26 @@ def care_history(store: Store, la_codes: list[str] | None = None) -> pd.DataFram
             .sort_values(["la_code", "measure", "placement", "year"]).reset_index(drop=True))
 
 
+UPSTREAM_INDICATORS = {"At31_episodes": "children_in_need", "CPP_At31": "child_protection_plans"}
+"""EES indicator columns of the children-in-need publication (files B1 and D5) read as the LA's
+upstream flow into care: children in need and child protection plans at 31 March."""
+
+
+def upstream_flow(store: Store, la_codes: list[str] | None = None) -> pd.DataFrame:
+    """Children in need and on child protection plans at 31 March per LA and year, in the tidy
+    shape of `care_history` (measure children_in_need / child_protection_plans, placement 'all')."""
+    frame = observations(store, list(UPSTREAM_INDICATORS))
+    frame = frame[frame["geographic_level"] == "Local authority"]
+    frame = continuous_series(frame, boundary_changes(store))
+    if la_codes is not None:
+        frame = frame[frame["area_code"].isin(la_codes)]
+    parts = [select_rows(frame, [indicator]).assign(measure=measure, placement="all")
+             for indicator, measure in UPSTREAM_INDICATORS.items()]
+    flow = pd.concat(parts, ignore_index=True).rename(columns={"area_code": "la_code"})
+    return (flow[["la_code", "year", "measure", "placement", "value"]]
+            .sort_values(["la_code", "measure", "year"]).reset_index(drop=True))
+
+
 def _placement_of(characteristic: str) -> str | None:
     for placement, prefixes in PLACEMENT_CHARACTERISTICS.items():
         if characteristic.startswith(prefixes):
