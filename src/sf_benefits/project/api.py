@@ -63,12 +63,14 @@ def run_projection(
     discount_rate: float | None = None,
     overrides_by: str | None = None,
     sensitivity: bool = True,
+    panel: pd.DataFrame | None = None,
 ) -> ProjectionResult:
     """Project one LA's care demand with and without an innovation, in money, with uncertainty.
 
     `history` is the tidy care history (la_code, year, measure, placement, value) of one or many
     LAs. Refuses, naming every parameter, when the run needs an assumption with no sourced value
-    that `overrides` does not supply.
+    that `overrides` does not supply. A method that learns across LAs (`pooled`) learns from
+    `panel`, every LA's history (default: `history`).
     """
     from sf_benefits.project.demand import CareHistory, make_model, placement_counts
 
@@ -86,7 +88,8 @@ def run_projection(
     plan_run(innovation, params, PLACEMENTS, seen, horizon, price_base_year)
 
     chosen = resolve_method(method, mine)
-    demand = make_model(chosen).fit(parsed).sample(horizon, n_draws, seed)
+    demand = make_model(chosen, panel=history if panel is None else panel).fit(parsed).sample(
+        horizon, n_draws, seed)
     opening = _opening_stock(counts, tuple(demand.placements))
     return simulate(
         demand, innovation, params, opening_cla=opening, price_base_year=price_base_year,

@@ -14,7 +14,8 @@ from sf_benefits.project.demand import AUTO_CANDIDATES, METHODS, make_model
 from sf_benefits.project.forecasting import DemandModel, TotalForecast
 from sf_benefits.project.history import CLA, CareHistory, naive_mae, split_histories
 
-DEFAULT_METHODS: tuple[str, ...] = ("pooled", "stock_flow", "ets", "theta", "naive", "linear_trend")
+DEFAULT_METHODS: tuple[str, ...] = (
+    "pooled", "stock_flow", "ets", "theta", "naive", "linear_trend")
 """Methods backtested unless told otherwise: AutoARIMA is left out because statsforecast needs
 about 0.1 s of CPU per short series for it (minutes for every LA and origin); ask for "arima"."""
 CHUNK_TASKS = 200
@@ -48,8 +49,9 @@ class BacktestResult:
 
     `forecasts` has one row per method × LA × origin × horizon × placement with a recorded
     outcome; `summary` has method, horizon, MAPE (%), MASE, coverage_<level>, n_forecasts on
-    total CLA at 31 March; `placement_summary` the same by placement when asked for; `skipped`
-    lists method × LA × origin combinations a model could not fit, with the reason."""
+    total CLA at 31 March, over the outcomes every method forecast; `placement_summary` the same
+    by placement when asked for; `skipped` lists method × LA × origin combinations a model could
+    not fit, with the reason."""
 
     forecasts: pd.DataFrame
     summary: pd.DataFrame
@@ -136,11 +138,11 @@ def run_backtest(history: pd.DataFrame, methods: Sequence[str] | Mapping[str, De
                 progress(name, min(start + size, len(tasks)), len(tasks))
     forecasts = pd.DataFrame({c: np.concatenate(v) if v else np.array([])
                               for c, v in columns.items()})
-    totals = forecasts[forecasts["placement"] == ALL_PLACEMENTS]
+    totals = scored_by_all(forecasts[forecasts["placement"] == ALL_PLACEMENTS])
     summary = summarise(totals, list(models), horizons, level)
     placement_summary = None
     if by_placement:
-        placed = forecasts[forecasts["placement"] != ALL_PLACEMENTS]
+        placed = scored_by_all(forecasts[forecasts["placement"] != ALL_PLACEMENTS])
         placement_summary = summarise(placed, list(models), horizons, level, by=["placement"])
     return BacktestResult(
         forecasts=forecasts, summary=summary, placement_summary=placement_summary,
@@ -205,6 +207,16 @@ def _collect(columns: dict[str, list[np.ndarray]], method: str, task: BacktestTa
         "covered": (actual >= lo) & (actual <= hi)}
     for column, array in values.items():
         columns[column].append(array)
+
+
+def scored_by_all(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """The forecasts whose LA, origin, horizon and placement every method scored, so methods are
+    compared on the same outcomes (a model that cannot forecast an early origin drops it for all)."""
+    if forecasts.empty:
+        return forecasts
+    keys = ["la_code", "origin", "horizon", "placement"]
+    methods = forecasts.groupby(keys)["method"].transform("nunique")
+    return forecasts[methods == forecasts["method"].nunique()]
 
 
 def _models(methods: Sequence[str] | Mapping[str, DemandModel]) -> dict[str, DemandModel]:

@@ -127,9 +127,12 @@ class PanelEngine:
             log = {name: np.log(np.where(values > 0, values, np.nan)) for name, values in (
                 ("cla", grid("cla_total")), ("starts", grid("starts")),
                 ("cin", grid("children_in_need")), ("cpp", grid("protection_plans")))}
-        population = pd.DataFrame(grid("population")).T.interpolate(limit_direction="both").T
+        # The rate at 31 March of year T divides by the mid-year estimate of T - 1, as DfE's does:
+        # the mid-T estimate is dated after the origin, so it is never an input.
+        population = (pd.DataFrame(grid("population")).T.interpolate(limit_direction="both")
+                      .shift(1).bfill().T.to_numpy())
         with np.errstate(invalid="ignore", divide="ignore"):
-            log_population = np.log(np.where(population > 0, population.to_numpy(), np.nan))
+            log_population = np.log(np.where(population > 0, population, np.nan))
         growth = np.full_like(log["cla"], np.nan)
         growth[:, 1:] = np.diff(log["cla"], axis=1)
         features = np.stack([
@@ -204,7 +207,8 @@ class PanelEngine:
         row = self.codes.index(la_code)
         column = self._column(origin)
         if column is None or not np.isfinite(self.log_cla[row, column]):
-            raise DemandModelError(f"{la_code}: no total CLA at 31 March {origin}")
+            raise DemandModelError(f"{la_code}: no child looked after at 31 March {origin} to "
+                                   "grow from")
         level = float(np.exp(self.log_cla[row, column]))
         steps = min(horizon, DIRECT_HORIZONS)
         changes, calibrations = [], []
@@ -322,12 +326,15 @@ class PooledGrowthModel(DemandModel):
         self.panel = panel
         self.population_projection = population_projection
         self.interval_seed = interval_seed
+        self._panel_engine: PanelEngine | None = None
 
     def _fit(self, history: CareHistory) -> None:
         if self.panel is None:
             raise DemandModelError("the pooled model learns across LAs: give it every LA's "
                                    "history as `panel`")
-        engine = engine_for(self.panel)
+        if self._panel_engine is None:
+            self._panel_engine = engine_for(self.panel)
+        engine = self._panel_engine
         if history.la_code not in engine.codes:
             panel = (split_histories(self.panel) if isinstance(self.panel, pd.DataFrame)
                      else dict(self.panel))
