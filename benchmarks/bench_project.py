@@ -21,7 +21,7 @@ import pandas as pd
 
 from sf_benefits.project import prepare_assumptions, run_projection, simulate
 from sf_benefits.project.categories import PLACEMENTS
-from sf_benefits.project.demand import make_model
+from sf_benefits.project.demand import DEFAULT_METHOD, make_model
 
 SHARES = np.array([0.70, 0.11, 0.02, 0.07, 0.05, 0.03, 0.02])
 BENCH = "benchmark input"
@@ -101,23 +101,26 @@ def main() -> None:
     overrides = benchmark_overrides()
     model, params = prepare_assumptions("family_safeguarding", overrides, "benchmark")
     first = history[history["la_code"] == codes[0]]
-    demand_model = make_model("stock_flow").fit(first)
+    demand_model = make_model(DEFAULT_METHOD, panel=history).fit(first)
     draws = demand_model.sample(args.years, args.draws, 1)
     opening = draws.cla[0, 0]
     size = f"{args.draws:,} draws x {args.years} years"
 
-    print(f"Projection benchmark: {size}, family_safeguarding, stock_flow demand model")
+    print(f"Projection benchmark: {size}, family_safeguarding, {DEFAULT_METHOD} demand model "
+          f"(learning from {len(codes)} LAs)")
     measure("one LA: scenario + money + sensitivity (given draws)", lambda: simulate(
         draws, model, params, opening_cla=opening, price_base_year="2024-25", seed=1,
-        la_code=codes[0], method="stock_flow"))
+        la_code=codes[0], method=DEFAULT_METHOD))
     measure("one LA: demand draws only", lambda: demand_model.sample(args.years, args.draws, 1))
     measure("one LA: full run_projection", lambda: run_projection(
-        first, codes[0], horizon=args.years, n_draws=args.draws, seed=1, overrides=overrides))
+        first, codes[0], horizon=args.years, n_draws=args.draws, seed=1, overrides=overrides,
+        method=DEFAULT_METHOD, panel=history))
 
     def all_las() -> None:
         for code in codes:
             run_projection(history[history["la_code"] == code], code, horizon=args.years,
-                           n_draws=args.draws, seed=1, overrides=overrides)
+                           n_draws=args.draws, seed=1, overrides=overrides,
+                           method=DEFAULT_METHOD, panel=history)
 
     seconds = measure_time(f"all {len(codes)} LAs: full run_projection each", all_las)
     print(f"{'':<58} {seconds / len(codes):8.2f} s per LA")

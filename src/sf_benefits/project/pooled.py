@@ -313,9 +313,9 @@ def engine_for(panel: pd.DataFrame | Panel) -> PanelEngine:
 class PooledGrowthModel(DemandModel):
     """The pooled growth model for one LA, fitted with the panel of every LA it learns from.
 
-    Total CLA comes from the pooled regression; the placement mix, starts and ceases of a draw
-    come from the LA's own stock-and-flow model, scaled so placements add up to the pooled total
-    and ceases balance the stock."""
+    Total CLA comes from the pooled regression; the placement mix and starts of a draw come
+    from the LA's own stock-and-flow model, and ceases are those that balance the stock (so a
+    draw needs the LA's starts and population, as the stock-and-flow model does)."""
 
     name = "pooled"
     learns_across_las: ClassVar[bool] = True
@@ -351,27 +351,20 @@ class PooledGrowthModel(DemandModel):
         return TotalForecast(self.history.origin, pooled.median(), lo, hi)
 
     def sample(self, horizon: int, n_draws: int, seed: int) -> DemandDraws:
-        """Pooled totals with the LA's own placement mix and flows (see the class docstring)."""
+        """Pooled totals split by the LA's own drawn placement mix, with its own drawn starts
+        and the ceases that balance the stock (see the class docstring)."""
         from sf_benefits.project.stock_flow import StockFlowModel
-        from sf_benefits.project.univariate import NaiveModel
 
         rng = np.random.default_rng(seed)
         total = self._pooled(horizon).draws(n_draws, rng)
-        own: DemandModel
-        try:
-            own = StockFlowModel(population_projection=self.population_projection).fit(
-                self.history)
-            mix = own.sample(horizon, n_draws, seed + 1)
-        except DemandModelError:
-            own = NaiveModel(population_projection=self.population_projection).fit(self.history)
-            mix = own.sample(horizon, n_draws, seed + 1)
-        sums = mix.cla.sum(axis=2, keepdims=True)
-        shares = np.where(sums > 0, mix.cla / np.where(sums > 0, sums, 1.0), 1 / len(PLACEMENTS))
+        own = StockFlowModel(population_projection=self.population_projection).fit(self.history)
+        starts, population = own.start_draws(horizon, n_draws, rng)
+        shares = own.share_draws(horizon, n_draws, rng)
         opening = self.history.value(CLA, self.history.origin)
         previous = np.concatenate([np.full((n_draws, 1), opening), total[:, :-1]], axis=1)
-        ceases = np.maximum(previous + mix.starts - total, 0.0)
-        return DemandDraws(mix.years, mix.placements, total[..., None] * shares, mix.starts,
-                           ceases, mix.population_0_17)
+        ceases = np.maximum(previous + starts - total, 0.0)
+        return DemandDraws(self.forecast_years(horizon), PLACEMENTS, total[..., None] * shares,
+                           starts, ceases, population)
 
     def predict(self, horizon: int, level: Sequence[int] | int = (80,)) -> pd.DataFrame:
         """Total CLA from the pooled quantiles; other series from simulation quantiles."""

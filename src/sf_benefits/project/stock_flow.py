@@ -124,16 +124,30 @@ class StockFlowModel(DemandModel):
 
     @staticmethod
     def _shares(log_shares: np.ndarray) -> np.ndarray:
-        return np.asarray(special.softmax(log_shares, axis=-1))
+        weights = np.exp(log_shares - log_shares.max(axis=-1, keepdims=True))
+        return np.asarray(weights / weights.sum(axis=-1, keepdims=True))
 
-    def _simulate_flows(self, horizon: int, n_draws: int, rng: np.random.Generator
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def start_draws(self, horizon: int, n_draws: int, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Starts (n_draws × horizon: a drawn rate path on the projected population, then
+        Poisson) and the projected population."""
         population = self._population(horizon)
         # A heavy-tailed draw from a short fit can exceed every child in the LA: cap it there.
         log_rate = self._start_trend.draws(horizon, self.damping, n_draws, rng)[..., 0]
         start_rate = np.exp(np.minimum(log_rate, np.log(PER_10K)))
-        hazard = special.expit(self._exit_trend.draws(horizon, self.damping, n_draws, rng)[..., 0])
         starts = rng.poisson(start_rate * population[None, :] / PER_10K).astype(float)
+        return starts, population
+
+    def share_draws(self, horizon: int, n_draws: int, rng: np.random.Generator) -> np.ndarray:
+        """Placement shares (n_draws × horizon × placements) from the drawn share trends."""
+        log_shares = np.concatenate(
+            [t.draws(horizon, self.damping, n_draws, rng) for t in self._share_trends], axis=-1)
+        return self._shares(log_shares)
+
+    def _simulate_flows(self, horizon: int, n_draws: int, rng: np.random.Generator
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        starts, population = self.start_draws(horizon, n_draws, rng)
+        hazard = special.expit(self._exit_trend.draws(horizon, self.damping, n_draws, rng)[..., 0])
         ceases = np.empty((n_draws, horizon))
         stock = np.empty((n_draws, horizon))
         level = np.full(n_draws, round(self._stock0), dtype=np.int64)
@@ -149,9 +163,7 @@ class StockFlowModel(DemandModel):
         """Joint paths of starts, exits and stock by placement (vectorised over draws)."""
         rng = np.random.default_rng(seed)
         starts, ceases, stock, population = self._simulate_flows(horizon, n_draws, rng)
-        log_shares = np.concatenate(
-            [t.draws(horizon, self.damping, n_draws, rng) for t in self._share_trends], axis=-1)
-        cla = stock[..., None] * self._shares(log_shares)
+        cla = stock[..., None] * self.share_draws(horizon, n_draws, rng)
         return DemandDraws(self.forecast_years(horizon), PLACEMENTS, cla, starts, ceases,
                            population)
 
