@@ -17,6 +17,14 @@ from sf_benefits.store.schema import (
 from sf_benefits.store.tidy import TOTAL_VALUES, parse_breakdown
 from sf_benefits.store.tidy import continuous_series as continuous_series
 
+CLA_COUNT = ("children_count", "population_type")
+"""DfE's CLA numbers file: the count column and the filter naming which population it counts."""
+CLA_POPULATION_COUNTS = {
+    "cla_31_march": "Children looked after on 31 March each year",
+    "starts": "Children starting to be looked after each year",
+    "ceases": "Children ceasing to be looked after each year",
+}
+
 
 def local_authorities(store: Store) -> pd.DataFrame:
     """Every LA in the store with codes, name, region and the years it appears in the data."""
@@ -91,8 +99,11 @@ def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | N
     return frame.iloc[0:0]
 
 
-DFE_POPULATION = ("population_estimate", "Children looked after at 31 March each year")
+DFE_POPULATION = ("population_estimate", CLA_POPULATION_COUNTS["cla_31_march"])
 """The 0–17 population DfE publishes beside its CLA rates (ONS mid-year estimate, year before)."""
+ONS_CHILDREN = ("population_estimate", "age_group", "Children aged 0 to 17 years", "ons_mid-year")
+"""The ONS mid-year estimate of children aged 0–17 as DfE republishes it (indicator, filter,
+value, part of the file name)."""
 
 
 def child_population(frame: pd.DataFrame) -> pd.DataFrame:
@@ -100,8 +111,10 @@ def child_population(frame: pd.DataFrame) -> pd.DataFrame:
     the year before, as DfE uses; DfE's own published figure where ONS has none (e.g. counties
     when only district-level ONS files are loaded)."""
     keys = ["year", "geographic_level", "area_code"]
-    published = select_rows(frame, [DFE_POPULATION[0]], {"population_count": DFE_POPULATION[1]})
-    ons = frame[frame["indicator"] == "population_0_17"].assign(year=lambda f: f["year"] + 1)
+    published = select_rows(frame, [DFE_POPULATION[0]], {CLA_COUNT[1]: DFE_POPULATION[1]})
+    ons = pd.concat([frame[frame["indicator"] == "population_0_17"], select_rows(
+        frame, [ONS_CHILDREN[0]], {ONS_CHILDREN[1]: ONS_CHILDREN[2]}, datasets=(ONS_CHILDREN[3],))]
+                    ).assign(year=lambda f: f["year"] + 1)
     both = pd.concat([ons[keys + ["value"]], published[keys + ["value"]]], ignore_index=True)
     both = both.dropna(subset=["value"]).drop_duplicates(keys, keep="first")
     return both.rename(columns={"value": "population"})
