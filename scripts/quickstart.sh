@@ -7,9 +7,10 @@ LA=${1:-Warrington}
 ./scripts/setup.sh
 SOURCE=${SF_BENEFITS_SOURCE_DIR:-../shared/data}
 .venv/bin/sf-benefits data load --from "$SOURCE"
-mkdir -p out
 slug=$(echo "$LA" | tr '[:upper:] ' '[:lower:]-')
 .venv/bin/sf-benefits benchmark --la "$LA"
 .venv/bin/sf-benefits benchmark --la "$LA" --format xlsx --out "out/${slug}-benchmark.xlsx" \
   --chart "out/${slug}-benchmark.html"
 echo "Benchmark workbook and chart for $LA are in out/"
+echo "Run sf-benefits yourself: source .venv/bin/activate, then sf-benefits --help" \
+  "(or call .venv/bin/sf-benefits without activating)"
