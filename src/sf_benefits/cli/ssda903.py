@@ -111,7 +111,7 @@ def validate(
 
 def _dfe_rules(files: list[Path], la_code: str) -> list[Problem]:
     """The DfE rules' findings (printed), building the validator's environment first if needed
-    and saying so, since that takes a minute and about 230 MB once."""
+    and saying so, since that downloads about 230 MB once."""
     from sf_benefits.ingest.ssda903 import ValidatorUnavailable, dfe_problems
     from sf_benefits.ingest.ssda903.dfe import VALIDATOR_REQUIREMENT, validator_python
 
@@ -120,7 +120,7 @@ def _dfe_rules(files: list[Path], la_code: str) -> list[Problem]:
             python = validator_python(install=False)
         except ValidatorUnavailable:
             errors.print(f"Installing the DfE validator ({VALIDATOR_REQUIREMENT}) in its own "
-                         "environment: once, about a minute and 230 MB…")
+                         "environment: once, about 230 MB…")
             with console.status("Installing the DfE validator…"):
                 python = validator_python()
         with console.status("Running the DfE validation rules…"):
@@ -201,7 +201,7 @@ def project(
     shown = frame[(frame["age_band"] == ALL_AGES) & (frame["date"].dt.month == 3)]
     year_ends = suppress_counts(shown.reset_index(drop=True), counts,
                                 row_totals=[RowTotal("placement", ALL_PLACEMENTS, ("date",))])
-    table = Table(title=f"Children looked after at 31 March, {la_code} (mean and 80% interval; "
+    table = Table(title=f"Children looked after at 31 March, {data.la_code} (mean and 80% interval; "
                         f"rates from {model.rates.reference_start:%d/%m/%Y} to "
                         f"{model.rates.reference_end:%d/%m/%Y})")
     table.add_column("placement")
@@ -234,14 +234,15 @@ def rates(
 
     if output is not None:
         output_file(output)
-    model = ChildLevelModel(window_years=window_years).fit(_latest(la_code, database_url))
+    data = _latest(la_code, database_url)
+    model = ChildLevelModel(window_years=window_years).fit(data)
     moves = model.transition_rates()
     moves = moves[moves["events"] > 0].reset_index(drop=True)
     shown = suppress_counts(moves, ["events"])
     if output is not None:
         write_csv(shown, output)
         console.print(f"Wrote {len(shown)} rows to {output}")
-    table = Table(title=f"Moves per child-year, {la_code}, {model.rates.reference_start:%d/%m/%Y}"
+    table = Table(title=f"Moves per child-year, {data.la_code}, {model.rates.reference_start:%d/%m/%Y}"
                         f" to {model.rates.reference_end:%d/%m/%Y}")
     for column in ("age band", "from", "to", "moves", "child-years", "rate per year"):
         table.add_column(column)
