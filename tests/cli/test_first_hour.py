@@ -199,7 +199,7 @@ def test_data_load_from_an_empty_or_wrong_folder_fails(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     code, out = invoke("data", "load", "--from", str(empty), *db)
-    assert code == 1 and "no CSV or XLSX files" in out
+    assert code == 1 and "no data files (CSV, XLSX, Parquet)" in out
     wrong = tmp_path / "wrong"
     wrong.mkdir()
     (wrong / "shopping.csv").write_text("item,price\nbread,1.20\n")

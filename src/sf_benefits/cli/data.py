@@ -35,7 +35,7 @@ def load(
     if not directory.is_dir():
         raise fail(MISSING_DATA.format(path=directory))
     if not discover(directory):
-        raise fail(f"no CSV or XLSX files in {directory}: nothing loaded.\n"
+        raise fail(f"no data files (CSV, XLSX, Parquet) in {directory}: nothing loaded.\n"
                    + MISSING_DATA.split("\n", 1)[1].format(path=directory))
     store = open_store(database_url)
     try:

@@ -83,7 +83,8 @@ def validate(
         "--dfe-as-warnings", help="Report DfE rule failures as warnings: exit 0 unless a "
                                   "structural rule fails.")] = False,
     la_code: Annotated[str, typer.Option(
-        "--la", help="LA code, for the DfE location rules.")] = "E10000015",
+        "--la", help="The LA (name, 3-digit or GSS code), for the DfE location rules.")]
+    = "E10000015",
 ) -> None:
     """Check returns against the structural rules (and the full DfE rules); list every problem.
     Exits 1 when a structural or DfE rule fails (DfE failures: 0 with --dfe-as-warnings)."""
@@ -99,7 +100,7 @@ def validate(
     except IngestError as error:
         problems = error.problems
         _print_problems(problems, "Structural rules (these stop a load)")
-    found = _dfe_rules(files, la_code) if dfe else []
+    found = _dfe_rules(files, _gss_code(la_code)) if dfe else []
     if found and dfe_warnings:
         warn(f"{len(found)} DfE rule failure(s), reported as warnings (--dfe-as-warnings)")
     elif found:
@@ -107,6 +108,14 @@ def validate(
                      "validation (--dfe-as-warnings reports them without failing)")
     if problems or (found and not dfe_warnings):
         raise typer.Exit(1)
+
+
+def _gss_code(la: str) -> str:
+    store = open_store()
+    try:
+        return resolve_authority(store, la, code_without_list=True).la_code
+    finally:
+        store.close()
 
 
 def _dfe_rules(files: list[Path], la_code: str) -> list[Problem]:
