@@ -186,7 +186,9 @@ def project(
     from sf_benefits.project import run_projection
     from sf_benefits.store.queries import care_history
 
-    charts = [output_file(path, ".png") for path in (chart, chart_benefit) if path is not None]
+    for path in (chart, chart_benefit):
+        if path is not None:
+            output_file(path, ".png")
     store = open_store(database_url)
     try:
         authority = resolve_authority(store, la)
@@ -215,7 +217,7 @@ def project(
             write_csv(frame, out / f"{stem}_{name}.csv")
         if output_format is OutputFormat.table:
             console.print(f"Wrote {len(frames)} CSV files to {out}")
-    if charts:
+    if chart is not None or chart_benefit is not None:
         from sf_benefits.project.charts import cumulative_benefit_png, fan_chart_png
 
         if chart is not None:

@@ -93,9 +93,7 @@ def _resolve(store: Store, la: str, la_name: str | None) -> tuple[str, str]:
     return found.la_code, found.la_name
 
 
-def _date(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
+def _date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -138,8 +136,8 @@ def implement(
     if model not in MODELS:
         raise fail(f"--model must be one of {', '.join(MODELS)}")
     go_live_date = _date(go_live, "--go-live")
-    assert go_live_date is not None
-    window = _date(earliest, "--earliest"), _date(latest, "--latest")
+    window = (_date(earliest, "--earliest") if earliest else None,
+              _date(latest, "--latest") if latest else None)
     store = open_store(database_url)
     code, name = _resolve(store, la, la_name)
     for existing in list_implementations(store):
