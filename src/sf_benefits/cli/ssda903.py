@@ -87,6 +87,7 @@ def validate(
     = "E10000015",
 ) -> None:
     """Check returns against the structural rules (and the full DfE rules); list every problem.
+
     Exits 1 when a structural or DfE rule fails (DfE failures: 0 with --dfe-as-warnings)."""
     from sf_benefits.ingest.errors import IngestError
     from sf_benefits.ingest.ssda903 import check_returns

@@ -126,8 +126,9 @@ def implement(
     = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Record an implementation; with --lock, project and lock its baseline at go-live, both in
-    one transaction (nothing is recorded when the lock fails)."""
+    """Record an implementation; with --lock, also project and lock its baseline at go-live.
+
+    Both are written in one transaction: nothing is recorded when the lock fails."""
     from sf_benefits.ingest.errors import IngestError
     from sf_benefits.track import TrackError, list_implementations, record_implementation
 
@@ -182,8 +183,9 @@ def withdraw_command(
     reason: Annotated[str, typer.Option(help="Why it is withdrawn (kept in the audit log)")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Withdraw an implementation recorded in error, while its baseline is not locked; the audit
-    log keeps what was withdrawn, by whom and why."""
+    """Withdraw an implementation recorded in error, while its baseline is not locked.
+
+    The audit log keeps what was withdrawn, by whom and why."""
     from sf_benefits.track import TrackError, withdraw_implementation
     from sf_benefits.web.audit import Actor, record
 
