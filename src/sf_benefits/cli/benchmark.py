@@ -23,6 +23,7 @@ from sf_benefits.cli.common import (
 
 if TYPE_CHECKING:
     from sf_benefits.benchmark import BenchmarkResult
+    from sf_benefits.benchmark.engine import IndicatorBenchmark
 
 CHART_SUFFIXES = (".png", ".html")
 
@@ -49,30 +50,64 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.1f}"
 
 
+WIDE_TABLE_COLUMNS = 150
+"""Below this terminal width the benchmark prints one block per indicator instead of a table."""
+
+
 def _render_table(result: BenchmarkResult) -> None:
     la = result.la
     console.print(f"[bold]{la.la_name}[/] ({la.la_code}, {la.old_la_code}) — {la.region_name}; "
                   f"neighbours: {result.neighbour_model}")
     console.print("Neighbours: " + ", ".join(n.la_name for n in result.neighbours))
-    table = Table("Indicator", "Year", la.la_name, "Neighbour mean", "Neighbour median",
-                  "Region", "England", "Rank (neighbours)", "Rank (England)", "Band", "Trend")
-    for b in result.indicators:
-        unit = b.indicator.unit
-        trend = b.trend.dropna(subset=["la"])
-        spark = " → ".join(format_value(v, unit) for v in trend["la"].tail(4))
-        table.add_row(
-            b.indicator.label, str(b.year or "–"), format_value(b.la_value, unit),
-            format_value(b.neighbour_mean, unit), format_value(b.neighbour_median, unit),
-            format_value(b.region_value, unit), format_value(b.england_value, unit),
-            f"{b.rank_among_neighbours} of {b.neighbours_ranked}" if b.rank_among_neighbours
-            else "–",
-            f"{b.national_rank} of {b.las_ranked}" if b.national_rank else "–",
-            b.quartile_band or "–", spark or "–")
-    console.print(table)
+    if console.width < WIDE_TABLE_COLUMNS:
+        _render_blocks(result)
+    else:
+        table = Table("Indicator", "Year", la.la_name, "Neighbour mean", "Neighbour median",
+                      "Region", "England", "Rank (neighbours)", "Rank (England)", "Band",
+                      "Trend")
+        for b in result.indicators:
+            unit = b.indicator.unit
+            table.add_row(
+                b.indicator.label, str(b.year or "–"), format_value(b.la_value, unit),
+                format_value(b.neighbour_mean, unit), format_value(b.neighbour_median, unit),
+                format_value(b.region_value, unit), format_value(b.england_value, unit),
+                _rank(b.rank_among_neighbours, b.neighbours_ranked),
+                _rank(b.national_rank, b.las_ranked), b.quartile_band or "–", _trend(b) or "–")
+        console.print(table)
     console.print("Rank 1 and band A are best for indicators with a polarity; for neutral "
-                  "indicators they mark the lowest values. '–' means suppressed or not published.")
+                  "indicators they mark the lowest values. '–' means suppressed or not published. "
+                  "Every column: --format csv or xlsx.")
     for note in result.notes:
         console.print(f"[yellow]Note:[/] {note}")
+
+
+def _rank(rank: int | None, of: int | None) -> str:
+    return f"{rank} of {of}" if rank else "–"
+
+
+def _trend(b: IndicatorBenchmark) -> str:
+    trend = b.trend.dropna(subset=["la"])
+    return " → ".join(format_value(v, b.indicator.unit) for v in trend["la"].tail(4))
+
+
+def _render_blocks(result: BenchmarkResult) -> None:
+    """One short block per indicator, readable in an 80-column terminal."""
+    la = result.la
+    for b in result.indicators:
+        unit = b.indicator.unit
+        console.print(f"\n[bold]{b.indicator.label}[/] ({b.year or 'no year'})", highlight=False)
+        console.print(
+            f"  {la.la_name} [bold]{format_value(b.la_value, unit)}[/] · band "
+            f"{b.quartile_band or '–'} · rank {_rank(b.national_rank, b.las_ranked)} in England, "
+            f"{_rank(b.rank_among_neighbours, b.neighbours_ranked)} neighbours", highlight=False)
+        console.print(
+            f"  Neighbours {format_value(b.neighbour_mean, unit)} (median "
+            f"{format_value(b.neighbour_median, unit)}) · {la.region_name or 'Region'} "
+            f"{format_value(b.region_value, unit)} · England {format_value(b.england_value, unit)}",
+            highlight=False)
+        trend = _trend(b)
+        if trend:
+            console.print(f"  Trend {trend}", highlight=False)
 
 
 def write_xlsx(result: BenchmarkResult, path: Path) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sf_benefits.ingest.errors import IngestError, Problem
@@ -38,13 +39,14 @@ def per_value(series: pd.Series, transform: Callable[[pd.Series], pd.Series]) ->
     """`transform` applied once to each distinct value and mapped back to every row: published
     tables repeat a few labels, codes and markers hundreds of thousands of times."""
     codes, uniques = pd.factorize(series, use_na_sentinel=False)
-    done = transform(pd.Series(uniques, dtype=object))
+    done = transform(pd.Series(np.asarray(uniques, dtype=object)))
     return pd.Series(done.to_numpy()[codes], index=series.index, name=series.name)
 
 
 def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Every cell a string without surrounding spaces (published files pad some labels)."""
-    return frame.apply(lambda col: per_value(col, lambda u: u.astype(str).str.strip()))
+    return frame.apply(lambda col: per_value(
+        col, lambda u: u.where(u.notna(), "").astype(str).str.strip()))
 
 
 @dataclass(frozen=True)
@@ -143,12 +145,8 @@ def _indicator_columns(path: Path, frame: pd.DataFrame,
                      if "indicator_unit" in rows.columns else {})
             scale = {c: UNIT_SCALE[u] for c, u in units.items() if u in UNIT_SCALE}
             return [c for c in candidates if c in names], scale
-    chosen = []
-    for col in candidates:
-        values = frame[col]
-        numeric = values.str.fullmatch(NUMBER.pattern) | values.str.lower().isin(SUPPRESSION_MARKERS)
-        if col in KNOWN_INDICATORS or numeric.mean() >= 0.5:
-            chosen.append(col)
+    chosen = [col for col in candidates
+              if col in KNOWN_INDICATORS or (~parse_values(frame[col]).invalid).mean() >= 0.5]
     return chosen, {}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -91,18 +92,16 @@ def read_frame(path: Path) -> pd.DataFrame:
     lower-cased; a spreadsheet's header is found below any title rows."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
         try:
-            frame = pd.read_parquet(path)
+            frame = pq.read_table(path).to_pandas(strings_to_categorical=True)
         except Exception as exc:
             raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
         frame.columns = [str(c).strip().lower() for c in frame.columns]
-        return strip_cells(frame.astype(object).where(frame.notna(), ""))
+        return strip_cells(frame)
     if suffix == ".xlsx":
-        try:
-            raw = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
-        except Exception as exc:
-            raise IngestError([Problem(str(path), None, None, "xlsx_unreadable", str(exc))]) from exc
-        raw = strip_cells(raw)
+        raw = _xlsx_cells(path, path.stat().st_mtime_ns).copy()
         header = next((i for i in range(min(HEADER_SEARCH_ROWS, len(raw)))
                        if kind_of([c.lower() for c in raw.iloc[i]]) != "unknown"), 0)
         frame = raw.iloc[header + 1:].reset_index(drop=True)
@@ -110,6 +109,17 @@ def read_frame(path: Path) -> pd.DataFrame:
         frame.attrs["header_row"] = header + 1
         return frame
     return read_csv_strings(path)
+
+
+@lru_cache(maxsize=8)
+def _xlsx_cells(path: Path, _modified: int) -> pd.DataFrame:
+    """A workbook's first sheet as stripped strings, read once per load (parsing XLSX is slow
+    and the loader reads each workbook's header before its rows)."""
+    try:
+        raw = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
+    except Exception as exc:
+        raise IngestError([Problem(str(path), None, None, "xlsx_unreadable", str(exc))]) from exc
+    return strip_cells(raw)
 
 
 def header_of(path: Path) -> list[str]:

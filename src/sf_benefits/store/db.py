@@ -124,6 +124,12 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame,
     raw = connection.connection.driver_connection
     for start in range(0, len(frame), chunk_rows):
         part = frame.iloc[start:start + chunk_rows]
+        if dialect == "sqlite":
+            marks = ", ".join("?" for _ in columns)
+            raw.executemany(  # type: ignore[union-attr]
+                f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+                part.itertuples(index=False, name=None))  # SQLite stores a bound NaN as NULL
+            continue
         rows = part.astype(object).where(part.notna(), None).itertuples(  # type: ignore[call-overload]
             index=False, name=None)
         if dialect == "postgresql":
@@ -131,10 +137,6 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame,
                     f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
                 for row in rows:
                     copy.write_row(row)
-        elif dialect == "sqlite":
-            marks = ", ".join("?" for _ in columns)
-            raw.executemany(  # type: ignore[union-attr]
-                f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
         else:
             connection.execute(table.insert(), [dict(zip(columns, row, strict=True))
                                                 for row in rows])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
 from sf_benefits.store.db import Store
 from sf_benefits.store.schema import (
@@ -71,14 +71,26 @@ def neighbour_models(store: Store) -> list[str]:
         return sorted(pd.read_sql(select(statistical_neighbour.c.model).distinct(), conn)["model"])
 
 
-def observations(store: Store, indicators: list[str]) -> pd.DataFrame:
-    """All stored observations of the named indicator columns, with breakdowns parsed to dicts."""
-    query = select(observation.c.dataset, observation.c.year, observation.c.geographic_level,
-                   observation.c.area_code, observation.c.breakdown, observation.c.indicator,
-                   observation.c.value, observation.c.status).where(
-        observation.c.indicator.in_(indicators))
+def observations(store: Store, indicators: list[str],
+                 preferred: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
+    """All stored observations of the named indicator columns. For a name in `preferred`, only
+    the files whose dataset name contains one of its parts are read, unless none of them carries
+    it (as `select_rows` would choose, without reading rows it would drop)."""
+    preferred = {k: v for k, v in (preferred or {}).items() if v and k in indicators}
+    columns = (observation.c.dataset, observation.c.year, observation.c.geographic_level,
+               observation.c.area_code, observation.c.breakdown, observation.c.indicator,
+               observation.c.value, observation.c.status)
+    plain = [name for name in indicators if name not in preferred]
+    conditions: list[ColumnElement[bool]] = [observation.c.indicator.in_(plain)] if plain else []
+    conditions += [(observation.c.indicator == name)
+                   & or_(*(observation.c.dataset.contains(part, autoescape=True) for part in parts))
+                   for name, parts in preferred.items()]
     with store.engine.connect() as conn:
-        frame = pd.read_sql(query, conn)
+        frame = pd.read_sql(select(*columns).where(or_(*conditions)), conn)
+        missing = [name for name in preferred if name not in set(frame["indicator"])]
+        if missing:
+            frame = pd.concat([frame, pd.read_sql(select(*columns).where(
+                observation.c.indicator.in_(missing)), conn)], ignore_index=True)
     frame["value"] = frame["value"].astype(float)
     return frame
 
@@ -112,7 +124,8 @@ def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | N
         rows = frame[frame["indicator"] == name]
         if rows.empty:
             continue
-        preferred = rows[rows["dataset"].map(lambda d: any(part in d for part in datasets))]
+        is_preferred = {d: any(part in d for part in datasets) for d in rows["dataset"].unique()}
+        preferred = rows[rows["dataset"].map(is_preferred).astype(bool)]
         rows = preferred if not preferred.empty else rows
         verdict = {b: matches(b) for b in rows["breakdown"].unique()}
         matched = rows[rows["breakdown"].map(verdict).astype(bool)]
