@@ -152,8 +152,10 @@ def indicator_values(frame: pd.DataFrame, indicator: Indicator,
 
     if indicator.numerator is not None and indicator.denominator is not None:
         merged = pick(indicator.numerator, "ratio").merge(
-            pick(indicator.denominator, "ratio")[[*keys, "value"]], on=keys, suffixes=("", "_den"))
+            pick(indicator.denominator, "ratio")[[*keys, "value", "dataset"]], on=keys,
+            suffixes=("", "_den"))
         merged["value"] = merged["value"] / merged["value_den"].where(merged["value_den"] > 0)
+        merged["dataset"] = merged["dataset"] + " ÷ " + merged["dataset_den"]
         return merged[columns]
     parts = [pick(indicator.value, "published")] if indicator.value is not None else []
     if indicator.per_10k_children is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import typer
 from rich.table import Table
 
 from sf_benefits import config
-from sf_benefits.cli.common import console, fail, open_store, progress_bar
+from sf_benefits.cli.common import console, csv_text, fail, open_store, progress_bar
 
 app = typer.Typer(help="Load, fetch and inspect the published data.", no_args_is_help=True)
 
@@ -80,15 +81,32 @@ def fetch_command(
     console.print(f"Now run: sf-benefits data load --from {directory}")
 
 
+class StatusFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+
+
 @app.command("status")
-def status(database_url: Annotated[str | None, typer.Option()] = None) -> None:
-    """List the datasets in the store, with their source file, rows and load time."""
+def status(
+    output: Annotated[StatusFormat, typer.Option(
+        "--format", help="table, or csv: the benchmark indicators' coverage only")
+    ] = StatusFormat.table,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """List the datasets in the store (source file, rows, load time) and, for every benchmark
+    indicator, the files it is read from, its basis, years and LAs in the last year."""
     import pandas as pd
     from sqlalchemy import select
 
     from sf_benefits.store.schema import data_load
 
     store = open_store(database_url)
+    if output is StatusFormat.csv:
+        from sf_benefits.benchmark.engine import indicator_coverage
+
+        console.print(csv_text(indicator_coverage(store)), end="", highlight=False,
+                      soft_wrap=True)
+        return
     with store.engine.connect() as conn:
         loads = pd.read_sql(select(data_load).order_by(data_load.c.dataset), conn)
     table = Table("dataset", "rows", "loaded at", "source file", title=f"Store: {store.url}")

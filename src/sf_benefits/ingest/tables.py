@@ -99,7 +99,7 @@ def read_frame(path: Path) -> pd.DataFrame:
         except Exception as exc:
             raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
         frame.columns = [str(c).strip().lower() for c in frame.columns]
-        return strip_cells(frame)
+        return frame.apply(_stripped_categories)
     if suffix == ".xlsx":
         raw = _xlsx_cells(path, path.stat().st_mtime_ns).copy()
         header = next((i for i in range(min(HEADER_SEARCH_ROWS, len(raw)))
@@ -109,6 +109,17 @@ def read_frame(path: Path) -> pd.DataFrame:
         frame.attrs["header_row"] = header + 1
         return frame
     return read_csv_strings(path)
+
+
+def _stripped_categories(column: pd.Series) -> pd.Series:
+    """A Parquet column as categorical strings without surrounding spaces ('' for missing):
+    the LAIT's half a million rows hold a few thousand distinct cells, so this keeps memory low."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype("category")
+    labels = pd.Series(column.cat.categories, dtype=object).astype(str).str.strip()
+    if not labels.is_unique or "" in set(labels):
+        return per_value(column, lambda u: u.where(u.notna(), "").astype(str).str.strip())
+    return column.cat.rename_categories(list(labels)).cat.add_categories("").fillna("")
 
 
 @lru_cache(maxsize=8)

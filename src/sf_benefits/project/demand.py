@@ -544,7 +544,10 @@ class StockFlowModel(DemandModel):
         population = self._population(horizon)
         start_rate = np.exp(self._start_trend.draws(horizon, self.damping, n_draws, rng)[..., 0])
         hazard = special.expit(self._exit_trend.draws(horizon, self.damping, n_draws, rng)[..., 0])
-        starts = rng.poisson(start_rate * population[None, :] / PER_10K).astype(float)
+        # A short fit has Student-t tails (1 degree of freedom from 3 years): a draw's start rate
+        # can be absurd, but never more children than there are (City of London, 2016 origin).
+        expected = np.minimum(start_rate * population[None, :] / PER_10K, population[None, :])
+        starts = rng.poisson(expected).astype(float)
         ceases = np.empty((n_draws, horizon))
         stock = np.empty((n_draws, horizon))
         level = np.full(n_draws, round(self._stock0), dtype=np.int64)
