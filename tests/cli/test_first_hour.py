@@ -57,14 +57,11 @@ def test_benchmark_loads_only_what_it_uses(loaded_store: Store, tmp_path: Path) 
 
 def test_names_kept_apart_for_help_match_their_sources() -> None:
     from sf_benefits.cli.serve import ROLE_HELP
-    from sf_benefits.project.backtest import run_backtest
-    from sf_benefits.project.defaults import BACKTEST_METHODS, DEMAND_METHODS
+    from sf_benefits.project.defaults import DEMAND_METHODS
     from sf_benefits.project.demand import METHODS
     from sf_benefits.web.auth import ROLES
 
     assert tuple(METHODS) == DEMAND_METHODS
-    assert run_backtest.__defaults__ is not None
-    assert run_backtest.__defaults__[0] == BACKTEST_METHODS
     assert re.findall(r"\w+", ROLE_HELP.removeprefix("One of:")) == list(ROLES)
 
 

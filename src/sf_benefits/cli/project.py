@@ -22,7 +22,7 @@ from sf_benefits.cli.common import (
     write_csv,
 )
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS
-from sf_benefits.project.defaults import DEFAULT_PRICE_BASE, DEFAULT_SEED
+from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_PRICE_BASE, DEFAULT_SEED
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,34 +105,65 @@ def render_projection(result: ProjectionResult, la_name: str) -> None:
         )
     console.print(table)
 
+    rests_on = ", ".join(result.grade_d_drivers)
+    flag = "[yellow]rests on grade D †[/]" if rests_on else "no grade-D driver"
     npv, roi = result.net_present_value, result.return_on_investment
-    table = Table("Measure", "P10", "P50", "P90", title="Appraisal")
-    table.add_row("Net present value", money_text(npv.p10), money_text(npv.p50),
-                  money_text(npv.p90))
-    table.add_row("Present value of costs", *(money_text(v) for v in (
-        result.present_value_costs.p10, result.present_value_costs.p50,
-        result.present_value_costs.p90)))
+    table = Table("Measure", "P10", "P50", "P90", "Evidence",
+                  title=f"Appraisal (£, {result.price_base_year} prices, discounted at "
+                        f"{result.discount_rate:.1%})")
+    for label, interval in (("Net present value", npv),
+                            ("Present value of benefits", result.present_value_benefits),
+                            ("Present value of costs", result.present_value_costs)):
+        table.add_row(label, *(money_text(v) for v in (interval.p10, interval.p50, interval.p90)),
+                      flag)
     table.add_row("Return on investment", *("–" if math.isnan(v) else f"{v:.2f}"
-                                            for v in (roi.p10, roi.p50, roi.p90)))
+                                            for v in (roi.p10, roi.p50, roi.p90)), flag)
     console.print(table)
     console.print(
-        f"Payback year (P50): {result.payback_year or 'not within the horizon'}; probability of "
-        f"payback within {result.horizon} years {result.probability_of_payback:.0%}; probability "
-        f"NPV > 0 {result.probability_net_present_value_positive:.0%}"
+        f"Payback year (P50): {result.payback_year or 'not within the horizon'} ({flag}); "
+        f"probability of payback within {result.horizon} years "
+        f"{result.probability_of_payback:.0%}; probability NPV > 0 "
+        f"{result.probability_net_present_value_positive:.0%}"
     )
+    if rests_on:
+        console.print(f"[yellow]† These figures rest on grade-D assumptions (expert judgement or "
+                      f"arithmetic from indirect evidence) that drive the NPV: {rests_on}.[/]")
     if not result.sensitivity.empty:
-        table = Table(Column("Parameter", no_wrap=True), "Low", "High", "NPV P50 at low",
-                      "NPV P50 at high", "Swing", title="Sensitivity (others at central value)")
-        for row in result.sensitivity.to_dict("records"):
-            table.add_row(str(row["parameter_id"]), f"{float(row['low']):g}",
-                          f"{float(row['high']):g}", money_text(float(row["npv_p50_low"])),
-                          money_text(float(row["npv_p50_high"])), money_text(float(row["swing"])))
+        table = Table("#", Column("Parameter", no_wrap=True), "Grade", "Low – high",
+                      "NPV P50 at low / high", "Swing",
+                      title="What drives the NPV (one parameter at its low or high, others "
+                            "central; * = driver)")
+        for rank, row in enumerate(result.sensitivity.to_dict("records"), start=1):
+            grade = str(row["confidence"])
+            table.add_row(f"{rank}{'*' if row['driver'] else ''}", str(row["parameter_id"]),
+                          f"[yellow]{grade}[/]" if grade == "D" else grade,
+                          f"{float(row['low']):,.4g} – {float(row['high']):,.4g}",
+                          f"{money_text(float(row['npv_p50_low']))} / "
+                          f"{money_text(float(row['npv_p50_high']))}",
+                          money_text(float(row["swing"])))
         console.print(table)
+    _render_unit_costs(result)
     _render_assumptions(result.assumptions, "Assumptions used", result.price_base_year)
+    if result.overrides:
+        console.print(f"[bold]Your overrides (win over defaults and the LA's published costs):[/] "
+                      f"{', '.join(result.overrides)}")
     for item in result.excluded:
         console.print(f"[yellow]Left out:[/] {item}")
     for note in result.notes:
         console.print(f"[dim]{note}[/]")
+
+
+def _render_unit_costs(result: ProjectionResult) -> None:
+    """Which weekly unit cost each placement used: value, price base, grade and basis."""
+    frame = result.assumptions[result.assumptions["id"].str.startswith("unit_cost_")]
+    table = Table("Placement", "£ a week", "Price base", f"£ a week at {result.price_base_year}",
+                  "Grade", "Basis", title="Unit costs used")
+    labels = {f"unit_cost_{p}_weekly": label for p, label in PLACEMENT_LABELS.items()}
+    for row in frame.to_dict("records"):
+        table.add_row(labels.get(str(row["id"]), str(row["id"])), money_text(float(row["value"])),
+                      str(row["price_base_year"]), money_text(float(row["value_in_price_base"])),
+                      str(row["confidence"]), str(row["basis"]))
+    console.print(table)
 
 
 def _render_assumptions(frame: pd.DataFrame, title: str, price_base_year: str | None = None
@@ -143,14 +174,16 @@ def _render_assumptions(frame: pd.DataFrame, title: str, price_base_year: str | 
     columns: list[Column | str] = [Column("Id", no_wrap=True), "Value", "Unit", "Price base"]
     if converted:
         columns.append(f"Value at {price_base_year} prices")
-    table = Table(*columns, "Source", "Grade", title=title)
+    table = Table(*columns, "Source", "Grade", "Status", title=title)
     for row in frame.to_dict("records"):
         value = "NOT FOUND" if pd.isna(row["value"]) else f"{row['value']:,.6g}"
         cells = [str(row["id"]), value, str(row["unit"]), str(row["price_base_year"] or "–")]
         if converted:
             cells.append("" if pd.isna(row["value_in_price_base"])
                          else money_text(float(row["value_in_price_base"])))
-        table.add_row(*cells, str(row["source"]), str(row["confidence"]))
+        status = str(row["status"])
+        table.add_row(*cells, str(row["source"]), str(row["confidence"]),
+                      f"[bold]{status}[/]" if status == "override" else status)
     console.print(table)
 
 
@@ -162,8 +195,9 @@ def project(
     years: Annotated[int, typer.Option("--years", min=1, max=30,
                                        help="Years to project")] = 5,
     method: Annotated[str, typer.Option(
-        "--method", help="Demand method: stock_flow, statsforecast, ets, arima, theta, naive, "
-                         "linear_trend or auto (best backtest)")] = "stock_flow",
+        "--method", help="Demand method: pooled (learns across every LA; the backtest's pick), "
+                         "stock_flow, statsforecast, ets, arima, theta, naive, linear_trend or "
+                         "auto (best backtest on this LA)")] = DEFAULT_METHOD,
     draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = DEFAULT_SEED,
     price_base: Annotated[str, typer.Option("--price-base",
@@ -184,7 +218,8 @@ def project(
 ) -> None:
     """Project care demand and its cost with and without an innovation, with P10/P50/P90."""
     from sf_benefits.project import run_projection
-    from sf_benefits.store.queries import care_history
+    from sf_benefits.project.unit_costs import LAIT_INDICATORS
+    from sf_benefits.store.queries import demand_history, observations
 
     for path in (chart, chart_benefit):
         if path is not None:
@@ -192,7 +227,9 @@ def project(
     store = open_store(database_url)
     try:
         authority = resolve_authority(store, la)
-        history = care_history(store, la_codes=[authority.la_code])
+        panel = demand_history(store)
+        history = panel[panel["la_code"] == authority.la_code]
+        unit_costs = observations(store, list(LAIT_INDICATORS))
     finally:
         store.close()
     if history.empty:
@@ -202,7 +239,8 @@ def project(
         result = run_projection(
             history, authority.la_code, model=model, horizon=years, method=method,
             n_draws=draws, seed=seed, price_base_year=price_base, overrides=overrides,
-            discount_rate=discount_rate, overrides_by=by,
+            discount_rate=discount_rate, overrides_by=by, unit_costs=unit_costs,
+            la_name=authority.la_name, panel=panel,
         )
 
     frames = export_frames(result)

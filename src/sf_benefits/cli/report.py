@@ -88,8 +88,9 @@ def report(
     """Write a report for one LA and one innovation: benchmark, projection, money, assumptions."""
     from sf_benefits.benchmark import benchmark_la
     from sf_benefits.project import run_projection
+    from sf_benefits.project.unit_costs import LAIT_INDICATORS
     from sf_benefits.reports import ReportInput, build_report
-    from sf_benefits.store.queries import care_history
+    from sf_benefits.store.queries import care_history, observations
 
     if neighbours not in ("published", "computed"):
         raise fail("--neighbours must be 'published' or 'computed'")
@@ -109,7 +110,8 @@ def report(
                 projection = run_projection(
                     history, authority.la_code, model=model, horizon=years, method=method,
                     n_draws=draws, seed=seed, price_base_year=price_base, overrides=overrides,
-                    overrides_by=by)
+                    overrides_by=by, unit_costs=observations(store, list(LAIT_INDICATORS)),
+                    la_name=authority.la_name)
         realised = _realised_benefit(store, authority.la_code, model)
     finally:
         store.close()
