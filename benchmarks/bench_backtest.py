@@ -18,8 +18,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from sf_benefits.project.backtest import DEFAULT_METHODS, run_backtest
+from sf_benefits.project.backtest import run_backtest
 from sf_benefits.project.categories import PLACEMENTS
+from sf_benefits.project.defaults import BACKTEST_METHODS
 from sf_benefits.project.demand import METHODS, CareHistory, make_model
 
 YEARS = np.arange(2010, 2025)
@@ -94,7 +95,7 @@ def main() -> None:
     """Run the backtest on the store's or a synthetic panel and print figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--synthetic", action="store_true", help="ignore the store")
-    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+    parser.add_argument("--methods", default=",".join(BACKTEST_METHODS),
                         help="comma-separated (default: the backtest command's; add arima)")
     args = parser.parse_args()
     history = None if args.synthetic else store_history()

@@ -5,7 +5,7 @@
 # Every skipped group is listed, with its reason, at the end of the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+./scripts/setup.sh test
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy src
 .venv/bin/pytest "$@"

@@ -34,6 +34,10 @@ OVERRIDE_FIELDS = {
 }
 
 
+SERIES_PARAMETERS = ("gdp_deflator_index",)
+"""Parameters given as a series by effective date (`values:`), not as one `value:`."""
+
+
 class AssumptionError(ValueError):
     """An assumption file or override is malformed, unknown or inconsistent."""
 
@@ -47,13 +51,16 @@ class MissingAssumptionError(AssumptionError):
         lines = [
             f"  - {p.id}: {p.description} [{p.unit}]"
             + (f" ({p.status.replace('_', ' ')})" if p.status != "sourced" else "")
+            + (" (a series: `values: {2024-04-01: ..., 2025-04-01: ...}`)"
+               if p.id in SERIES_PARAMETERS else "")
             for p in parameters
         ]
         super().__init__(
             f"{len(parameters)} parameter(s) needed by this run have no sourced value:\n"
             + "\n".join(lines)
             + "\nSupply each as an override (YAML: `<id>: {value: ..., source: ..., "
-            "price_base_year: ...}`) and the run will record it as an LA override."
+            "price_base_year: ...}`, or `values:` for a series) and the run will record it as "
+            "an LA override."
         )
 
 
@@ -158,11 +165,18 @@ def _read_yaml(text: str, origin: str) -> Any:
         raise AssumptionError(f"{origin}: not valid YAML: {exc}") from exc
 
 
+def plain_errors(exc: ValidationError) -> str:
+    """Pydantic's findings as indented `field: message` lines, without its codes and web links."""
+    return "\n".join(
+        f"    {'.'.join(map(str, e['loc'])) or 'file'}: "
+        f"{str(e['msg']).removeprefix('Value error, ')}" for e in exc.errors())
+
+
 def _parse_parameter(data: Any, origin: str) -> Parameter:
     try:
         return Parameter.model_validate(data)
     except ValidationError as exc:
-        raise AssumptionError(f"{origin}: invalid parameter:\n{exc}") from exc
+        raise AssumptionError(f"{origin}: invalid parameter:\n{plain_errors(exc)}") from exc
 
 
 def _package_dir() -> Any:
@@ -214,6 +228,8 @@ def _load_model(name: str) -> InnovationModel:
         origin = f"models/{name}.yaml"
     else:
         path = Path(name)
+        if path.suffix.lower() in (".yaml", ".yml") and not path.is_file():
+            raise AssumptionError(f"no model file {str(path)!r}: the YAML file does not exist")
         if not path.is_file():
             raise AssumptionError(
                 f"unknown model {name!r}: choose one of {', '.join(MODELS)} or give a YAML file"
@@ -222,7 +238,8 @@ def _load_model(name: str) -> InnovationModel:
     try:
         parsed = InnovationModelFile.model_validate(_read_yaml(text, origin))
     except ValidationError as exc:
-        raise AssumptionError(f"{origin}: invalid innovation model:\n{exc}") from exc
+        raise AssumptionError(
+            f"{origin}: invalid innovation model:\n{plain_errors(exc)}") from exc
     params: dict[str, Parameter] = {}
     for param in parsed.parameters:
         if param.id in params:
@@ -365,6 +382,9 @@ def _override_one(param: Parameter, spec: Any, who: str) -> Parameter:
         )
     if ("value" in spec) == ("values" in spec):
         raise AssumptionError(f"override of {param.id}: give exactly one of value or values")
+    if "values" in spec and not spec["values"]:
+        raise AssumptionError(f"override of {param.id}: no values filled in (a series: "
+                              "`values: {2024-04-01: ..., 2025-04-01: ...}`)")
     if "values" in spec:
         values = {_as_date(k, param.id): _as_float(v, param.id) for k, v in spec["values"].items()}
     else:
@@ -387,7 +407,8 @@ def _override_one(param: Parameter, spec: Any, who: str) -> Parameter:
         reference = Reference(title=title, publisher=who, year=date.today().year,
                               url=spec.get("url"))
     except ValidationError as exc:
-        raise AssumptionError(f"override of {param.id}: invalid source:\n{exc}") from exc
+        raise AssumptionError(
+            f"override of {param.id}: invalid source:\n{plain_errors(exc)}") from exc
     data = {
         "id": param.id, "description": param.description, "unit": param.unit,
         "price_base_year": price_base, "values": values,
@@ -411,6 +432,8 @@ def _as_date(value: Any, pid: str) -> date:
 
 
 def _as_float(value: Any, pid: str) -> float:
+    if value is None:
+        raise AssumptionError(f"override of {pid}: no value filled in")
     if isinstance(value, bool):
         raise AssumptionError(f"override of {pid}: {value!r} is not a number")
     try:
@@ -434,7 +457,7 @@ def override_template(params: ParameterSet, by: str = "<who supplies these value
         optional = "" if param.required else " (optional)"
         lines.append(f"  # {param.description} [{param.unit}]{optional}")
         lines.append(f"  {param.id}:")
-        if param.id == "gdp_deflator_index":
+        if param.id in SERIES_PARAMETERS:
             lines.append("    values: {}  # one index per financial year, keyed 2024-04-01: ...")
         else:
             lines.append("    value: null")

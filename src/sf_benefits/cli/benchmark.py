@@ -5,18 +5,27 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from sf_benefits.benchmark import BenchmarkResult, UnknownLocalAuthority, benchmark_la, resolve_la
-from sf_benefits.benchmark.catalogue import indicators
-from sf_benefits.benchmark.charts import benchmark_chart_html, benchmark_chart_png
-from sf_benefits.benchmark.engine import IndicatorBenchmark
-from sf_benefits.benchmark.neighbours import compare_neighbours
-from sf_benefits.cli.common import console, fail, open_store
+from sf_benefits.cli.common import (
+    console,
+    csv_text,
+    default_output,
+    fail,
+    open_store,
+    output_file,
+    resolve_authority,
+    write_csv,
+)
+
+if TYPE_CHECKING:
+    from sf_benefits.benchmark import BenchmarkResult
+    from sf_benefits.benchmark.engine import IndicatorBenchmark
+
+CHART_SUFFIXES = (".png", ".html")
 
 
 class OutputFormat(StrEnum):
@@ -103,6 +112,8 @@ def _render_blocks(result: BenchmarkResult) -> None:
 
 def write_xlsx(result: BenchmarkResult, path: Path) -> None:
     """Summary, neighbours and trend sheets; text is never turned into formulas."""
+    import pandas as pd
+
     frames = result.to_frames()
     with pd.ExcelWriter(path, engine="xlsxwriter",
                         engine_kwargs={"options": {"strings_to_formulas": False,
@@ -126,37 +137,55 @@ def benchmark(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Benchmark an LA against its statistical neighbours, region and England."""
-    store = open_store(database_url)
+    from sf_benefits.benchmark import benchmark_la, indicators
+
+    if chart is not None:
+        output_file(chart, *CHART_SUFFIXES)
     unknown = [i for i in indicator or [] if i not in indicators()]
     if unknown:
         raise fail(f"unknown indicator(s) {', '.join(unknown)}; choose from "
                    f"{', '.join(indicators())}")
+    store = open_store(database_url)
+    authority = resolve_authority(store, la)
     try:
-        result = benchmark_la(store, la, year, indicator or None, neighbours.value,
+        result = benchmark_la(store, authority, year, indicator or None, neighbours.value,
                               neighbour_model)
-    except (UnknownLocalAuthority, ValueError) as exc:
+    except ValueError as exc:
         raise fail(str(exc)) from exc
+    _check_year(result, year)
     if output is OutputFormat.table:
         _render_table(result)
     elif output is OutputFormat.csv:
         summary = result.to_frames()["summary"]
         if out:
-            summary.to_csv(out, index=False)
+            write_csv(summary, out)
             console.print(f"Wrote {out}")
         else:
-            console.print(summary.to_csv(index=False), end="", highlight=False, soft_wrap=True)
+            console.print(csv_text(summary), end="", highlight=False, soft_wrap=True)
     else:
-        path = out or Path(f"{result.la.la_name.lower().replace(' ', '-')}-benchmark.xlsx")
+        path = output_file(out or default_output(
+            f"{result.la.la_name.lower().replace(' ', '-')}-benchmark.xlsx"))
         write_xlsx(result, path)
-        console.print(f"Wrote {path}")
+        console.print(f"Wrote {path}" if out else f"Wrote {path.resolve()} (give --out to choose)")
     if chart:
+        from sf_benefits.benchmark.charts import benchmark_chart_html, benchmark_chart_png
+
         if chart.suffix.lower() == ".html":
             chart.write_text(benchmark_chart_html(result), encoding="utf-8")
-        elif chart.suffix.lower() == ".png":
-            benchmark_chart_png(result, chart)
         else:
-            raise fail("--chart must end in .png or .html")
+            benchmark_chart_png(result, chart)
         console.print(f"Wrote {chart}")
+
+
+def _check_year(result: BenchmarkResult, year: int | None) -> None:
+    """Refuse a --year for which the store holds no figure at all, naming the years it holds."""
+    if year is None:
+        return
+    held = sorted({int(y) for b in result.indicators for y in b.trend["year"]})
+    if year not in held:
+        span = f"{held[0]} to {held[-1]}" if held else "none"
+        raise fail(f"no published figures for the year ending 31 March {year} in the store "
+                   f"(years held: {span}); see `sf-benefits data status`")
 
 
 def neighbours_command(
@@ -165,11 +194,13 @@ def neighbours_command(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Published and computed statistical neighbours side by side, with their overlap."""
+    from sf_benefits.benchmark.neighbours import compare_neighbours
+
     store = open_store(database_url)
+    target = resolve_authority(store, la)
     try:
-        target = resolve_la(store, la)
         table = compare_neighbours(store, target.la_code, model)
-    except (UnknownLocalAuthority, ValueError) as exc:
+    except ValueError as exc:
         raise fail(str(exc)) from exc
     from sf_benefits.store.queries import local_authorities
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sf_benefits.cli.common import console, fail, open_store
+from sf_benefits.cli.common import console, csv_text, fail, open_store, output_file
 from sf_benefits.project import DEFAULT_METHOD
 
 
@@ -40,6 +40,8 @@ def forecast(
 
     if not all_las:
         raise fail("say --all-las: the forecast learns from, and is written for, every LA")
+    if out is not None:
+        output_file(out)
     if method not in METHODS:
         raise fail(f"unknown method {method}; choose from {', '.join(METHODS)}")
     store = open_store(database_url)
@@ -57,7 +59,7 @@ def forecast(
     except DemandModelError as error:
         raise fail(str(error)) from None
     if output is ForecastFormat.csv:
-        text = result.table.to_csv(index=False)
+        text = csv_text(result.table)
         if out is None:
             typer.echo(text, nl=False)
         else:

@@ -4,14 +4,16 @@ and basis, and where two published sources disagree."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich import box
 from rich.table import Table
 
-from sf_benefits.cli.common import console, fail, open_store
+from sf_benefits.cli.common import console, csv_text, fail, open_store, resolve_authority
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MEASURE_TITLES = {"cla_31_march": "Children looked after at 31 March",
                   "starts": "Children starting to be looked after in the year",
@@ -37,17 +39,14 @@ def history(
 ) -> None:
     """Show an LA's children looked after at 31 March (total and by placement), starts and ceases
     for every year the published sources cover, with the source and basis of each value."""
-    from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
     from sf_benefits.project.categories import PLACEMENT_LABELS
     from sf_benefits.store.queries import boundary_changes, care_series, series_break
 
     store = open_store(database_url)
     try:
-        authority = resolve_la(store, la)
+        authority = resolve_authority(store, la)
         stitched = care_series(store, [authority.la_code])
         note = series_break(boundary_changes(store), authority.la_code)
-    except UnknownLocalAuthority as error:
-        raise fail(str(error)) from None
     finally:
         store.close()
     series = stitched.series
@@ -64,7 +63,7 @@ def history(
         out = series.merge(text, on=keys, how="left").assign(la_name=authority.la_name).rename(
             columns={"area_code": "la_code"})
         typer.echo(out[["la_code", "la_name", "year", "measure", "placement", "value", "status",
-                        "source", "basis", "disagreement"]].to_csv(index=False), nl=False)
+                        "source", "basis", "disagreement"]].pipe(csv_text), nl=False)
         return
     console.print(f"[bold]{authority.la_name}[/] ({authority.la_code}): children looked after, "
                   "from the published sources")

@@ -5,30 +5,29 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Column, Table
 
-from sf_benefits.assumptions import (
-    AssumptionError,
-    MissingAssumptionError,
-    assumptions_for,
-    load_defaults,
-    load_model,
-    override_template,
-)
-from sf_benefits.cli.common import console, fail, open_store
-from sf_benefits.project import (
-    DEFAULT_METHOD,
-    DEFAULT_PRICE_BASE,
-    DEFAULT_SEED,
-    ProjectionResult,
-    run_projection,
+from sf_benefits.cli.common import (
+    console,
+    csv_text,
+    fail,
+    open_store,
+    output_file,
+    output_folder,
+    projection_errors,
+    resolve_authority,
+    write_csv,
 )
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS
-from sf_benefits.reports.excel import safe_text
+from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_PRICE_BASE, DEFAULT_SEED
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sf_benefits.project import ProjectionResult
 
 
 class OutputFormat(StrEnum):
@@ -51,6 +50,8 @@ def money_text(value: float) -> str:
 
 def export_frames(result: ProjectionResult) -> dict[str, pd.DataFrame]:
     """Every frame of the result as exported: counts suppressed, text safe for spreadsheets."""
+    from sf_benefits.reports.excel import safe_text
+
     frames = result.to_frames()
     frames["counts"] = result.suppressed_counts()
     frames.pop("observed")
@@ -66,7 +67,8 @@ def _band(low: object, mid: object, high: object) -> str:
     return f"{mid} ({low}–{high})"
 
 
-def _render(result: ProjectionResult, la_name: str) -> None:
+def render_projection(result: ProjectionResult, la_name: str) -> None:
+    """A projection as the terminal shows it: CLA, money, appraisal, sensitivity, assumptions."""
     console.print(
         f"[bold]{la_name}[/] ({result.la_code}) — {result.model_title}; demand method "
         f"{result.method}; {result.n_draws:,} draws, seed {result.seed}; £ at "
@@ -166,6 +168,8 @@ def _render_unit_costs(result: ProjectionResult) -> None:
 
 def _render_assumptions(frame: pd.DataFrame, title: str, price_base_year: str | None = None
                         ) -> None:
+    import pandas as pd
+
     converted = price_base_year is not None and "value_in_price_base" in frame.columns
     columns: list[Column | str] = [Column("Id", no_wrap=True), "Value", "Unit", "Price base"]
     if converted:
@@ -213,54 +217,51 @@ def project(
     database_url: Annotated[str | None, typer.Option("--database-url")] = None,
 ) -> None:
     """Project care demand and its cost with and without an innovation, with P10/P50/P90."""
-    from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
-    from sf_benefits.project.charts import cumulative_benefit_png, fan_chart_png
-    from sf_benefits.project.demand import DemandModelError
+    from sf_benefits.project import run_projection
     from sf_benefits.project.unit_costs import LAIT_INDICATORS
     from sf_benefits.store.queries import demand_history, observations
 
+    for path in (chart, chart_benefit):
+        if path is not None:
+            output_file(path, ".png")
     store = open_store(database_url)
     try:
-        authority = resolve_la(store, la)
+        authority = resolve_authority(store, la)
         panel = demand_history(store)
         history = panel[panel["la_code"] == authority.la_code]
         unit_costs = observations(store, list(LAIT_INDICATORS))
-    except UnknownLocalAuthority as error:
-        raise fail(str(error)) from None
     finally:
         store.close()
     if history.empty:
         raise fail(f"the store holds no care history for {authority.la_name}; "
                    "run `sf-benefits data load` first")
-    try:
+    with projection_errors(model):
         result = run_projection(
             history, authority.la_code, model=model, horizon=years, method=method,
             n_draws=draws, seed=seed, price_base_year=price_base, overrides=overrides,
             discount_rate=discount_rate, overrides_by=by, unit_costs=unit_costs,
             la_name=authority.la_name, panel=panel,
         )
-    except MissingAssumptionError as error:
-        raise fail(f"{error}\nSee them with `sf-benefits assumptions list --model {model}`.",
-                   code=2) from None
-    except (AssumptionError, DemandModelError, ValueError) as error:
-        raise fail(str(error)) from None
 
     frames = export_frames(result)
     if output_format is OutputFormat.csv:
-        typer.echo(frames["money"].to_csv(index=False), nl=False)
+        typer.echo(csv_text(frames["money"]), nl=False)
     else:
-        _render(result, authority.la_name)
+        render_projection(result, authority.la_name)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        output_folder(out)
         stem = f"{authority.la_code}_{result.model}"
         for name, frame in frames.items():
-            frame.to_csv(out / f"{stem}_{name}.csv", index=False)
+            write_csv(frame, out / f"{stem}_{name}.csv")
         if output_format is OutputFormat.table:
             console.print(f"Wrote {len(frames)} CSV files to {out}")
-    if chart is not None:
-        fan_chart_png(result, chart, authority.la_name)
-    if chart_benefit is not None:
-        cumulative_benefit_png(result, chart_benefit, authority.la_name)
+    if chart is not None or chart_benefit is not None:
+        from sf_benefits.project.charts import cumulative_benefit_png, fan_chart_png
+
+        if chart is not None:
+            fan_chart_png(result, chart, authority.la_name)
+        if chart_benefit is not None:
+            cumulative_benefit_png(result, chart_benefit, authority.la_name)
 
 
 @assumptions_app.command("list")
@@ -272,6 +273,9 @@ def list_assumptions(
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """List parameters: id, value, unit, price base, source and confidence grade."""
+    from sf_benefits.assumptions import AssumptionError, assumptions_for, load_defaults, load_model
+    from sf_benefits.reports.excel import safe_text
+
     try:
         params = assumptions_for(load_model(model)) if model else load_defaults()
     except AssumptionError as error:
@@ -282,7 +286,7 @@ def list_assumptions(
     if output_format is OutputFormat.csv:
         table = table.assign(**{c: table[c].map(lambda v: safe_text(v) if isinstance(v, str) else v)
                                 for c in table.columns if table[c].dtype == object})
-        typer.echo(table.to_csv(index=False), nl=False)
+        typer.echo(csv_text(table), nl=False)
         return
     title = "Assumptions" + (f" for {model}" if model else " (defaults)")
     _render_assumptions(table, title)
@@ -298,6 +302,8 @@ def assumptions_template(
         "--out", help="Write the template here instead of printing it")] = None,
 ) -> None:
     """An override file to fill in: every parameter the model ships without a sourced value."""
+    from sf_benefits.assumptions import AssumptionError, assumptions_for, load_model, override_template
+
     try:
         text = override_template(assumptions_for(load_model(model)))
     except AssumptionError as error:
@@ -305,5 +311,5 @@ def assumptions_template(
     if out is None:
         typer.echo(text, nl=False)
         return
-    out.write_text(text, encoding="utf-8")
+    output_file(out).write_text(text, encoding="utf-8")
     console.print(f"Wrote {out}: fill in each value and source, then pass it with --overrides.")

@@ -10,9 +10,10 @@ from rich.table import Table
 
 from sf_benefits import config
 from sf_benefits.cli.common import console, fail, open_store
-from sf_benefits.web.audit import Actor
-from sf_benefits.web.auth import ROLES, UserError, create_user, list_users
 from sf_benefits.web.settings import SECURE_COOKIES_ENV, WebSettings
+
+ROLE_HELP = "One of: la_analyst, la_viewer, programme, admin."
+"""The keys of `web.auth.ROLES`, written out so `--help` need not load the web app."""
 
 users_app = typer.Typer(help="Manage who may sign in to the web app.", no_args_is_help=True)
 
@@ -45,7 +46,7 @@ def serve(
 @users_app.command("add")
 def add_user(
     email: Annotated[str, typer.Option(help="Email address used to sign in.")],
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
     la: Annotated[str | None, typer.Option(
         help="LA code (e.g. E08000035) for an LA analyst or viewer.")] = None,
     name: Annotated[str, typer.Option(help="Full name shown in the app.")] = "",
@@ -55,6 +56,9 @@ def add_user(
     database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None,
 ) -> None:
     """Add a user who may sign in (recorded in the audit log as a command-line write)."""
+    from sf_benefits.web.audit import Actor
+    from sf_benefits.web.auth import ROLES, UserError, create_user
+
     store = open_store(database_url)
     try:
         user_id = create_user(store, email, name, password, role, la, Actor(None, None, "cli"))
@@ -69,6 +73,8 @@ def add_user(
 def show_users(database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None
                ) -> None:
     """List the users of the web app."""
+    from sf_benefits.web.auth import ROLES, list_users
+
     store = open_store(database_url)
     try:
         users = list_users(store)

@@ -4,26 +4,27 @@ engine."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from sf_benefits.cli.common import console, errors, fail, open_store
-from sf_benefits.disclosure import RowTotal, suppress_counts
-from sf_benefits.ingest.errors import IngestError, Problem
-from sf_benefits.ingest.ssda903 import (
-    PseudonymKeyError,
-    ValidatorUnavailable,
-    check_returns,
-    dfe_problems,
-    latest_load,
-    load_returns,
+from sf_benefits.cli.common import (
+    console,
+    errors,
+    fail,
+    open_store,
+    output_file,
+    projection_errors,
+    resolve_authority,
+    warn,
+    write_csv,
 )
-from sf_benefits.ingest.ssda903.load import Ssda903Data
-from sf_benefits.project.categories import ALL_PLACEMENTS
-from sf_benefits.project.childlevel import ALL_AGES, ChildLevelModel, RateScenario
+
+if TYPE_CHECKING:
+    from sf_benefits.ingest.errors import Problem
+    from sf_benefits.ingest.ssda903.load import Ssda903Data
+    from sf_benefits.project.childlevel import RateScenario
 
 app = typer.Typer(help="Validate, load and project from an LA's SSDA903 returns (child level).",
                   no_args_is_help=True)
@@ -38,16 +39,20 @@ RampYears = Annotated[float, typer.Option(
 
 
 def _scenario(entry_multiplier: float, ramp_years: float) -> RateScenario | None:
+    from sf_benefits.project.childlevel import RateScenario
+
     if entry_multiplier == 1.0:
         return None
     return RateScenario(f"entries x {entry_multiplier:g}", entry_multiplier=entry_multiplier,
                         years_to_full_effect=ramp_years)
 
 
-def _latest(la_code: str, database_url: str | None) -> Ssda903Data:
+def _latest(la: str, database_url: str | None) -> Ssda903Data:
+    from sf_benefits.ingest.ssda903 import latest_load
+
     store = open_store(database_url)
     try:
-        return latest_load(store, la_code)
+        return latest_load(store, resolve_authority(store, la, code_without_list=True).la_code)
     except LookupError as error:
         raise fail(str(error)) from error
     finally:
@@ -74,10 +79,19 @@ def validate(
     dfe: Annotated[bool, typer.Option(
         "--dfe/--no-dfe", help="Also run every DfE rule with csc-validator-be-903 (installed in "
                                "its own environment on first use).")] = True,
+    dfe_warnings: Annotated[bool, typer.Option(
+        "--dfe-as-warnings", help="Report DfE rule failures as warnings: exit 0 unless a "
+                                  "structural rule fails.")] = False,
     la_code: Annotated[str, typer.Option(
-        "--la", help="LA code, for the DfE location rules.")] = "E10000015",
+        "--la", help="The LA (name, 3-digit or GSS code), for the DfE location rules.")]
+    = "E10000015",
 ) -> None:
-    """Check returns against the structural rules (and the full DfE rules); list every problem."""
+    """Check returns against the structural rules (and the full DfE rules); list every problem.
+
+    Exits 1 when a structural or DfE rule fails (DfE failures: 0 with --dfe-as-warnings)."""
+    from sf_benefits.ingest.errors import IngestError
+    from sf_benefits.ingest.ssda903 import check_returns
+
     problems: list[Problem] = []
     try:
         checked = check_returns(files)
@@ -87,31 +101,65 @@ def validate(
     except IngestError as error:
         problems = error.problems
         _print_problems(problems, "Structural rules (these stop a load)")
-    if dfe:
-        try:
-            found = dfe_problems(files, la_code)
-        except ValidatorUnavailable as error:
-            errors.print(f"DfE rules not run: {error}")
-        else:
-            if found:
-                _print_problems(found, "DfE validation rules (csc-validator-be-903)")
-            else:
-                console.print("DfE rules: no problems.")
-    if problems:
+    found = _dfe_rules(files, _gss_code(la_code)) if dfe else []
+    if found and dfe_warnings:
+        warn(f"{len(found)} DfE rule failure(s), reported as warnings (--dfe-as-warnings)")
+    elif found:
+        errors.print(f"{len(found)} DfE rule failure(s): the return would not pass DfE "
+                     "validation (--dfe-as-warnings reports them without failing)")
+    if problems or (found and not dfe_warnings):
         raise typer.Exit(1)
+
+
+def _gss_code(la: str) -> str:
+    store = open_store()
+    try:
+        return resolve_authority(store, la, code_without_list=True).la_code
+    finally:
+        store.close()
+
+
+def _dfe_rules(files: list[Path], la_code: str) -> list[Problem]:
+    """The DfE rules' findings (printed), building the validator's environment first if needed
+    and saying so, since that downloads about 230 MB once."""
+    from sf_benefits.ingest.ssda903 import ValidatorUnavailable, dfe_problems
+    from sf_benefits.ingest.ssda903.dfe import VALIDATOR_REQUIREMENT, validator_python
+
+    try:
+        try:
+            python = validator_python(install=False)
+        except ValidatorUnavailable:
+            errors.print(f"Installing the DfE validator ({VALIDATOR_REQUIREMENT}) in its own "
+                         "environment: once, about 230 MB…")
+            with console.status("Installing the DfE validator…"):
+                python = validator_python()
+        with console.status("Running the DfE validation rules…"):
+            found = dfe_problems(files, la_code, python=python)
+    except ValidatorUnavailable as error:
+        errors.print(f"DfE rules not run: {error}")
+        return []
+    if found:
+        _print_problems(found, "DfE validation rules (csc-validator-be-903)")
+    else:
+        console.print("DfE rules: no problems.")
+    return found
 
 
 @app.command("load")
 def load(
     files: Files,
     la_code: Annotated[str, typer.Option(
-        "--la", help="The LA's 9-character code, e.g. E10000015.")],
+        "--la", help="LA name, 3-digit code or GSS code (a GSS code before `data load`).")],
     database_url: DatabaseUrl = None,
 ) -> None:
     """Check, pseudonymise (keyed hash of CHILD) and store returns; all or nothing."""
+    from sf_benefits.ingest.errors import IngestError
+    from sf_benefits.ingest.ssda903 import PseudonymKeyError, load_returns
+
     store = open_store(database_url)
     try:
-        summary = load_returns(store, files, la_code)
+        authority = resolve_authority(store, la_code, code_without_list=True)
+        summary = load_returns(store, files, authority.la_code)
     except PseudonymKeyError as error:
         raise fail(str(error)) from error
     except IngestError as error:
@@ -120,13 +168,14 @@ def load(
     finally:
         store.close()
     console.print(f"Loaded {summary.episodes} episodes of {summary.children} children for "
-                  f"{summary.la_code}, years {', '.join(map(str, summary.collection_years))} "
-                  f"(load {summary.load_id}).")
+                  f"{authority.la_name} ({summary.la_code}), years "
+                  f"{', '.join(map(str, summary.collection_years))} (load {summary.load_id}).")
 
 
 @app.command("project")
 def project(
-    la_code: Annotated[str, typer.Option("--la", help="LA whose latest load to project.")],
+    la_code: Annotated[str, typer.Option(
+        "--la", help="LA whose latest load to project: name, 3-digit or GSS code.")],
     years: Annotated[int, typer.Option("--years", min=1, max=20, help="Years ahead.")] = 3,
     draws: Annotated[int, typer.Option("--draws", min=20, help="Monte Carlo draws.")] = 200,
     seed: Annotated[int, typer.Option(
@@ -140,6 +189,14 @@ def project(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Project children in care by placement and age band, with 80% intervals."""
+    import pandas as pd
+
+    from sf_benefits.disclosure import RowTotal, suppress_counts
+    from sf_benefits.project.categories import ALL_PLACEMENTS
+    from sf_benefits.project.childlevel import ALL_AGES, ChildLevelModel
+
+    if output is not None:
+        output_file(output)
     data = _latest(la_code, database_url)
     model = ChildLevelModel(window_years=window_years, n_draws=draws, seed=seed).fit(data)
     frame = model.predict(years, level=[80], scenario=_scenario(entry_multiplier, ramp_years))
@@ -149,12 +206,12 @@ def project(
             frame, counts,
             row_totals=[RowTotal("placement", ALL_PLACEMENTS, ("date", "age_band")),
                         RowTotal("age_band", ALL_AGES, ("date", "placement"))])
-        exported.to_csv(output, index=False)
+        write_csv(exported, output)
         console.print(f"Wrote {len(exported)} rows to {output}")
     shown = frame[(frame["age_band"] == ALL_AGES) & (frame["date"].dt.month == 3)]
     year_ends = suppress_counts(shown.reset_index(drop=True), counts,
                                 row_totals=[RowTotal("placement", ALL_PLACEMENTS, ("date",))])
-    table = Table(title=f"Children looked after at 31 March, {la_code} (mean and 80% interval; "
+    table = Table(title=f"Children looked after at 31 March, {data.la_code} (mean and 80% interval; "
                         f"rates from {model.rates.reference_start:%d/%m/%Y} to "
                         f"{model.rates.reference_end:%d/%m/%Y})")
     table.add_column("placement")
@@ -172,7 +229,8 @@ def project(
 
 @app.command("rates")
 def rates(
-    la_code: Annotated[str, typer.Option("--la", help="LA whose latest load to analyse.")],
+    la_code: Annotated[str, typer.Option(
+        "--la", help="LA whose latest load to analyse: name, 3-digit or GSS code.")],
     window_years: Annotated[float, typer.Option(
         help="Years of history the rates are estimated on.")] = 2.0,
     output: Annotated[Path | None, typer.Option(
@@ -181,14 +239,20 @@ def rates(
 ) -> None:
     """Moves between placements and out of care per child-year, by age band (events 1-5 shown
     as 'c')."""
-    model = ChildLevelModel(window_years=window_years).fit(_latest(la_code, database_url))
+    from sf_benefits.disclosure import suppress_counts
+    from sf_benefits.project.childlevel import ChildLevelModel
+
+    if output is not None:
+        output_file(output)
+    data = _latest(la_code, database_url)
+    model = ChildLevelModel(window_years=window_years).fit(data)
     moves = model.transition_rates()
     moves = moves[moves["events"] > 0].reset_index(drop=True)
     shown = suppress_counts(moves, ["events"])
     if output is not None:
-        shown.to_csv(output, index=False)
+        write_csv(shown, output)
         console.print(f"Wrote {len(shown)} rows to {output}")
-    table = Table(title=f"Moves per child-year, {la_code}, {model.rates.reference_start:%d/%m/%Y}"
+    table = Table(title=f"Moves per child-year, {data.la_code}, {model.rates.reference_start:%d/%m/%Y}"
                         f" to {model.rates.reference_end:%d/%m/%Y}")
     for column in ("age band", "from", "to", "moves", "child-years", "rate per year"):
         table.add_column(column)
@@ -200,7 +264,8 @@ def rates(
 
 @app.command("appraise")
 def appraise(
-    la_code: Annotated[str, typer.Option("--la", help="LA whose latest load to appraise.")],
+    la_code: Annotated[str, typer.Option(
+        "--la", help="LA whose latest load to appraise: name, 3-digit or GSS code.")],
     model: Annotated[str, typer.Option(
         "--model", help="family_safeguarding, family_valued, no_wrong_door or a YAML file of a "
                         "custom model")] = "family_safeguarding",
@@ -219,26 +284,13 @@ def appraise(
 ) -> None:
     """Appraise an innovation (the LA-level effects, costs, NPV) on this LA's child-level
     baseline."""
-    from sf_benefits.assumptions import MissingAssumptionError
+    from sf_benefits.cli.project import render_projection
     from sf_benefits.project.childlevel import run_childlevel_projection
 
     data = _latest(la_code, database_url)
-    try:
+    with projection_errors(model):
         result = run_childlevel_projection(
             data, model, horizon=years, n_draws=draws, seed=seed, overrides=overrides,
             overrides_by=by, window_years=window_years,
             rate_scenario=_scenario(entry_multiplier, ramp_years), sensitivity=False)
-    except MissingAssumptionError as error:
-        raise fail(f"{error}\nSee them with `sf-benefits assumptions list --model {model}`.",
-                   code=2) from None
-    table = Table(title=f"{result.model_title} on the child-level baseline of {la_code} "
-                        f"({result.price_base_year} prices)")
-    for column in ("measure", "P10", "P50", "P90", "unit"):
-        table.add_column(column)
-    for row in result.summary().itertuples(index=False):
-        cells = ["" if pd.isna(v) else f"{v:,.2f}" for v in (row.p10, row.p50, row.p90)]
-        table.add_row(str(row.measure), *cells, str(row.unit))
-    console.print(table)
-    counts = result.suppressed_counts()
-    totals = counts[counts["placement"] == ALL_PLACEMENTS]
-    console.print(totals.to_string(index=False))
+    render_projection(result, "Child-level baseline from SSDA903")

@@ -19,13 +19,12 @@ from sf_benefits.assumptions import (
     load_model,
 )
 from sf_benefits.project.categories import PLACEMENTS
+from sf_benefits.project.defaults import DEFAULT_PRICE_BASE, DEFAULT_SEED
 from sf_benefits.project.engine import plan_run, simulate
 from sf_benefits.project.result import ProjectionResult
 from sf_benefits.project.unit_costs import local_unit_costs, spend_check
 
 LAIT_COLUMNS = ["dataset", "year", "area_code", "breakdown", "indicator", "value"]
-DEFAULT_SEED = 20240401
-DEFAULT_PRICE_BASE = "2024-25"
 METHOD_ALIASES = {"statsforecast": "ets"}
 
 

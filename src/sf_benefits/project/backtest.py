@@ -10,14 +10,11 @@ import numpy as np
 import pandas as pd
 
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENTS
+from sf_benefits.project.defaults import BACKTEST_METHODS
 from sf_benefits.project.demand import AUTO_CANDIDATES, METHODS, make_model
 from sf_benefits.project.forecasting import DemandModel, TotalForecast
 from sf_benefits.project.history import CLA, CareHistory, naive_mae, split_histories
 
-DEFAULT_METHODS: tuple[str, ...] = (
-    "pooled", "stock_flow", "ets", "theta", "naive", "linear_trend")
-"""Methods backtested unless told otherwise: AutoARIMA is left out because statsforecast needs
-about 0.1 s of CPU per short series for it (minutes for every LA and origin); ask for "arima"."""
 CHUNK_TASKS = 200
 """Forecasts per batch: statsforecast fits a batch in one call; progress is reported per batch."""
 
@@ -104,7 +101,7 @@ def build_tasks(histories: Mapping[str, CareHistory], horizons: Sequence[int],
 
 
 def run_backtest(history: pd.DataFrame, methods: Sequence[str] | Mapping[str, DemandModel]
-                 = DEFAULT_METHODS, horizons: Sequence[int] = (1, 2, 3),
+                 = BACKTEST_METHODS, horizons: Sequence[int] = (1, 2, 3),
                  min_train_years: int = 5, la_codes: Sequence[str] | None = None,
                  by_placement: bool = False, level: int = 80,
                  progress: Progress | None = None) -> BacktestResult:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 
 from sf_benefits import config
 
@@ -18,6 +20,21 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@cache
+def migration_heads() -> frozenset[str]:
+    """The newest revision of each branch, read from the migration files' `revision` and
+    `down_revision` lines, so an up-to-date store opens without loading alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        fields = dict(re.findall(r"^(revision|down_revision) = (.+)$",
+                                 path.read_text(encoding="utf-8"), re.MULTILINE))
+        revisions.add(ast.literal_eval(fields["revision"]))
+        down = ast.literal_eval(fields["down_revision"])
+        parents.update(down if isinstance(down, tuple) else [down] if down else [])
+    return frozenset(revisions - parents)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -50,8 +67,22 @@ class Store:
     def url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
+    def schema_is_current(self) -> bool:
+        """True when the store's alembic version table holds exactly the migration heads."""
+        try:
+            with self.engine.connect() as connection:
+                stored = connection.execute(text("SELECT version_num FROM alembic_version"))
+                return frozenset(row[0] for row in stored) == migration_heads()
+        except DBAPIError:
+            return False
+
     def migrate(self) -> None:
         """Upgrade the schema to every migration head (each engine keeps its own branch)."""
+        if self.schema_is_current():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:

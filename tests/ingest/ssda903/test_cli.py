@@ -110,4 +110,5 @@ def test_rates_scenario_and_appraisal(return_files: list[Path], cli_env: Path) -
     appraised = runner.invoke(app, ["ssda903", "appraise", "--la", "E10000015", "--years", "3",
                                     "--draws", "40", "--overrides", str(overrides)], env=WIDE)
     assert appraised.exit_code == 0, appraised.output
-    assert "net_present_value" in appraised.output and "Family Safeguarding" in appraised.output
+    assert "Net present value" in appraised.output and "Family Safeguarding" in appraised.output
+    assert "£" in appraised.output
