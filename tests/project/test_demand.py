@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import special
 
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.demand import (
@@ -245,3 +246,27 @@ def test_trend_intervals_cover_the_known_truth_80_percent_of_the_time() -> None:
         low, high = np.quantile(draws, [0.1, 0.9])
         inside.append(low <= y[8] <= high)
     assert 0.77 <= np.mean(inside) <= 0.83
+
+
+def test_stock_flow_80_percent_interval_covers_simulated_truth() -> None:
+    """Monte Carlo coverage on 200 simulated LAs with known, trendless rates (starts ~ Poisson at
+    30 per 10,000 with 5% yearly noise; exits binomial at a 45% hazard with noise): fitted on 13
+    years, the 80% interval three years on holds the true stock in 75–95% of them (the model also
+    allows for a trend that is not there, so it errs on the wide side; without trend-parameter
+    uncertainty it covers about 66%)."""
+    rng = np.random.default_rng(0)
+    years = np.arange(2008, 2024)
+    population = np.full(years.size, 100_000.0)
+    inside = []
+    for _ in range(200):
+        rate = np.exp(np.log(30) + rng.normal(0, 0.05, years.size))
+        hazard = special.expit(special.logit(0.45) + rng.normal(0, 0.1, years.size))
+        stock, starts, level = np.empty(years.size), np.empty(years.size), 650
+        for i in range(years.size):
+            starts[i] = rng.poisson(rate[i] * population[i] / 10_000)
+            level = int(level + starts[i]) - rng.binomial(int(level + starts[i]), hazard[i])
+            stock[i] = level
+        history = care_history(years[:-3], stock[:-3], starts[:-3], population[:-3])
+        forecast = StockFlowModel().fit(history).total_forecast(3, 80)
+        inside.append(forecast.lo[-1] <= stock[-1] <= forecast.hi[-1])
+    assert 0.75 <= np.mean(inside) <= 0.95

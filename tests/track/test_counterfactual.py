@@ -85,6 +85,22 @@ def test_no_planted_effect_intervals_cover_zero(null: pd.DataFrame, method: str)
     assert null[f"{method}_time_zero"].sum() >= MIN_COVERED
 
 
+def test_noise_free_panels_recover_the_planted_effect_exactly() -> None:
+    """Without LA trends or noise every LA moves with the nation, so both methods must return the
+    planted −8% up to the rounding of counts to whole children, whichever LA is treated, and
+    the placebos (all near zero) give a narrow interval there."""
+    history = synthetic_history(n_las=30, seed=12, trend_sd=0.0, noise_sd=0.0)
+    for treated in ("E99000004", "E99000017", "E99000025"):
+        panel = cla_rate_panel(plant_effect(history, treated, FIRST_POST, -0.08))
+        pool = [c for c in panel["la_code"].unique() if c != treated]
+        did = difference_in_differences(panel, treated, FIRST_POST, pool)
+        sc = synthetic_control(panel, treated, FIRST_POST, pool)
+        assert did.effect_pct == pytest.approx(-0.08, abs=0.003), treated
+        assert sc.effect_pct == pytest.approx(-0.08, abs=0.003), treated
+        for interval in (did.interval_pct, sc.interval_pct):
+            assert interval[0] < -0.07 and interval[1] > -0.09 and interval[1] - interval[0] < 0.01
+
+
 def test_effect_moves_with_the_plant() -> None:
     history = synthetic_history(seed=3)
     treated = "E99000010"
