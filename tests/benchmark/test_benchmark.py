@@ -26,6 +26,7 @@ from sf_benefits.store.queries import (
     boundary_changes,
     care_history,
     require_continuous,
+    statistical_neighbours,
 )
 from tests.synthetic_dfe import JOINT_RETURN, REAL_LAS, build_panel
 
@@ -134,7 +135,13 @@ def test_computed_neighbours_are_nearest_on_features(loaded_store: Store) -> Non
     assert near.neighbour_codes == list(expected.index)
     assert near.distances == pytest.approx(expected.to_list(), rel=1e-9)
     assert near.distances[-1] <= distance.drop(near.neighbour_codes).min()
+    assert near.la_code == "E06000007"
+    earlier = computed_neighbours(loaded_store, "E06000007", year=year - 1, count=3)
+    assert earlier.year == year - 1 and len(earlier.neighbour_codes) == 3
     table = compare_neighbours(loaded_store, "E06000007")
+    published = statistical_neighbours(loaded_store, "E06000007")[1]
+    assert table["published"].tolist() == published
+    assert table["computed"].tolist() == near.neighbour_codes
     assert table.attrs["overlap"] == int(table["published_in_both"].sum())
 
 
