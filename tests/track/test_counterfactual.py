@@ -284,3 +284,49 @@ def test_pre_trend_check_flags_a_diverging_la() -> None:
     flagged = difference_in_differences(cla_rate_panel(diverging), treated, FIRST_POST, pool)
     assert parallel.pre_trend_ok and parallel.pre_trend_p_value >= 0.05
     assert not flagged.pre_trend_ok and flagged.pre_trend_p_value < 0.05
+
+
+def test_exported_estimates_carry_every_figure_under_its_name() -> None:
+    panel = cla_rate_panel(plant_effect(synthetic_history(n_las=20, seed=2), "E99000007",
+                                        FIRST_POST, -0.08))
+    pool = [c for c in panel["la_code"].unique() if c != "E99000007"]
+    did = difference_in_differences(panel, "E99000007", FIRST_POST, pool)
+    sc = synthetic_control(panel, "E99000007", FIRST_POST, pool)
+    assert did.placebo_in_time is not None and sc.placebo_in_time is not None
+    shared = {"treated": "E99000007", "first_post_year": FIRST_POST,
+              "interval_level": 0.95, "placebo_in_time_year": FIRST_POST - 3}
+    did_frames = did.to_frames()
+    assert did_frames["did_estimate"].iloc[0].to_dict() == {
+        **shared, "method": "difference-in-differences (TWFE, log CLA rate)",
+        "n_comparators": len(pool), "effect_pct": did.effect_pct,
+        "interval_low_pct": did.interval_pct[0], "interval_high_pct": did.interval_pct[1],
+        "interval_method": did.interval_method,
+        "cluster_interval_low_pct": did.cluster_interval_pct[0],
+        "cluster_interval_high_pct": did.cluster_interval_pct[1],
+        "p_value_placebo": did.p_value_placebo,
+        "children_effect_per_year": did.children_effect_per_year,
+        "children_interval_low": did.children_interval[0],
+        "children_interval_high": did.children_interval[1],
+        "pre_trend_ok": did.pre_trend_ok, "pre_trend_p_value": did.pre_trend_p_value,
+        "pre_period_rmspe_log": did.pre_period_rmspe_log,
+        "placebo_in_time_effect_pct": did.placebo_in_time.effect_pct,
+        "placebo_in_time_covers_zero": did.placebo_in_time.covers_zero}
+    assert did_frames["did_event_study"].equals(did.event_study)
+    sc_frames = sc.to_frames()
+    assert sc_frames["sc_estimate"].iloc[0].to_dict() == {
+        **shared, "method": "synthetic control (CLA rate per 10k)", "effect_pct": sc.effect_pct,
+        "effect_rate_per_10k": sc.effect_rate_per_10k,
+        "interval_low_pct": sc.interval_pct[0], "interval_high_pct": sc.interval_pct[1],
+        "interval_method": "placebo-in-space (Abadie et al. 2010)",
+        "p_value_placebo": sc.p_value_placebo,
+        "n_placebos_in_interval": sc.n_placebos_in_interval,
+        "pre_period_rmspe": sc.pre_period_rmspe, "post_period_rmspe": sc.post_period_rmspe,
+        "children_effect_per_year": sc.children_effect_per_year,
+        "children_interval_low": sc.children_interval[0],
+        "children_interval_high": sc.children_interval[1],
+        "placebo_in_time_effect_pct": sc.placebo_in_time.effect_pct,
+        "placebo_in_time_covers_zero": sc.placebo_in_time.covers_zero}
+    weights = sc_frames["sc_weights"]
+    assert list(weights.columns) == ["la_code", "weight"]
+    assert weights.set_index("la_code")["weight"].to_dict() == sc.weights.to_dict()
+    assert sc_frames["sc_path"].equals(sc.path)
