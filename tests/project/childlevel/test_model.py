@@ -163,3 +163,23 @@ def test_unfitted_model_and_bad_windows(planted_data: Ssda903Data) -> None:
     assert one_year.rates.reference_start == pd.Timestamp("2018-04-01")
     with pytest.raises(ValueError, match="steps_per_year"):
         ChildLevelModel(steps_per_year=5)
+
+
+def test_rate_draws_follow_the_gamma_posterior(fitted: ChildLevelModel) -> None:
+    """Each hazard is drawn from Gamma(events, 1 / exposure) and each entry count from
+    Gamma(entries) / window: mean events / exposure and sd sqrt(events) / exposure."""
+    rates = fitted.rates
+    hazards, entries = fitted._draw_parameters(np.random.default_rng(3), 20_000, uncertain=True)
+    exposure = np.broadcast_to(rates.exposure_years[:, :, None], rates.events.shape)
+    cells = (rates.events >= 20) & (exposure > 0)
+    assert cells.sum() >= 10
+    events, exposure = rates.events[cells], exposure[cells]
+    drawn = hazards[:, cells]
+    assert drawn.mean(axis=0) == pytest.approx(events / exposure, rel=0.01)
+    assert drawn.std(axis=0) == pytest.approx(np.sqrt(events) / exposure, rel=0.03)
+    assert (hazards[:, rates.events == 0] == 0).all()
+    counted = rates.entries >= 20
+    assert counted.sum() >= 5
+    per_year = entries[:, counted]
+    assert per_year.std(axis=0) == pytest.approx(
+        np.sqrt(rates.entries[counted]) / rates.window_years, rel=0.03)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.linalg import expm
 
 from sf_benefits.ingest.ssda903.load import Ssda903Data
 from sf_benefits.project.categories import ALL_PLACEMENTS, MEASURES, PLACEMENTS
@@ -150,22 +151,6 @@ def _split_arrivals(per_step: FloatArray) -> tuple[FloatArray, FloatArray]:
     half a step and end the step half a slot older, on average, as arrivals spread over a step."""
     half = per_step * 0.5
     return half, half.copy()
-
-
-def _batched_expm(matrices: FloatArray, terms: int = 14) -> FloatArray:
-    """Matrix exponential of a stack of small matrices: scaling and squaring with a Taylor series
-    (the norm is scaled below 1/2, so 14 terms are exact to machine precision)."""
-    norm = float(np.abs(matrices).sum(axis=-1).max()) if matrices.size else 0.0
-    squarings = max(0, int(np.ceil(np.log2(norm / 0.5)))) if norm > 0.5 else 0
-    scaled = matrices / (2.0 ** squarings)
-    result = np.broadcast_to(np.eye(matrices.shape[-1]), matrices.shape).copy()
-    term = result.copy()
-    for n in range(1, terms + 1):
-        term = term @ scaled / n
-        result = result + term
-    for _ in range(squarings):
-        result = result @ result
-    return result
 
 
 class ChildLevelModel:
@@ -338,7 +323,7 @@ class ChildLevelModel:
         index = np.arange(k)
         generator[:, :, index, index] = 0.0
         generator[:, :, index, index] = -generator[:, :, :k, :].sum(axis=3)
-        step = _batched_expm(generator / self.steps_per_year)
+        step = expm(generator / self.steps_per_year)
         step = np.clip(step, 0.0, None)
         return np.asarray(step / step.sum(axis=3, keepdims=True))
 
