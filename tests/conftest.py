@@ -16,6 +16,7 @@ from tests.synthetic_dfe import write_dfe_directory
 
 SHARED_DATA = Path(os.environ.get("SF_BENEFITS_SOURCE_DIR")
                    or Path(__file__).resolve().parents[2] / "shared" / "data")
+"""The real data: SF_BENEFITS_SOURCE_DIR when set (a worktree has no ../shared beside it)."""
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +74,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"../shared/data not present ({SHARED_DATA}): real-data checks skipped")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def real_data_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """A store loaded once from the real data (for the tests marked shared_data)."""
+    store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('real') / 'store.sqlite'}")
+    load_directory(store, shared_data)
+    return store

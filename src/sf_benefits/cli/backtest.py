@@ -99,7 +99,7 @@ def backtest(
             raise fail(str(error)) from error
         la_codes = [authority.la_code]
         scope = f"{authority.la_name} ({authority.la_code})"
-    history = queries.care_history(store, la_codes=la_codes)
+    history = queries.demand_history(store, la_codes=la_codes)
     if history.empty:
         raise fail("the store holds no CLA history for this selection: run `sf-benefits data "
                    "load` first")

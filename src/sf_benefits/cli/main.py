@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sf_benefits.cli import backtest, benchmark, data
+from sf_benefits.cli import backtest, benchmark, data, forecast, history
 from sf_benefits.cli import project as project_cli
 from sf_benefits.cli import report as report_cli
 from sf_benefits.cli import serve as web_serve
@@ -20,7 +20,9 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.command("benchmark")(benchmark.benchmark)
 app.command("neighbours")(benchmark.neighbours_command)
+app.command("history")(history.history)
 app.command("backtest")(backtest.backtest)
+app.command("forecast")(forecast.forecast)
 app.command("serve")(web_serve.serve)
 app.add_typer(web_serve.users_app, name="users")
 app.command("project")(project_cli.project)

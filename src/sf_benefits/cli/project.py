@@ -20,7 +20,13 @@ from sf_benefits.assumptions import (
     override_template,
 )
 from sf_benefits.cli.common import console, fail, open_store
-from sf_benefits.project import DEFAULT_PRICE_BASE, DEFAULT_SEED, ProjectionResult, run_projection
+from sf_benefits.project import (
+    DEFAULT_METHOD,
+    DEFAULT_PRICE_BASE,
+    DEFAULT_SEED,
+    ProjectionResult,
+    run_projection,
+)
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS
 from sf_benefits.reports.excel import safe_text
 
@@ -196,8 +202,9 @@ def project(
     years: Annotated[int, typer.Option("--years", min=1, max=30,
                                        help="Years to project")] = 5,
     method: Annotated[str, typer.Option(
-        "--method", help="Demand method: stock_flow, statsforecast, ets, arima, theta, naive, "
-                         "linear_trend or auto (best backtest)")] = "stock_flow",
+        "--method", help="Demand method: pooled (learns across every LA; the backtest's pick), "
+                         "stock_flow, statsforecast, ets, arima, theta, naive, linear_trend or "
+                         "auto (best backtest on this LA)")] = DEFAULT_METHOD,
     draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = DEFAULT_SEED,
     price_base: Annotated[str, typer.Option("--price-base",
@@ -221,12 +228,13 @@ def project(
     from sf_benefits.project.charts import cumulative_benefit_png, fan_chart_png
     from sf_benefits.project.demand import DemandModelError
     from sf_benefits.project.unit_costs import LAIT_INDICATORS
-    from sf_benefits.store.queries import care_history, observations
+    from sf_benefits.store.queries import demand_history, observations
 
     store = open_store(database_url)
     try:
         authority = resolve_la(store, la)
-        history = care_history(store, la_codes=[authority.la_code])
+        panel = demand_history(store)
+        history = panel[panel["la_code"] == authority.la_code]
         unit_costs = observations(store, list(LAIT_INDICATORS))
     except UnknownLocalAuthority as error:
         raise fail(str(error)) from None
@@ -240,7 +248,7 @@ def project(
             history, authority.la_code, model=model, horizon=years, method=method,
             n_draws=draws, seed=seed, price_base_year=price_base, overrides=overrides,
             discount_rate=discount_rate, overrides_by=by, unit_costs=unit_costs,
-            la_name=authority.la_name,
+            la_name=authority.la_name, panel=panel,
         )
     except MissingAssumptionError as error:
         raise fail(f"{error}\nSee them with `sf-benefits assumptions list --model {model}`.",

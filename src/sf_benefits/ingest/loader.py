@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert
 
 from sf_benefits.ingest.ees import read_ees
 from sf_benefits.ingest.errors import IngestError, Problem
+from sf_benefits.ingest.history import read_history
 from sf_benefits.ingest.tables import (
     LaRegister,
     boundary_changes,
@@ -37,6 +38,7 @@ from sf_benefits.store.schema import (
 
 Progress = Callable[[str, int, int], None]
 SKIPPED_DIRECTORIES = {"ssda903", "history"}
+"""Child-level returns are loaded by `ssda903`; `history` (the 2010-2017 releases) by its own reader."""
 
 
 @dataclass
@@ -106,6 +108,17 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
         except IngestError as exc:
             problems.extend(exc.problems)
         step(path.name)
+    if (directory / "history").is_dir():
+        try:
+            current = {str(old): str(code) for t in ees_tables for old, code in zip(
+                t.local_authorities.get("old_la_code", []), t.local_authorities["la_code"],
+                strict=False) if isinstance(old, str) and old}
+            releases, unread = read_history(directory / "history", current | old_codes)
+            ees_tables += releases
+            report.files["history"] = [t.source_file for t in releases]
+            report.skipped += [str(p) for p in unread]
+        except IngestError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise IngestError(problems)
 

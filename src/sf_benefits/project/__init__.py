@@ -18,17 +18,19 @@ if TYPE_CHECKING:
         run_projection,
     )
     from sf_benefits.project.categories import PLACEMENT_LABELS, PLACEMENTS
+    from sf_benefits.project.demand import DEFAULT_METHOD
     from sf_benefits.project.engine import plan_run, simulate
     from sf_benefits.project.result import Interval, ProjectionResult
 
 _HOME = {
-    "DEFAULT_PRICE_BASE": "api", "DEFAULT_SEED": "api", "prepare_assumptions": "api",
+    "DEFAULT_METHOD": "demand", "DEFAULT_PRICE_BASE": "api", "DEFAULT_SEED": "api",
+    "prepare_assumptions": "api",
     "run_projection": "api", "PLACEMENT_LABELS": "categories", "PLACEMENTS": "categories",
     "plan_run": "engine", "simulate": "engine", "Interval": "result", "ProjectionResult": "result",
 }
 
 __all__ = [
-    "DEFAULT_PRICE_BASE", "DEFAULT_SEED", "PLACEMENTS", "PLACEMENT_LABELS", "Interval",
+    "DEFAULT_METHOD", "DEFAULT_PRICE_BASE", "DEFAULT_SEED", "PLACEMENTS", "PLACEMENT_LABELS", "Interval",
     "ProjectionResult", "plan_run", "prepare_assumptions", "run_projection", "simulate",
 ]
 

@@ -46,7 +46,8 @@ def prepare_assumptions(
 
 def resolve_method(method: str, history: pd.DataFrame) -> str:
     """A demand method of the demand engine; "auto" picks the best backtest on this history."""
-    from sf_benefits.project.demand import METHODS, select_method
+    from sf_benefits.project.backtest import select_method
+    from sf_benefits.project.demand import METHODS
 
     method = METHOD_ALIASES.get(method, method)
     if method == "auto":
@@ -72,6 +73,7 @@ def run_projection(
     sensitivity: bool = True,
     unit_costs: pd.DataFrame | None = None,
     la_name: str | None = None,
+    panel: pd.DataFrame | None = None,
 ) -> ProjectionResult:
     """Project one LA's care demand with and without an innovation, in money, with uncertainty.
 
@@ -79,7 +81,8 @@ def run_projection(
     LAs. `unit_costs` holds the store's LAIT observations (`LAIT_INDICATORS`): the LA's own
     published unit costs then replace the research defaults (England's where the LA's is
     suppressed). Refuses, naming every parameter, when the run needs an assumption with no value
-    that `overrides` does not supply.
+    that `overrides` does not supply. A method that learns across LAs (`pooled`) learns from
+    `panel`, every LA's history (default: `history`).
     """
     from sf_benefits.project.demand import CareHistory, make_model, placement_counts
 
@@ -101,7 +104,8 @@ def run_projection(
     plan_run(innovation, params, PLACEMENTS, seen, horizon, price_base_year)
 
     chosen = resolve_method(method, mine)
-    demand = make_model(chosen).fit(parsed).sample(horizon, n_draws, seed)
+    demand = make_model(chosen, panel=history if panel is None else panel).fit(parsed).sample(
+        horizon, n_draws, seed)
     opening = _opening_stock(counts, tuple(demand.placements))
     result = simulate(
         demand, innovation, params, opening_cla=opening, price_base_year=price_base_year,
