@@ -14,10 +14,10 @@ from sf_benefits.ingest.ssda903.codes import (
     EPISODE_COLUMNS,
     HEADER_COLUMNS,
     PLACE_CODES,
-    PLACEMENT_OF_PLACE,
 )
 from sf_benefits.ingest.ssda903.read import _order, check_returns
 from sf_benefits.project.categories import PLACEMENTS
+from sf_benefits.ssda903_data import PLACEMENT_OF_PLACE
 
 # Rule 146 code lists of csc-validator-be-903 0.1.17 (rule sets 2022-23 and 2025-26).
 VALIDATOR_PLACE_2022_23 = {

@@ -6,7 +6,6 @@ IngestError naming every bad record; `read_returns` also pseudonymises CHILD wit
 `csc-validator-be-903` in its own environment.
 """
 
-from sf_benefits.ingest.ssda903.codes import PLACEMENT_OF_PLACE
 from sf_benefits.ingest.ssda903.dfe import ValidatorUnavailable, dfe_problems
 from sf_benefits.ingest.ssda903.load import (
     LoadSummary,
@@ -20,6 +19,7 @@ from sf_benefits.ingest.ssda903.load import (
     store_returns,
 )
 from sf_benefits.ingest.ssda903.read import CheckedReturns, check_returns
+from sf_benefits.ssda903_data import PLACEMENT_OF_PLACE
 
 __all__ = [
     "PLACEMENT_OF_PLACE",

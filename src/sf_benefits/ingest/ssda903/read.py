@@ -5,8 +5,8 @@ stored. Rule codes are the DfE's where one exists (e.g. 146: placement code not 
 
 from __future__ import annotations
 
+import csv
 import re
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +18,6 @@ import pandas as pd
 from sf_benefits.ingest.errors import IngestError, Problem
 from sf_benefits.ingest.ssda903.codes import (
     CIN_CODES,
-    CONTINUATION_REC,
     DATE_FORMAT,
     DIRECT_IDENTIFIERS,
     EPISODE_COLUMNS,
@@ -34,6 +33,7 @@ from sf_benefits.ingest.ssda903.codes import (
     RNE_CODES,
     SEX_CODES,
 )
+from sf_benefits.ssda903_data import CONTINUATION_REC
 
 HEADER = "header"
 EPISODES = "episodes"
@@ -113,22 +113,51 @@ def _wanted(column: str) -> bool:
 
 
 def _read_frame(path: Path, all_columns: bool, categorical: bool = False) -> pd.DataFrame:
-    """The file as text; with `categorical`, CSV columns other than CHILD are categoricals of
-    that text, which the parser builds without making a string for every cell."""
+    """The file as text; with `categorical`, CSV columns are categoricals of that text, which the
+    Arrow CSV reader builds (on every core) without making a string for every cell."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         frame = pd.read_excel(path, dtype=object, engine="openpyxl")
         frame.columns = [str(c).strip().upper() for c in frame.columns]
         return _clean_spreadsheet(frame)
     if suffix == ".csv":
-        types: defaultdict[str, str | type[str]] = defaultdict(lambda: "category", {"CHILD": str})
-        frame = pd.read_csv(path, dtype=types if categorical else str, keep_default_na=False,
-                            na_filter=False, encoding="utf-8-sig",
-                            usecols=None if all_columns else _wanted)
-        frame.columns = [str(c).strip().upper() for c in frame.columns]
-        return frame
+        return _read_csv(path, all_columns, categorical)
     raise IngestError([Problem(str(path), None, None, "903-format",
                                "only .csv and .xlsx SSDA903 files can be read")])
+
+
+def _read_csv(path: Path, all_columns: bool, categorical: bool) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        names = next(csv.reader(handle), [])
+    if len(set(names)) < len(names):
+        raise ValueError(f"repeated column names in {names}")
+    kept = [n for n in names if all_columns or _wanted(n)]
+    text = pa.dictionary(pa.int32(), pa.string()) if categorical else pa.string()
+    try:
+        table = pacsv.read_csv(
+            path, read_options=pacsv.ReadOptions(encoding="utf8"),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: text for n in names}, include_columns=kept,
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except pa.ArrowInvalid as error:
+        raise ValueError(str(error)) from error
+    if not categorical:
+        frame = table.to_pandas()
+    else:
+        columns: dict[str, pd.Categorical] = {}
+        for name, column in zip(table.column_names, table.unify_dictionaries().columns,
+                                strict=True):
+            joined = column.combine_chunks() if column.num_chunks else pa.array([], type=text)
+            columns[name] = _categorical(
+                joined.indices.to_numpy(zero_copy_only=False),
+                pd.CategoricalDtype(pd.Index(joined.dictionary.to_numpy(zero_copy_only=False),
+                                             dtype=object)))
+        frame = pd.DataFrame(columns)
+    frame.columns = [str(c).strip().upper() for c in frame.columns]
+    return frame
 
 
 def _factorized(values: pd.Series | npt.NDArray[np.object_]
@@ -336,8 +365,11 @@ def _child_codes(tables: Sequence[ReturnTable]) -> tuple[list[npt.NDArray[np.int
     stripped."""
     if not tables:
         return [], -1
-    numbered, names = _factorized(np.concatenate(
-        [t.frame["CHILD"].to_numpy(dtype=object) for t in tables]))
+    parts = [_factorized(t.frame["CHILD"]) for t in tables]
+    numbered, names = _factorized(np.concatenate([names for _, names in parts]))
+    offsets = np.cumsum([0, *[len(names) for _, names in parts[:-1]]])
+    numbered = np.concatenate([numbered[offset + codes]
+                               for (codes, _), offset in zip(parts, offsets, strict=True)])
     stripped = _stripped(names)
     if not bool((stripped == names).all()):
         renumbered, stripped = _factorized(stripped)

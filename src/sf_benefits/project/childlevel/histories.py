@@ -14,8 +14,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from sf_benefits.ingest.ssda903.codes import CONTINUATION_REC, PLACEMENT_OF_PLACE
-from sf_benefits.ingest.ssda903.load import Ssda903Data
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.childlevel.ages import (
     AGE_BAND_LOWER_YEARS,
@@ -24,6 +22,7 @@ from sf_benefits.project.childlevel.ages import (
     DAYS_PER_YEAR,
     age_band_index,
 )
+from sf_benefits.ssda903_data import CONTINUATION_REC, PLACEMENT_OF_PLACE, Ssda903Data
 
 EXIT = "exit"
 OPEN = "open"

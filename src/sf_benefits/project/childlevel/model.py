@@ -24,7 +24,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from sf_benefits.ingest.ssda903.load import Ssda903Data
 from sf_benefits.project.categories import ALL_PLACEMENTS, MEASURES, PLACEMENTS
 from sf_benefits.project.childlevel.ages import (
     AGE_BANDS,
@@ -39,6 +38,7 @@ from sf_benefits.project.childlevel.histories import (
     band_exposure_days,
     build_histories,
 )
+from sf_benefits.ssda903_data import Ssda903Data
 
 if TYPE_CHECKING:
     from sf_benefits.project.demand import DemandDraws
