@@ -4,31 +4,24 @@ engine."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from sf_benefits.cli.common import console, errors, fail, open_store
-from sf_benefits.disclosure import RowTotal, suppress_counts
 from sf_benefits.ingest.errors import IngestError, Problem
-from sf_benefits.ingest.ssda903 import (
-    PseudonymKeyError,
-    ValidatorUnavailable,
-    check_returns,
-    dfe_problems,
-    latest_load,
-    load_returns,
-)
-from sf_benefits.ingest.ssda903.load import Ssda903Data
-from sf_benefits.project.categories import ALL_PLACEMENTS
-from sf_benefits.project.childlevel import ALL_AGES, ChildLevelModel, RateScenario
+
+if TYPE_CHECKING:
+    from sf_benefits.project.childlevel import RateScenario
+    from sf_benefits.ssda903_data import Ssda903Data
 
 app = typer.Typer(help="Validate, load and project from an LA's SSDA903 returns (child level).",
                   no_args_is_help=True)
 
-Files = Annotated[list[Path], typer.Argument(help="SSDA903 header and episodes files (CSV or XLSX)")]
+Files = Annotated[list[Path], typer.Argument(
+    help="SSDA903 header and episodes files (CSV or XLSX), or folders of them (a year's return, "
+         "or a folder of year folders)")]
 DatabaseUrl = Annotated[str | None, typer.Option(help="Store URL (default: embedded store).")]
 EntryMultiplier = Annotated[float, typer.Option(
     "--entry-multiplier", min=0.0,
@@ -38,6 +31,8 @@ RampYears = Annotated[float, typer.Option(
 
 
 def _scenario(entry_multiplier: float, ramp_years: float) -> RateScenario | None:
+    from sf_benefits.project.childlevel import RateScenario
+
     if entry_multiplier == 1.0:
         return None
     return RateScenario(f"entries x {entry_multiplier:g}", entry_multiplier=entry_multiplier,
@@ -45,6 +40,8 @@ def _scenario(entry_multiplier: float, ramp_years: float) -> RateScenario | None
 
 
 def _latest(la_code: str, database_url: str | None) -> Ssda903Data:
+    from sf_benefits.ingest.ssda903.load import latest_load
+
     store = open_store(database_url)
     try:
         return latest_load(store, la_code)
@@ -77,28 +74,50 @@ def validate(
     la_code: Annotated[str, typer.Option(
         "--la", help="LA code, for the DfE location rules.")] = "E10000015",
 ) -> None:
-    """Check returns against the structural rules (and the full DfE rules); list every problem."""
+    """Check returns against the structural rules (and the full DfE rules); list every problem.
+
+    Exits 1 when any rule is broken, and also when a DfE rule could not be run (it raised)."""
+    from sf_benefits.ingest.ssda903.read import check_returns, return_files
+
+    paths = return_files(files)
     problems: list[Problem] = []
     try:
-        checked = check_returns(files)
+        checked = check_returns(paths)
         console.print(f"Structural rules: no problems in {len(checked.episodes)} episodes of "
                       f"{len(checked.children)} children, years "
                       f"{', '.join(map(str, checked.collection_years))}.")
     except IngestError as error:
         problems = error.problems
         _print_problems(problems, "Structural rules (these stop a load)")
+    failed_rules = False
     if dfe:
+        from sf_benefits.ingest.ssda903.dfe import ValidatorUnavailable, dfe_validation
+
         try:
-            found = dfe_problems(files, la_code)
+            report = dfe_validation(paths, la_code)
         except ValidatorUnavailable as error:
             errors.print(f"DfE rules not run: {error}")
         else:
-            if found:
-                _print_problems(found, "DfE validation rules (csc-validator-be-903)")
-            else:
-                console.print("DfE rules: no problems.")
-    if problems:
+            problems += report.problems
+            if report.problems:
+                _print_problems(report.problems, "DfE validation rules (csc-validator-be-903)")
+            console.print(report.summary())
+            for year, code, detail in report.failed:
+                errors.print(f"DfE rule {code} could not be run on {year}: {detail}")
+            failed_rules = bool(report.failed)
+    if problems or failed_rules:
         raise typer.Exit(1)
+
+
+@app.command("new-key")
+def new_key_command() -> None:
+    """Print a new random pseudonymisation key (256 bits) for SF_BENEFITS_PSEUDONYM_KEY.
+
+    Keep it secret and outside the data, and use the same key for every load of the same LA:
+    child identifiers are replaced by a keyed hash, so a new key makes new pseudonyms."""
+    from sf_benefits.ingest.ssda903.load import new_key
+
+    typer.echo(new_key())
 
 
 @app.command("load")
@@ -109,11 +128,16 @@ def load(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Check, pseudonymise (keyed hash of CHILD) and store returns; all or nothing."""
-    store = open_store(database_url)
+    from sf_benefits.ingest.ssda903.load import PseudonymKeyError, load_returns, pseudonym_key
+    from sf_benefits.ingest.ssda903.read import return_files
+
     try:
-        summary = load_returns(store, files, la_code)
+        key = pseudonym_key()
     except PseudonymKeyError as error:
         raise fail(str(error)) from error
+    store = open_store(database_url)
+    try:
+        summary = load_returns(store, return_files(files), la_code, key)
     except IngestError as error:
         _print_problems(error.problems, "Nothing was loaded")
         raise typer.Exit(1) from error
@@ -139,33 +163,34 @@ def project(
     ramp_years: RampYears = 0.0,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Project children in care by placement and age band, with 80% intervals."""
+    """Project children in care by placement and age band, with 80% intervals.
+
+    Counts of 1-5 are shown as 'c'; the jump-off date's counts (real children) are also protected
+    by secondary suppression (see sf_benefits.project.childlevel.export)."""
+    from sf_benefits.project.childlevel import ALL_AGES, ChildLevelModel
+    from sf_benefits.project.childlevel.export import publishable_projection
+
     data = _latest(la_code, database_url)
     model = ChildLevelModel(window_years=window_years, n_draws=draws, seed=seed).fit(data)
     frame = model.predict(years, level=[80], scenario=_scenario(entry_multiplier, ramp_years))
-    counts = ["mean", "lo-80", "hi-80"]
+    jump_off = model.rates.reference_end
     if output is not None:
-        exported = suppress_counts(
-            frame, counts,
-            row_totals=[RowTotal("placement", ALL_PLACEMENTS, ("date", "age_band")),
-                        RowTotal("age_band", ALL_AGES, ("date", "placement"))])
+        exported = publishable_projection(frame, jump_off)
         exported.to_csv(output, index=False)
         console.print(f"Wrote {len(exported)} rows to {output}")
-    shown = frame[(frame["age_band"] == ALL_AGES) & (frame["date"].dt.month == 3)]
-    year_ends = suppress_counts(shown.reset_index(drop=True), counts,
-                                row_totals=[RowTotal("placement", ALL_PLACEMENTS, ("date",))])
+    shown = frame[(frame["age_band"] == ALL_AGES) & (frame["date"].dt.month == 3)
+                  & (frame["date"] > jump_off)]
+    year_ends = publishable_projection(shown.reset_index(drop=True), jump_off)
     table = Table(title=f"Children looked after at 31 March, {la_code} (mean and 80% interval; "
                         f"rates from {model.rates.reference_start:%d/%m/%Y} to "
                         f"{model.rates.reference_end:%d/%m/%Y})")
     table.add_column("placement")
-    dates = sorted(pd.to_datetime(year_ends["date"]).unique())
+    dates = list(dict.fromkeys(year_ends["date"]))
     for when in dates:
-        table.add_column(f"{pd.Timestamp(when):%Y}")
+        table.add_column(f"{when:%Y}")
     for place, rows in year_ends.groupby("placement", sort=False):
-        cells = []
-        for when in dates:
-            row = rows[pd.to_datetime(rows["date"]) == when].iloc[0]
-            cells.append(f"{row['mean']} ({row['lo-80']}–{row['hi-80']})")
+        cells = [f"{row['mean']} ({row['lo-80']}–{row['hi-80']})"
+                 for _, row in rows.set_index("date").reindex(dates).iterrows()]
         table.add_row(str(place), *cells)
     console.print(table)
 
@@ -181,6 +206,9 @@ def rates(
 ) -> None:
     """Moves between placements and out of care per child-year, by age band (events 1-5 shown
     as 'c')."""
+    from sf_benefits.disclosure import suppress_counts
+    from sf_benefits.project.childlevel import ChildLevelModel
+
     model = ChildLevelModel(window_years=window_years).fit(_latest(la_code, database_url))
     moves = model.transition_rates()
     moves = moves[moves["events"] > 0].reset_index(drop=True)
@@ -219,7 +247,10 @@ def appraise(
 ) -> None:
     """Appraise an innovation (the LA-level effects, costs, NPV) on this LA's child-level
     baseline."""
+    import pandas as pd
+
     from sf_benefits.assumptions import MissingAssumptionError
+    from sf_benefits.project.categories import ALL_PLACEMENTS
     from sf_benefits.project.childlevel import run_childlevel_projection
 
     data = _latest(la_code, database_url)

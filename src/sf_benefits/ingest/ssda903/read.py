@@ -37,6 +37,8 @@ from sf_benefits.ssda903_data import CONTINUATION_REC
 
 HEADER = "header"
 EPISODES = "episodes"
+UASC = "uasc"
+RETURN_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 FIRST_DATA_LINE = 2
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 
@@ -262,6 +264,21 @@ def _year_of(path: Path) -> int | None:
     return None
 
 
+def return_files(paths: Sequence[Path | str]) -> list[Path]:
+    """The files of the given returns: files as given; a folder stands for the CSV and XLSX files
+    in it and in its sub-folders (a year's return, or a folder of year folders), in name order."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found += sorted((p for p in path.rglob("*") if p.is_file()
+                             and p.suffix.lower() in RETURN_SUFFIXES and not p.name.startswith(".")),
+                            key=lambda p: p.relative_to(path).parts)
+        else:
+            found.append(path)
+    return found
+
+
 def read_tables(paths: Sequence[Path], all_columns: bool = False, categorical: bool = False
                 ) -> tuple[list[ReturnTable], list[Problem]]:
     """Read each file and tell header from episodes by its columns; problems for unusable files.
@@ -287,7 +304,9 @@ def read_tables(paths: Sequence[Path], all_columns: bool = False, categorical: b
             continue
         columns = set(frame.columns)
         stem = path.stem.lower()
-        if "DECOM" in columns or "episode" in stem:
+        if "DUC" in columns or "uasc" in stem:
+            table, required = UASC, ("CHILD",)
+        elif "DECOM" in columns or "episode" in stem:
             table, required = EPISODES, EPISODE_REQUIRED
         elif "DOB" in columns or "header" in stem:
             table, required = HEADER, HEADER_REQUIRED
@@ -515,6 +534,7 @@ def _overlaps(name: str, codes: npt.NDArray[np.intp], starts: npt.NDArray[np.dat
 def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
     """Read and check every file; raise IngestError with every problem, or return typed tables."""
     tables, problems = read_tables([Path(p) for p in paths], categorical=True)
+    tables = [t for t in tables if t.table != UASC]
     if not any(t.table == EPISODES for t in tables) and not problems:
         problems.append(Problem(", ".join(str(p) for p in paths), None, None, "903-files",
                                 "no SSDA903 episodes table among the files"))
