@@ -103,6 +103,10 @@ def _problems(files: list[Path]) -> list[Problem]:
     ("episodes", "DECOM", "31/02/2022", "141"),
     ("episodes", "DECOM", "2022-01-01", "141"),
     ("header", "DOB", "not a date", "102"),
+    ("header", "DOB", "01/01/0001", "102"),
+    ("header", "DOB", "31/12/9999", "102"),
+    ("header", "DOB", "31/12/2100", "301"),
+    ("header", "DOB", "01/01/1900", "351"),
     ("header", "SEX", "3", "101"),
     ("header", "ETHNIC", "XXXX", "103"),
 ])

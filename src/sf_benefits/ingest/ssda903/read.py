@@ -181,44 +181,16 @@ def _factorized(values: pd.Series | npt.NDArray[np.object_]
 
 
 def parse_dates(text: pd.Series) -> pd.Series:
-    """dd/mm/yyyy text to Timestamps (NaT where blank or not a real date), vectorised: the fixed
-    layout is read digit by digit and impossible days (31/02) are refused by a round trip."""
+    """dd/mm/yyyy text to Timestamps (NaT where blank, not a real date, or outside the years
+    pandas can hold, 1677-2262), parsed once per distinct value."""
     codes, uniques = _factorized(text)
     return pd.Series(_parse_date_values(uniques)[codes], index=text.index)
 
 
 def _parse_date_values(values: npt.NDArray[np.object_]) -> npt.NDArray[np.datetime64]:
-    try:
-        encoded = values.astype("S11")
-    except UnicodeEncodeError:
-        encoded = np.asarray([str(v).encode("ascii", "replace")[:11] for v in values],
-                             dtype="S11")
-    lengths = np.char.str_len(encoded)
-    regular = lengths == 10
-    result = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
-    if regular.any():
-        raw = encoded[regular].astype("S10").view(np.uint8).reshape(-1, 10)
-        digits = raw.astype(np.int64) - ord("0")
-        positions = [0, 1, 3, 4, 6, 7, 8, 9]
-        shaped = ((digits[:, positions] >= 0) & (digits[:, positions] <= 9)).all(axis=1) & (
-            raw[:, 2] == ord("/")) & (raw[:, 5] == ord("/"))
-        day = digits[:, 0] * 10 + digits[:, 1]
-        month = digits[:, 3] * 10 + digits[:, 4]
-        year = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
-        plausible = shaped & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
-        months = ((np.where(plausible, year, 1970) - 1970) * 12
-                  + np.where(plausible, month, 1) - 1).astype("datetime64[M]")
-        dates = months.astype("datetime64[D]") + (np.where(plausible, day, 1) - 1)
-        same_month = dates.astype("datetime64[M]") == months
-        ok = plausible & same_month
-        converted = np.full(ok.size, np.datetime64("NaT"), dtype="datetime64[ns]")
-        converted[ok] = dates[ok].astype("datetime64[ns]")
-        result[regular] = converted
-    irregular = ~regular & (lengths > 0)
-    if irregular.any():
-        result[irregular] = pd.to_datetime(pd.Series(values[irregular]), format=DATE_FORMAT,
-                                           errors="coerce").to_numpy(dtype="datetime64[ns]")
-    return result
+    text = pd.Series(values, dtype=object).astype(str).str.strip()
+    return pd.to_datetime(text, format=DATE_FORMAT, errors="coerce").to_numpy(
+        dtype="datetime64[ns]")
 
 
 EPISODE_CODES: dict[str, frozenset[str]] = {
@@ -365,10 +337,6 @@ def _date_problems(table: ReturnTable, column: str, rule: str, label: str,
     positions, uniques = table.distinct(column)
     distinct = pd.Series(uniques, dtype=object)
     parsed = pd.Series(_parse_date_values(uniques))
-    retry = parsed.isna() & (distinct != "")
-    if bool(retry.any()):
-        parsed[retry] = pd.to_datetime(distinct[retry].str.strip(), format=DATE_FORMAT,
-                                       errors="coerce")
     bad = (parsed.isna() & ~((distinct == "") & blank_ok)).to_numpy()[positions]
     problems = [Problem(table.name, _row(i), column, rule,
                         f"child {child}: {label} {value!r} is not a valid dd/mm/yyyy date")
@@ -436,7 +404,7 @@ def _check_header(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code: i
     problems += _code_problems(table, "SEX", SEX_CODES, "101", "sex", blank_ok=False)
     problems += _code_problems(table, "ETHNIC", ETHNIC_CODES, "103", "ethnicity", blank_ok=False)
     dob, date_problems = _date_problems(table, "DOB", "102", "date of birth", blank_ok=False)
-    problems += date_problems
+    problems += date_problems + _impossible_births(table, dob.to_numpy(dtype="datetime64[ns]"))
     typed: Columns = {
         "CHILD": frame["CHILD"].to_numpy(dtype=object), "SEX": frame["SEX"].to_numpy(dtype=object),
         "DOB": dob.to_numpy(dtype="datetime64[ns]"),
@@ -446,6 +414,26 @@ def _check_header(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code: i
         "year": np.full(len(frame), table.year or 0, dtype=np.int64), "code": codes}
     table.forget()
     return typed, problems
+
+
+def _impossible_births(table: ReturnTable, born: npt.NDArray[np.datetime64]) -> list[Problem]:
+    """DfE rules 301 (date of birth after the collection year ended) and 351 (child over 25 at
+    the start of the collection year): a date can be real and still impossible for a child."""
+    if table.year is None:
+        return []
+    year_end = pd.Timestamp(year=table.year, month=3, day=31)
+    oldest = pd.Timestamp(year=table.year - 1 - 25, month=4, day=1)
+    child, text = table.frame["CHILD"].to_numpy(), table.frame["DOB"].to_numpy()
+    problems = []
+    for rule, wrong, why in (
+            ("301", born > np.datetime64(year_end, "ns"),
+             f"falls after the collection year ended ({year_end:%d/%m/%Y})"),
+            ("351", born < np.datetime64(oldest, "ns"),
+             "makes the child over 25 at the start of the collection year")):
+        problems += [Problem(table.name, _row(i), "DOB", rule,
+                             f"child {child[i]}: date of birth {text[i]} {why}")
+                     for i in np.flatnonzero(wrong)]
+    return problems
 
 
 def _check_episodes(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code: int
