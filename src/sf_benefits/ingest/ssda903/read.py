@@ -39,6 +39,7 @@ HEADER = "header"
 EPISODES = "episodes"
 UASC = "uasc"
 RETURN_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+UASC_REQUIRED: tuple[str, ...] = ("CHILD", "DUC")
 FIRST_DATA_LINE = 2
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 
@@ -277,7 +278,7 @@ def read_tables(paths: Sequence[Path], all_columns: bool = False, categorical: b
         columns = set(frame.columns)
         stem = path.stem.lower()
         if "DUC" in columns or "uasc" in stem:
-            table, required = UASC, ("CHILD",)
+            table, required = UASC, UASC_REQUIRED
         elif "DECOM" in columns or "episode" in stem:
             table, required = EPISODES, EPISODE_REQUIRED
         elif "DOB" in columns or "header" in stem:

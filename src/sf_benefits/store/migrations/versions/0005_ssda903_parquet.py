@@ -85,11 +85,10 @@ def downgrade() -> None:
             {"load_id": load_id}).all()}
         data = from_parquet(tables, "", (), pd.Timestamp("2000-01-01"))
         for target, frame in ((child, data.children), (episode, data.episodes)):
-            rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-            for row in rows:
-                row["load_id"] = load_id
-                for column, value in row.items():
-                    if isinstance(value, pd.Timestamp):
-                        row[column] = value.date()
+            rows = [{"load_id": load_id, **{
+                str(column): None if pd.isna(value) else
+                value.date() if isinstance(value, pd.Timestamp) else value
+                for column, value in record.items()}}
+                for record in frame.astype(object).to_dict("records")]
             op.bulk_insert(target, rows)
     op.drop_table("ssda903_table")
