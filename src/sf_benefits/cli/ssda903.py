@@ -44,7 +44,7 @@ def _latest(la_code: str, database_url: str | None) -> Ssda903Data:
 
     store = open_store(database_url)
     try:
-        return latest_load(store, la_code)
+        return latest_load(store, la_code, pseudonyms=False)
     except LookupError as error:
         raise fail(str(error)) from error
     finally:

@@ -158,7 +158,7 @@ def _parquet(columns: dict[str, pa.Array]) -> bytes:
     import pyarrow.parquet as pq
 
     sink = io.BytesIO()
-    pq.write_table(pa.table(columns), sink, compression="zstd")
+    pq.write_table(pa.table(columns), sink, compression="none")
     return sink.getvalue()
 
 
@@ -203,22 +203,31 @@ def to_parquet(data: Ssda903Data) -> dict[str, bytes]:
 
 
 def from_parquet(tables: dict[str, bytes], la_code: str, collection_years: tuple[int, ...],
-                 data_end: pd.Timestamp) -> Ssda903Data:
-    """The engine's input from the two stored Parquet tables (codes come back as categoricals)."""
+                 data_end: pd.Timestamp, pseudonyms: bool = True) -> Ssda903Data:
+    """The engine's input from the two stored Parquet tables (codes come back as categoricals).
+
+    Without `pseudonyms`, child_id is the child's row number instead of the keyed hash: all a
+    projection needs is to tell children apart, and 64-character texts of every child are the
+    largest part of a load in memory."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    def frame(name: str) -> pd.DataFrame:
-        read = pq.read_table(pa.BufferReader(tables[name])).to_pandas(date_as_object=False)
+    def frame(name: str, skip: str | None = None) -> pd.DataFrame:
+        source = pq.ParquetFile(pa.BufferReader(tables[name]))
+        columns = [c for c in source.schema_arrow.names if c != skip]
+        read = source.read(columns, use_threads=False).to_pandas(date_as_object=False,
+                                                                  self_destruct=True)
         for column in read.columns:
             if pd.api.types.is_datetime64_any_dtype(read[column]):
                 read[column] = read[column].astype("datetime64[ns]")
         return read
 
-    children = frame(CHILDREN)
+    children = frame(CHILDREN, None if pseudonyms else "child_id")
+    if not pseudonyms:
+        children.insert(0, "child_id", np.arange(len(children)))
     stored = frame(EPISODES)
     row = stored.pop("child").to_numpy(dtype=np.intp)
-    stored.insert(0, "child_id", children["child_id"].to_numpy(dtype=object)[row])
+    stored.insert(0, "child_id", children["child_id"].to_numpy()[row])
     stored["collection_year"] = stored["collection_year"].astype(int)
     return Ssda903Data(la_code, children, stored[list(EPISODE_FIELDS)], collection_years,
                        data_end, row)
@@ -255,8 +264,9 @@ def load_returns(store: Store, paths: Sequence[Path | str], la_code: str,
     return store_returns(store, data, key, [Path(p) for p in paths])
 
 
-def latest_load(store: Store, la_code: str) -> Ssda903Data:
-    """The most recent load of `la_code` from the store, as the engine's input."""
+def latest_load(store: Store, la_code: str, pseudonyms: bool = True) -> Ssda903Data:
+    """The most recent load of `la_code` from the store, as the engine's input (with child_id
+    the row number of each child when `pseudonyms` is False, as `from_parquet`)."""
     from sqlalchemy import select
 
     from sf_benefits.ingest.ssda903.tables import ssda903_load, ssda903_table
@@ -271,7 +281,7 @@ def latest_load(store: Store, la_code: str) -> Ssda903Data:
             select(ssda903_table.c.name, ssda903_table.c.parquet)
             .where(ssda903_table.c.load_id == load["load_id"])).all()}
     years = tuple(int(y) for y in str(load["collection_years"]).split(",") if y)
-    return from_parquet(tables, la_code, years, pd.Timestamp(load["data_end"]))
+    return from_parquet(tables, la_code, years, pd.Timestamp(load["data_end"]), pseudonyms)
 
 
 def expected_key_matches(store: Store, la_code: str, key: bytes) -> bool:
