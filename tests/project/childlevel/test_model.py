@@ -13,11 +13,13 @@ from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENTS
 from sf_benefits.project.childlevel import (
     AGE_BANDS,
     ALL_AGES,
+    CareHistories,
     ChildLevelModel,
     RateScenario,
     build_histories,
     population_at,
 )
+from sf_benefits.project.childlevel.model import entry_drift
 from sf_benefits.project.demand import CareHistory, DemandDraws
 from sf_benefits.project.scenario import apply_scenario, ramp_fraction
 
@@ -68,8 +70,10 @@ def test_predict_gives_mean_and_intervals_by_placement_and_age(fitted: ChildLeve
     assert frame["date"].min() == pd.Timestamp("2023-03-31")
     assert pd.Timestamp("2025-03-31") in set(frame["date"])
     assert (frame["lo-95"] <= frame["lo-80"] + 1e-9).all()
-    assert (frame["lo-80"] <= frame["mean"] + 1e-9).all()
-    assert (frame["mean"] <= frame["hi-80"] + 1e-9).all()
+    # a cell of a child or two can have its mean above its 90th percentile (a few draws of 1)
+    counted = frame[frame["mean"] >= 1]
+    assert (counted["lo-80"] <= counted["mean"] + 1e-9).all()
+    assert (counted["mean"] <= counted["hi-80"] + 1e-9).all()
     last = frame[frame["date"] == frame["date"].max()]
     parts = last[(last["placement"] != ALL_PLACEMENTS) & (last["age_band"] != ALL_AGES)]
     total = last[(last["placement"] == ALL_PLACEMENTS) & (last["age_band"] == ALL_AGES)]
@@ -163,3 +167,19 @@ def test_unfitted_model_and_bad_windows(planted_data: Ssda903Data) -> None:
     assert one_year.rates.reference_start == pd.Timestamp("2018-04-01")
     with pytest.raises(ValueError, match="steps_per_year"):
         ChildLevelModel(steps_per_year=5)
+
+
+def test_entry_drift_is_the_year_on_year_change_beyond_chance() -> None:
+    def histories(counts: list[int]) -> CareHistories:
+        starts = [pd.Timestamp(year=2019 + i, month=1, day=1) for i, n in enumerate(counts)
+                  for _ in range(n)]
+        spells = pd.DataFrame({"start": pd.to_datetime(starts)})
+        return CareHistories(pd.DataFrame(), spells, pd.Timestamp("2022-03-31"), PLACEMENTS,
+                             "E10000015", (2019, 2020, 2021, 2022))
+
+    changes = np.diff(np.log([1000, 1100, 900, 1000]))
+    expected = np.sqrt(np.mean(changes ** 2) - 2 / 1000)
+    until = pd.Timestamp("2022-03-31")
+    assert entry_drift(histories([1000, 1100, 900, 1000]), until) == pytest.approx(expected)
+    assert entry_drift(histories([1000, 1000, 1000, 1000]), until) == 0.0
+    assert entry_drift(histories([1000, 1100, 900, 1000]), pd.Timestamp("2020-03-31")) == 0.0

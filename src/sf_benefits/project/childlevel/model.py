@@ -5,8 +5,9 @@ occurrence/exposure rates (moves per child-year) over a reference window, entrie
 year by single year of age and first placement. The projection ages children step by step
 (quarterly by default, ages tracked to the same step), moves them with the one-step transition
 matrices exp(Q dt), takes every child out of care on their 18th birthday and adds entries.
-Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate per draw) with
-chance (multinomial moves and Poisson entries). Everything is vectorised over draws, ages and
+Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate per draw), a random
+walk of the entry level from year to year as wide as the returns' own year-on-year changes beyond
+chance (`entry_drift`), and chance (multinomial moves and Poisson entries). Everything is vectorised over draws, ages and
 placements.
 
 The interface follows the project's models: the constructor stores settings, `fit` returns self,
@@ -99,6 +100,8 @@ class FittedRates:
     exposure_years: FloatArray  # (bands, placements)
     entries: FloatArray  # (18 single years of age, placements) over the window
     window_years: float
+    entry_drift: float = 0.0
+    """Year-to-year spread (sd of the log) of the entry level beyond chance, from the returns."""
 
     @property
     def hazards(self) -> FloatArray:
@@ -166,6 +169,25 @@ def _batched_expm(matrices: FloatArray, terms: int = 14) -> FloatArray:
     for _ in range(squarings):
         result = result @ result
     return result
+
+
+def entry_drift(histories: CareHistories, until: pd.Timestamp) -> float:
+    """How much the yearly number of entries moves from one year to the next beyond chance: the
+    sd of the year-on-year change in log entries over the collection years up to `until`, less
+    the part Poisson chance explains (2 / mean entries). Zero with fewer than three years."""
+    starts = histories.spells["start"].to_numpy(dtype="datetime64[ns]")
+    counts = []
+    for year in histories.collection_years:
+        year_end = pd.Timestamp(year=year, month=3, day=31)
+        if year_end > until:
+            continue
+        first = np.datetime64(pd.Timestamp(year=year - 1, month=4, day=1), "ns")
+        counts.append(int(((starts >= first) & (starts <= np.datetime64(year_end, "ns"))).sum()))
+    if len(counts) < 3 or min(counts) == 0:
+        return 0.0
+    changes = np.diff(np.log(counts))
+    beyond_chance = float(np.mean(changes ** 2)) - 2.0 / float(np.mean(counts))
+    return float(np.sqrt(max(beyond_chance, 0.0)))
 
 
 class ChildLevelModel:
@@ -256,7 +278,9 @@ class ChildLevelModel:
         np.add.at(entries, (entry_age, entry_place), 1.0)
         window_years = float((w1 - w0) / np.timedelta64(1, "D")) / DAYS_PER_YEAR
         return FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
-                           exposure / DAYS_PER_YEAR, entries, window_years)
+                           exposure / DAYS_PER_YEAR, entries, window_years,
+                           entry_drift(histories, end))
+
 
     def _stock_at(self, histories: CareHistories, when: pd.Timestamp) -> FloatArray:
         """Children in care at `when` by age slot (steps_per_year per year of age) and placement."""
@@ -375,6 +399,8 @@ class ChildLevelModel:
         matrices = np.empty(0)
         kernel = _StepKernel(np.empty(0), np.empty((0, k + 1)))
         base_entries = entries_per_year[:, slot_year, :] / (spy * spy)
+        drift = self.rates.entry_drift if stochastic and self.rate_uncertainty else 0.0
+        level = np.exp(np.cumsum(rng.normal(-drift ** 2 / 2, drift, (n_draws, horizon)), axis=1))
         for t in range(steps):
             effect = scenario.ramp((t + 0.5) / spy) if scenario is not None else 0.0
             if effect != last_effect:
@@ -386,9 +412,10 @@ class ChildLevelModel:
                 early, late = _split_arrivals(entry_now)
                 last_effect = effect
             if stochastic:
-                arriving_early = rng.poisson(early).astype(float)
+                year_level = level[:, t // spy, None, None]
+                arriving_early = rng.poisson(early * year_level).astype(float)
                 moved = self._multinomial_moves(rng, pop + arriving_early, kernel)
-                arriving_late = rng.poisson(late).astype(float)
+                arriving_late = rng.poisson(late * year_level).astype(float)
             else:
                 arriving_early = early
                 moved = np.einsum("dak,dakj->daj", pop + early, matrices[:, :, :k, :])
