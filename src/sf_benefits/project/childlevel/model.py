@@ -7,8 +7,8 @@ year by single year of age and first placement. The projection ages children ste
 matrices exp(Q dt), takes every child out of care on their 18th birthday and adds entries.
 Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate per draw), a random
 walk of the entry level from year to year as wide as the returns' own year-on-year changes beyond
-chance (`entry_drift`), and chance (multinomial moves and Poisson entries). Everything is vectorised over draws, ages and
-placements.
+chance (`entry_drift`), and chance (multinomial moves and Poisson entries). Everything is
+vectorised over draws, ages and placements.
 
 The interface follows the project's models: the constructor stores settings, `fit` returns self,
 `predict(horizon, level)` gives a tidy frame of mean and intervals, `sample(horizon, n_draws,
