@@ -179,3 +179,45 @@ def test_load_on_postgresql(return_files: list[Path], postgres_url: str) -> None
             conn.execute(text("DELETE FROM ssda903_load WHERE la_code = 'E99999903'"))
     finally:
         store.close()
+
+
+def test_loads_stored_as_rows_are_converted_by_the_migration(return_files: list[Path],
+                                                              tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from sf_benefits.store.db import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = Store.open(url, migrate=False)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with old.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003_ssda903")
+    data = read_returns(return_files, LA, key=TEST_KEY)
+    with old.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO ssda903_load VALUES ('old', :la, '2024-01-01 00:00:00', '2022,2023', "
+            "'[]', :c, :e, '2023-03-31', 'x')"), {"la": LA, "c": len(data.children),
+                                                 "e": len(data.episodes)})
+        conn.execute(text("INSERT INTO ssda903_child VALUES ('old', :child_id, :sex, :dob, "
+                          ":ethnic)"),
+                     [{**r, "dob": r["dob"].date()} for r in
+                      data.children.astype(object).to_dict("records")])
+        episodes = data.episodes.astype(object).where(data.episodes.notna(), None)
+        conn.execute(text(
+            "INSERT INTO ssda903_episode VALUES ('old', :child_id, :decom, :dec, :rne, :ls, :cin, "
+            ":place, :place_provider, :rec, :reason_place_change, :collection_year)"),
+            [{**r, "decom": r["decom"].date(), "dec": r["dec"] and r["dec"].date()}
+             for r in episodes.to_dict("records")])
+    old.close()
+    upgraded = Store.open(url)
+    try:
+        back = latest_load(upgraded, LA)
+        assert "ssda903_episode" not in inspect(upgraded.engine).get_table_names()
+    finally:
+        upgraded.close()
+    expected = data.episodes.sort_values(["child_id", "decom"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(back.episodes.astype(object), expected.astype(object))
+    assert back.collection_years == (2022, 2023)
