@@ -88,11 +88,17 @@ def pseudonym_key() -> bytes:
 
 def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
     """HMAC-SHA256 (RFC 2104, the standard library's `hmac`) of each identifier under `key`, as
-    64 hex characters; each distinct identifier is hashed once."""
+    64 hex characters; each distinct identifier is hashed once, from a copy of the keyed state."""
     codes, unique = pd.factorize(ids.astype(str))
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
     digests = np.empty(len(unique), dtype=object)
-    digests[:] = [hmac.digest(key, str(raw).encode("utf-8"), "sha256").hex() for raw in unique]
+    digests[:] = [_digest(keyed.copy(), str(raw).encode("utf-8")) for raw in unique]
     return pd.Series(digests[codes], index=ids.index, dtype=object)
+
+
+def _digest(state: hmac.HMAC, message: bytes) -> str:
+    state.update(message)
+    return state.hexdigest()
 
 
 def key_check(key: bytes) -> str:

@@ -142,6 +142,7 @@ def _read_csv(path: Path, all_columns: bool, categorical: bool) -> pd.DataFrame:
     try:
         table = pacsv.read_csv(
             path, read_options=pacsv.ReadOptions(encoding="utf8"),
+            memory_pool=pa.system_memory_pool(),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: text for n in names}, include_columns=kept,
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
