@@ -96,16 +96,17 @@ def cs_python(home: Path) -> Path:
     return python
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB) of one command in its own process, by GNU
-    time; the command's output is shown when it fails."""
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall seconds, peak resident memory (MB) and CPU seconds (user + system; on a busy machine
+    the fairer comparison) of one command in its own process, by GNU time; the command's output
+    is shown when it fails."""
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as measured:
-        done = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", measured.name, *command],
-                              capture_output=True, text=True, env=env)
+        done = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", "-o", measured.name,
+                               *command], capture_output=True, text=True, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-        wall, kilobytes = measured.read().split()[-2:]
-    return float(wall), int(kilobytes) / 1024.0
+        wall, kilobytes, user, system = measured.read().split()[-4:]
+    return float(wall), int(kilobytes) / 1024.0, float(user) + float(system)
 
 
 def user_path(source: Path, cs: Path, store: Path, sf: str) -> dict[str, float]:
@@ -114,12 +115,13 @@ def user_path(source: Path, cs: Path, store: Path, sf: str) -> dict[str, float]:
 
     env = {**os.environ, "SF_BENEFITS_DATA_DIR": str(store), "SF_BENEFITS_PSEUDONYM_KEY": new_key()}
     env.pop("SF_BENEFITS_DATABASE_URL", None)
-    timed([sf, "--help"], env)  # the store and byte-compiled files exist before timing starts
+    timed([sf, "--help"], env)  # byte-compiled files exist before timing starts
+    runs = {"load": [sf, "ssda903", "load", "--la", LA, str(source)],
+            "project": [sf, "ssda903", "project", "--la", LA],
+            "theirs": [str(cs.with_name("demand-model")), "predict", str(source)]}
     result: dict[str, float] = {}
-    result["load_s"], result["load_mb"] = timed([sf, "ssda903", "load", "--la", LA, str(source)], env)
-    result["project_s"], result["project_mb"] = timed([sf, "ssda903", "project", "--la", LA], env)
-    result["theirs_s"], result["theirs_mb"] = timed([str(cs.with_name("demand-model")), "predict",
-                                                     str(source)])
+    for name, command in runs.items():
+        result[f"{name}_s"], result[f"{name}_mb"], result[f"{name}_cpu"] = timed(command, env)
     return result
 
 
@@ -204,14 +206,17 @@ def backtest(source: Path, work: Path, cs: Path, draws: int) -> pd.DataFrame:
 
 
 def print_speed(speed: dict[str, dict[str, float]]) -> None:
-    print("\n| scale | SF Benefits load s / MB | project s / MB | SF Benefits total s (peak MB) "
-          "| cs-demand-model predict s (peak MB) | speed-up |")
+    print("\n| scale | SF Benefits load: wall s / CPU s / MB | project: wall s / CPU s / MB "
+          "| SF Benefits total: wall s / CPU s / peak MB | cs-demand-model predict: wall s / "
+          "CPU s / peak MB | speed-up wall / CPU |")
     print("|---|---|---|---|---|---|")
     for scale, r in speed.items():
-        ours = r["load_s"] + r["project_s"]
-        print(f"| {scale} | {r['load_s']:.2f} / {r['load_mb']:.0f} | {r['project_s']:.2f} / "
-              f"{r['project_mb']:.0f} | {ours:.2f} ({max(r['load_mb'], r['project_mb']):.0f}) | "
-              f"{r['theirs_s']:.2f} ({r['theirs_mb']:.0f}) | {r['theirs_s'] / ours:.1f}x |")
+        wall, cpu = r["load_s"] + r["project_s"], r["load_cpu"] + r["project_cpu"]
+        print(f"| {scale} | {r['load_s']:.2f} / {r['load_cpu']:.2f} / {r['load_mb']:.0f} | "
+              f"{r['project_s']:.2f} / {r['project_cpu']:.2f} / {r['project_mb']:.0f} | "
+              f"{wall:.2f} / {cpu:.2f} / {max(r['load_mb'], r['project_mb']):.0f} | "
+              f"{r['theirs_s']:.2f} / {r['theirs_cpu']:.2f} / {r['theirs_mb']:.0f} | "
+              f"{r['theirs_s'] / wall:.1f}x / {r['theirs_cpu'] / cpu:.1f}x |")
 
 
 def print_accuracy(accuracy: dict[str, pd.DataFrame]) -> None:
