@@ -168,7 +168,7 @@ def test_population_falls_back_to_dfe_where_ons_has_no_rows(store: Store, dfe_di
     assert population.loc[2022] == 40_000 + 9_000 * devon  # DfE's figure for 31 March 2023
 
 
-def test_s251_spend_reads_the_total_line_not_its_parts(loaded_store: Store) -> None:
+def test_spend_is_the_lait_section_251_total(loaded_store: Store) -> None:
     result = benchmark_la(loaded_store, "Warrington", year=2023,
                           indicator_ids=["cla_spend_total", "cla_spend_per_child"])
     total, per_child = result.indicators
@@ -183,7 +183,9 @@ def test_indicator_coverage_names_files_and_basis(loaded_store: Store) -> None:
     assert (coverage["las_in_last_year"] > 0).all()
     assert coverage.loc["cpp_rate_per_10k", "basis"] == "per 10,000 children, computed"
     assert coverage.loc["cpp_rate_per_10k", "files"] == "d5_cpps_at31march_by_duration"
-    assert coverage.loc["cin_rate_per_10k", "basis"] == "published"
+    assert coverage.loc["cin_rate_per_10k", "basis"] == "per 10,000 children, computed"
+    assert coverage.loc["cla_rate_per_10k", "basis"] == "published"
+    assert coverage.loc["cla_spend_total", "files"] == "lait_benchmarking_long"
     assert coverage.loc["cla_spend_per_child", "basis"] == "ratio"
     assert coverage.loc["cla_foster_pct", "files"] == "la_cla_on_31_march_by_characteristics"
 

@@ -12,19 +12,21 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import delete, insert
 
-from sf_benefits.ingest.ees import read_csv_strings, read_ees
+from sf_benefits.ingest.ees import read_ees
 from sf_benefits.ingest.errors import IngestError, Problem
 from sf_benefits.ingest.tables import (
     LaRegister,
     boundary_changes,
+    header_of,
     kind_of,
-    read_frame,
+    merge_neighbour_models,
     read_lait,
     read_lookup,
     read_neighbours,
     read_population,
 )
 from sf_benefits.store import Store
+from sf_benefits.store.db import bulk_insert, indexes_rebuilt
 from sf_benefits.store.schema import (
     boundary_change,
     data_load,
@@ -49,21 +51,15 @@ class LoadReport:
 
 
 def discover(directory: Path) -> list[Path]:
-    """Every CSV/XLSX under `directory`, except EES metadata files and child-level returns."""
+    """Every CSV/XLSX/Parquet file under `directory`, except EES metadata files and child-level returns."""
     if not directory.is_dir():
         raise IngestError([Problem(str(directory), None, None, "not_a_directory",
                                    "the data directory does not exist")])
     return sorted(
         p for p in directory.rglob("*")
-        if p.suffix.lower() in {".csv", ".xlsx"} and not p.name.endswith(".meta.csv")
+        if p.suffix.lower() in {".csv", ".xlsx", ".parquet"} and not p.name.endswith(".meta.csv")
         and not SKIPPED_DIRECTORIES & {part.lower() for part in p.relative_to(directory).parts}
     )
-
-
-def _header(path: Path) -> list[str]:
-    if path.suffix.lower() == ".xlsx":
-        return list(read_frame(path).columns)
-    return list(read_csv_strings(path).columns)
 
 
 def load_directory(store: Store, directory: Path, progress: Progress | None = None) -> LoadReport:
@@ -74,7 +70,7 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
     kinds: dict[str, list[Path]] = {}
     for path in paths:
         try:
-            kinds.setdefault(kind_of(_header(path)), []).append(path)
+            kinds.setdefault(kind_of(header_of(path)), []).append(path)
         except IngestError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -99,10 +95,11 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
         step(path.name)
     ees_tables = []
     changes = boundary_changes()
-    old_codes = {str(old): str(code) for lookup in lookups for old, code in
+    gss_lookups = [lookup for lookup in lookups if lookup["la_code"].notna().any()]
+    old_codes = {str(old): str(code) for lookup in gss_lookups for old, code in
                  zip(lookup["old_la_code"], lookup["la_code"], strict=True) if old}
-    known = (set(pd.concat(lookups)["la_code"]) | set(changes["predecessor_code"])
-             | set(changes["successor_code"])) if lookups else None
+    known = (set(pd.concat(gss_lookups)["la_code"]) | set(changes["predecessor_code"])
+             | set(changes["successor_code"])) if gss_lookups else None
     for path in kinds.get("ees", []):
         try:
             ees_tables.append(read_ees(path, known, old_codes))
@@ -112,9 +109,8 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
     if problems:
         raise IngestError(problems)
 
-    register = LaRegister(_la_register(lookups, [t.local_authorities for t in ees_tables]))
-    frames = [t.observations for t in ees_tables]
-    sources = {t.dataset: t.source_file for t in ees_tables}
+    register = _la_register(lookups, [t.local_authorities for t in ees_tables])
+    datasets = [(t.dataset, t.source_file, t.observations) for t in ees_tables]
     neighbour_frames = []
     for kind, reader in (("population", read_population), ("lait", read_lait),
                          ("neighbours", read_neighbours)):
@@ -128,86 +124,80 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
             if kind == "neighbours":
                 neighbour_frames.append(frame)
             else:
-                frames.append(frame)
-                sources[path.stem] = str(path)
+                datasets.append((path.stem, str(path), frame))
             step(path.name)
+    names = [name for name, _, _ in datasets]
+    problems += [Problem(source, None, None, "duplicate_dataset",
+                         f"another file is also named '{name}'")
+                 for name, source, _ in datasets if names.count(name) > 1]
     if problems:
         raise IngestError(problems)
-    duplicated = [d for d in sources if list(sources).count(d) > 1]
-    if duplicated:
-        raise IngestError([Problem(sources[d], None, None, "duplicate_dataset",
-                                   "two files share this name") for d in duplicated])
-
-    observations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    neighbours = (pd.concat(neighbour_frames, ignore_index=True) if neighbour_frames
-                  else pd.DataFrame(columns=["model", "la_code", "rank", "neighbour_code"]))
-    _write(store, register.frame, observations, neighbours, sources, changes)
-    report.observations = len(observations)
+    neighbours = merge_neighbour_models(neighbour_frames)
+    _write(store, register.frame, datasets, neighbours, changes)
+    report.observations = sum(len(frame) for _, _, frame in datasets)
     report.local_authorities = len(register.frame)
     report.neighbour_models = sorted(neighbours["model"].unique())
     return report
 
 
-def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) -> pd.DataFrame:
-    """The LA lookup files (plus former LAs the data names, e.g. Northamptonshire) with the years
-    each is seen in the data; without a lookup, the LAs the data names."""
+def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) -> LaRegister:
+    """Every LA a lookup or a data file names (former LAs such as Northamptonshire included), with
+    the years each is seen in the data. A lookup's name wins; the DfE files fill what it lacks
+    (3-digit code, region); a list without GSS codes adds names and 3-digit codes by matching its
+    rows to known LAs. Every name and code any file gives an LA resolves to it."""
+    attributes = ["old_la_code", "la_name", "region_code", "region_name"]
     seen = (pd.concat(from_files, ignore_index=True) if from_files
             else pd.DataFrame(columns=["la_code", "first_year", "last_year"]))
-    for col in ("old_la_code", "la_name", "region_code", "region_name"):
+    for col in attributes:
         if col not in seen.columns:
             seen[col] = None
+    seen = seen.replace("", None)
+    gss = [lookup for lookup in lookups if lookup["la_code"].notna().any()]
+    listed = (pd.concat(gss, ignore_index=True).replace("", None).drop_duplicates(
+        "la_code", keep="last").set_index("la_code")[attributes] if gss
+              else pd.DataFrame(columns=attributes))
+    from_data = seen.sort_values("last_year", kind="stable").groupby("la_code")[attributes].last()
+    frame = listed.combine_first(from_data)
     years = seen.groupby("la_code").agg(first_year=("first_year", "min"),
-                                        last_year=("last_year", "max")).reset_index()
-    if lookups:
-        base = pd.concat(lookups, ignore_index=True).drop_duplicates("la_code", keep="last")
-        base = base.drop(columns=[c for c in ("first_year", "last_year") if c in base.columns])
-        former = seen[~seen["la_code"].isin(base["la_code"])].groupby("la_code")[
-            ["old_la_code", "la_name", "region_code", "region_name"]].last().reset_index()
-        base = pd.concat([base, former], ignore_index=True)
-        base = base.merge(years, on="la_code", how="left")
-        attrs = seen.groupby("la_code")[["region_code", "region_name"]].last()
-        for col in ("region_code", "region_name"):
-            missing = base[col].isna() | (base[col] == "")
-            base.loc[missing, col] = base.loc[missing, "la_code"].map(attrs[col])
-    else:
-        base = seen.groupby("la_code")[["old_la_code", "la_name", "region_code",
-                                        "region_name"]].last().reset_index()
-        base = base.merge(years, on="la_code")
-    base["la_name"] = base["la_name"].fillna(base["la_code"])
-    return base[["la_code", "old_la_code", "la_name", "region_code", "region_name",
-                 "first_year", "last_year"]]
+                                        last_year=("last_year", "max"))
+    frame = frame.join(years).rename_axis("la_code").reset_index()
+    aliases = {str(k): str(c) for col in ("la_name", "old_la_code")
+               for k, c in zip(seen[col], seen["la_code"], strict=True) if k}
+    register = LaRegister(frame.assign(la_name=frame["la_name"].fillna(frame["la_code"])), aliases)
+    for lookup in (lookup for lookup in lookups if lookup["la_code"].isna().all()):
+        for old, name in zip(lookup["old_la_code"], lookup["la_name"], strict=True):
+            code = register.resolve(name) or register.resolve(old)
+            if code is None:
+                continue
+            aliases[name], aliases[old] = code, code
+            missing = frame["la_code"].eq(code) & frame["old_la_code"].isna()
+            frame.loc[missing, "old_la_code"] = old
+    frame["la_name"] = frame["la_name"].fillna(frame["la_code"])
+    return LaRegister(frame[["la_code", *attributes, "first_year", "last_year"]], aliases)
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    """Rows as dicts for executemany, with every missing value as NULL."""
-    columns = list(frame.columns)
-    return [{c: (None if v is None or v != v else v) for c, v in zip(columns, row, strict=True)}
-            for row in frame.itertuples(index=False, name=None)]
-
-
-def _write(store: Store, las: pd.DataFrame, observations: pd.DataFrame,
-           neighbours: pd.DataFrame, sources: dict[str, str], changes: pd.DataFrame) -> None:
+def _write(store: Store, las: pd.DataFrame, datasets: list[tuple[str, str, pd.DataFrame]],
+           neighbours: pd.DataFrame, changes: pd.DataFrame) -> None:
+    """Replace the LA register, boundary changes, neighbour models and each file's dataset in one
+    transaction."""
     now = datetime.now(UTC)
+    columns = ["dataset", "year", "time_period", "geographic_level", "area_code", "breakdown",
+               "indicator", "value", "status"]
     with store.transaction() as conn:
         if not las.empty:
             conn.execute(delete(local_authority))
-            conn.execute(insert(local_authority), _records(las))
+            bulk_insert(conn, local_authority, las)
         conn.execute(delete(boundary_change))
-        conn.execute(insert(boundary_change), _records(changes))
+        bulk_insert(conn, boundary_change, changes)
         for model in neighbours["model"].unique():
             conn.execute(delete(statistical_neighbour).where(statistical_neighbour.c.model == model))
-        if not neighbours.empty:
-            conn.execute(insert(statistical_neighbour), _records(neighbours))
-        for dataset, source in sources.items():
-            conn.execute(delete(observation).where(observation.c.dataset == dataset))
-            conn.execute(delete(data_load).where(data_load.c.dataset == dataset))
-            part = observations[observations["dataset"] == dataset]
-            conn.execute(insert(data_load), [{
-                "dataset": dataset, "source_file": source, "rows": len(part), "loaded_at": now,
-                "sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest()}])
-        cols = ["dataset", "year", "time_period", "geographic_level", "area_code", "breakdown",
-                "indicator", "value", "status"]
-        if not observations.empty:
-            records = _records(observations[cols])
-            for start in range(0, len(records), 50_000):
-                conn.execute(insert(observation), records[start:start + 50_000])
+        bulk_insert(conn, statistical_neighbour, neighbours)
+        with indexes_rebuilt(conn, observation):
+            for dataset, source, part in datasets:
+                conn.execute(delete(observation).where(observation.c.dataset == dataset))
+                conn.execute(delete(data_load).where(data_load.c.dataset == dataset))
+                conn.execute(insert(data_load), [{
+                    "dataset": dataset, "source_file": source, "rows": len(part),
+                    "loaded_at": now,
+                    "sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest()}])
+                bulk_insert(conn, observation, part[columns])

@@ -17,8 +17,10 @@ from sf_benefits.store.schema import (
 
 TOTAL_VALUES = re.compile(r"^(total|all( .*)?|england)$", re.IGNORECASE)
 
+CLA_COUNT = ("children_count", "population_type")
+"""DfE's CLA numbers file: the count column and the filter naming which population it counts."""
 CLA_POPULATION_COUNTS = {
-    "cla_31_march": "Children looked after at 31 March each year",
+    "cla_31_march": "Children looked after on 31 March each year",
     "starts": "Children starting to be looked after each year",
     "ceases": "Children ceasing to be looked after each year",
 }
@@ -120,8 +122,11 @@ def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | N
     return frame.iloc[0:0]
 
 
-DFE_POPULATION = ("population_estimate", "Children looked after at 31 March each year")
+DFE_POPULATION = ("population_estimate", CLA_POPULATION_COUNTS["cla_31_march"])
 """The 0–17 population DfE publishes beside its CLA rates (ONS mid-year estimate, year before)."""
+ONS_CHILDREN = ("population_estimate", "age_group", "Children aged 0 to 17 years", "ons_mid-year")
+"""The ONS mid-year estimate of children aged 0–17 as DfE republishes it (indicator, filter,
+value, part of the file name)."""
 
 
 def child_population(frame: pd.DataFrame) -> pd.DataFrame:
@@ -129,8 +134,10 @@ def child_population(frame: pd.DataFrame) -> pd.DataFrame:
     the year before, as DfE uses; DfE's own published figure where ONS has none (e.g. counties
     when only district-level ONS files are loaded)."""
     keys = ["year", "geographic_level", "area_code"]
-    published = select_rows(frame, [DFE_POPULATION[0]], {"population_count": DFE_POPULATION[1]})
-    ons = frame[frame["indicator"] == "population_0_17"].assign(year=lambda f: f["year"] + 1)
+    published = select_rows(frame, [DFE_POPULATION[0]], {CLA_COUNT[1]: DFE_POPULATION[1]})
+    ons = pd.concat([frame[frame["indicator"] == "population_0_17"], select_rows(
+        frame, [ONS_CHILDREN[0]], {ONS_CHILDREN[1]: ONS_CHILDREN[2]}, datasets=(ONS_CHILDREN[3],))]
+                    ).assign(year=lambda f: f["year"] + 1)
     both = pd.concat([ons[keys + ["value"]], published[keys + ["value"]]], ignore_index=True)
     both = both.dropna(subset=["value"]).drop_duplicates(keys, keep="first")
     return both.rename(columns={"value": "population"})
@@ -140,14 +147,14 @@ def care_history(store: Store, la_codes: list[str] | None = None) -> pd.DataFram
     """CLA at 31 March (total and by placement), starts, ceases and population aged 0–17 per LA
     and year, as the projection engines expect: la_code, year, measure, placement, value.
     A renamed LA's series runs on from its predecessor; a split or merged LA's starts at formation."""
-    frame = observations(store, ["number", "population_0_17", DFE_POPULATION[0]])
+    frame = observations(store, ["number", CLA_COUNT[0], "population_0_17", DFE_POPULATION[0]])
     frame = frame[frame["geographic_level"] == "Local authority"]
     frame = continuous_series(frame, boundary_changes(store))
     if la_codes is not None:
         frame = frame[frame["area_code"].isin(la_codes)]
     parts = []
     for measure, count in CLA_POPULATION_COUNTS.items():
-        rows = select_rows(frame, ["number"], {"population_count": count})
+        rows = select_rows(frame, [CLA_COUNT[0]], {CLA_COUNT[1]: count})
         parts.append(rows.assign(measure=measure, placement="all"))
     placement_rows = frame[(frame["indicator"] == "number")
                            & frame["breakdown"].str.contains("cla_group=Placement", regex=False)]
