@@ -19,7 +19,7 @@ from sf_benefits.project.childlevel import (
     build_histories,
     population_at,
 )
-from sf_benefits.project.childlevel.model import entry_drift
+from sf_benefits.project.childlevel.model import entry_drift, exit_drift
 from sf_benefits.project.demand import CareHistory, DemandDraws
 from sf_benefits.project.scenario import apply_scenario, ramp_fraction
 
@@ -173,7 +173,7 @@ def test_entry_drift_is_the_year_on_year_change_beyond_chance() -> None:
     def histories(counts: list[int]) -> CareHistories:
         starts = [pd.Timestamp(year=2019 + i, month=1, day=1) for i, n in enumerate(counts)
                   for _ in range(n)]
-        spells = pd.DataFrame({"start": pd.to_datetime(starts)})
+        spells = pd.DataFrame({"start": pd.to_datetime(starts), "end": pd.NaT})
         return CareHistories(pd.DataFrame(), spells, pd.Timestamp("2022-03-31"), PLACEMENTS,
                              "E10000015", (2019, 2020, 2021, 2022))
 
@@ -183,3 +183,21 @@ def test_entry_drift_is_the_year_on_year_change_beyond_chance() -> None:
     assert entry_drift(histories([1000, 1100, 900, 1000]), until) == pytest.approx(expected)
     assert entry_drift(histories([1000, 1000, 1000, 1000]), until) == 0.0
     assert entry_drift(histories([1000, 1100, 900, 1000]), pd.Timestamp("2020-03-31")) == 0.0
+
+
+def test_exit_drift_is_the_change_in_the_rate_of_leaving_beyond_chance() -> None:
+    years = (2019, 2020, 2021, 2022)
+    leaving = [400, 600, 400, 600]
+    rows = []
+    for year, ended in zip(years, leaving, strict=True):
+        starts = [pd.Timestamp(year=year - 1, month=5, day=1)] * 1000
+        ends = [pd.Timestamp(year=year, month=2, day=1)] * ended + [pd.NaT] * (1000 - ended)
+        rows += list(zip(starts, ends, strict=True))
+    spells = pd.DataFrame(rows, columns=["start", "end"])
+    histories = CareHistories(pd.DataFrame(), spells, pd.Timestamp("2022-03-31"), PLACEMENTS,
+                              "E10000015", years)
+    open_at_start = [0, 600, 1000, 1600]
+    rates = np.asarray(leaving) / (1000 + np.asarray(open_at_start))
+    changes = np.diff(np.log(rates))
+    expected = np.sqrt(np.mean(changes ** 2) - 2 / np.mean(leaving))
+    assert exit_drift(histories, pd.Timestamp("2022-03-31")) == pytest.approx(expected)
