@@ -157,7 +157,7 @@ def scores(predicted: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
     for when, group in merged.groupby("date"):
         places = group.groupby("placement")[["mean", "children"]].sum()
         total = group["children"].sum()
-        row = {"date": f"{pd.Timestamp(when):%Y}",
+        row = {"date": f"{pd.Timestamp(str(when)):%Y}",
                "total_error": 100 * (group["mean"].sum() - total) / total,
                "wape_placements": 100 * (places["mean"] - places["children"]).abs().sum() / total,
                "wape_cells": 100 * (group["mean"] - group["children"]).abs().sum() / total}
@@ -171,8 +171,8 @@ def scores(predicted: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
             row["cover_cells"] = 100 * float(inside.mean())
             row["cover_placements"] = 100 * float(((counts >= np.floor(band["lo-80"])) & (
                 counts <= np.ceil(band["hi-80"]))).mean())
-            row["cover_total"] = 100 * float(
-                np.floor(by_place.at["all", "lo-80"]) <= total <= np.ceil(by_place.at["all", "hi-80"]))
+            low, high = (float(by_place.at["all", c]) for c in ("lo-80", "hi-80"))
+            row["cover_total"] = 100 * float(np.floor(low) <= total <= np.ceil(high))
         rows.append(row)
     return pd.DataFrame(rows)
 
