@@ -171,7 +171,7 @@ def scores(predicted: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
             row["cover_cells"] = 100 * float(inside.mean())
             row["cover_placements"] = 100 * float(((counts >= np.floor(band["lo-80"])) & (
                 counts <= np.ceil(band["hi-80"]))).mean())
-            low, high = (float(by_place.at["all", c]) for c in ("lo-80", "hi-80"))
+            low, high = by_place.loc["all", ["lo-80", "hi-80"]].to_numpy(dtype=float)
             row["cover_total"] = 100 * float(np.floor(low) <= total <= np.ceil(high))
         rows.append(row)
     return pd.DataFrame(rows)
