@@ -171,7 +171,8 @@ def scores(predicted: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
             row["cover_cells"] = 100 * float(inside.mean())
             row["cover_placements"] = 100 * float(((counts >= np.floor(band["lo-80"])) & (
                 counts <= np.ceil(band["hi-80"]))).mean())
-            low, high = by_place.loc["all", ["lo-80", "hi-80"]].to_numpy(dtype=float)
+            whole = at[(at["age_band"] == "all") & (at["placement"] == "all")]
+            low, high = float(whole["lo-80"].iloc[0]), float(whole["hi-80"].iloc[0])
             row["cover_total"] = 100 * float(np.floor(low) <= total <= np.ceil(high))
         rows.append(row)
     return pd.DataFrame(rows)
