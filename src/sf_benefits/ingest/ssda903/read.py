@@ -182,14 +182,9 @@ def _factorized(values: pd.Series | npt.NDArray[np.object_]
     return codes, np.asarray(uniques, dtype=object)
 
 
-def parse_dates(text: pd.Series) -> pd.Series:
-    """dd/mm/yyyy text to Timestamps (NaT where blank, not a real date, or outside the years
-    pandas can hold, 1677-2262), parsed once per distinct value."""
-    codes, uniques = _factorized(text)
-    return pd.Series(_parse_date_values(uniques)[codes], index=text.index)
-
-
 def _parse_date_values(values: npt.NDArray[np.object_]) -> npt.NDArray[np.datetime64]:
+    """dd/mm/yyyy text to dates (NaT where blank, not a real date, or outside the years pandas
+    can hold, 1677-2262): pandas' own parser, run on distinct values only."""
     text = pd.Series(values, dtype=object).astype(str).str.strip()
     return pd.to_datetime(text, format=DATE_FORMAT, errors="coerce").to_numpy(
         dtype="datetime64[ns]")
