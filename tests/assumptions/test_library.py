@@ -334,7 +334,9 @@ def test_override_template_lists_every_gap_and_refuses_until_filled(tmp_path: Pa
     path = tmp_path / "custom.yaml"
     path.write_text(CUSTOM_MODEL)
     params = assumptions_for(load_model(path))
-    assert override_template(assumptions_for("family_valued")).endswith("overrides:\n")
+    shipped = override_template(assumptions_for("family_valued")).split("overrides:\n")[1]
+    assert shipped and all(line.startswith("  #") for line in shipped.splitlines())
+    assert "# fv_fgc_duty_start_year:" in shipped and "grade D; valid 2000 to 2100" in shipped
     text = override_template(params, by="Anytown")
     listed = [line.strip().rstrip(":") for line in text.splitlines()
               if line.startswith("  ") and not line.strip().startswith(("#", "value", "values",

@@ -307,7 +307,7 @@ def load_overrides(path: str | Path) -> tuple[dict[str, Any], str | None]:
         raise AssumptionError(f"{path}: expected a mapping of parameter id to value")
     by = data.pop("by", None)
     if "overrides" in data:
-        data = data["overrides"]
+        data = data["overrides"] or {}  # a template with every entry still commented out
     if not isinstance(data, dict):
         raise AssumptionError(f"{path}: 'overrides' must map parameter ids to values")
     return data, None if by is None else str(by)
@@ -443,27 +443,37 @@ def _as_float(value: Any, pid: str) -> float:
 
 
 def override_template(params: ParameterSet, by: str = "<who supplies these values>") -> str:
-    """A YAML override file to fill in: every parameter without a value, with its description,
-    unit and (for money) a price base to state. Loading it unfilled fails, naming each gap."""
+    """A YAML override file to fill in. Every parameter is listed with its description, unit,
+    shipped value, grade and valid range: commented out where a value ships (uncomment to
+    override it), open where none does. Loading an open entry unfilled fails, naming it."""
     lines = [
-        "# Values for the parameters that ship without a sourced value. Fill in each value and",
-        "# source; delete the optional ones you cannot source (they are then left out).",
+        "# Your LA's own values. A parameter left commented keeps the shipped value shown beside",
+        "# it; to override one, remove the '#' from its lines and give the value, its source and",
+        "# (for money) the financial year its prices are in. Values outside the valid range are",
+        "# refused.",
         f"by: {by}",
         "overrides:",
     ]
     for param in params:
-        if param.has_value:
-            continue
         optional = "" if param.required else " (optional)"
-        lines.append(f"  # {param.description} [{param.unit}]{optional}")
-        lines.append(f"  {param.id}:")
+        shipped = (f"shipped {param.value:g}"
+                   + (f" at {param.price_base_year} prices" if param.price_base_year else "")
+                   + f", grade {param.confidence}" if param.has_value and param.value is not None
+                   else "no shipped value")
+        low, high = param.valid_range
+        lines.append(f"  # {param.description} [{param.unit}]{optional}: {shipped}; "
+                     f"valid {low:g} to {high:g}")
+        mark = "# " if param.has_value else ""
+        lines.append(f"  {mark}{param.id}:")
         if param.id in SERIES_PARAMETERS:
-            lines.append("    values: {}  # one index per financial year, keyed 2024-04-01: ...")
+            lines.append(f"  {mark}  values: {{}}  # one index per financial year, keyed "
+                         "2024-04-01: ...")
         else:
-            lines.append("    value: null")
+            lines.append(f"  {mark}  value: null")
         if is_money_unit(param.unit):
-            lines.append("    price_base_year: null  # financial year of the value, e.g. 2024-25")
-        lines.append('    source: ""')
+            lines.append(f"  {mark}  price_base_year: null  # financial year of the value, "
+                         "e.g. 2024-25")
+        lines.append(f'  {mark}  source: ""')
     return "\n".join(lines) + "\n"
 
 
