@@ -14,7 +14,8 @@ from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
 from tests.synthetic_dfe import write_dfe_directory
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("SF_BENEFITS_SOURCE_DIR")
+                   or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 @pytest.fixture(scope="session")

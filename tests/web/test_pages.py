@@ -97,7 +97,7 @@ def test_a_bad_upload_lists_every_problem_and_changes_nothing(clients: Clients) 
     page = clients["analyst_a"].post(
         f"/la/{LA_A}/actuals", data={"csrf_token": clients.tokens["analyst_a"]},
         files={"file": ("bad.csv", bad, "text/csv")})
-    assert page.status_code == 400
+    assert page.status_code == 422
     assert "nothing has changed" in page.text and "row 2" in page.text and "row 3" in page.text
     api = clients["analyst_a"].post(f"/api/las/{LA_A}/actuals",
                                     headers=clients.headers("analyst_a"),

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
 from sf_benefits.cli.common import console, fail, open_store, progress_bar
+from sf_benefits.csv_export import csv_text, write_csv
 from sf_benefits.project.backtest import DEFAULT_METHODS, BacktestResult, run_backtest
 from sf_benefits.project.demand import METHODS
 from sf_benefits.store import queries
@@ -111,11 +112,11 @@ def backtest(
         raise fail(f"no forecast could be scored: each LA needs more than {min_train_years} "
                    "recorded years of CLA at 31 March")
     if forecasts_out is not None:
-        result.forecasts.to_csv(forecasts_out, index=False)
+        write_csv(result.forecasts, forecasts_out)
     if output is BacktestFormat.csv:
-        text = result.summary.to_csv(index=False)
+        text = csv_text(result.summary)
         if by_placement and result.placement_summary is not None:
-            text += "\n" + result.placement_summary.to_csv(index=False)
+            text += "\n" + csv_text(result.placement_summary)
         if out is None:
             typer.echo(text, nl=False)
         else:

@@ -16,6 +16,7 @@ from sf_benefits.benchmark.catalogue import indicators
 from sf_benefits.benchmark.charts import benchmark_chart_html, benchmark_chart_png
 from sf_benefits.benchmark.neighbours import compare_neighbours
 from sf_benefits.cli.common import console, fail, open_store
+from sf_benefits.csv_export import csv_text, write_csv
 
 
 class OutputFormat(StrEnum):
@@ -106,10 +107,10 @@ def benchmark(
     elif output is OutputFormat.csv:
         summary = result.to_frames()["summary"]
         if out:
-            summary.to_csv(out, index=False)
+            write_csv(summary, out)
             console.print(f"Wrote {out}")
         else:
-            console.print(summary.to_csv(index=False), end="", highlight=False, soft_wrap=True)
+            console.print(csv_text(summary), end="", highlight=False, soft_wrap=True)
     else:
         path = out or Path(f"{result.la.la_name.lower().replace(' ', '-')}-benchmark.xlsx")
         write_xlsx(result, path)

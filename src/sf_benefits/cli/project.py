@@ -20,9 +20,9 @@ from sf_benefits.assumptions import (
     override_template,
 )
 from sf_benefits.cli.common import console, fail, open_store
+from sf_benefits.csv_export import csv_text, write_csv
 from sf_benefits.project import DEFAULT_PRICE_BASE, DEFAULT_SEED, ProjectionResult, run_projection
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS
-from sf_benefits.reports.excel import safe_text
 
 
 class OutputFormat(StrEnum):
@@ -44,15 +44,11 @@ def money_text(value: float) -> str:
 
 
 def export_frames(result: ProjectionResult) -> dict[str, pd.DataFrame]:
-    """Every frame of the result as exported: counts suppressed, text safe for spreadsheets."""
+    """Every frame of the result as exported: counts suppressed (the CSV writer makes text safe
+    for spreadsheets)."""
     frames = result.to_frames()
     frames["counts"] = result.suppressed_counts()
     frames.pop("observed")
-    for frame in frames.values():
-        for column in frame.columns:
-            if frame[column].dtype == object:
-                frame[column] = frame[column].map(
-                    lambda v: safe_text(v) if isinstance(v, str) else v)
     return frames
 
 
@@ -203,14 +199,14 @@ def project(
 
     frames = export_frames(result)
     if output_format is OutputFormat.csv:
-        typer.echo(frames["money"].to_csv(index=False), nl=False)
+        typer.echo(csv_text(frames["money"]), nl=False)
     else:
         _render(result, authority.la_name)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         stem = f"{authority.la_code}_{result.model}"
         for name, frame in frames.items():
-            frame.to_csv(out / f"{stem}_{name}.csv", index=False)
+            write_csv(frame, out / f"{stem}_{name}.csv")
         if output_format is OutputFormat.table:
             console.print(f"Wrote {len(frames)} CSV files to {out}")
     if chart is not None:
@@ -236,9 +232,7 @@ def list_assumptions(
     if missing:
         table = table[table["value"].isna()]
     if output_format is OutputFormat.csv:
-        table = table.assign(**{c: table[c].map(lambda v: safe_text(v) if isinstance(v, str) else v)
-                                for c in table.columns if table[c].dtype == object})
-        typer.echo(table.to_csv(index=False), nl=False)
+        typer.echo(csv_text(table), nl=False)
         return
     title = "Assumptions" + (f" for {model}" if model else " (defaults)")
     _render_assumptions(table, title)

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from sf_benefits.cli.common import console, errors, fail, open_store
+from sf_benefits.csv_export import write_csv
 from sf_benefits.disclosure import RowTotal, suppress_counts
 from sf_benefits.ingest.errors import IngestError, Problem
 from sf_benefits.ingest.ssda903 import (
@@ -149,7 +150,7 @@ def project(
             frame, counts,
             row_totals=[RowTotal("placement", ALL_PLACEMENTS, ("date", "age_band")),
                         RowTotal("age_band", ALL_AGES, ("date", "placement"))])
-        exported.to_csv(output, index=False)
+        write_csv(exported, output)
         console.print(f"Wrote {len(exported)} rows to {output}")
     shown = frame[(frame["age_band"] == ALL_AGES) & (frame["date"].dt.month == 3)]
     year_ends = suppress_counts(shown.reset_index(drop=True), counts,
@@ -186,7 +187,7 @@ def rates(
     moves = moves[moves["events"] > 0].reset_index(drop=True)
     shown = suppress_counts(moves, ["events"])
     if output is not None:
-        shown.to_csv(output, index=False)
+        write_csv(shown, output)
         console.print(f"Wrote {len(shown)} rows to {output}")
     table = Table(title=f"Moves per child-year, {la_code}, {model.rates.reference_start:%d/%m/%Y}"
                         f" to {model.rates.reference_end:%d/%m/%Y}")

@@ -14,7 +14,14 @@ import typer
 from rich.table import Table
 
 from sf_benefits.cli.common import console, errors, fail, open_store, progress_bar
-from sf_benefits.disclosure import SUPPRESSED, suppress_actuals, suppress_realised, whole_children
+from sf_benefits.csv_export import write_csv
+from sf_benefits.disclosure import (
+    SUPPRESSED,
+    suppress_actuals,
+    suppress_realised,
+    suppress_realised_summary,
+    whole_children,
+)
 from sf_benefits.ingest.errors import IngestError
 from sf_benefits.store import Store
 from sf_benefits.track import (
@@ -85,7 +92,7 @@ def _export(frames: dict[str, pd.DataFrame], out: Path) -> None:
             for name, frame in frames.items():
                 frame.to_excel(writer, sheet_name=name[:31], index=False)
     elif out.suffix.lower() == ".csv":
-        next(iter(frames.values())).to_csv(out, index=False)
+        write_csv(next(iter(frames.values())), out)
     else:
         raise fail("--out must end in .csv or .xlsx")
     console.print(f"Wrote {out}")
@@ -303,6 +310,7 @@ def realised_command(
     frames = result.to_frames()
     periods = suppress_realised(frames["realised_by_period"])
     frames["realised_by_period"] = periods
+    frames["realised_summary"] = suppress_realised_summary(frames["realised_summary"], periods)
     if out:
         _export(frames, out)
         return

@@ -270,13 +270,17 @@ def _tracking_summary(realised: RealisedBenefit | None) -> tuple[str, ...]:
     if not realised.has_periods:
         return (f"The innovation went live on {realised.go_live_date.isoformat()}; no actuals "
                 "after go-live have been compared with the locked baseline yet.",)
-    latest = realised.latest
+    latest = suppress_realised(realised.periods).iloc[-1]
     note = price_base_note(realised.price_base_year)
+    saving = latest["cumulative_saving_gbp"]
+    realised_words = (f"withheld ({SUPPRESSED}: a count of children from 1 to 5 could be "
+                      "worked out from it)" if saving == SUPPRESSED
+                      else money_in_words(float(saving)))
     return (
         f"Since go-live on {realised.go_live_date.isoformat()}, realised savings to "
-        f"{latest['period']} are {money_in_words(float(latest['cumulative_saving_gbp']))} "
-        f"({note}) against {money_in_words(float(latest['cumulative_expected_saving_gbp']))} "
-        f"expected in the business case: {realised.status}.",
+        f"{latest['period']} are {realised_words} ({note}) against "
+        f"{money_in_words(float(latest['cumulative_expected_saving_gbp']))} expected in the "
+        f"business case: {realised.status}.",
     )
 
 
@@ -678,7 +682,7 @@ def _realised_blocks(periods: pd.DataFrame, note: str) -> list[Table | Chart]:
     chart = Chart(
         "tracking_chart", f"Cumulative realised against expected saving ({note})", "fan",
         Table("tracking_chart_data", f"Cumulative saving to date ({note})",
-              periods[chart_keys].reset_index(drop=True), chart_columns, note=note),
+              shown[chart_keys].reset_index(drop=True), chart_columns, note=note),
         x="period", series=("cumulative_saving_gbp", "cumulative_expected_saving_gbp"),
         y_label=note, bands=(band,))
     return [chart, table]

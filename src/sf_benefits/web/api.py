@@ -362,7 +362,7 @@ def tracking(request: Request, la_code: str, access: ReadLA) -> dict[str, Any]:
     """The LA's implementations with realised benefit (children and £ to date, interval, status),
     its imports of actuals and the actuals in force (small counts suppressed; the imports and
     actuals only for the LA's own users and administrators)."""
-    return tracking_page(_store(request), access.la_code, include_actuals=can_see_private(
+    return tracking_page(_store(request), access.la_code, include_private=can_see_private(
         access.principal, access.la_code)).to_json()
 
 

@@ -47,7 +47,10 @@ def create_app(store: Store | None = None, settings: WebSettings | None = None,
 
     store = store or Store.open()
     settings = settings or WebSettings()
-    runner = runner or JobRunner(store, settings.job_mode, settings.job_workers)
+    if runner is None:
+        from sf_benefits.web.services import JOB_FUNCTIONS
+
+        runner = JobRunner(store, JOB_FUNCTIONS, settings.job_mode, settings.job_workers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -6,9 +6,8 @@ import hmac
 import re
 import secrets
 import tempfile
-from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile
@@ -47,6 +46,7 @@ from sf_benefits.web.auth import (
 )
 from sf_benefits.web.benchmark_view import benchmark_view
 from sf_benefits.web.jobs import SUCCEEDED, JobRunner, job_row, latest_job, latest_la_job
+from sf_benefits.web.overrides import overrides_from_csv, overrides_from_form
 from sf_benefits.web.scenario_view import backtest_chart, scenario_result_view
 from sf_benefits.web.scenarios import (
     DEMAND_METHODS,
@@ -302,29 +302,15 @@ def scenario_page(request: Request, scenario_id: int, access: ReadLA) -> Respons
     return _scenario_page(request, access)
 
 
-def _parse_overrides(form: Mapping[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
-    overrides: dict[str, Any] = {k: v for k, v in scenario["overrides"].items()
-                                 if isinstance(v, dict)}
-    for key, raw in form.items():
-        if not key.startswith("ov__") or not isinstance(raw, str):
-            continue
-        text = raw.strip().replace(",", "").replace("£", "")
-        if not text:
-            continue
-        try:
-            overrides[key[4:]] = float(text)
-        except ValueError:
-            raise ScenarioError(f"'{raw}' is not a number (assumption {key[4:]})") from None
-    return overrides
-
-
 @router.post("/scenarios/{scenario_id}")
 async def save_scenario_page(request: Request, scenario_id: int, access: WriteLA) -> Response:
     """Save the settings and the overridden assumptions (audited)."""
     assert access.scenario is not None
     form = await request.form()
     try:
-        overrides = _parse_overrides(form, access.scenario)
+        labels = {a["id"]: a["description"] for a in services.assumption_rows(
+            access.scenario["model"], {})}
+        overrides = overrides_from_form(form, access.scenario["overrides"], labels)
         services.check_model_and_overrides(access.scenario["model"], overrides)
         update_scenario(
             _store(request), access.scenario, access.actor,
@@ -335,6 +321,22 @@ async def save_scenario_page(request: Request, scenario_id: int, access: WriteLA
             method=str(form["method"]) if form.get("method") else None)
     except (ScenarioError, services.ScenarioRejected) as exc:
         return _scenario_page(request, access, error=str(exc), status_code=400)
+    return RedirectResponse(f"/scenarios/{scenario_id}?done=saved#assumptions", status_code=303)
+
+
+@router.post("/scenarios/{scenario_id}/assumptions-file")
+async def upload_assumptions_page(request: Request, scenario_id: int, access: WriteLA,
+                                  file: Annotated[UploadFile, File()]) -> Response:
+    """Take assumption values (numbers or series by year) from an uploaded CSV (audited)."""
+    assert access.scenario is not None
+    content = await read_upload(file, _settings(request).max_upload_bytes)
+    try:
+        uploaded = overrides_from_csv(content, PurePath(file.filename or "values.csv").name)
+        overrides = {**access.scenario["overrides"], **uploaded}
+        services.check_model_and_overrides(access.scenario["model"], overrides)
+        update_scenario(_store(request), access.scenario, access.actor, overrides=overrides)
+    except (ScenarioError, services.ScenarioRejected) as exc:
+        return _scenario_page(request, access, error=str(exc), status_code=422)
     return RedirectResponse(f"/scenarios/{scenario_id}?done=saved#assumptions", status_code=303)
 
 
@@ -420,7 +422,7 @@ def _tracking_page(request: Request, access: Access, *, problems: list[str] | No
     return render(
         request, "tracking.html", access.principal, status_code=status_code,
         title=f"{access.la['la_name'] if access.la else la_code}: tracking", la=access.la,
-        page=tracking_page(store, la_code, include_actuals=private), actuals_private=not private,
+        page=tracking_page(store, la_code, include_private=private), actuals_private=not private,
         can_write=can_write, lockable=lockable,
         model_titles={m["name"]: m["title"] for m in services.models()},
         problems=problems or [], error=error, job=job)
@@ -460,7 +462,7 @@ async def upload_actuals_page(request: Request, la_code: str, access: WriteLA,
                                 file.filename or "actuals.csv", content, note, access.actor)
     except IngestError as exc:
         return _tracking_page(request, access, problems=[str(p) for p in exc.problems],
-                              status_code=400)
+                              status_code=422)
     return RedirectResponse(f"/la/{access.la_code}/tracking?done=uploaded", status_code=303)
 
 

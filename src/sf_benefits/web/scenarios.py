@@ -16,6 +16,7 @@ from sf_benefits.web.tables import saved_scenario
 MAX_HORIZON_YEARS = 10
 MIN_DRAWS = 50
 MAX_DRAWS = 5000
+MAX_ABS_VALUE = 1e15
 DEFAULT_METHOD = "stock_flow"
 DEMAND_METHODS: dict[str, str] = {
     "stock_flow": "Stock and flow (starts and ceases by placement)",
@@ -45,15 +46,24 @@ def _check(horizon_years: int, n_draws: int) -> None:
         raise ScenarioError(f"the number of draws must be from {MIN_DRAWS} to {MAX_DRAWS}")
 
 
+def _usable(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and abs(value) <= MAX_ABS_VALUE)
+
+
 def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
-    """Numbers (or, for a series such as a deflator, a mapping the assumptions engine reads)."""
+    """Finite numbers, or (with a source, a series by date, …) a mapping the assumptions engine
+    reads, whose numbers are finite too."""
     checked: dict[str, Any] = {}
     for key, value in overrides.items():
         if isinstance(value, dict):
+            numbers = ([value["value"]] if "value" in value else []) + list(
+                (value.get("values") or {}).values())
+            if not all(_usable(v) for v in numbers):
+                raise ScenarioError(f"every value for '{key}' must be a finite number")
             checked[str(key)] = value
             continue
-        if (not isinstance(value, int | float) or isinstance(value, bool)
-                or not math.isfinite(value)):
+        if not _usable(value):
             raise ScenarioError(f"the override for '{key}' must be a finite number")
         checked[str(key)] = float(value)
     return checked
