@@ -17,8 +17,10 @@ PUBLIC = {("post", "/api/session")}
 
 
 def _schema_of(response: dict[str, Any]) -> dict[str, Any]:
-    content = response.get("content", {})
-    return next(iter(content.values()), {}).get("schema", {}) if content else {}
+    content: dict[str, dict[str, Any]] = response.get("content", {})
+    for media in content.values():
+        return dict(media.get("schema", {}))
+    return {}
 
 
 def _is_typed(schema: dict[str, Any], spec: dict[str, Any]) -> bool:
