@@ -7,7 +7,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -17,6 +16,7 @@ from sf_benefits.benchmark.charts import benchmark_chart_html, benchmark_chart_p
 from sf_benefits.benchmark.neighbours import compare_neighbours
 from sf_benefits.cli.common import console, fail, open_store
 from sf_benefits.csv_export import csv_text, write_csv
+from sf_benefits.reports.benchmark_workbook import write_benchmark_workbook
 
 
 class OutputFormat(StrEnum):
@@ -67,17 +67,6 @@ def _render_table(result: BenchmarkResult) -> None:
         console.print(f"[yellow]Note:[/] {note}")
 
 
-def write_xlsx(result: BenchmarkResult, path: Path) -> None:
-    """Summary, neighbours and trend sheets; text is never turned into formulas."""
-    frames = result.to_frames()
-    with pd.ExcelWriter(path, engine="xlsxwriter",
-                        engine_kwargs={"options": {"strings_to_formulas": False,
-                                                   "strings_to_urls": False}}) as writer:
-        for name, frame in frames.items():
-            frame.to_excel(writer, sheet_name=name, index=False)
-            writer.sheets[name].autofit()
-
-
 def benchmark(
     la: Annotated[str, typer.Option("--la", help="LA name, 3-digit code or GSS code")],
     year: Annotated[int | None, typer.Option(help="Year ending 31 March (default: latest)")] = None,
@@ -113,7 +102,7 @@ def benchmark(
             console.print(csv_text(summary), end="", highlight=False, soft_wrap=True)
     else:
         path = out or Path(f"{result.la.la_name.lower().replace(' ', '-')}-benchmark.xlsx")
-        write_xlsx(result, path)
+        write_benchmark_workbook(result, path)
         console.print(f"Wrote {path}")
     if chart:
         if chart.suffix.lower() == ".html":

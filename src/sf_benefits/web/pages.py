@@ -33,7 +33,7 @@ from sf_benefits.web.access import (
     current_principal,
     signer,
 )
-from sf_benefits.web.audit import recent_events
+from sf_benefits.web.audit import detail_summary, recent_events
 from sf_benefits.web.auth import (
     ROLES,
     TooManyAttempts,
@@ -42,6 +42,8 @@ from sf_benefits.web.auth import (
     create_user,
     end_session,
     list_users,
+    reset_password,
+    set_active,
     start_session,
 )
 from sf_benefits.web.benchmark_view import benchmark_view
@@ -164,6 +166,8 @@ def home(access: SignedIn) -> Response:
 def la_list(request: Request, access: SignedIn) -> Response:
     """The LAs the user may open."""
     las = services.readable_las(_store(request), access.principal)
+    if len(las) == 1:
+        return RedirectResponse(f"/la/{las[0]['la_code']}", status_code=303)
     return render(request, "la_list.html", access.principal, title="Local authorities", las=las)
 
 
@@ -183,6 +187,21 @@ def la_overview(request: Request, la_code: str, access: ReadLA) -> Response:
     return render(request, "la_overview.html", access.principal,
                   title=f"{access.la['la_name'] if access.la else la_code}: overview",
                   la=access.la, view=view)
+
+
+@router.get("/la/{la_code}/indicators/{indicator_id}")
+def indicator_page(request: Request, la_code: str, indicator_id: str, access: ReadLA
+                   ) -> Response:
+    """One indicator for the LA: its neighbours chart and its trend chart, each with its table."""
+    view = benchmark_view(_store(request), access.la_code)
+    found = view.section(indicator_id)
+    if found is None:
+        raise HTTPException(404, "No such indicator for this LA.")
+    item, charts = found
+    return render(request, "indicator.html", access.principal,
+                  title=f"{item.indicator.label}: {access.la['la_name'] if access.la else la_code}",
+                  la=access.la, item=item, charts=charts,
+                  kind="money" if item.indicator.unit.upper().startswith("GBP") else "rate")
 
 
 @router.get("/admin/users")
@@ -214,11 +233,53 @@ def add_user(request: Request, access: Admin, email: Annotated[str, Form(max_len
     return RedirectResponse("/admin/users?done=user_added", status_code=303)
 
 
+@router.post("/admin/users/{user_id}/active")
+def set_user_active(request: Request, user_id: int, access: Admin,
+                    active: Annotated[str, Form(max_length=1)]) -> Response:
+    """Administrators: stop a user signing in (their sessions end at once), or allow it again."""
+    try:
+        set_active(_store(request), user_id, active == "1", access.actor)
+    except UserError as exc:
+        return _users_page(request, access, error=str(exc), status_code=404)
+    done = "user_activated" if active == "1" else "user_deactivated"
+    return RedirectResponse(f"/admin/users?done={done}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/password")
+def reset_user_password(request: Request, user_id: int, access: Admin,
+                        password: Annotated[str, Form(max_length=1024)]) -> Response:
+    """Administrators: give a user a new password (their sessions end at once)."""
+    try:
+        reset_password(_store(request), user_id, password, access.actor)
+    except UserError as exc:
+        return _users_page(request, access, error=str(exc), status_code=400)
+    return RedirectResponse("/admin/users?done=password_reset", status_code=303)
+
+
+@router.get("/la/{la_code}/benchmark.{fmt}")
+def benchmark_download(request: Request, la_code: str, fmt: str, access: ReadLA) -> Response:
+    """The LA's benchmark as an Excel workbook (formatted, with charts) or a CSV summary."""
+    if fmt not in ("xlsx", "csv"):
+        raise HTTPException(404, f"No benchmark download in the format '{fmt}'.")
+    content = downloads.benchmark_file(_store(request), access.la_code, fmt)
+    name = f"{access.la_code}-benchmark.{fmt}"
+    return Response(content, media_type=downloads.MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+AUDIT_PAGE_SIZE = 50
+
+
 @router.get("/admin/audit")
-def audit_page(request: Request, access: Admin) -> Response:
-    """Administrators: the latest audit events."""
-    return render(request, "audit.html", access.principal, title="Audit log",
-                  events=recent_events(_store(request), limit=500))
+def audit_page(request: Request, access: Admin, page: int = 1) -> Response:
+    """Administrators: the audit events as a table, newest first, a page at a time."""
+    page = max(1, min(page, 100_000))
+    first = (page - 1) * AUDIT_PAGE_SIZE
+    events = recent_events(_store(request), limit=AUDIT_PAGE_SIZE + 1, offset=first)
+    shown = [{**e, "summary": detail_summary(e["detail"])} for e in events[:AUDIT_PAGE_SIZE]]
+    return render(request, "audit.html", access.principal, title="Audit log", events=shown,
+                  page=page, first=first, more=len(events) > AUDIT_PAGE_SIZE,
+                  page_size=AUDIT_PAGE_SIZE)
 
 
 def _scenario_list_page(request: Request, access: Access, error: str = "",
