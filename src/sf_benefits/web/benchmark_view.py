@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
+import pandas as pd
 from sqlalchemy import func, select
 
-from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark, benchmark_la
+from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark, indicators
+from sf_benefits.benchmark.engine import IndicatorTable, benchmark_from_tables, indicator_tables
 from sf_benefits.store import Store
+from sf_benefits.store.queries import local_authorities
 from sf_benefits.store.schema import data_load, local_authority
 from sf_benefits.web.views import PALETTE, Chart, Column, DataTable, chart_values, plain, records
 
@@ -47,9 +50,31 @@ def _remember(cache: OrderedDict[tuple[str, str, str], T], store: Store, la_code
     return value
 
 
+_tables: dict[tuple[str, str], tuple[pd.DataFrame, dict[str, IndicatorTable]]] = {}
+_tables_lock = threading.Lock()
+
+
+def shared_tables(store: Store) -> tuple[pd.DataFrame, dict[str, IndicatorTable]]:
+    """Every LA and every indicator's national table, read once per data version and shared by
+    all LAs' benchmarks (reading them is most of a benchmark's time; one LA's own part is
+    quick). One request builds them; others arriving meanwhile wait for that build."""
+    key = (str(store.engine.url), data_version(store))
+    with _tables_lock:
+        if key not in _tables:
+            _tables.clear()
+            _tables[key] = (local_authorities(store),
+                            indicator_tables(store, list(indicators().values())))
+        return _tables[key]
+
+
+def _benchmark(store: Store, la_code: str) -> BenchmarkResult:
+    las, tables = shared_tables(store)
+    return benchmark_from_tables(store, las, tables, la_code)
+
+
 def cached_benchmark(store: Store, la_code: str) -> BenchmarkResult:
     """The engine's benchmark for an LA, reused until the published data change."""
-    return _remember(_cache, store, la_code, benchmark_la)
+    return _remember(_cache, store, la_code, _benchmark)
 
 
 def _kind(unit: str) -> str:
