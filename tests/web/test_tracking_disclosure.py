@@ -5,6 +5,7 @@ the LA."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -127,3 +128,17 @@ def test_private_scenario_names_stay_in_the_la(clients: Clients, gone_live: str)
     programme = clients["programme"].get("/api/programme").text
     assert PRIVATE_NAME not in programme
     assert PRIVATE_NAME not in clients["programme"].get("/programme").text
+
+
+def test_tracking_charts_mark_suppressed_points_and_draw_single_periods(
+        clients: Clients, gone_live: str) -> None:
+    page = clients["analyst_b"].get(f"/la/{LA_B}/tracking").text
+    charts = {m.group(1): json.loads(m.group(2)) for m in re.finditer(
+        r'id="(imp-[0-9a-f]+-(?:cla|saving))-data">(.*?)</script>', page, flags=re.S)}
+    assert len(charts) == 2
+    for figure in charts.values():
+        marks = [t for t in figure["data"] if t.get("text") and set(t["text"]) == {SUPPRESSED}]
+        assert marks and marks[0]["x"][0] == "2023-24 Q2"
+        drawn = [t for t in figure["data"] if t.get("showlegend") is not False
+                 and "fill" not in t and t not in marks]
+        assert all("markers" in t["mode"] for t in drawn), "a single period must still show"

@@ -54,6 +54,7 @@ from sf_benefits.web.scenarios import (
     DEMAND_METHODS,
     MAX_DRAWS,
     MAX_HORIZON_YEARS,
+    METHOD_TECHNICAL,
     MIN_DRAWS,
     ScenarioError,
     create_scenario,
@@ -297,7 +298,8 @@ def _scenario_list_page(request: Request, access: Access, error: str = "",
         scenarios=list_scenarios(store, la_code, include_unpublished=private),
         can_write=can_write_la(access.principal, la_code), models=services.models(),
         model_titles={m["name"]: m["title"] for m in services.models()}, error=error,
-        methods=DEMAND_METHODS, max_horizon=MAX_HORIZON_YEARS, min_draws=MIN_DRAWS, max_draws=MAX_DRAWS)
+        methods=DEMAND_METHODS, technical=METHOD_TECHNICAL, max_horizon=MAX_HORIZON_YEARS,
+        min_draws=MIN_DRAWS, max_draws=MAX_DRAWS)
 
 
 @router.get("/la/{la_code}/scenarios")
@@ -352,7 +354,7 @@ def _scenario_page(request: Request, access: Access, error: str = "", status_cod
         result=result, stale=services.settings_changed(scenario, result_job),
         assumptions=assumptions, missing=missing, error=error,
         can_write=can_write_la(access.principal, access.la_code),
-        downloads=downloads.available_formats(), methods=DEMAND_METHODS,
+        downloads=downloads.available_formats(), methods=DEMAND_METHODS, technical=METHOD_TECHNICAL,
         max_horizon=MAX_HORIZON_YEARS,
         min_draws=MIN_DRAWS, max_draws=MAX_DRAWS)
 

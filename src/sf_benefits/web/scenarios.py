@@ -19,14 +19,23 @@ MAX_DRAWS = 5000
 MAX_ABS_VALUE = 1e15
 DEFAULT_METHOD = "stock_flow"
 DEMAND_METHODS: dict[str, str] = {
-    "stock_flow": "Stock and flow (starts and ceases by placement)",
-    "auto": "Best in a backtest on this LA's past years",
-    "ets": "Exponential smoothing (ETS)",
-    "theta": "Theta method",
-    "linear_trend": "Linear trend",
+    "stock_flow": "Children coming in and leaving care, by placement",
+    "auto": "Whichever method forecast this LA's past years best",
+    "ets": "Recent years weighted most",
+    "theta": "Long-run trend plus the latest level",
+    "linear_trend": "Straight-line trend through past years",
     "naive": "Last year's figure carried forward",
-    "arima": "ARIMA",
+    "arima": "Pattern in past year-to-year changes",
 }
+"""Each demand forecasting method in words a finance officer uses."""
+METHOD_TECHNICAL: dict[str, str] = {
+    "stock_flow": "stock-and-flow model of starts and ceases (stock_flow)",
+    "auto": "method with the lowest backtest error (auto)",
+    "ets": "exponential smoothing (ETS)", "theta": "Theta method (theta)",
+    "linear_trend": "linear trend (linear_trend)", "naive": "naive forecast (naive)",
+    "arima": "ARIMA model (arima)",
+}
+"""The statistical name of each method, for a tooltip or footnote."""
 
 
 class ScenarioError(ValueError):

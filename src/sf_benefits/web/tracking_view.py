@@ -28,7 +28,16 @@ from sf_benefits.track import (
 )
 from sf_benefits.track.adopters import MODELS
 from sf_benefits.web.audit import Actor, record
-from sf_benefits.web.views import PALETTE, Chart, Column, DataTable, chart_values, plain, records
+from sf_benefits.web.views import (
+    PALETTE,
+    Chart,
+    Column,
+    DataTable,
+    chart_values,
+    plain,
+    records,
+    suppressed_marks,
+)
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx")
 PRIVATE_SCENARIO = "the LA's own business case (its name is private to the LA)"
@@ -96,15 +105,16 @@ def _realised_chart(view_id: str, realised: RealisedBenefit) -> list[Chart]:
          "line": {"width": 0}, "name": "Locked baseline P10 to P90", "hoverinfo": "skip"},
     ]
     figure_cla = {"data": [*band,
-        {"type": "scatter", "mode": "lines", "name": "Locked baseline P50", "x": labels,
+        {"type": "scatter", "mode": "lines+markers", "name": "Locked baseline P50", "x": labels,
          "y": chart_values([r["baseline_cla_p50"] for r in periods]),
          "line": {"color": PALETTE["baseline"], "dash": "dash"}},
-        {"type": "scatter", "mode": "lines", "name": "Business case P50", "x": labels,
+        {"type": "scatter", "mode": "lines+markers", "name": "Business case P50", "x": labels,
          "y": chart_values([r["business_case_cla_p50"] for r in periods]),
          "line": {"color": PALETTE["scenario"], "dash": "dot"}},
         {"type": "scatter", "mode": "lines+markers", "name": "Actual", "x": labels,
          "y": chart_values([r["actual_cla"] for r in periods]),
          "line": {"color": PALETTE["actual"], "width": 3}},
+        *suppressed_marks(labels, [r["actual_cla"] for r in periods], "Actual"),
     ], "layout": {"xaxis": {"title": {"text": "Period"}, "type": "category"},
                   "yaxis": {"title": {"text": "Children looked after"}}, "height": 360}}
     table_cla = DataTable(
@@ -128,7 +138,9 @@ def _realised_chart(view_id: str, realised: RealisedBenefit) -> list[Chart]:
         {"type": "scatter", "mode": "lines+markers", "name": "Realised saving to date",
          "x": labels, "y": chart_values([r["cumulative_saving_gbp"] for r in periods]),
          "line": {"color": PALETTE["scenario"], "width": 3}},
-        {"type": "scatter", "mode": "lines", "name": "Expected in the business case",
+        *suppressed_marks(labels, [r["cumulative_saving_gbp"] for r in periods],
+                          "Realised saving"),
+        {"type": "scatter", "mode": "lines+markers", "name": "Expected in the business case",
          "x": labels,
          "y": chart_values([r["cumulative_expected_saving_gbp"] for r in periods]),
          "line": {"color": PALETTE["la"], "dash": "dash"}},
