@@ -249,6 +249,10 @@ def _report(results: Results, seconds: float, users: int, workers: int, log: Pat
     print(f"read endpoints over the goal (p95 < 300 ms, p99 < 1 s): {missed or 'none'}")
     print(f"worker start: {'clean' if died == 0 else f'{died} x Child process died'}; "
           f"server log lines with Traceback: {text.count('Traceback')}")
+    first = text.find("Traceback")
+    if first >= 0:
+        print("first traceback in the server log:\n" + "\n".join(
+            text[first:].splitlines()[:40]))
 
 
 def main() -> None:

@@ -284,7 +284,7 @@ def programme_view(store: Store, history: pd.DataFrame | None = None, with_effec
     `progress(label, done, total)` is called after each implementation (the CLI draws a bar).
     """
     implementations = list_implementations(store)
-    if with_effects and history is None:
+    if with_effects and history is None and implementations:
         history = _store_history(store)
     notes: list[str] = []
     if with_effects and history is not None and history.empty:
