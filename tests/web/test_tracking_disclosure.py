@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from sf_benefits.reports.content import _tracking_section, _tracking_summary
 from sf_benefits.reports.document import Chart, Table
 from sf_benefits.store import Store
 from sf_benefits.track import list_implementations, realised_for
+from tests.reports.test_pdf import check_pdf_pages
 from tests.web.conftest import LA_B, Clients, create_and_run, wait_for_job
 
 PRIVATE_NAME = "Wakefield private plan 7Q"
@@ -66,7 +70,8 @@ def recovered_counts(rows: Sequence[Mapping[Any, Any]], unit_cost: float | None
 
 @pytest.fixture(scope="module")
 def gone_live(clients: Clients, web_store: Store) -> str:
-    """LA B went live with a private scenario and reported a quarter with 4 children."""
+    """LA B went live with a private scenario and reported a quarter with 4 children; returns
+    the implementation id."""
     run = create_and_run(clients, "analyst_b", LA_B, PRIVATE_NAME, n_draws=100)
     started = clients["analyst_b"].post(
         f"/api/las/{LA_B}/implementations", headers=clients.headers("analyst_b"),
@@ -142,3 +147,25 @@ def test_tracking_charts_mark_suppressed_points_and_draw_single_periods(
         drawn = [t for t in figure["data"] if t.get("showlegend") is not False
                  and "fill" not in t and t not in marks]
         assert all("markers" in t["mode"] for t in drawn), "a single period must still show"
+
+
+def test_the_pdf_with_tracking_names_the_scenario_and_shows_no_ids(
+        clients: Clients, gone_live: str, tmp_path: Path) -> None:
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils is not installed")
+    scenario_id = gone_live_scenario(clients)
+    pdf = clients["analyst_b"].get(f"/scenarios/{scenario_id}/download/pdf")
+    assert pdf.status_code == 200
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf.content)
+    assert check_pdf_pages(path, tmp_path) == []
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    assert f"Scenario: {PRIVATE_NAME}" in " ".join(text.split())
+    assert "Tracking" in text and gone_live not in text
+
+
+def gone_live_scenario(clients: Clients) -> int:
+    """LA B's scenario that went live."""
+    scenarios = clients["analyst_b"].get(f"/api/las/{LA_B}/scenarios").json()
+    return int(next(s["id"] for s in scenarios if s["name"] == PRIVATE_NAME))

@@ -114,7 +114,8 @@ def store_data_vintage(store: Store) -> str:
         row = conn.execute(sa.select(sa.func.count(), sa.func.max(data_load.c.loaded_at))).first()
     if row is None or not row[0]:
         return "no published data loaded"
-    return f"{row[0]} DfE dataset(s), newest loaded {row[1]}"
+    loaded = row[1].strftime("%Y-%m-%d %H:%M") if hasattr(row[1], "strftime") else str(row[1])
+    return f"{row[0]} DfE dataset(s), newest loaded {loaded}"
 
 
 @dataclass(frozen=True)

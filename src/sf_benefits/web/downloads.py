@@ -118,7 +118,9 @@ def build_download(store: Store, scenario: dict[str, Any], job: dict[str, Any], 
         params.get("method", "stock_flow"))
     tracking, effects = _tracking(store, implementation)
     report_input = ReportInput(benchmark=cached_benchmark(store, params["la_code"]),
-                               projection=projection, tracking=tracking, effects=effects)
+                               projection=projection, tracking=tracking, effects=effects,
+                               scenario=f"{scenario['name']} (run {str(job['id'])[:8]}, "
+                                        f"{str(job['finished_at'])[:16]})")
     with tempfile.TemporaryDirectory(prefix="sfb-report-") as folder:
         path = build_report(report_input, fmt, Path(folder) / f"report.{fmt}")
         content = path.read_bytes()
