@@ -25,6 +25,11 @@ from sf_benefits.web.auth import (
 )
 from sf_benefits.web.settings import SECURE_COOKIES_ENV, WebSettings
 
+WORKER_HEALTHCHECK_SECONDS = 120
+"""How long uvicorn waits for a worker to answer before killing it. Its default (5 s) is less
+than a spawned worker needs to import the engines on a busy 2-core machine, so with --workers 2
+every worker was killed while starting ("Child process died", over and over)."""
+
 users_app = typer.Typer(help="Manage who may sign in to the web app.", no_args_is_help=True)
 
 
@@ -50,7 +55,8 @@ def serve(
     console.print(f"SF Benefits on http://{host}:{port}/ (API docs at /api/docs); "
                   f"store: {store.url}")
     uvicorn.run("sf_benefits.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, proxy_headers=False, log_level="info")
+                workers=workers, proxy_headers=False, log_level="info",
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
 
 
 @users_app.command("add")
