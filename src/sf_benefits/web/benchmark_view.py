@@ -178,13 +178,13 @@ def build_benchmark_view(store: Store, la_code: str) -> BenchmarkView:
     summary = DataTable(
         caption=f"{result.la.la_name} against its statistical neighbours"
                 + (f", {result.year}" if result.year else ""),
-        columns=[Column("indicator", "Indicator"), Column("unit", "Unit"),
+        columns=[Column("indicator", "Indicator"),
                  Column("year", "Year"), Column("la_value", result.la.la_name, "value"),
                  Column("neighbour_mean", "Neighbour mean", "value"),
                  Column("region_value", result.la.region_name or "Region", "value"),
                  Column("england_value", "England", "value"),
-                 Column("rank", "Rank among neighbours (1 = best or lowest)"),
-                 Column("quartile_band", "National band (A = best or lowest quarter)")],
+                 Column("rank", "Rank in neighbours*"),
+                 Column("quartile_band", "Band*")],
         rows=summary_rows)
     return BenchmarkView(result, summary, sections)
 

@@ -165,36 +165,40 @@ def fail_orphaned_jobs(store: Store) -> int:
     return len(orphaned)
 
 
-def job_row(store: Store, job_id: str) -> dict[str, Any] | None:
-    """A job's row with its result decoded, or None when there is no such job."""
+def job_row(store: Store, job_id: str, with_result: bool = True) -> dict[str, Any] | None:
+    """A job's row with its result decoded (left out when `with_result` is False: progress
+    polls never need a finished projection's full result), or None when there is no such job."""
+    columns = [c for c in background_job.c if with_result or c.name != "result"]
     with store.engine.connect() as conn:
-        row = conn.execute(select(background_job).where(background_job.c.id == job_id)
+        row = conn.execute(select(*columns).where(background_job.c.id == job_id)
                            ).mappings().first()
     if row is None:
         return None
     job = dict(row)
-    job["result"] = json.loads(job["result"]) if job["result"] else None
+    if with_result:
+        job["result"] = json.loads(job["result"]) if job["result"] else None
     return job
 
 
-def _latest(store: Store, condition: Any, status: str | None) -> dict[str, Any] | None:
+def _latest(store: Store, condition: Any, status: str | None, with_result: bool = True
+            ) -> dict[str, Any] | None:
     query = (select(background_job.c.id).where(condition)
              .order_by(background_job.c.created_at.desc()).limit(1))
     if status is not None:
         query = query.where(background_job.c.status == status)
     with store.engine.connect() as conn:
         job_id = conn.execute(query).scalar()
-    return job_row(store, job_id) if job_id else None
+    return job_row(store, job_id, with_result) if job_id else None
 
 
-def latest_job(store: Store, scenario_id: int, status: str | None = None
-               ) -> dict[str, Any] | None:
+def latest_job(store: Store, scenario_id: int, status: str | None = None,
+               with_result: bool = True) -> dict[str, Any] | None:
     """The most recent job for a scenario (optionally only with `status`), if it was ever run."""
-    return _latest(store, background_job.c.scenario_id == scenario_id, status)
+    return _latest(store, background_job.c.scenario_id == scenario_id, status, with_result)
 
 
-def latest_la_job(store: Store, la_code: str, kind: str, status: str | None = None
-                  ) -> dict[str, Any] | None:
+def latest_la_job(store: Store, la_code: str, kind: str, status: str | None = None,
+                  with_result: bool = True) -> dict[str, Any] | None:
     """The most recent job of one kind for an LA (optionally only with `status`)."""
     return _latest(store, and_(background_job.c.la_code == la_code,
-                               background_job.c.kind == kind), status)
+                               background_job.c.kind == kind), status, with_result)

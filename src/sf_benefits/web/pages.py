@@ -288,7 +288,8 @@ def _scenario_list_page(request: Request, access: Access, error: str = "",
     store = _store(request)
     la_code = access.la_code
     private = can_see_private(access.principal, la_code)
-    backtest_job = latest_la_job(store, la_code, services.BACKTEST) if private else None
+    backtest_job = (latest_la_job(store, la_code, services.BACKTEST, with_result=False)
+                    if private else None)
     backtest_done = latest_la_job(store, la_code, services.BACKTEST, status=SUCCEEDED)
     return render(
         request, "scenarios.html", access.principal, status_code=status_code,
@@ -341,7 +342,7 @@ def _scenario_page(request: Request, access: Access, error: str = "", status_cod
     store = _store(request)
     scenario = shown or access.scenario
     assert scenario is not None
-    job = latest_job(store, scenario["id"])
+    job = latest_job(store, scenario["id"], with_result=False)
     result_job = latest_job(store, scenario["id"], status=SUCCEEDED)
     result = (scenario_result_view(result_job["result"])
               if result_job is not None and result_job["result"] else None)
@@ -441,7 +442,7 @@ def downloads_page(request: Request, la_code: str, access: ReadLA) -> Response:
     rows = []
     for scenario in list_scenarios(store, access.la_code, include_unpublished=can_see_private(
             access.principal, access.la_code)):
-        job = latest_job(store, scenario["id"], status=SUCCEEDED)
+        job = latest_job(store, scenario["id"], status=SUCCEEDED, with_result=False)
         if job is not None:
             rows.append({"scenario": scenario, "job": job,
                          "stale": services.settings_changed(scenario, job)})
@@ -460,7 +461,7 @@ def download_page(request: Request, scenario_id: int, fmt: str, access: ReadLA) 
 
 def download_response(store: Store, scenario: dict[str, Any], fmt: str) -> Response:
     """The report file of the scenario's last successful run, as an attachment."""
-    job = latest_job(store, scenario["id"], status=SUCCEEDED)
+    job = latest_job(store, scenario["id"], status=SUCCEEDED, with_result=False)
     if job is None:
         raise HTTPException(404, "Run the projection before downloading its report.")
     if fmt not in dict(downloads.available_formats()):
@@ -476,10 +477,11 @@ def _tracking_page(request: Request, access: Access, *, problems: list[str] | No
     la_code = access.la_code
     can_write = can_write_la(access.principal, la_code)
     lockable = [s for s in list_scenarios(store, la_code, include_unpublished=True)
-                if latest_job(store, s["id"], status=SUCCEEDED) is not None] if can_write else []
+                if latest_job(store, s["id"], status=SUCCEEDED, with_result=False) is not None
+                ] if can_write else []
     private = can_see_private(access.principal, la_code)
     job_id = request.query_params.get("job")
-    job = job_row(store, job_id) if job_id and private else None
+    job = job_row(store, job_id, with_result=False) if job_id and private else None
     if job is not None and job["la_code"] != la_code:
         job = None
     return render(

@@ -277,7 +277,7 @@ def start_lock_baseline(runner: JobRunner, store: Store, access: Access, scenari
     scenario = get_scenario(store, scenario_id)
     if scenario is None or scenario["la_code"] != access.la_code:
         raise ScenarioRejected("choose one of this LA's scenarios")
-    if latest_job(store, scenario_id, status=SUCCEEDED) is None:
+    if latest_job(store, scenario_id, status=SUCCEEDED, with_result=False) is None:
         raise ScenarioRejected("run the scenario before locking it as the baseline")
     la = access.la or {}
     params = {**scenario_run_params(scenario, access.principal.email),
