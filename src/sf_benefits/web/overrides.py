@@ -23,8 +23,12 @@ _SERIES_LINE = re.compile(r"^\s*([0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?)\s*[,;:\t 
 
 
 def number_from_text(raw: str, label: str) -> float:
-    """A finite number typed by a person: thousands commas, "£" and "%" are ignored."""
-    text = raw.strip().replace(",", "").replace("£", "").replace("%", "").replace("\u2212", "-")
+    """A finite number typed by a person: thousands commas and "£" are ignored; "%" is refused
+    (is 10% meant as 10 or as 0.1?), so the value is entered in the unit shown."""
+    text = raw.strip().replace(",", "").replace("£", "").replace("\u2212", "-")
+    if "%" in text:
+        raise ScenarioError(f"“{raw.strip()}”: enter the value in the unit shown, without % "
+                            f"(for a proportion, 0.1 means 10%) ({label})")
     try:
         value = float(text)
     except ValueError:
@@ -66,7 +70,7 @@ def series_from_text(text: str, label: str) -> dict[str, float]:
 def series_text(override: Any) -> str:
     """A saved series as the box shows it, one "date, value" a line."""
     if isinstance(override, Mapping) and isinstance(override.get("values"), Mapping):
-        return "\n".join(f"{key}, {value:g}" if isinstance(value, int | float)
+        return "\n".join(f"{key}, {value:.15g}" if isinstance(value, int | float)
                          else f"{key}, {value}" for key, value in override["values"].items())
     return ""
 
