@@ -286,14 +286,33 @@ REALISED_DIFFERENCES = {
     "expected_children_avoided": ("baseline_cla_p50", "business_case_cla_p50"),
 }
 """Differences the tracking tables publish beside the two counts they are taken from."""
+REALISED_FROM_ACTUAL = ("child_years_avoided", "saving_gbp", "saving_gbp_low", "saving_gbp_high")
+"""Figures of one period computed from its actual count: children avoided times a fraction of a
+year, and times a published unit cost (so £ ÷ unit cost gives the count back)."""
+REALISED_CUMULATIVE = ("cumulative_child_years_avoided", "cumulative_saving_gbp",
+                       "cumulative_saving_gbp_low", "cumulative_saving_gbp_high")
+"""Running totals of those figures: two neighbouring totals give one period's figure back."""
+
+
+def _hide(out: pd.DataFrame, column: str, hidden: np.ndarray, *, count: bool) -> None:
+    values = [SUPPRESSED if h else (whole_children(v) if count else v)
+              for h, v in zip(hidden, out[column].tolist(), strict=True)]
+    out[column] = pd.Series(values, index=out.index, dtype=object)
 
 
 def suppress_realised(periods: pd.DataFrame) -> pd.DataFrame:
-    """Realised-benefit periods ready for export: counts of children suppressed as counts, and a
-    difference of two counts (children avoided) hidden exactly when either count is, because
-    beside the other count it would reveal the hidden one; otherwise rounded to whole children."""
+    """Realised-benefit periods ready for export, with every figure from which a suppressed
+    count could be worked out hidden as well (secondary suppression):
+
+    * counts of children (actual, baseline and business case) suppressed as counts;
+    * a difference of two counts (children avoided) hidden when either count is;
+    * where the actual count is hidden: that period's child-years and £ saving (each is the
+      difference times a published fraction of a year or unit cost), and every running total
+      from that period on (the step between two running totals is one period's figure).
+
+    Rows must be in period order, as the track engine returns them."""
     counts = [c for c in REALISED_COUNTS if c in periods.columns]
-    out = suppress_counts(periods, counts)
+    out = suppress_counts(periods.reset_index(drop=True), counts)
     for column, sides in REALISED_DIFFERENCES.items():
         if column not in out.columns:
             continue
@@ -301,9 +320,30 @@ def suppress_realised(periods: pd.DataFrame) -> pd.DataFrame:
         for side in sides:
             if side in out.columns:
                 hidden |= (out[side] == SUPPRESSED).to_numpy()
-        values = [SUPPRESSED if h else whole_children(v)
-                  for h, v in zip(hidden, out[column].tolist(), strict=True)]
-        out[column] = pd.Series(values, index=out.index, dtype=object)
+        _hide(out, column, hidden, count=True)
+    actual_hidden = (out["actual_cla"] == SUPPRESSED).to_numpy() if "actual_cla" in out.columns \
+        else np.zeros(len(out), dtype=bool)
+    from_then_on = np.logical_or.accumulate(actual_hidden) if len(out) else actual_hidden
+    for column in REALISED_FROM_ACTUAL:
+        if column in out.columns:
+            _hide(out, column, actual_hidden, count=False)
+    for column in REALISED_CUMULATIVE:
+        if column in out.columns:
+            _hide(out, column, from_then_on, count=False)
+    return out.set_axis(periods.index)
+
+
+def suppress_realised_summary(summary: pd.DataFrame, shown_periods: pd.DataFrame
+                              ) -> pd.DataFrame:
+    """A realised-benefit summary (figures to the latest period) with the running totals that
+    `suppress_realised` hid in that period's row hidden too."""
+    out = summary.copy()
+    if shown_periods.empty:
+        return out
+    last = shown_periods.iloc[-1]
+    for column in REALISED_CUMULATIVE:
+        if column in out.columns and last.get(column) == SUPPRESSED:
+            out[column] = pd.Series([SUPPRESSED] * len(out), index=out.index, dtype=object)
     return out
 
 

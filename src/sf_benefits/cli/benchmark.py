@@ -110,19 +110,6 @@ def _render_blocks(result: BenchmarkResult) -> None:
             console.print(f"  Trend {trend}", highlight=False)
 
 
-def write_xlsx(result: BenchmarkResult, path: Path) -> None:
-    """Summary, neighbours and trend sheets; text is never turned into formulas."""
-    import pandas as pd
-
-    frames = result.to_frames()
-    with pd.ExcelWriter(path, engine="xlsxwriter",
-                        engine_kwargs={"options": {"strings_to_formulas": False,
-                                                   "strings_to_urls": False}}) as writer:
-        for name, frame in frames.items():
-            frame.to_excel(writer, sheet_name=name, index=False)
-            writer.sheets[name].autofit()
-
-
 def benchmark(
     la: Annotated[str, typer.Option("--la", help="LA name, 3-digit code or GSS code")],
     year: Annotated[int | None, typer.Option(help="Year ending 31 March (default: latest)")] = None,
@@ -163,9 +150,11 @@ def benchmark(
         else:
             console.print(csv_text(summary), end="", highlight=False, soft_wrap=True)
     else:
+        from sf_benefits.reports.benchmark_workbook import write_benchmark_workbook
+
         path = output_file(out or default_output(
             f"{result.la.la_name.lower().replace(' ', '-')}-benchmark.xlsx"))
-        write_xlsx(result, path)
+        write_benchmark_workbook(result, path)
         console.print(f"Wrote {path}" if out else f"Wrote {path.resolve()} (give --out to choose)")
     if chart:
         from sf_benefits.benchmark.charts import benchmark_chart_html, benchmark_chart_png

@@ -94,8 +94,11 @@ def default_output(name: str) -> Path:
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """A table as CSV with floats rounded to CSV_DECIMALS places (no binary float noise)."""
-    return frame.round(CSV_DECIMALS).to_csv(index=False)
+    """A table as CSV with floats rounded to CSV_DECIMALS places (no binary float noise) and text
+    that a spreadsheet would run as a formula neutralised (`sf_benefits.csv_export`)."""
+    from sf_benefits.csv_export import csv_text as safe_csv_text
+
+    return safe_csv_text(frame.round(CSV_DECIMALS))
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

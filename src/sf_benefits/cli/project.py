@@ -49,17 +49,11 @@ def money_text(value: float) -> str:
 
 
 def export_frames(result: ProjectionResult) -> dict[str, pd.DataFrame]:
-    """Every frame of the result as exported: counts suppressed, text safe for spreadsheets."""
-    from sf_benefits.reports.excel import safe_text
-
+    """Every frame of the result as exported: counts suppressed (the CSV writer makes text safe
+    for spreadsheets)."""
     frames = result.to_frames()
     frames["counts"] = result.suppressed_counts()
     frames.pop("observed")
-    for frame in frames.values():
-        for column in frame.columns:
-            if frame[column].dtype == object:
-                frame[column] = frame[column].map(
-                    lambda v: safe_text(v) if isinstance(v, str) else v)
     return frames
 
 
@@ -285,7 +279,6 @@ def list_assumptions(
 ) -> None:
     """List parameters: id, value, unit, price base, source and confidence grade."""
     from sf_benefits.assumptions import AssumptionError, assumptions_for, load_defaults, load_model
-    from sf_benefits.reports.excel import safe_text
 
     try:
         params = assumptions_for(load_model(model)) if model else load_defaults()
@@ -295,8 +288,6 @@ def list_assumptions(
     if missing:
         table = table[table["value"].isna()]
     if output_format is OutputFormat.csv:
-        table = table.assign(**{c: table[c].map(lambda v: safe_text(v) if isinstance(v, str) else v)
-                                for c in table.columns if table[c].dtype == object})
         typer.echo(csv_text(table), nl=False)
         return
     title = "Assumptions" + (f" for {model}" if model else " (defaults)")

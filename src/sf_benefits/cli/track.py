@@ -372,7 +372,7 @@ def realised_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Realised benefit to date against the locked baseline, with interval and status."""
-    from sf_benefits.disclosure import suppress_realised
+    from sf_benefits.disclosure import suppress_realised, suppress_realised_summary
     from sf_benefits.track import TrackError, get_implementation, realised_for
 
     if out:
@@ -386,6 +386,7 @@ def realised_command(
     frames = result.to_frames()
     periods = suppress_realised(frames["realised_by_period"])
     frames["realised_by_period"] = periods
+    frames["realised_summary"] = suppress_realised_summary(frames["realised_summary"], periods)
     if out:
         _export(frames, out)
         return

@@ -11,6 +11,7 @@ not records of children, so this reveals nothing about a real child.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -120,6 +121,8 @@ class ReportInput:
     effects: TrackingFrames | None = None
     generated_on: date = field(default_factory=date.today)
     headline_indicator: str = HEADLINE_INDICATOR
+    scenario: str | None = None
+    """The saved scenario's name (web) or a description of the run (command line)."""
 
 
 def build_document(report: ReportInput) -> ReportDocument:
@@ -153,7 +156,20 @@ def build_document(report: ReportInput) -> ReportDocument:
         sections=tuple(sections),
         caveats=caveats,
         sources=tuple(sources),
+        scenario=report.scenario or _run_description(proj),
     )
+
+
+def _run_description(proj: ProjectionResult) -> str:
+    """How a run without a saved scenario is named: its draws, seed and overrides."""
+    overridden = int((proj.assumptions.get("status", pd.Series(dtype=str)) == "override").sum())
+    return (f"command-line run ({proj.n_draws:,} draws, seed {proj.seed}, "
+            f"{overridden} assumption(s) overridden)")
+
+
+def readable_vintage(text: str) -> str:
+    """A data vintage without fractions of a second or time zone ("… loaded 2024-06-01 09:30")."""
+    return re.sub(r"(\d{2}:\d{2})(:\d{2})?(\.\d+)?([+-]\d{2}:?\d{2}|Z)?", r"\1", text)
 
 
 def unit_kind(unit: str | None) -> ColumnKind:
@@ -270,13 +286,17 @@ def _tracking_summary(realised: RealisedBenefit | None) -> tuple[str, ...]:
     if not realised.has_periods:
         return (f"The innovation went live on {realised.go_live_date.isoformat()}; no actuals "
                 "after go-live have been compared with the locked baseline yet.",)
-    latest = realised.latest
+    latest = suppress_realised(realised.periods).iloc[-1]
     note = price_base_note(realised.price_base_year)
+    saving = latest["cumulative_saving_gbp"]
+    realised_words = (f"withheld ({SUPPRESSED}: a count of children from 1 to 5 could be "
+                      "worked out from it)" if saving == SUPPRESSED
+                      else money_in_words(float(saving)))
     return (
         f"Since go-live on {realised.go_live_date.isoformat()}, realised savings to "
-        f"{latest['period']} are {money_in_words(float(latest['cumulative_saving_gbp']))} "
-        f"({note}) against {money_in_words(float(latest['cumulative_expected_saving_gbp']))} "
-        f"expected in the business case: {realised.status}.",
+        f"{latest['period']} are {realised_words} ({note}) against "
+        f"{money_in_words(float(latest['cumulative_expected_saving_gbp']))} expected in the "
+        f"business case: {realised.status}.",
     )
 
 
@@ -632,9 +652,9 @@ def _tracking_section(realised: RealisedBenefit | None, effects: TrackingFrames 
     if realised is not None:
         note = price_base_note(realised.price_base_year)
         paragraphs += [
-            f"Implementation {realised.implementation_id}, live from "
-            f"{realised.go_live_date.isoformat()}; baseline locked on data of "
-            f"{realised.baseline_data_vintage}. Status to date: {realised.status}.",
+            f"Live from {realised.go_live_date.isoformat()}; baseline locked on data of "
+            f"{readable_vintage(realised.baseline_data_vintage)}. Status to date: "
+            f"{realised.status}.",
             f"Status rule: {realised.thresholds.source}.",
             f"Realised savings are {note}: children avoided (locked baseline P50 less actual "
             "children looked after) valued at the locked unit costs.",
@@ -682,7 +702,7 @@ def _realised_blocks(periods: pd.DataFrame, note: str) -> list[Table | Chart]:
     chart = Chart(
         "tracking_chart", f"Cumulative realised against expected saving ({note})", "fan",
         Table("tracking_chart_data", f"Cumulative saving to date ({note})",
-              periods[chart_keys].reset_index(drop=True), chart_columns, note=note),
+              shown[chart_keys].reset_index(drop=True), chart_columns, note=note),
         x="period", series=("cumulative_saving_gbp", "cumulative_expected_saving_gbp"),
         y_label=note, bands=(band,))
     return [chart, table]

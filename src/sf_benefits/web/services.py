@@ -31,6 +31,8 @@ from sf_benefits.web.access import Access, can_read_la
 from sf_benefits.web.audit import Actor, record
 from sf_benefits.web.auth import Principal
 from sf_benefits.web.jobs import SUCCEEDED, JobFunction, JobRunner, Progress, latest_job
+from sf_benefits.web.messages import user_message
+from sf_benefits.web.overrides import is_series, scalar_value, series_text
 from sf_benefits.web.scenarios import get_scenario
 from sf_benefits.web.views import plain, records
 
@@ -101,27 +103,30 @@ def check_model_and_overrides(model: str, overrides: Mapping[str, Any]) -> None:
     try:
         apply_overrides(assumptions_for(model), engine_overrides(model, overrides), by="check")
     except AssumptionError as exc:
-        raise ScenarioRejected(str(exc)) from exc
+        raise ScenarioRejected(user_message(exc)) from exc
 
 
 def assumption_rows(model: str, overrides: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every assumption of a model for the scenario builder: default and override side by side,
-    with unit, price base, source and confidence grade; series (deflators) are not editable here."""
+    with unit, price base, source and confidence grade; a series (a deflator index, or any value
+    that changes by date) is entered as one value a line, anything else as one number."""
     params = assumptions_for(model)
     table = parameter_table(params)
     rows = []
     for item in records(table):
         param = params[item["id"]]
-        series = param.unit.lower().startswith("index") or bool(param.values
-                                                                 and len(param.values) > 1)
-        editable = not series
+        override = overrides.get(item["id"])
+        series = (param.unit.lower().startswith("index") or len(param.values or {}) > 1
+                  or is_series(override))
         money = is_money_unit(param.unit)
         rows.append({
             **item,
-            "editable": editable,
+            "series": series,
             "money": money,
             "price_base_shown": (item["price_base_year"] or (PRICE_BASE_YEAR if money else None)),
-            "override": overrides.get(item["id"]),
+            "override": override,
+            "override_value": None if series else scalar_value(override),
+            "override_series": series_text(override) if series else "",
             "missing": not param.has_value,
         })
     return rows
@@ -276,7 +281,7 @@ def start_lock_baseline(runner: JobRunner, store: Store, access: Access, scenari
     scenario = get_scenario(store, scenario_id)
     if scenario is None or scenario["la_code"] != access.la_code:
         raise ScenarioRejected("choose one of this LA's scenarios")
-    if latest_job(store, scenario_id, status=SUCCEEDED) is None:
+    if latest_job(store, scenario_id, status=SUCCEEDED, with_result=False) is None:
         raise ScenarioRejected("run the scenario before locking it as the baseline")
     la = access.la or {}
     params = {**scenario_run_params(scenario, access.principal.email),
