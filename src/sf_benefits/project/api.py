@@ -62,12 +62,15 @@ def run_projection(
     discount_rate: float | None = None,
     overrides_by: str | None = None,
     sensitivity: bool = True,
+    keep_draws: bool = False,
+    demand_seed: int | None = None,
 ) -> ProjectionResult:
     """Project one LA's care demand with and without an innovation, in money, with uncertainty.
 
     `history` is the tidy care history (la_code, year, measure, placement, value) of one or many
     LAs. Refuses, naming every parameter, when the run needs an assumption with no sourced value
-    that `overrides` does not supply.
+    that `overrides` does not supply. `demand_seed` (default `seed`) seeds the demand forecast
+    alone, so runs for many LAs can have independent forecast noise and common parameter draws.
     """
     from sf_benefits.project.demand import CareHistory, make_model, placement_counts
 
@@ -85,12 +88,13 @@ def run_projection(
     plan_run(innovation, params, PLACEMENTS, seen, horizon, price_base_year)
 
     chosen = resolve_method(method, mine)
-    demand = make_model(chosen).fit(parsed).sample(horizon, n_draws, seed)
+    demand_stream = seed if demand_seed is None else demand_seed
+    demand = make_model(chosen).fit(parsed).sample(horizon, n_draws, demand_stream)
     opening = _opening_stock(counts, tuple(demand.placements))
     return simulate(
         demand, innovation, params, opening_cla=opening, price_base_year=price_base_year,
         seed=seed, la_code=str(la_code), method=chosen, discount_rate=discount_rate,
-        observed=mine.reset_index(drop=True), sensitivity=sensitivity,
+        observed=mine.reset_index(drop=True), sensitivity=sensitivity, keep_draws=keep_draws,
     )
 
 

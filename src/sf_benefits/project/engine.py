@@ -398,12 +398,13 @@ def simulate(
     discount_rate: float | None = None,
     observed: pd.DataFrame | None = None,
     sensitivity: bool = True,
+    keep_draws: bool = False,
 ) -> ProjectionResult:
     """Appraise `model` against the baseline `demand` draws for one LA, with uncertainty.
 
     `opening_cla` is the number of children in each placement at the 31 March before the first
     projected year (in `demand.placements` order). `discount_rate` replaces the default rate and is
-    recorded as a run setting.
+    recorded as a run setting. `keep_draws` keeps the draws of the additive headline measures.
     """
     cla = np.asarray(demand.cla, dtype=float)
     n_draws, horizon, n_places = cla.shape
@@ -466,7 +467,18 @@ def simulate(
         observed=observed if observed is not None else pd.DataFrame(
             columns=["year", "measure", "placement", "value"]),
         notes=_method_notes(rate, price_base_year, n_draws, seed),
+        draws=_kept_draws(result, cla) if keep_draws else {},
     )
+
+
+def _kept_draws(result: _Evaluation, baseline_cla: np.ndarray) -> dict[str, np.ndarray]:
+    assert result.paths is not None
+    return {
+        "net_present_value": result.npv, "present_value_benefits": result.pv_benefits,
+        "present_value_costs": result.pv_costs,
+        **{m: result.money[m] for m in ("baseline_cost", "scenario_cost", "net_savings")},
+        "baseline_cla": baseline_cla.sum(axis=2), "scenario_cla": result.paths.cla.sum(axis=2),
+    }
 
 
 def _check_shapes(demand: DemandPaths, opening: np.ndarray) -> None:
