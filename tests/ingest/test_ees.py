@@ -260,3 +260,26 @@ def test_a_joint_return_alone_loads_with_codes_for_names(store: Store, tmp_path:
         names = {code: name for code, name in conn.execute(
             select(local_authority.c.la_code, local_authority.c.la_name))}
     assert names == {"E09000021": "E09000021", "E09000027": "E09000027"}
+
+
+def test_a_filter_column_called_breakdown_is_a_filter(tmp_path: Path) -> None:
+    """The care leavers and new placements files name a filter `breakdown`: rows that differ only
+    in it are distinct, not repeats."""
+    header = ("time_period,time_identifier,geographic_level,country_code,country_name,region_code,"
+              "region_name,old_la_code,la_name,new_la_code,care_leaver_age,breakdown,"
+              "care_leaver_count,care_leaver_percent\n")
+    row = ("2023,Reporting year,Local authority,E92000001,England,E12000002,North West,877,"
+           "Warrington,E06000007,17 to 18 years,{},{},{}\n")
+    table = read_ees(write(tmp_path / "la_care_leavers_accommodation_suitability.csv",
+                           row.format("Accommodation considered suitable", 40, 91),
+                           row.format("Accommodation considered unsuitable", "c", "c"),
+                           header=header))
+    counts = table.observations[table.observations["indicator"] == "care_leaver_count"]
+    assert sorted(counts["breakdown"]) == [
+        "breakdown=Accommodation considered suitable|care_leaver_age=17 to 18 years",
+        "breakdown=Accommodation considered unsuitable|care_leaver_age=17 to 18 years"]
+    assert counts["value"].isna().sum() == 1
+    with pytest.raises(IngestError) as exc:
+        read_ees(write(tmp_path / "repeat.csv", row.format("Suitable", 1, 2),
+                       row.format("Suitable", 3, 4), header=header))
+    assert problem_of(exc)[3] == "duplicate_row"

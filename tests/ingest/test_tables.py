@@ -10,7 +10,10 @@ import pytest
 from sf_benefits.ingest.errors import IngestError
 from sf_benefits.ingest.tables import (
     LaRegister,
+    header_of,
     kind_of,
+    lait_year,
+    merge_neighbour_models,
     read_lait,
     read_lookup,
     read_neighbours,
@@ -39,13 +42,39 @@ def test_kinds_are_recognised_by_header() -> None:
     assert kind_of(["foo", "bar"]) == "unknown"
 
 
-def test_lookup_rejects_duplicates(tmp_path: Path) -> None:
+def test_lookup_rejects_a_code_given_two_names(tmp_path: Path) -> None:
     path = tmp_path / "lookup.csv"
-    pd.concat([LOOKUP, LOOKUP.iloc[[0]]]).to_csv(path, index=False)
+    pd.concat([LOOKUP, LOOKUP.iloc[[0]].assign(la_name="Warringtonshire")]).to_csv(path, index=False)
     with pytest.raises(IngestError) as exc:
         read_lookup(path)
     assert {p.rule for p in exc.value.problems} == {"duplicate_row"}
     assert exc.value.problems[0].row == 2
+
+
+def test_ons_upper_tier_lookup_repeats_each_la_per_district(tmp_path: Path) -> None:
+    """The ONS LTLA-UTLA lookup: one row per district, Welsh rows, upper-tier columns used."""
+    path = tmp_path / "LTLA-UTLA_Apr23_Lookup_England-Wales.csv"
+    pd.DataFrame({
+        "LTLA23CD": ["E07000026", "E07000027", "E06000007", "W06000001"],
+        "LTLA23NM": ["Allerdale", "Barrow-in-Furness", "Warrington", "Isle of Anglesey"],
+        "UTLA23CD": ["E06000063", "E06000064", "E06000007", "W06000001"],
+        "UTLA23NM": ["Cumberland", "Westmorland and Furness", "Warrington", "Isle of Anglesey"],
+    }).to_csv(path, index=False)
+    assert kind_of(list(pd.read_csv(path).columns)) == "lookup"
+    frame = read_lookup(path)
+    assert list(frame["la_code"]) == ["E06000063", "E06000064", "E06000007"]
+    assert list(frame["la_name"]) == ["Cumberland", "Westmorland and Furness", "Warrington"]
+
+
+def test_lookup_without_gss_codes_gives_names_by_3_digit_code(tmp_path: Path) -> None:
+    """DfE's la_code_list.xlsx: 'LA Number', 'LA Name', 'Region', 'Type', no GSS code."""
+    path = tmp_path / "la_code_list.xlsx"
+    pd.DataFrame({"LA Number": ["877", "383"], "LA Name": ["Warrington", "Leeds"],
+                  "Region": ["North West", "Yorkshire and The Humber"], "Type": ["UA", "MD"]}
+                 ).to_excel(path, index=False)
+    frame = read_lookup(path)
+    assert frame["la_code"].isna().all()
+    assert list(frame["old_la_code"]) == ["877", "383"]
 
 
 def test_neighbours_by_code_keep_rank_order(tmp_path: Path, register: LaRegister) -> None:
@@ -142,3 +171,77 @@ def test_population_error_names_the_file_row(tmp_path: Path) -> None:
     with pytest.raises(IngestError) as exc:
         read_population(path)
     assert (exc.value.problems[0].row, exc.value.problems[0].rule) == (3, "not_a_number")
+
+
+def test_neighbours_skip_separator_and_section_rows(tmp_path: Path, register: LaRegister) -> None:
+    """The NFER 2021 CSV: a blank row, then ",Old SNs:" before rows for former LAs."""
+    path = tmp_path / "New_Statistical_Neighbour_Groupings_April_2021.csv"
+    path.write_text("\ufeffLA num,LA Name,LA number,GOInd,GOReg,SN1,SNP,SN2,SNP,\n"
+                    "877,Warrington,877,5,North West,383,Close,876,Close,\n"
+                    ",,,,,,,,,\n,Old SNs:,,,,,,,,\n,,,,,,,,,\n"
+                    "876,Halton,876,5,North West,877,Close,383,Close,\n", encoding="utf-8")
+    frame = read_neighbours(path, register)
+    assert list(zip(frame["la_code"], frame["neighbour_code"], strict=True)) == [
+        ("E06000007", "E08000035"), ("E06000007", "E06000006"),
+        ("E06000006", "E06000007"), ("E06000006", "E08000035")]
+    path.write_text("LA num,LA Name,SN1,SN2\n877,Warrington,383,876\n,,383,876\n")
+    with pytest.raises(IngestError) as exc:
+        read_neighbours(path, register)
+    assert (exc.value.problems[0].row, exc.value.problems[0].rule) == (3, "unknown_la")
+
+
+def test_neighbour_workbook_header_below_title_rows(tmp_path: Path, register: LaRegister) -> None:
+    """sn_april_2021.xlsx: two rows of column letters and numbers above the header; '-' where an
+    LA has no neighbours; the same model as the CSV, read once when both agree."""
+    path = tmp_path / "sn_april_2021.xlsx"
+    pd.DataFrame([["A", "B", "C", "D"], ["1", "2", "3", "4"], ["LA num", "LA Name", "SN1", "SN2"],
+                  ["877", "Warrington", "383", "876"], ["876", "Halton", "-", "-"]]
+                 ).to_excel(path, index=False, header=False)
+    assert kind_of(header_of(path)) == "neighbours"
+    workbook = read_neighbours(path, register)
+    assert list(workbook["neighbour_code"]) == ["E08000035", "E06000006"]
+    csv = tmp_path / "sn_2021.csv"
+    csv.write_text("la_name,SN1,SN2\nWarrington,Leeds,Halton\n")
+    merged = merge_neighbour_models([read_neighbours(csv, register), workbook])
+    assert len(merged) == 2
+    csv.write_text("la_name,SN1,SN2\nWarrington,Halton,Leeds\n")
+    with pytest.raises(IngestError) as exc:
+        merge_neighbour_models([read_neighbours(csv, register), workbook])
+    assert exc.value.problems[0].rule == "neighbours_disagree"
+    assert str(csv) in exc.value.problems[0].file and str(path) in exc.value.problems[0].file
+
+
+def test_lait_parquet_as_published(tmp_path: Path, register: LaRegister) -> None:
+    """The LAIT long table: area numbers for England (970) and regions (980-990), LA numbers as
+    floats, '-' for not available, periods such as '2022-23 (OT)', a revised year, and a period
+    '0' with no figures."""
+    path = tmp_path / "lait_benchmarking_long.parquet"
+    pd.DataFrame({
+        "Short Desc": ["FosteringFinance", "FosteringFinance", "FosteringFinance", "LACnum",
+                       "LACnum", "LACnum", "CINPermExclusion"],
+        "Data item": ["Fostering Finance", None, None, None, None, None, None],
+        "Years": ["2022-23 (OT)", "2022-23 (OT)", "2022-23 (OT)", "2022", "2022 (Rev)", "2014-16",
+                  "0"],
+        "LA and Regions": ["Warrington", "England", "North West", "Warrington", "Warrington",
+                           "Halton", "Warrington"],
+        "Values": ["670", "665", "-", "330", "331", "12.5", "-"],
+        "LA Number": [877.0, 970.0, 981.0, 877.0, 877.0, 876.0, 877.0],
+        "Region": ["North West", "NA", "NA", "North West", "North West", "North West", "North West"],
+    }).to_parquet(path)
+    assert kind_of(header_of(path)) == "lait"
+    frame = read_lait(path, register).set_index(["indicator", "area_code", "year"])
+    assert frame.loc[("FosteringFinance", "E06000007", 2023), "value"] == 670
+    assert frame.loc[("FosteringFinance", "E92000001", 2023), "geographic_level"] == "National"
+    north_west = frame.loc[("FosteringFinance", "E12000002", 2023)]
+    assert pd.isna(north_west["value"]) and north_west["status"] == "-"
+    assert frame.loc[("LACnum", "E06000007", 2022), "value"] == 331
+    assert frame.loc[("LACnum", "E06000006", 2016), "value"] == 12.5
+    assert "CINPermExclusion" not in frame.index.get_level_values("indicator")
+
+
+@pytest.mark.parametrize(("period", "year"), [
+    ("2023", 2023), ("2018 (Rev)", 2018), ("2022-23", 2023), ("2022-23 (OT)", 2023),
+    ("2015/16", 2016), ("2014-16", 2016), ("2013/14-15/16", 2016), ("1999-00", 2000), ("0", None),
+    ("2023Q1", None)])
+def test_lait_periods_end_in_their_last_year(period: str, year: int | None) -> None:
+    assert lait_year(period) == year

@@ -155,8 +155,9 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
         raise IngestError([Problem(file, 1, None, "no_indicators",
                                    "no column holds numbers: not an EES data file")])
 
-    frame["year"] = frame["time_period"].map(year_ending)
-    for row, period in frame.loc[frame["year"].isna(), ["_row", "time_period"]].itertuples(
+    # Internal columns start with "_": a published filter may be called `breakdown` or `year`.
+    frame["_year"] = frame["time_period"].map(year_ending)
+    for row, period in frame.loc[frame["_year"].isna(), ["_row", "time_period"]].itertuples(
             index=False):
         problems.append(Problem(file, row, "time_period", "time_period_format",
                                 f"'{period}' is not a year (YYYY) or a span (YYYYYY)"))
@@ -165,29 +166,30 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
         blank = (frame["geographic_level"] == "Local authority") & (frame["new_la_code"] == "")
         frame.loc[blank, "new_la_code"] = frame.loc[blank, "old_la_code"].map(
             codes_by_old_code).fillna("")
-    frame["area_code"] = ""
+    frame["_area"] = ""
     for level, column in LEVEL_AREA_COLUMN.items():
         at_level = frame["geographic_level"] == level
         if column in frame.columns:
-            frame.loc[at_level, "area_code"] = frame.loc[at_level, column]
-    for row, level, code in frame[["_row", "geographic_level", "area_code"]].itertuples(
+            frame.loc[at_level, "_area"] = frame.loc[at_level, column]
+    for row, level in frame.loc[frame["_area"] == "", ["_row", "geographic_level"]].itertuples(
             index=False):
-        if not code:
-            problems.append(Problem(file, row, LEVEL_AREA_COLUMN[level], "missing_area_code",
-                                    f"{level} row has no area code"))
-    is_la = frame["geographic_level"] == "Local authority"
-    for row, code in frame.loc[is_la, ["_row", "area_code"]].itertuples(index=False):
-        if code and not GSS_LA.match(code):
-            problems.append(Problem(file, row, "new_la_code", "la_code_format",
-                                    f"'{code}' is not an English upper-tier LA code (E06/E08/E09/E10)"))
-        elif code and known_la_codes is not None and code not in known_la_codes:
+        problems.append(Problem(file, row, LEVEL_AREA_COLUMN[level], "missing_area_code",
+                                f"{level} row has no area code"))
+    is_la = (frame["geographic_level"] == "Local authority") & (frame["_area"] != "")
+    bad_format = is_la & ~frame["_area"].str.match(GSS_LA.pattern)
+    for row, code in frame.loc[bad_format, ["_row", "_area"]].itertuples(index=False):
+        problems.append(Problem(file, row, "new_la_code", "la_code_format",
+                                f"'{code}' is not an English upper-tier LA code (E06/E08/E09/E10)"))
+    if known_la_codes is not None:
+        unknown = is_la & ~bad_format & ~frame["_area"].isin(list(known_la_codes))
+        for row, code in frame.loc[unknown, ["_row", "_area"]].itertuples(index=False):
             problems.append(Problem(file, row, "new_la_code", "unknown_la_code",
                                     f"'{code}' is not in the LA lookup"))
 
-    frame["breakdown"] = ""
+    frame["_breakdown"] = ""
     for i, column in enumerate(filters):
-        frame["breakdown"] += ("|" if i else "") + f"{column}=" + frame[column]
-    keys = ["year", "geographic_level", "area_code", "breakdown"]
+        frame["_breakdown"] += ("|" if i else "") + f"{column}=" + frame[column]
+    keys = ["_year", "geographic_level", "_area", "_breakdown"]
     own = pd.MultiIndex.from_frame(frame.loc[~frame["_joint"], keys])
     frame = frame[~(frame["_joint"] & pd.MultiIndex.from_frame(frame[keys]).isin(own))]
     duplicated = frame.duplicated(keys, keep=False)
@@ -198,13 +200,13 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
                                     f"rows {', '.join(map(str, rows))} repeat the same period, "
                                     "area and breakdown"))
 
-    long = frame.melt(id_vars=["_row", "_joint", "year", "time_period", "geographic_level",
-                               "area_code", "breakdown"], value_vars=indicators, var_name="indicator",
-                      value_name="raw")
-    marker = long["raw"].str.lower()
+    long = frame.melt(id_vars=["_row", "_joint", "_year", "time_period", "geographic_level",
+                               "_area", "_breakdown"], value_vars=indicators,
+                      var_name="indicator", value_name="_raw")
+    marker = long["_raw"].str.lower()
     suppressed = marker.isin(SUPPRESSION_MARKERS)
-    numeric = long["raw"].str.fullmatch(NUMBER.pattern)
-    for row, col, raw in long.loc[~suppressed & ~numeric, ["_row", "indicator", "raw"]].itertuples(
+    numeric = long["_raw"].str.fullmatch(NUMBER.pattern)
+    for row, col, raw in long.loc[~suppressed & ~numeric, ["_row", "indicator", "_raw"]].itertuples(
             index=False):
         problems.append(Problem(file, row, col, "not_a_number",
                                 f"'{raw}' is neither a number nor a suppression marker "
@@ -212,13 +214,14 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
     if problems:
         raise IngestError(problems)
 
-    long["value"] = pd.to_numeric(long["raw"].where(numeric).str.replace(",", ""),
-                                  errors="coerce") * long["indicator"].map(scale).fillna(1)
-    long["status"] = marker.where(suppressed).replace("", "blank")
-    long.loc[long["_joint"] & ~suppressed, "status"] = JOINT_STATUS
-    long["year"] = long["year"].astype(int)
-    observations = long.drop(columns=["_row", "_joint", "raw"])
-    observations.insert(0, "dataset", path.stem)
+    value = pd.to_numeric(long["_raw"].where(numeric).str.replace(",", ""), errors="coerce")
+    status = marker.where(suppressed).replace("", "blank")
+    status[long["_joint"] & ~suppressed] = JOINT_STATUS
+    observations = pd.DataFrame({
+        "dataset": path.stem, "year": long["_year"].astype(int), "time_period": long["time_period"],
+        "geographic_level": long["geographic_level"], "area_code": long["_area"],
+        "breakdown": long["_breakdown"], "indicator": long["indicator"],
+        "value": value * long["indicator"].map(scale).fillna(1), "status": status})
 
     la_rows = frame.loc[frame["geographic_level"] == "Local authority"].rename(
         columns={"new_la_code": "la_code"})
@@ -230,5 +233,5 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
                   if c in la_rows.columns]
     grouped = la_rows.groupby("la_code")
     las = grouped[attributes].last().join(
-        grouped["year"].agg(first_year="min", last_year="max")).reset_index()
+        grouped["_year"].agg(first_year="min", last_year="max")).reset_index()
     return EesTable(path.stem, file, observations, las)

@@ -12,13 +12,14 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import delete, insert
 
-from sf_benefits.ingest.ees import read_csv_strings, read_ees
+from sf_benefits.ingest.ees import read_ees
 from sf_benefits.ingest.errors import IngestError, Problem
 from sf_benefits.ingest.tables import (
     LaRegister,
     boundary_changes,
+    header_of,
     kind_of,
-    read_frame,
+    merge_neighbour_models,
     read_lait,
     read_lookup,
     read_neighbours,
@@ -49,21 +50,15 @@ class LoadReport:
 
 
 def discover(directory: Path) -> list[Path]:
-    """Every CSV/XLSX under `directory`, except EES metadata files and child-level returns."""
+    """Every CSV/XLSX/Parquet file under `directory`, except EES metadata files and child-level returns."""
     if not directory.is_dir():
         raise IngestError([Problem(str(directory), None, None, "not_a_directory",
                                    "the data directory does not exist")])
     return sorted(
         p for p in directory.rglob("*")
-        if p.suffix.lower() in {".csv", ".xlsx"} and not p.name.endswith(".meta.csv")
+        if p.suffix.lower() in {".csv", ".xlsx", ".parquet"} and not p.name.endswith(".meta.csv")
         and not SKIPPED_DIRECTORIES & {part.lower() for part in p.relative_to(directory).parts}
     )
-
-
-def _header(path: Path) -> list[str]:
-    if path.suffix.lower() == ".xlsx":
-        return list(read_frame(path).columns)
-    return list(read_csv_strings(path).columns)
 
 
 def load_directory(store: Store, directory: Path, progress: Progress | None = None) -> LoadReport:
@@ -74,7 +69,7 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
     kinds: dict[str, list[Path]] = {}
     for path in paths:
         try:
-            kinds.setdefault(kind_of(_header(path)), []).append(path)
+            kinds.setdefault(kind_of(header_of(path)), []).append(path)
         except IngestError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -99,10 +94,11 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
         step(path.name)
     ees_tables = []
     changes = boundary_changes()
-    old_codes = {str(old): str(code) for lookup in lookups for old, code in
+    gss_lookups = [lookup for lookup in lookups if lookup["la_code"].notna().any()]
+    old_codes = {str(old): str(code) for lookup in gss_lookups for old, code in
                  zip(lookup["old_la_code"], lookup["la_code"], strict=True) if old}
-    known = (set(pd.concat(lookups)["la_code"]) | set(changes["predecessor_code"])
-             | set(changes["successor_code"])) if lookups else None
+    known = (set(pd.concat(gss_lookups)["la_code"]) | set(changes["predecessor_code"])
+             | set(changes["successor_code"])) if gss_lookups else None
     for path in kinds.get("ees", []):
         try:
             ees_tables.append(read_ees(path, known, old_codes))
@@ -112,7 +108,7 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
     if problems:
         raise IngestError(problems)
 
-    register = LaRegister(_la_register(lookups, [t.local_authorities for t in ees_tables]))
+    register = _la_register(lookups, [t.local_authorities for t in ees_tables])
     frames = [t.observations for t in ees_tables]
     sources = {t.dataset: t.source_file for t in ees_tables}
     neighbour_frames = []
@@ -139,8 +135,10 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
                                    "two files share this name") for d in duplicated])
 
     observations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    neighbours = (pd.concat(neighbour_frames, ignore_index=True) if neighbour_frames
-                  else pd.DataFrame(columns=["model", "la_code", "rank", "neighbour_code"]))
+    try:
+        neighbours = merge_neighbour_models(neighbour_frames)
+    except IngestError as exc:
+        raise IngestError(exc.problems) from None
     _write(store, register.frame, observations, neighbours, sources, changes)
     report.observations = len(observations)
     report.local_authorities = len(register.frame)
@@ -148,34 +146,40 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
     return report
 
 
-def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) -> pd.DataFrame:
-    """The LA lookup files (plus former LAs the data names, e.g. Northamptonshire) with the years
-    each is seen in the data; without a lookup, the LAs the data names."""
+def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) -> LaRegister:
+    """Every LA a lookup or a data file names (former LAs such as Northamptonshire included), with
+    the years each is seen in the data. A lookup's name wins; the DfE files fill what it lacks
+    (3-digit code, region); a list without GSS codes adds names and 3-digit codes by matching its
+    rows to known LAs. Every name and code any file gives an LA resolves to it."""
+    attributes = ["old_la_code", "la_name", "region_code", "region_name"]
     seen = (pd.concat(from_files, ignore_index=True) if from_files
             else pd.DataFrame(columns=["la_code", "first_year", "last_year"]))
-    for col in ("old_la_code", "la_name", "region_code", "region_name"):
+    for col in attributes:
         if col not in seen.columns:
             seen[col] = None
+    seen = seen.replace("", None)
+    gss = [lookup for lookup in lookups if lookup["la_code"].notna().any()]
+    listed = (pd.concat(gss, ignore_index=True).replace("", None).drop_duplicates(
+        "la_code", keep="last").set_index("la_code")[attributes] if gss
+              else pd.DataFrame(columns=attributes))
+    from_data = seen.sort_values("last_year", kind="stable").groupby("la_code")[attributes].last()
+    frame = listed.combine_first(from_data)
     years = seen.groupby("la_code").agg(first_year=("first_year", "min"),
-                                        last_year=("last_year", "max")).reset_index()
-    if lookups:
-        base = pd.concat(lookups, ignore_index=True).drop_duplicates("la_code", keep="last")
-        base = base.drop(columns=[c for c in ("first_year", "last_year") if c in base.columns])
-        former = seen[~seen["la_code"].isin(base["la_code"])].groupby("la_code")[
-            ["old_la_code", "la_name", "region_code", "region_name"]].last().reset_index()
-        base = pd.concat([base, former], ignore_index=True)
-        base = base.merge(years, on="la_code", how="left")
-        attrs = seen.groupby("la_code")[["region_code", "region_name"]].last()
-        for col in ("region_code", "region_name"):
-            missing = base[col].isna() | (base[col] == "")
-            base.loc[missing, col] = base.loc[missing, "la_code"].map(attrs[col])
-    else:
-        base = seen.groupby("la_code")[["old_la_code", "la_name", "region_code",
-                                        "region_name"]].last().reset_index()
-        base = base.merge(years, on="la_code")
-    base["la_name"] = base["la_name"].fillna(base["la_code"])
-    return base[["la_code", "old_la_code", "la_name", "region_code", "region_name",
-                 "first_year", "last_year"]]
+                                        last_year=("last_year", "max"))
+    frame = frame.join(years).rename_axis("la_code").reset_index()
+    aliases = {str(k): str(c) for col in ("la_name", "old_la_code")
+               for k, c in zip(seen[col], seen["la_code"], strict=True) if k}
+    register = LaRegister(frame.assign(la_name=frame["la_name"].fillna(frame["la_code"])), aliases)
+    for lookup in (lookup for lookup in lookups if lookup["la_code"].isna().all()):
+        for old, name in zip(lookup["old_la_code"], lookup["la_name"], strict=True):
+            code = register.resolve(name) or register.resolve(old)
+            if code is None:
+                continue
+            aliases[name], aliases[old] = code, code
+            missing = frame["la_code"].eq(code) & frame["old_la_code"].isna()
+            frame.loc[missing, "old_la_code"] = old
+    frame["la_name"] = frame["la_name"].fillna(frame["la_code"])
+    return LaRegister(frame[["la_code", *attributes, "first_year", "last_year"]], aliases)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:

@@ -6,6 +6,7 @@ aliases), validates every row and returns tidy frames, or raises IngestError bef
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -17,26 +18,31 @@ from sf_benefits.ingest.ees import (
     NUMBER,
     SUPPRESSION_MARKERS,
     read_csv_strings,
-    year_ending,
 )
 from sf_benefits.ingest.errors import IngestError, Problem
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "la_code": ("new_la_code", "la_code", "gss_code", "la_gss_code", "area_code", "ladcode",
-                "lad_code", "code"),
+                "lad_code", "utla\\d\\dcd", "code"),
     "old_la_code": ("old_la_code", "la_number", "la_num", "la_code_3", "lea", "la"),
     "la_name": ("la_name", "local_authority", "local_authority_name", "la", "name", "area_name",
-                "laname"),
+                "laname", "utla\\d\\dnm", "la_and_regions"),
     "region_code": ("region_code", "rgn_code"),
     "region_name": ("region_name", "region"),
-    "year": ("year", "time_period", "period"),
-    "indicator": ("indicator", "measure", "indicator_name", "indicator_id"),
-    "value": ("value", "indicator_value"),
+    "year": ("year", "time_period", "period", "years"),
+    "indicator": ("indicator", "measure", "indicator_name", "indicator_id", "short_desc"),
+    "value": ("value", "indicator_value", "values"),
     "age": ("age",),
     "population": ("population", "population_count", "obs_value", "count"),
 }
 NEIGHBOUR_COLUMN = re.compile(r"^(sn|neighbour|statistical_neighbour)[ _]?(\d{1,2})(_code|_name)?$")
-COUNTRY_OR_REGION = re.compile(r"^E(92|12)\d{6}$")
+COUNTRY_OR_REGION = re.compile(r"^E(92|12|13)\d{6}$")
+LAIT_AREAS = {"970": "E92000001", "980": "E12000001", "981": "E12000002", "982": "E12000003",
+              "983": "E12000004", "984": "E12000005", "985": "E12000006", "986": "E12000007",
+              "987": "E13000001", "988": "E13000002", "989": "E12000008", "990": "E12000009"}
+"""The LAIT's own numbers for England (970), the regions (980–990) and Inner/Outer London."""
+LAIT_MARKERS = SUPPRESSION_MARKERS | {"-", "na"}
+"""The LAIT writes '-' where a figure is not available."""
 
 
 def find_column(columns: list[str], role: str, exclude: tuple[str, ...] = ()) -> str | None:
@@ -65,29 +71,74 @@ def kind_of(columns: list[str]) -> str:
         return "population"
     if find_column(lowered, "indicator") and find_column(lowered, "value"):
         return "lait"
-    if find_column(lowered, "la_name") and find_column(lowered, "la_code"):
+    if find_column(lowered, "la_name") and (find_column(lowered, "la_code")
+                                            or find_column(lowered, "old_la_code")):
         return "lookup"
     return "unknown"
 
 
+HEADER_SEARCH_ROWS = 10
+"""Spreadsheets may carry title or column-letter rows above the header (the NFER workbooks have
+two): the header is the first of these rows that names a recognised table."""
+
+
 def read_frame(path: Path) -> pd.DataFrame:
-    """A CSV or the first sheet of an XLSX, every cell a stripped string, header lower-cased."""
-    if path.suffix.lower() == ".xlsx":
+    """A CSV, Parquet file or the first sheet of an XLSX, every cell a stripped string, header
+    lower-cased; a spreadsheet's header is found below any title rows."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
         try:
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False)
+            frame = pd.read_parquet(path)
         except Exception as exc:
-            raise IngestError([Problem(str(path), None, None, "xlsx_unreadable", str(exc))]) from exc
+            raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
         frame.columns = [str(c).strip().lower() for c in frame.columns]
         return frame.apply(lambda col: col.astype(str).str.strip())
+    if suffix == ".xlsx":
+        try:
+            raw = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
+        except Exception as exc:
+            raise IngestError([Problem(str(path), None, None, "xlsx_unreadable", str(exc))]) from exc
+        raw = raw.apply(lambda col: col.astype(str).str.strip())
+        header = next((i for i in range(min(HEADER_SEARCH_ROWS, len(raw)))
+                       if kind_of([c.lower() for c in raw.iloc[i]]) != "unknown"), 0)
+        frame = raw.iloc[header + 1:].reset_index(drop=True)
+        frame.columns = [c.lower() for c in raw.iloc[header]]
+        frame.attrs["header_row"] = header + 1
+        return frame
     return read_csv_strings(path)
 
 
-class LaRegister:
-    """Every upper-tier LA the store knows: code, old 3-digit code, name, region."""
+def header_of(path: Path) -> list[str]:
+    """A table's column names, read cheaply where the format allows (Parquet schema, CSV line)."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+        return [name.lower() for name in pq.read_schema(path).names]
+    if path.suffix.lower() == ".csv":
+        with path.open("rb") as handle:
+            first = handle.readline()
+        try:
+            text = first.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = ""
+        if not text.strip():
+            return list(read_csv_strings(path).columns)
+        return [c.strip().lower() for c in next(csv.reader([text]), [])]
+    return list(read_frame(path).columns)
+
+
+def _first_data_row(frame: pd.DataFrame) -> int:
+    """File row number of the frame's first data row (1-based, header rows counted)."""
+    return int(frame.attrs.get("header_row", 1)) + 1
+
+
+class LaRegister:
+    """Every upper-tier LA the store knows: code, old 3-digit code, name, region; resolved also by
+    any other name a loaded file gave it (`aliases`)."""
+
+    def __init__(self, frame: pd.DataFrame, aliases: dict[str, str] | None = None) -> None:
         self.frame = frame
-        self._index: dict[str, str] = {}
+        self._index: dict[str, str] = {self._key(k): v for k, v in (aliases or {}).items()}
         for column in ("la_name", "old_la_code", "la_code"):
             for key, code in zip(frame[column].astype(str), frame["la_code"], strict=True):
                 self._index[self._key(key)] = str(code)
@@ -108,34 +159,55 @@ class LaRegister:
 
 
 def read_lookup(path: Path) -> pd.DataFrame:
-    """LA lookup: la_code, old_la_code, la_name, region_code, region_name (one row per LA)."""
+    """LA lookup: la_code, old_la_code, la_name, region_code, region_name, one row per LA. A list
+    without GSS codes (3-digit code and name only) gives la_code None; an ONS lower-to-upper tier
+    lookup repeats each upper-tier LA once per district, which is not a duplicate."""
     frame = read_frame(path)
     file, cols = str(path), list(frame.columns)
+    first_row = _first_data_row(frame)
     code = find_column(cols, "la_code")
     name = find_column(cols, "la_name", exclude=(code or "",))
-    if code is None or name is None:
+    old = find_column(cols, "old_la_code", exclude=(code or "", name or ""))
+    if name is None or (code is None and old is None):
         raise IngestError([Problem(file, 1, None, "missing_column",
-                                   "an LA lookup needs an LA code column and an LA name column")])
-    out = pd.DataFrame({"la_code": frame[code], "la_name": frame[name]})
-    for role in ("old_la_code", "region_code", "region_name"):
-        col = find_column(cols, role, exclude=(code, name))
+                                   "an LA lookup needs an LA name column and an LA code column")])
+    out = pd.DataFrame({"la_code": frame[code] if code else None, "la_name": frame[name],
+                        "old_la_code": frame[old] if old else None})
+    for role in ("region_code", "region_name"):
+        col = find_column(cols, role, exclude=tuple(c for c in (code, name, old) if c))
         out[role] = frame[col] if col else None
-    out = out[out["la_code"].str.match(GSS_LA.pattern) | out["la_code"].eq("")]
-    problems = [Problem(file, int(i) + 2, code, "missing_la_code", "row has no LA code")
-                for i in out.index[out["la_code"] == ""].to_numpy(dtype=int)]
-    dupes = out[out.duplicated("la_code", keep=False) & (out["la_code"] != "")]
-    problems += [Problem(file, int(i) + 2, code, "duplicate_row",
-                         f"LA code {c} appears more than once")
-                 for i, c in zip(dupes.index.to_numpy(dtype=int), dupes["la_code"], strict=True)]
+    key = code or old
+    if code:
+        out = out[out["la_code"].str.match(GSS_LA.pattern) | out["la_code"].eq("")]
+    else:
+        out = out[out["old_la_code"].str.fullmatch(r"\d{3}") | out["old_la_code"].eq("")]
+    blank = out[str("la_code" if code else "old_la_code")] == ""
+    problems = [Problem(file, int(i) + first_row, key, "missing_la_code", "row has no LA code")
+                for i in out.index[blank].to_numpy(dtype=int)]
+    out = out[~blank].drop_duplicates()
+    by = "la_code" if code else "old_la_code"
+    dupes = out[out.duplicated(by, keep=False)]
+    problems += [Problem(file, int(i) + first_row, key, "duplicate_row",
+                         f"LA code {c} appears more than once with different names")
+                 for i, c in zip(dupes.index.to_numpy(dtype=int), dupes[by], strict=True)]
     if problems:
         raise IngestError(problems)
     return out.reset_index(drop=True)
 
 
+NO_NEIGHBOUR = "-"
+"""The NFER workbook's mark for an LA given no neighbours (Cumberland, Westmorland and Furness in
+the April 2021 model, formed after it)."""
+
+
 def read_neighbours(path: Path, register: LaRegister) -> pd.DataFrame:
-    """Statistical neighbours: model, la_code, rank 1–10, neighbour_code; names or codes resolved."""
+    """Statistical neighbours: model, la_code, rank 1–10, neighbour_code; names or codes resolved.
+    Rows with no LA and no neighbour are separators or section titles (the NFER 2021 file has a
+    blank row and ",Old SNs:" before the pre-2019 Dorset, Poole, Bournemouth and
+    Northamptonshire rows, which are read too)."""
     frame = read_frame(path)
     file, cols = str(path), list(frame.columns)
+    first_row = _first_data_row(frame)
     by_rank: dict[int, dict[str, str]] = {}
     for c in cols:
         m = NEIGHBOUR_COLUMN.match(c)
@@ -149,10 +221,13 @@ def read_neighbours(path: Path, register: LaRegister) -> pd.DataFrame:
                                    "a neighbours file needs an LA column and SN1..SN10 columns")])
     model_col = "model" if "model" in cols else None
     default_model = _model_name(path)
+    ranked = [col for _, col in sorted(rank_columns.items())]
+    frame[ranked] = frame[ranked].replace(NO_NEIGHBOUR, "")
+    separator = (frame[la_col] == "") & (frame[ranked] == "").all(axis=1)
     problems: list[Problem] = []
     rows = []
-    for i, record in frame.iterrows():
-        row = int(i) + 2  # type: ignore[call-overload]
+    for i, record in frame[~separator].iterrows():
+        row = int(i) + first_row  # type: ignore[call-overload]
         la = register.resolve(record[la_col])
         if la is None:
             problems.append(Problem(file, row, la_col, "unknown_la",
@@ -176,7 +251,26 @@ def read_neighbours(path: Path, register: LaRegister) -> pd.DataFrame:
     if dupes.any():
         raise IngestError([Problem(file, None, None, "duplicate_row",
                                    f"{dupes.sum()} LA rows repeat an LA already listed")])
-    return out
+    return out.assign(source_file=file)
+
+
+def merge_neighbour_models(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One neighbour list per model and LA. The same model published twice (the NFER CSV and its
+    workbook) is read once when both agree; a disagreement is refused, naming both files."""
+    columns = ["model", "la_code", "rank", "neighbour_code"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    both = pd.concat(frames, ignore_index=True)
+    conflict = both.drop_duplicates(columns).duplicated(["model", "la_code", "rank"], keep=False)
+    if conflict.any():
+        first = both.drop_duplicates(columns)[conflict].iloc[0]
+        files = sorted(both.loc[(both["model"] == first["model"])
+                                & (both["la_code"] == first["la_code"]), "source_file"].unique())
+        raise IngestError([Problem(" and ".join(files), None, f"sn{first['rank']}",
+                                   "neighbours_disagree",
+                                   f"model {first['model']} gives {first['la_code']} different "
+                                   f"neighbours at rank {first['rank']} in these files")])
+    return both.drop_duplicates(columns)[columns].reset_index(drop=True)
 
 
 def _model_name(path: Path) -> str:
@@ -248,56 +342,85 @@ def _ages_as_rows(path: Path, frame: pd.DataFrame, code: str, ages: list[str]) -
                       value_name="population")
 
 
+def lait_year(period: str) -> int | None:
+    """The year a LAIT period ends in: `2023`, `2018 (Rev)` → the year; `2022-23`, `2022-23 (OT)`,
+    `2022/23` → 2023 (a financial or academic year ends in its second year); spans such as
+    `2014-16` and `2020/21-22/23` → their last year."""
+    text = re.sub(r"\s*\(.*\)$", "", period.strip())
+    if not re.fullmatch(r"\d{4}([-/]\d{2})*", text):
+        return None
+    start = int(text[:4])
+    if len(text) == 4:
+        return start
+    end = start // 100 * 100 + int(text[-2:])
+    return end + 100 if end < start else end
+
+
 def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
-    """LAIT long table (LA, indicator, year, value) → observations; suppressed values stay missing."""
+    """LAIT long table (indicator, period, area, value) → observations: England and the regions
+    by the LAIT's own area numbers, LAs by code or name; '-' and suppression markers stay
+    missing. Rows of a period the LAIT writes as `0` carry no figure and are left out."""
     frame = read_frame(path)
     file, cols = str(path), list(frame.columns)
-    found = {r: find_column(cols, r) for r in ("la_code", "indicator", "year", "value")}
-    if found["la_code"] is None:
-        found["la_code"] = find_column(cols, "old_la_code")
+    found = {r: find_column(cols, r) for r in ("indicator", "year", "value")}
+    found["area"] = find_column(cols, "old_la_code") or find_column(cols, "la_code") or \
+        find_column(cols, "la_name")
     missing = [r for r, c in found.items() if c is None]
     if missing:
         raise IngestError([Problem(file, 1, r, "missing_column", f"no '{r}' column")
                            for r in missing])
     roles = {r: str(c) for r, c in found.items()}
-    problems: list[Problem] = []
-    records = []
-    for i, rec in frame.iterrows():
-        row = int(i) + 2  # type: ignore[call-overload]
-        area = rec[roles["la_code"]]
-        code = area if COUNTRY_OR_REGION.match(area) else register.resolve(area)
-        if code is None:
-            problems.append(Problem(file, row, roles["la_code"], "unknown_la_code",
-                                    f"'{area}' is not an LA in the lookup"))
-            continue
-        year = year_ending(re.sub(r"[^0-9]", "", rec[roles["year"]]))
-        if year is None:
-            problems.append(Problem(file, row, roles["year"], "time_period_format",
-                                    f"'{rec[roles['year']]}' is not a year"))
-            continue
-        raw = rec[roles["value"]]
-        if raw.lower() in SUPPRESSION_MARKERS:
-            value, status = None, raw.lower() or "blank"
-        elif NUMBER.fullmatch(raw):
-            value, status = float(raw.replace(",", "")), None
-        else:
-            problems.append(Problem(file, row, roles["value"], "not_a_number",
-                                    f"'{raw}' is neither a number nor a suppression marker"))
-            continue
-        level = {"E92": "National", "E12": "Regional"}.get(code[:3], "Local authority")
-        records.append((year, str(year), level, code, rec[roles["indicator"]], value, status, row))
+    frame = frame.assign(_row=frame.index + _first_data_row(frame))
+    raw = frame[roles["value"]]
+    blank_period = (frame[roles["year"]] == "0") & raw.str.lower().isin(LAIT_MARKERS)
+    frame, raw = frame[~blank_period], raw[~blank_period]
+
+    area = frame[roles["area"]].str.replace(r"\.0$", "", regex=True)
+    areas = {a: LAIT_AREAS.get(a) or (a if COUNTRY_OR_REGION.match(a) else register.resolve(a))
+             for a in area.unique()}
+    code = area.map(areas)
+    periods = {p: lait_year(p) for p in frame[roles["year"]].unique()}
+    year = frame[roles["year"]].map(periods)
+    suppressed = raw.str.lower().isin(LAIT_MARKERS)
+    numeric = raw.str.fullmatch(NUMBER.pattern)
+    problems = [Problem(file, int(r), roles["area"], "unknown_la_code",
+                        f"'{a}' is not an LA in the lookup")
+                for r, a in frame.loc[code.isna(), ["_row", roles["area"]]].itertuples(index=False)]
+    problems += [Problem(file, int(r), roles["year"], "time_period_format", f"'{p}' is not a year")
+                 for r, p in frame.loc[year.isna(), ["_row", roles["year"]]].itertuples(index=False)]
+    problems += [Problem(file, int(r), roles["value"], "not_a_number",
+                         f"'{v}' is neither a number nor a suppression marker")
+                 for r, v in frame.loc[~suppressed & ~numeric, ["_row", roles["value"]]]
+                 .itertuples(index=False)]
     if problems:
-        raise IngestError(problems)
-    out = pd.DataFrame(records, columns=["year", "time_period", "geographic_level", "area_code",
-                                         "indicator", "value", "status", "_row"])
+        raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
+    code = code.astype(str)
+    level = code.str[:3].map({"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna(
+        "Local authority")
+    out = pd.DataFrame({
+        "dataset": path.stem, "year": year.astype(int), "time_period": frame[roles["year"]],
+        "geographic_level": level, "area_code": code, "breakdown": "",
+        "indicator": frame[roles["indicator"]],
+        "value": pd.to_numeric(raw.where(numeric).str.replace(",", ""), errors="coerce"),
+        "status": raw.str.lower().where(suppressed).replace("", "blank"), "_row": frame["_row"]})
+    out = _latest_revision(out)
     dupes = out[out.duplicated(["year", "area_code", "indicator"], keep=False)]
     if not dupes.empty:
         raise IngestError([Problem(file, int(r), None, "duplicate_row",
                                    "the same LA, indicator and year appear twice")
-                           for r in dupes["_row"]])
-    out.insert(0, "dataset", path.stem)
-    out.insert(5, "breakdown", "")
-    return out.drop(columns="_row")
+                           for r in dupes["_row"][:1000]])
+    return out.drop(columns="_row").reset_index(drop=True)
+
+
+def _latest_revision(frame: pd.DataFrame) -> pd.DataFrame:
+    """Where the LAIT gives a year twice, as published and revised ('2022' and '2022 (Rev)'),
+    the revised or final figure is kept."""
+    revised = frame["time_period"].str.contains(r"\((?:Rev|Final)\)", case=False)
+    keys = ["year", "area_code", "indicator"]
+    if not revised.any():
+        return frame
+    return frame.assign(_revised=revised).sort_values("_revised", kind="stable").drop_duplicates(
+        keys, keep="last").sort_index().drop(columns="_revised")
 
 
 def boundary_changes() -> pd.DataFrame:
