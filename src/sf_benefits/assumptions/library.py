@@ -142,6 +142,8 @@ class InnovationModel:
             *mech.running_costs, *mech.other_savings,
         ):
             ids.extend(term.product_of)
+            if term.not_additional_from:
+                ids.append(term.not_additional_from)
         ids.extend(s.proportion for s in mech.placement_shifts)
         return list(dict.fromkeys(ids))
 
@@ -368,10 +370,16 @@ def _override_one(param: Parameter, spec: Any, who: str) -> Parameter:
     else:
         start = _as_date(spec.get("effective_from", date(1900, 4, 1)), param.id)
         values = {start: _as_float(spec["value"], param.id)}
-    price_base = spec.get("price_base_year", param.price_base_year)
+    outside = [v for v in values.values() if param.out_of_range(v)]
+    if outside:
+        raise AssumptionError(
+            f"override of {param.id}: {outside[0]:g} is outside {param.valid_range_text}"
+        )
+    price_base = spec.get("price_base_year")
     if is_money_unit(param.unit) and price_base is None:
         raise AssumptionError(
-            f"override of {param.id}: a money value needs price_base_year (e.g. '2024-25')"
+            f"override of {param.id}: a money value needs the price_base_year it is in (e.g. "
+            f"'2024-25'; the shipped value is at {param.price_base_year or 'no'} prices)"
         )
     source = spec.get("source")
     title = f"LA override by {who}" + (f": {source}" if source else "")
@@ -384,6 +392,7 @@ def _override_one(param: Parameter, spec: Any, who: str) -> Parameter:
         "id": param.id, "description": param.description, "unit": param.unit,
         "price_base_year": price_base, "values": values,
         "distribution": spec.get("distribution", Distribution().model_dump()),
+        "valid_range": param.valid_range,
         "range": spec.get("range"), "references": [reference.model_dump()],
         "confidence": spec.get("confidence", "D"), "status": "override",
         "required": param.required,

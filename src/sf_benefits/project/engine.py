@@ -46,21 +46,19 @@ from sf_benefits.project.scenario import (
     placement_mix,
     ramp_fraction,
 )
+from sf_benefits.project.unit_costs import unit_cost_id
 
 DEFLATOR_ID = "gdp_deflator_index"
 QUANTILES = (0.1, 0.5, 0.9)
 SENSITIVITY_DRAWS = 2_000
 """Demand draws used for each sensitivity run (parameters fixed, so only the forecast varies)."""
+DRIVER_SHARE = 0.1
+"""A parameter drives the result when its sensitivity swing is at least this share of the largest."""
 MONEY_MEASURES = (
     "baseline_cost", "scenario_cost", "gross_savings", "benefits_after_adjustments",
     "implementation_cost", "running_cost", "total_cost", "net_savings", "cumulative_net_savings",
     "discounted_net_savings", "cumulative_discounted_net_savings",
 )
-
-
-def unit_cost_id(placement: str) -> str:
-    """Parameter id of the weekly unit cost for a placement type."""
-    return f"unit_cost_{placement}_weekly"
 
 
 @dataclass(frozen=True)
@@ -123,9 +121,10 @@ def plan_run(
     def terms(items: list[Term], kind: str) -> tuple[Term, ...]:
         kept = []
         for term in items:
-            if usable(term.product_of, f"{kind}: {term.label}"):
+            needed = [*term.product_of, *filter(None, [term.not_additional_from])]
+            if usable(needed, f"{kind}: {term.label}"):
                 kept.append(term)
-                used.extend(term.product_of)
+                used.extend(needed)
         return tuple(kept)
 
     averted_terms = terms(mech.averted_starts_per_year, "averted starts")
@@ -211,6 +210,16 @@ def _product(term: Term, values: Mapping[str, np.ndarray]) -> np.ndarray:
     return result
 
 
+def _yearly(term: Term, values: Mapping[str, np.ndarray], years: np.ndarray) -> np.ndarray:
+    """The term in each projected year (draws x years), zero from the financial year a statutory
+    duty puts it in the counterfactual (`years` end 31 March, so a year starts in `years - 1`)."""
+    amount = _product(term, values).reshape(-1, 1)
+    if term.not_additional_from is None:
+        return amount * np.ones((1, years.size))
+    duty_from = values[term.not_additional_from].reshape(-1, 1)
+    return amount * ((years.reshape(1, -1) - 1) < duty_from)
+
+
 def _average_in_year(closing: np.ndarray, opening: np.ndarray) -> np.ndarray:
     """Mean of the opening and closing 31 March values of each financial year (draws x years)."""
     first = np.broadcast_to(opening.reshape(-1, 1), closing[:, :1].shape)
@@ -287,9 +296,10 @@ def _evaluate(
     n_draws, horizon, _ = cla.shape
     placements = tuple(demand.placements)
     ramp = ramp_fraction(values[plan.ramp_up], horizon)
+    years = np.asarray(demand.years, dtype=int)
     averted = None
     if plan.averted_terms:
-        averted = sum((_product(t, values) for t in plan.averted_terms), np.zeros(1))
+        averted = sum((_yearly(t, values, years) for t in plan.averted_terms), np.zeros((1, 1)))
     starts_reduction = None if plan.starts_reduction is None else values[plan.starts_reduction]
     flows = averted_flows(demand, ramp, starts_reduction, averted, total=baseline.total,
                           hazard=baseline.hazard)
@@ -317,7 +327,7 @@ def _evaluate(
 
     other = np.zeros((n_draws, horizon))
     for term in plan.other_savings_terms:
-        other = other + _product(term, values).reshape(-1, 1) * ramp
+        other = other + _yearly(term, values, years) * ramp
     gross = placement_savings + other
     keep = (1.0 - values["deadweight"]) * (1.0 - values["optimism_bias_benefits"])
     benefits = gross * keep.reshape(-1, 1)
@@ -328,7 +338,7 @@ def _evaluate(
     implementation = implementation * uplift
     running = np.zeros((n_draws, horizon))
     for term in plan.running_terms:
-        running = running + _product(term, values).reshape(-1, 1)
+        running = running + _yearly(term, values, years)
     running = running * uplift
     total_cost = implementation + running
     net = benefits - total_cost
@@ -398,13 +408,16 @@ def simulate(
     discount_rate: float | None = None,
     observed: pd.DataFrame | None = None,
     sensitivity: bool = True,
+    basis: Mapping[str, str] | None = None,
     keep_draws: bool = False,
 ) -> ProjectionResult:
     """Appraise `model` against the baseline `demand` draws for one LA, with uncertainty.
 
     `opening_cla` is the number of children in each placement at the 31 March before the first
     projected year (in `demand.placements` order). `discount_rate` replaces the default rate and is
-    recorded as a run setting. `keep_draws` keeps the draws of the additive headline measures.
+    recorded as a run setting. `basis` says how a parameter's value was chosen (e.g. the LA's own
+    LAIT unit cost); it is shown beside the value unless a user override replaced it.
+    `keep_draws` keeps the draws of the additive headline measures.
     """
     cla = np.asarray(demand.cla, dtype=float)
     n_draws, horizon, n_places = cla.shape
@@ -447,6 +460,7 @@ def simulate(
         (params[pid].value_at(start) or np.nan) * factors[pid] if pid in factors else np.nan
         for pid in table["id"]
     ]
+    table["basis"] = [_basis(params[pid], (basis or {}).get(pid)) for pid in table["id"]]
     return ProjectionResult(
         la_code=la_code, model=model.name, model_title=model.title, method=method, seed=seed,
         n_draws=n_draws, horizon=horizon, price_base_year=price_base_year, discount_rate=rate,
@@ -562,16 +576,30 @@ def _sensitivity(
             "parameter_id": pid, "description": param.description, "unit": param.unit,
             "central": param.value_at(start), "low": bounds[0], "high": bounds[1],
             "npv_p50_central": base, "npv_p50_low": npvs[0], "npv_p50_high": npvs[1],
-            "swing": abs(npvs[1] - npvs[0]),
+            "swing": abs(npvs[1] - npvs[0]), "confidence": param.confidence,
+            "status": param.status,
         })
     if not rows:
         return _empty_sensitivity()
-    return pd.DataFrame(rows).sort_values("swing", ascending=False, ignore_index=True)
+    table = pd.DataFrame(rows).sort_values("swing", ascending=False, ignore_index=True)
+    largest = float(table["swing"].max())
+    table["driver"] = (table["swing"] > 0) & (table["swing"] >= DRIVER_SHARE * largest)
+    return table
 
 
 def _empty_sensitivity() -> pd.DataFrame:
     return pd.DataFrame(columns=["parameter_id", "description", "unit", "central", "low", "high",
-                                 "npv_p50_central", "npv_p50_low", "npv_p50_high", "swing"])
+                                 "npv_p50_central", "npv_p50_low", "npv_p50_high", "swing",
+                                 "confidence", "status", "driver"])
+
+
+def _basis(param: Parameter, chosen: str | None) -> str:
+    """How the run's value of a parameter was chosen: override, local data or research default."""
+    if param.status == "override":
+        return f"user override ({param.references[0].publisher})"
+    if chosen:
+        return chosen
+    return f"research default ({param.status}, grade {param.confidence})"
 
 
 def _method_notes(rate: float, price_base_year: str, n_draws: int, seed: int) -> tuple[str, ...]:
@@ -588,6 +616,10 @@ def _method_notes(rate: float, price_base_year: str, n_draws: int, seed: int) ->
         "(real terms).",
         "Benefits are net of deadweight and the optimism-bias reduction; costs carry the "
         "optimism-bias uplift; implementation costs fall in the first financial year.",
+        "A term a statutory duty puts in the counterfactual (e.g. family group conferences once "
+        "the national duty applies) counts neither as a benefit nor as a cost from that year.",
+        f"Drivers: parameters whose low-high swing in NPV P50 is at least {DRIVER_SHARE:.0%} of "
+        "the largest swing; a figure rests on grade D where a driver is grade D.",
         f"Discounted at {rate:.2%} a year from the first projected financial year (undiscounted); "
         "payback is the first year from which cumulative net savings stay at or above zero.",
     )
