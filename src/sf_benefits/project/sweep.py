@@ -44,11 +44,13 @@ if TYPE_CHECKING:
     from distributed import Client
 
     from sf_benefits.ingest.ssda903.load import Ssda903Data
+    from sf_benefits.store.db import Store
 
 MODELS = ("family_safeguarding", "family_valued", "no_wrong_door")
 BASELINE, INNOVATION, DIFFERENCE = "baseline", "with_innovation", "innovation_vs_baseline"
 RESULT_COLUMNS = ["level", "area_code", "area_name", "region_code", "model", "scenario",
-                  "measure", "placement", "year", "unit", "p10", "p50", "p90", "mean"]
+                  "measure", "placement", "year", "unit", "p10", "p50", "p90", "mean",
+                  "las_in_total"]
 COUNT_SERIES = {
     "baseline": (BASELINE, "children_looked_after"),
     "scenario": (INNOVATION, "children_looked_after"),
@@ -98,19 +100,21 @@ class SweepSettings:
 @dataclass(frozen=True)
 class LAInput:
     """Everything one LA's appraisal reads: its care history (LA level) or its pseudonymised
-    SSDA903 returns (child level), with its name and region for the totals."""
+    SSDA903 returns (child level), its and England's LAIT unit costs (when the store has them),
+    and its name and region for the totals."""
 
     la_code: str
     la_name: str
     region_code: str
     region_name: str
     history: pd.DataFrame | None = None
+    unit_costs: pd.DataFrame | None = None
     returns: Ssda903Data | None = field(default=None, repr=False)
 
     def digest(self) -> str:
         """A digest of the input data: a finished LA is redone on resume if its data changed."""
         digest = hashlib.sha256(self.la_code.encode())
-        frames = ([self.history] if self.history is not None else []) + (
+        frames = [f for f in (self.history, self.unit_costs) if f is not None] + (
             [self.returns.children, self.returns.episodes] if self.returns is not None else [])
         for frame in frames:
             digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
@@ -204,7 +208,8 @@ def _project(inputs: LAInput, model: str, settings: SweepSettings, la_seed: int
         return run_childlevel_projection(inputs.returns, **common)
     if inputs.history is None:
         raise ValueError(f"no care history or SSDA903 returns given for LA {inputs.la_code}")
-    return run_projection(inputs.history, inputs.la_code, method=settings.method, **common)
+    return run_projection(inputs.history, inputs.la_code, method=settings.method,
+                          unit_costs=inputs.unit_costs, la_name=inputs.la_name, **common)
 
 
 def _span(result: ProjectionResult) -> str:
@@ -228,6 +233,61 @@ def _tidy(result: ProjectionResult) -> pd.DataFrame:
     frame = pd.concat([counts, money, headline], ignore_index=True)
     return frame.assign(model=result.model).reindex(columns=[
         "model", "scenario", "measure", "placement", "year", "unit", "p10", "p50", "p90", "mean"])
+
+
+def inputs_from_store(store: Store, la_codes: Sequence[str] | None = None) -> list[LAInput]:
+    """Each current LA's inputs read from the store (every LA when `la_codes` is None), so the
+    sweep's workers need no store. LAs abolished in a reorganisation are left out."""
+    from sf_benefits.project.unit_costs import ENGLAND_CODE, LAIT_INDICATORS
+    from sf_benefits.store import queries
+
+    authorities = queries.local_authorities(store)
+    current = authorities[authorities["last_year"] == authorities["last_year"].max()]
+    if la_codes is not None:
+        unknown = sorted(set(la_codes) - set(authorities["la_code"]))
+        if unknown:
+            raise ValueError(f"LA code(s) not in the store: {unknown}")
+        current = authorities[authorities["la_code"].isin(la_codes)]
+    history = queries.care_history(store, list(current["la_code"]))
+    lait = queries.observations(store, list(LAIT_INDICATORS))
+    by_la = dict(tuple(history.groupby("la_code"))) if not history.empty else {}
+    lait_by_area = dict(tuple(lait.groupby("area_code"))) if not lait.empty else {}
+    england = lait_by_area.get(ENGLAND_CODE, lait.iloc[0:0])
+    return [
+        LAInput(la_code=row.la_code, la_name=row.la_name, region_code=row.region_code or "",
+                region_name=row.region_name or "",
+                history=by_la.get(row.la_code, history.iloc[0:0]).reset_index(drop=True),
+                unit_costs=pd.concat([lait_by_area.get(row.la_code, lait.iloc[0:0]), england],
+                                     ignore_index=True))
+        for row in current.sort_values("la_code").itertuples()
+    ]
+
+
+def inputs_from_returns(folder: Path, key: bytes,
+                        authorities: pd.DataFrame | None = None) -> list[LAInput]:
+    """One child-level input per sub-folder of `folder` holding SSDA903 header and episodes files
+    (e.g. one folder per LA, a folder per year inside); the sub-folder's name is the LA code,
+    named and placed in its region from `authorities` (the store's LA list) when it is there.
+    Returns are checked and pseudonymised here, so workers only ever see hashed identifiers."""
+    from sf_benefits.ingest.ssda903.load import read_returns
+
+    known: dict[str, dict[str, str]] = {} if authorities is None else {
+        str(r["la_code"]): {k: str(r[k] or "") for k in ("la_name", "region_code", "region_name")}
+        for r in authorities.to_dict("records")}
+    inputs = []
+    for sub in sorted(p for p in Path(folder).iterdir() if p.is_dir()):
+        files = sorted(p for p in sub.rglob("*") if p.suffix.lower() in (".csv", ".xlsx")
+                       and p.stem.lower().startswith(("header", "episodes")))
+        if not files:
+            continue
+        row = known.get(sub.name, {})
+        inputs.append(LAInput(
+            la_code=sub.name, la_name=row.get("la_name", sub.name),
+            region_code=row.get("region_code", ""), region_name=row.get("region_name", ""),
+            returns=read_returns(files, sub.name, key)))
+    if not inputs:
+        raise ValueError(f"{folder} has no sub-folder with SSDA903 header and episodes files")
+    return inputs
 
 
 @dataclass
@@ -408,31 +468,42 @@ def _read_part(parts: Path, code: str, name: str) -> pd.DataFrame:
 
 def _assemble(out_dir: Path, complete: Sequence[LAInput], settings: SweepSettings,
               manifest: Mapping[str, Any], failed: dict[str, str], resumed: int) -> SweepReport:
-    """Read the finished LAs' parts back, add regional and national totals, rank assumptions."""
+    """Read the finished LAs' parts back, add regional and national totals, rank assumptions.
+
+    Totals add only the LAs projected over the sweep's common years (the most common first
+    year: an LA whose published data end earlier starts earlier); `in_totals` says which."""
     parts = out_dir / "parts"
-    la_rows: list[pd.DataFrame] = []
-    sens: list[pd.DataFrame] = []
-    runs: list[pd.DataFrame] = []
+    la_rows = [_read_part(parts, i.la_code, "rows").assign(
+        level="local_authority", area_code=i.la_code, area_name=i.la_name,
+        region_code=i.region_code) for i in complete]
+    sens = [_read_part(parts, i.la_code, "sensitivity") for i in complete]
+    runs = [_read_part(parts, i.la_code, "runs").assign(
+        attempts=manifest["done"][i.la_code]["attempts"]) for i in complete]
+    run_table = pd.concat(runs, ignore_index=True) if runs else pd.DataFrame(
+        columns=["la_code", "model", "status", "first_financial_year"])
+    ok = run_table[run_table["status"] == "ok"]
+    common = ok.groupby("model")["first_financial_year"].agg(lambda y: y.mode().iloc[0])
+    run_table["in_totals"] = (run_table["status"] == "ok") & (
+        run_table["first_financial_year"] == run_table["model"].map(common))
+    added = set(zip(run_table.loc[run_table["in_totals"], "la_code"],
+                    run_table.loc[run_table["in_totals"], "model"], strict=True))
     totals: dict[tuple[str, str], np.ndarray] = {}
+    counted: dict[tuple[str, str], int] = {}
     areas = {ENGLAND: ("country", "England", ENGLAND)}
     for inputs in complete:
-        code = inputs.la_code
-        la_rows.append(_read_part(parts, code, "rows").assign(
-            level="local_authority", area_code=code, area_name=inputs.la_name,
-            region_code=inputs.region_code))
-        sens.append(_read_part(parts, code, "sensitivity"))
-        runs.append(_read_part(parts, code, "runs").assign(
-            attempts=manifest["done"][code]["attempts"]))
         region = inputs.region_code or "unknown"
         areas[region] = ("region", inputs.region_name or "Region not known", region)
-        with np.load(parts / f"{code}.draws.npz") as stored:
+        with np.load(parts / f"{inputs.la_code}.draws.npz") as stored:
             for key in stored.files:
+                if (inputs.la_code, key.split("~")[0]) not in added:
+                    continue
                 values = stored[key].astype(np.float64)
                 for area in (ENGLAND, region):
                     index = (area, key)
                     totals[index] = totals[index] + values if index in totals else values
-    run_table = pd.concat(runs, ignore_index=True) if runs else pd.DataFrame()
-    frames = [f for f in (*la_rows, _total_rows(totals, areas, settings)) if not f.empty]
+                    counted[index] = counted.get(index, 0) + 1
+    frames = [f for f in (*la_rows, _total_rows(totals, counted, areas, settings))
+              if not f.empty]
     results = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     results = _suppress_counts(results.reindex(columns=RESULT_COLUMNS))
     variance = variance_ranking(totals, run_table, settings)
@@ -442,6 +513,7 @@ def _assemble(out_dir: Path, complete: Sequence[LAInput], settings: SweepSetting
 
 
 def _total_rows(totals: Mapping[tuple[str, str], np.ndarray],
+                counted: Mapping[tuple[str, str], int],
                 areas: Mapping[str, tuple[str, str, str]], settings: SweepSettings
                 ) -> pd.DataFrame:
     """P10/P50/P90 of each area's draw-by-draw total (quantiles of a sum, not sums of quantiles)."""
@@ -456,6 +528,7 @@ def _total_rows(totals: Mapping[tuple[str, str], np.ndarray],
             "model": model, "scenario": scenario, "measure": measure, "placement": "all",
             "year": year, "unit": _pounds(settings.price_base_year) if unit == "GBP" else unit,
             "p10": p10, "p50": p50, "p90": p90, "mean": float(values.mean()),
+            "las_in_total": counted[(area, key)],
         })
     return pd.DataFrame(records, columns=RESULT_COLUMNS)
 
