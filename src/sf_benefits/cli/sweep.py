@@ -149,7 +149,12 @@ def _render(report: SweepReport, price_base: str) -> None:
             table.add_row(str(row["model"]), str(row["rank"]), str(row["assumption"]),
                           f"{float(row['share_of_variance']):.1%}")
         console.print(table)
-    refused = report.runs[report.runs["status"] != "ok"] if not report.runs.empty else report.runs
+    runs = report.runs
+    apart = runs[(runs["status"] == "ok") & ~runs["in_totals"]] if not runs.empty else runs
+    for row in apart.to_dict("records"):
+        console.print(f"Not in the totals: {row['la_code']} {row['model']} (projection starts "
+                      f"{row['first_financial_year']}: its published data end earlier)")
+    refused = runs[runs["status"] != "ok"] if not runs.empty else runs
     for row in refused.to_dict("records"):
         errors.print(f"[yellow]Refused:[/] {row['la_code']} {row['model']}: {row['reason']}")
     for code, error in report.failed.items():
