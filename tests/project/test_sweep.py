@@ -213,14 +213,21 @@ def test_child_level_sweep_over_a_folder_of_returns(returns_folder: Path, tmp_pa
     assert set(npv["level"]) == {"local_authority", "region", "country"}
 
 
-def test_sweep_command_writes_parquet_and_csv(loaded_store: Store, tmp_path: Path) -> None:
+def test_sweep_command_on_the_scheduler_in_the_setting_writes_parquet_and_csv(
+        loaded_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from distributed import LocalCluster
+
     codes = [i.la_code for i in inputs_from_store(loaded_store)[:2]]
-    result = CliRunner().invoke(app, [
-        "sweep", *[a for c in codes for a in ("--la", c)], "--models", "family_safeguarding",
-        "--draws", "50", "--serial", "--csv", "--out", str(tmp_path),
-        "--database-url", loaded_store.url])
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster.scheduler_address)
+        result = CliRunner().invoke(app, [
+            "sweep", *[a for c in codes for a in ("--la", c)], "--models", "family_safeguarding",
+            "--draws", "50", "--csv", "--out", str(tmp_path), "--database-url", loaded_store.url])
     assert result.exit_code == 0, result.output
-    assert "England: net present value" in result.output
+    output = " ".join(result.output.split())
+    assert f"on Dask ({cluster.scheduler_address}, 2 worker(s)" in output
+    assert "England: net present value" in output
     table = pd.read_parquet(tmp_path / "results.parquet")
     assert set(codes) <= set(table["area_code"])
     assert (tmp_path / "results.csv").exists() and (tmp_path / "variance_ranking.csv").exists()
