@@ -4,7 +4,8 @@
 Reads every current LA's inputs from the store (SF_BENEFITS_DATABASE_URL or the embedded store;
 load the real data first with `sf-benefits data load`), or with --returns a folder of SSDA903
 returns (one sub-folder per LA; needs SF_BENEFITS_PSEUDONYM_KEY). Peak memory is the largest
-resident memory of this process and its worker processes together, sampled every 0.1 s.
+resident memory of this process and its worker processes together, sampled every 0.1 s; CPU
+seconds are theirs from the start of the sweep (after the cluster has started and imported).
 
     .venv/bin/python benchmarks/bench_sweep.py [--draws 10000] [--las N] [--workers 1,2,4]
 """
@@ -35,27 +36,44 @@ from sf_benefits.store import Store
 
 class PeakMemory:
     """Largest resident memory of this process and its children together while running, and
-    the CPU seconds they used (last reading of each process)."""
+    the CPU seconds they used since `mark()` (last reading of each process)."""
 
     def __init__(self) -> None:
         self.peak = 0
-        self.cpu: dict[int, float] = {}
+        self._cpu: dict[int, float] = {}
+        self._before: dict[int, float] = {}
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
         me = psutil.Process()
+        total = 0
+        for process in [me, *me.children(recursive=True)]:
+            try:
+                total += process.memory_info().rss
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            with self._lock:
+                self._cpu[process.pid] = times.user + times.system
+        self.peak = max(self.peak, total)
+
+    def _run(self) -> None:
         while not self._stop.is_set():
-            total = 0
-            for process in [me, *me.children(recursive=True)]:
-                try:
-                    total += process.memory_info().rss
-                    times = process.cpu_times()
-                    self.cpu[process.pid] = times.user + times.system
-                except psutil.Error:
-                    continue
-            self.peak = max(self.peak, total)
+            self._sample()
             self._stop.wait(0.1)
+
+    def mark(self) -> None:
+        """Count CPU from now on (leaves out imports and cluster start)."""
+        self._sample()
+        with self._lock:
+            self._before = dict(self._cpu)
+
+    @property
+    def cpu_seconds(self) -> float:
+        with self._lock:
+            return sum(v - self._before.get(pid, 0.0) for pid, v in self._cpu.items())
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -81,6 +99,7 @@ def sweep_with(inputs: list[LAInput], settings: SweepSettings, workers: int | No
     try:
         with memory:
             if workers is None:
+                memory.mark()
                 begin = time.perf_counter()
                 report = run_sweep(inputs, settings, out)
                 return 0.0, time.perf_counter() - begin, memory, report
@@ -90,6 +109,7 @@ def sweep_with(inputs: list[LAInput], settings: SweepSettings, workers: int | No
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                               dashboard_address=None) as cluster, Client(cluster) as client:
                 client.run(_warm)
+                memory.mark()
                 started = time.perf_counter()
                 report = run_sweep(inputs, settings, out, client=client)
                 done = time.perf_counter()
@@ -131,7 +151,7 @@ def main() -> None:
         peak = memory.peak / 1e6
         ran = int((report.runs["status"] == "ok").sum()) if not report.runs.empty else 0
         print(f"{label:>12}: {wall:7.1f} s sweep wall (+ {start_up:4.1f} s cluster start), "
-              f"{peak:6.0f} MB peak, {sum(memory.cpu.values()):6.0f} CPU s, {ran} LA x model "
+              f"{peak:6.0f} MB peak, {memory.cpu_seconds:6.0f} CPU s, {ran} LA x model "
               f"runs, {len(report.failed)} failed; load average {os.getloadavg()[0]:.1f}",
               flush=True)
         if reference is None:
