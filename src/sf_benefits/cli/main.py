@@ -9,6 +9,7 @@ from sf_benefits.cli import project as project_cli
 from sf_benefits.cli import report as report_cli
 from sf_benefits.cli import serve as web_serve
 from sf_benefits.cli import ssda903 as ssda903_cli
+from sf_benefits.cli import sweep as sweep_cli
 from sf_benefits.cli import track as track_cli
 
 app = typer.Typer(
@@ -30,3 +31,4 @@ app.add_typer(project_cli.assumptions_app, name="assumptions")
 app.command("report")(report_cli.report)
 app.add_typer(track_cli.app, name="track")
 app.add_typer(ssda903_cli.app, name="ssda903")
+app.command("sweep")(sweep_cli.sweep)

@@ -73,6 +73,8 @@ def run_projection(
     unit_costs: pd.DataFrame | None = None,
     la_name: str | None = None,
     panel: pd.DataFrame | None = None,
+    keep_draws: bool = False,
+    demand_seed: int | None = None,
 ) -> ProjectionResult:
     """Project one LA's care demand with and without an innovation, in money, with uncertainty.
 
@@ -81,7 +83,9 @@ def run_projection(
     published unit costs then replace the research defaults (England's where the LA's is
     suppressed). Refuses, naming every parameter, when the run needs an assumption with no value
     that `overrides` does not supply. A method that learns across LAs (`pooled`) learns from
-    `panel`, every LA's history (default: `history`).
+    `panel`, every LA's history (default: `history`). `demand_seed` (default `seed`) seeds the
+    demand forecast alone, so runs for many LAs can have independent forecast noise and common
+    parameter draws.
     """
     from sf_benefits.project.demand import CareHistory, make_model, placement_counts
 
@@ -103,13 +107,15 @@ def run_projection(
     plan_run(innovation, params, PLACEMENTS, seen, horizon, price_base_year)
 
     chosen = resolve_method(method, mine)
+    demand_stream = seed if demand_seed is None else demand_seed
     demand = make_model(chosen, panel=history if panel is None else panel).fit(parsed).sample(
-        horizon, n_draws, seed)
+        horizon, n_draws, demand_stream)
     opening = _opening_stock(counts, tuple(demand.placements))
     result = simulate(
         demand, innovation, params, opening_cla=opening, price_base_year=price_base_year,
         seed=seed, la_code=str(la_code), method=chosen, discount_rate=discount_rate,
         observed=mine.reset_index(drop=True), sensitivity=sensitivity, basis=local.basis,
+        keep_draws=keep_draws,
     )
     check = spend_check(local, params, result, la_name or str(la_code))
     return replace(result, notes=(*result.notes, check)) if check else result

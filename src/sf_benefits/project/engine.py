@@ -410,6 +410,7 @@ def simulate(
     observed: pd.DataFrame | None = None,
     sensitivity: bool = True,
     basis: Mapping[str, str] | None = None,
+    keep_draws: bool = False,
 ) -> ProjectionResult:
     """Appraise `model` against the baseline `demand` draws for one LA, with uncertainty.
 
@@ -417,6 +418,7 @@ def simulate(
     projected year (in `demand.placements` order). `discount_rate` replaces the default rate and is
     recorded as a run setting. `basis` says how a parameter's value was chosen (e.g. the LA's own
     LAIT unit cost); it is shown beside the value unless a user override replaced it.
+    `keep_draws` keeps the draws of the additive headline measures.
     """
     cla = np.asarray(demand.cla, dtype=float)
     n_draws, horizon, n_places = cla.shape
@@ -480,7 +482,18 @@ def simulate(
         observed=observed if observed is not None else pd.DataFrame(
             columns=["year", "measure", "placement", "value"]),
         notes=_method_notes(rate, price_base_year, n_draws, seed) + _duty_notes(plan, params),
+        draws=_kept_draws(result, cla) if keep_draws else {},
     )
+
+
+def _kept_draws(result: _Evaluation, baseline_cla: np.ndarray) -> dict[str, np.ndarray]:
+    assert result.paths is not None
+    return {
+        "net_present_value": result.npv, "present_value_benefits": result.pv_benefits,
+        "present_value_costs": result.pv_costs,
+        **{m: result.money[m] for m in ("baseline_cost", "scenario_cost", "net_savings")},
+        "baseline_cla": baseline_cla.sum(axis=2), "scenario_cla": result.paths.cla.sum(axis=2),
+    }
 
 
 def _check_shapes(demand: DemandPaths, opening: np.ndarray) -> None:

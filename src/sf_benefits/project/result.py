@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from sf_benefits.disclosure import suppress_count
@@ -34,6 +36,11 @@ class ProjectionResult:
       assumptions: every parameter the run used, with value, unit, price base, source, grade,
         status (sourced / derived / override) and basis (how its value was chosen).
       observed: the LA's history the forecast was fitted to (year, measure, placement, value).
+    `draws` (only when asked for) holds every Monte Carlo draw of the measures that add up across
+    LAs: net_present_value, present_value_benefits, present_value_costs (one value per draw);
+    baseline_cost, scenario_cost, net_savings (draws x financial years); baseline_cla,
+    scenario_cla (children looked after at each 31 March, draws x years) - so runs for many LAs
+    can be added up draw by draw into regional and national totals.
 
     Counts here are unrounded model output and `observed` holds recorded counts: before any count
     leaves the tool use `suppressed_counts()` (and sf_benefits.disclosure for the history).
@@ -63,6 +70,7 @@ class ProjectionResult:
     excluded: tuple[str, ...]
     observed: pd.DataFrame
     notes: tuple[str, ...]
+    draws: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def drivers(self) -> pd.DataFrame:
