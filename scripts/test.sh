@@ -6,7 +6,7 @@
 # with CI=true (as .ci/run sets) a skip is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+./scripts/setup.sh test
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy src
 .venv/bin/pytest "$@"

@@ -89,3 +89,11 @@ def shared_data() -> Path:
         pytest.skip(f"real data not found at {SHARED_DATA} (set SF_BENEFITS_SOURCE_DIR or put "
                     "it in ../shared/data beside the repository)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def real_data_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """A store loaded once from the real data (for the tests marked shared_data)."""
+    store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('real') / 'store.sqlite'}")
+    load_directory(store, shared_data)
+    return store

@@ -8,11 +8,12 @@ What is suppressed, following DfE practice for children's social care statistics
 * **Totals that would reveal a suppressed count** are handled by secondary suppression: where a
   published total (a "total" row, or a total column) together with the other published cells
   would let a reader work out a suppressed count to within less than one child, the smallest
-  published non-zero cell in the same total is suppressed too ("next smallest", as DfE does),
-  and the check is repeated until no suppressed cell can be backed out. The check solves, for
-  each suppressed cell, the smallest and largest value consistent with every published total
-  (a linear programme; suppressed cells are known to be at least 1 because zero is never
-  suppressed), so it also covers chains of totals across rows and columns.
+  published non-zero cell in the same total is suppressed too ("next smallest", as DfE does;
+  inner cells before totals, so a total is hidden only when no inner cell can protect the
+  count), and the check is repeated until no suppressed cell can be backed out. The check
+  solves, for each suppressed cell, the smallest and largest value consistent with every
+  published total (a linear programme; suppressed cells are known to be at least 1 because zero
+  is never suppressed), so it also covers chains of totals across rows and columns.
 * **Not suppressed**: money (even when derived from counts, a £ figure is not a count of
   children), rates per 10,000, percentages, and population denominators (published by ONS).
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -180,12 +182,17 @@ def _secondary_suppression(
     for total in totals:
         for cell in (total.total, *total.parts):
             touching.setdefault(cell, []).append(total)
+    sums = {total.total for total in totals}
     queue = sorted(cell for cell in hidden if cell in touching)
     while queue:
         cell = queue.pop(0)
         while _is_exposed(cell, values, hidden, touching):
-            candidate = _smallest_published(values, hidden, touching[cell]) or (
-                _smallest_published(values, hidden, _component(cell, touching)))
+            component = _component(cell, touching)
+            candidate = next((found for found in (
+                _smallest_published(values, hidden, touching[cell], sums),
+                _smallest_published(values, hidden, component, sums),
+                _smallest_published(values, hidden, touching[cell]),
+                _smallest_published(values, hidden, component)) if found is not None), None)
             if candidate is None:
                 break
             hidden.add(candidate)
@@ -193,14 +200,17 @@ def _secondary_suppression(
 
 
 def _smallest_published(
-    values: dict[Cell, int | None], hidden: set[Cell], totals: list[_Total]
+    values: dict[Cell, int | None], hidden: set[Cell], totals: list[_Total],
+    not_these: AbstractSet[Cell] = frozenset(),
 ) -> Cell | None:
+    """The smallest published non-zero cell of `totals`, leaving out `not_these` (the totals
+    themselves, so a total is hidden only when no inner cell can protect the count)."""
     best: Cell | None = None
     best_value = 0
     for total in totals:
         for cell in (*total.parts, total.total):
             value = values[cell]
-            if cell in hidden or value is None or value <= 0:
+            if cell in hidden or cell in not_these or value is None or value <= 0:
                 continue
             if best is None or value < best_value:
                 best, best_value = cell, value
@@ -276,14 +286,33 @@ REALISED_DIFFERENCES = {
     "expected_children_avoided": ("baseline_cla_p50", "business_case_cla_p50"),
 }
 """Differences the tracking tables publish beside the two counts they are taken from."""
+REALISED_FROM_ACTUAL = ("child_years_avoided", "saving_gbp", "saving_gbp_low", "saving_gbp_high")
+"""Figures of one period computed from its actual count: children avoided times a fraction of a
+year, and times a published unit cost (so £ ÷ unit cost gives the count back)."""
+REALISED_CUMULATIVE = ("cumulative_child_years_avoided", "cumulative_saving_gbp",
+                       "cumulative_saving_gbp_low", "cumulative_saving_gbp_high")
+"""Running totals of those figures: two neighbouring totals give one period's figure back."""
+
+
+def _hide(out: pd.DataFrame, column: str, hidden: np.ndarray, *, count: bool) -> None:
+    values = [SUPPRESSED if h else (whole_children(v) if count else v)
+              for h, v in zip(hidden, out[column].tolist(), strict=True)]
+    out[column] = pd.Series(values, index=out.index, dtype=object)
 
 
 def suppress_realised(periods: pd.DataFrame) -> pd.DataFrame:
-    """Realised-benefit periods ready for export: counts of children suppressed as counts, and a
-    difference of two counts (children avoided) hidden exactly when either count is, because
-    beside the other count it would reveal the hidden one; otherwise rounded to whole children."""
+    """Realised-benefit periods ready for export, with every figure from which a suppressed
+    count could be worked out hidden as well (secondary suppression):
+
+    * counts of children (actual, baseline and business case) suppressed as counts;
+    * a difference of two counts (children avoided) hidden when either count is;
+    * where the actual count is hidden: that period's child-years and £ saving (each is the
+      difference times a published fraction of a year or unit cost), and every running total
+      from that period on (the step between two running totals is one period's figure).
+
+    Rows must be in period order, as the track engine returns them."""
     counts = [c for c in REALISED_COUNTS if c in periods.columns]
-    out = suppress_counts(periods, counts)
+    out = suppress_counts(periods.reset_index(drop=True), counts)
     for column, sides in REALISED_DIFFERENCES.items():
         if column not in out.columns:
             continue
@@ -291,9 +320,30 @@ def suppress_realised(periods: pd.DataFrame) -> pd.DataFrame:
         for side in sides:
             if side in out.columns:
                 hidden |= (out[side] == SUPPRESSED).to_numpy()
-        values = [SUPPRESSED if h else whole_children(v)
-                  for h, v in zip(hidden, out[column].tolist(), strict=True)]
-        out[column] = pd.Series(values, index=out.index, dtype=object)
+        _hide(out, column, hidden, count=True)
+    actual_hidden = (out["actual_cla"] == SUPPRESSED).to_numpy() if "actual_cla" in out.columns \
+        else np.zeros(len(out), dtype=bool)
+    from_then_on = np.logical_or.accumulate(actual_hidden) if len(out) else actual_hidden
+    for column in REALISED_FROM_ACTUAL:
+        if column in out.columns:
+            _hide(out, column, actual_hidden, count=False)
+    for column in REALISED_CUMULATIVE:
+        if column in out.columns:
+            _hide(out, column, from_then_on, count=False)
+    return out.set_axis(periods.index)
+
+
+def suppress_realised_summary(summary: pd.DataFrame, shown_periods: pd.DataFrame
+                              ) -> pd.DataFrame:
+    """A realised-benefit summary (figures to the latest period) with the running totals that
+    `suppress_realised` hid in that period's row hidden too."""
+    out = summary.copy()
+    if shown_periods.empty:
+        return out
+    last = shown_periods.iloc[-1]
+    for column in REALISED_CUMULATIVE:
+        if column in out.columns and last.get(column) == SUPPRESSED:
+            out[column] = pd.Series([SUPPRESSED] * len(out), index=out.index, dtype=object)
     return out
 
 

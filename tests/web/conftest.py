@@ -71,7 +71,7 @@ def runnable_overrides(model: str) -> dict[str, Any]:
         if not row["missing"]:
             continue
         unit = str(row["unit"]).lower()
-        if not row["editable"] or unit.startswith("index"):
+        if row["series"] or unit.startswith("index"):
             overrides[row["id"]] = {"values": {f"{y}-04-01": 100.0 for y in range(2000, 2041)}}
         elif "gbp" in unit:
             overrides[row["id"]] = 250_000.0 if "week" not in unit else 900.0

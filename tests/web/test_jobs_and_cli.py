@@ -40,7 +40,7 @@ def test_a_projection_runs_in_a_worker_process_with_progress_in_the_db(
         web_store: Store) -> None:
     if web_store.engine.dialect.name == "sqlite":
         assert web_store.engine.url.database
-    runner = JobRunner(web_store, mode="process", workers=1)
+    runner = JobRunner(web_store, services.JOB_FUNCTIONS, mode="process", workers=1)
     try:
         params = {"scenario_id": None, "la_code": LA_A, "model": MODEL, "horizon_years": 3,
                   "n_draws": 100, "seed": 3, "overrides": runnable_overrides(MODEL),

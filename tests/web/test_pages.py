@@ -34,15 +34,48 @@ def _imports(clients: Clients) -> int:
     return len(clients["analyst_a"].get(f"/api/las/{LA_A}/tracking").json()["imports"])
 
 
-def test_overview_has_a_table_under_every_chart(clients: Clients) -> None:
+def test_overview_is_one_summary_with_each_indicators_charts_a_click_away(
+        clients: Clients) -> None:
     page = clients["viewer_a"].get(f"/la/{LA_A}").text
-    figures = re.findall(r'<figure class="chart-figure".*?</figure>', page, flags=re.S)
-    assert len(figures) >= 4
-    for figure in figures:
-        assert 'class="chart"' in figure and "<table" in figure
+    assert "chart-figure" not in page, "the overview is a summary; charts are on each indicator"
     assert "Leeds against its statistical neighbours" in page
     assert re.search(r"£\d{1,3}(,\d{3})+", page), "money indicators shown as £ with separators"
     assert "cash terms of each financial year" in page
+    links = re.findall(rf'href="(/la/{LA_A}/indicators/[a-z0-9_]+)"', page)
+    assert len(links) >= 10 and page.count('class="sparkline"') >= 10
+    assert re.search(r'class="band band--[abcd]"', page)
+    for link in links:
+        detail = clients["viewer_a"].get(link).text
+        figures = re.findall(r'<figure class="chart-figure".*?</figure>', detail, flags=re.S)
+        assert len(figures) == 2, link
+        for figure in figures:
+            assert 'class="chart"' in figure and "<table" in figure
+    assert clients["viewer_a"].get(f"/la/{LA_A}/indicators/no_such").status_code == 404
+
+
+def test_england_total_spend_is_not_on_the_las_axis(clients: Clients) -> None:
+    detail = clients["viewer_a"].get(f"/la/{LA_A}/indicators/cla_spend_total").text
+    for chart_id in ("nb-cla_spend_total", "tr-cla_spend_total"):
+        data = re.search(rf'id="{chart_id}-data">(.*?)</script>', detail, flags=re.S)
+        assert data is not None
+        figure = json.loads(data.group(1))
+        names = {t.get("name") for t in figure["data"]}
+        assert "England" not in names and "Region" not in names and "Yorkshire and The Humber" \
+            not in names
+        assert all(shape.get("name") != "England" for shape in figure["layout"].get("shapes", []))
+    assert "England" in detail, "England's figure stays in the table"
+
+
+def test_benchmark_downloads(clients: Clients) -> None:
+    xlsx = clients["viewer_a"].get(f"/la/{LA_A}/benchmark.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert book.sheetnames[0] == "Summary"
+    csv = clients["viewer_a"].get(f"/la/{LA_A}/benchmark.csv")
+    assert csv.status_code == 200
+    frame = pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig")
+    assert len(frame) >= 10 and "la_value" in frame.columns
+    assert clients["viewer_b"].get(f"/la/{LA_A}/benchmark.xlsx").status_code == 403
 
 
 def test_scenario_page_shows_fan_chart_money_table_and_price_base(
@@ -99,7 +132,7 @@ def test_a_bad_upload_lists_every_problem_and_changes_nothing(clients: Clients) 
     page = clients["analyst_a"].post(
         f"/la/{LA_A}/actuals", data={"csrf_token": clients.tokens["analyst_a"]},
         files={"file": ("bad.csv", bad, "text/csv")})
-    assert page.status_code == 400
+    assert page.status_code == 422
     assert "nothing has changed" in page.text and "row 2" in page.text and "row 3" in page.text
     api = clients["analyst_a"].post(f"/api/las/{LA_A}/actuals",
                                     headers=clients.headers("analyst_a"),

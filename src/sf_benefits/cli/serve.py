@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from sf_benefits import config
 from sf_benefits.cli.common import console, fail, open_store
-from sf_benefits.web.audit import Actor
-from sf_benefits.web.auth import ROLES, UserError, create_user, list_users
 from sf_benefits.web.settings import SECURE_COOKIES_ENV, TRUSTED_PROXIES_ENV, WebSettings
+
+ROLE_HELP = "One of: la_analyst, la_viewer, programme, admin."
+"""The keys of `web.auth.ROLES`, written out so `--help` need not load the web app."""
+
+if TYPE_CHECKING:
+    from sf_benefits.store import Store
+
+WORKER_HEALTHCHECK_SECONDS = 120
+"""How long uvicorn waits for a worker to answer before killing it. Its default (5 s) is less
+than a spawned worker needs to import the engines on a busy 2-core machine, so with --workers 2
+every worker was killed while starting ("Child process died", over and over)."""
 
 users_app = typer.Typer(help="Manage who may sign in to the web app.", no_args_is_help=True)
 
@@ -44,7 +54,8 @@ def serve(
     console.print(f"SF Benefits on http://{host}:{port}/ (API docs at /api/docs); "
                   f"store: {store.url}")
     uvicorn.run("sf_benefits.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info", **proxy_options(trusted_proxies))
+                workers=workers, log_level="info",
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, **proxy_options(trusted_proxies))
 
 
 def proxy_options(trusted_proxies: str | None) -> dict[str, Any]:
@@ -58,9 +69,9 @@ def proxy_options(trusted_proxies: str | None) -> dict[str, Any]:
 @users_app.command("add")
 def add_user(
     email: Annotated[str, typer.Option(help="Email address used to sign in.")],
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
     la: Annotated[str | None, typer.Option(
-        help="LA code (e.g. E08000035) for an LA analyst or viewer.")] = None,
+        help="LA for an LA analyst or viewer: name (Warrington), 3-digit or GSS code.")] = None,
     name: Annotated[str, typer.Option(help="Full name shown in the app.")] = "",
     password: Annotated[str, typer.Option(
         prompt=True, hide_input=True, confirmation_prompt=True,
@@ -68,20 +79,86 @@ def add_user(
     database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None,
 ) -> None:
     """Add a user who may sign in (recorded in the audit log as a command-line write)."""
+    from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
+    from sf_benefits.web.audit import Actor
+    from sf_benefits.web.auth import ROLES, UserError, create_user
+
     store = open_store(database_url)
     try:
-        user_id = create_user(store, email, name, password, role, la, Actor(None, None, "cli"))
-    except UserError as exc:
+        la_code = resolve_la(store, la).la_code if la else None
+        user_id = create_user(store, email, name, password, role, la_code,
+                              Actor(None, None, "cli"))
+    except (UserError, UnknownLocalAuthority) as exc:
         raise fail(str(exc)) from exc
     finally:
         store.close()
     console.print(f"Added user {user_id}: {email.strip().lower()} ({ROLES[role]})")
 
 
+def _change_user(email: str, database_url: str | None, change: Callable[[Store, int], None]
+                 ) -> None:
+    from sf_benefits.web.auth import UserError, user_id_for
+
+    store = open_store(database_url)
+    try:
+        change(store, user_id_for(store, email))
+    except UserError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        store.close()
+
+
+@users_app.command("deactivate")
+def deactivate_user(
+    email: Annotated[str, typer.Argument(help="The user's email address.")],
+    database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None,
+) -> None:
+    """Stop a user signing in; their open sessions end at once (audited)."""
+    from sf_benefits.web.audit import Actor
+    from sf_benefits.web.auth import set_active
+
+    _change_user(email, database_url,
+                 lambda store, uid: set_active(store, uid, False, Actor(None, None, "cli")))
+    console.print(f"{email.strip().lower()} can no longer sign in.")
+
+
+@users_app.command("activate")
+def activate_user(
+    email: Annotated[str, typer.Argument(help="The user's email address.")],
+    database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None,
+) -> None:
+    """Let a deactivated user sign in again (audited)."""
+    from sf_benefits.web.audit import Actor
+    from sf_benefits.web.auth import set_active
+
+    _change_user(email, database_url,
+                 lambda store, uid: set_active(store, uid, True, Actor(None, None, "cli")))
+    console.print(f"{email.strip().lower()} can sign in again.")
+
+
+@users_app.command("reset-password")
+def reset_user_password(
+    email: Annotated[str, typer.Argument(help="The user's email address.")],
+    password: Annotated[str, typer.Option(
+        prompt=True, hide_input=True, confirmation_prompt=True,
+        help="New password (at least 12 characters); asked for when not given.")] = "",
+    database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None,
+) -> None:
+    """Give a user a new password; their open sessions end (audited)."""
+    from sf_benefits.web.audit import Actor
+    from sf_benefits.web.auth import reset_password
+
+    _change_user(email, database_url, lambda store, uid: reset_password(
+        store, uid, password, Actor(None, None, "cli")))
+    console.print(f"New password set for {email.strip().lower()}.")
+
+
 @users_app.command("list")
 def show_users(database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None
                ) -> None:
     """List the users of the web app."""
+    from sf_benefits.web.auth import ROLES, list_users
+
     store = open_store(database_url)
     try:
         users = list_users(store)

@@ -11,6 +11,7 @@ not records of children, so this reveals nothing about a real child.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -120,6 +121,8 @@ class ReportInput:
     effects: TrackingFrames | None = None
     generated_on: date = field(default_factory=date.today)
     headline_indicator: str = HEADLINE_INDICATOR
+    scenario: str | None = None
+    """The saved scenario's name (web) or a description of the run (command line)."""
 
 
 def build_document(report: ReportInput) -> ReportDocument:
@@ -153,7 +156,20 @@ def build_document(report: ReportInput) -> ReportDocument:
         sections=tuple(sections),
         caveats=caveats,
         sources=tuple(sources),
+        scenario=report.scenario or _run_description(proj),
     )
+
+
+def _run_description(proj: ProjectionResult) -> str:
+    """How a run without a saved scenario is named: its draws, seed and overrides."""
+    overridden = int((proj.assumptions.get("status", pd.Series(dtype=str)) == "override").sum())
+    return (f"command-line run ({proj.n_draws:,} draws, seed {proj.seed}, "
+            f"{overridden} assumption(s) overridden)")
+
+
+def readable_vintage(text: str) -> str:
+    """A data vintage without fractions of a second or time zone ("… loaded 2024-06-01 09:30")."""
+    return re.sub(r"(\d{2}:\d{2})(:\d{2})?(\.\d+)?([+-]\d{2}:?\d{2}|Z)?", r"\1", text)
 
 
 def unit_kind(unit: str | None) -> ColumnKind:
@@ -270,13 +286,17 @@ def _tracking_summary(realised: RealisedBenefit | None) -> tuple[str, ...]:
     if not realised.has_periods:
         return (f"The innovation went live on {realised.go_live_date.isoformat()}; no actuals "
                 "after go-live have been compared with the locked baseline yet.",)
-    latest = realised.latest
+    latest = suppress_realised(realised.periods).iloc[-1]
     note = price_base_note(realised.price_base_year)
+    saving = latest["cumulative_saving_gbp"]
+    realised_words = (f"withheld ({SUPPRESSED}: a count of children from 1 to 5 could be "
+                      "worked out from it)" if saving == SUPPRESSED
+                      else money_in_words(float(saving)))
     return (
         f"Since go-live on {realised.go_live_date.isoformat()}, realised savings to "
-        f"{latest['period']} are {money_in_words(float(latest['cumulative_saving_gbp']))} "
-        f"({note}) against {money_in_words(float(latest['cumulative_expected_saving_gbp']))} "
-        f"expected in the business case: {realised.status}.",
+        f"{latest['period']} are {realised_words} ({note}) against "
+        f"{money_in_words(float(latest['cumulative_expected_saving_gbp']))} expected in the "
+        f"business case: {realised.status}.",
     )
 
 
@@ -288,7 +308,9 @@ def _key_figures(proj: ProjectionResult,
         KeyFigure("Net present value (NPV), P50", npv.p50, "money",
                   f"{note}; P10 {format_value(npv.p10, 'money')} to P90 "
                   f"{format_value(npv.p90, 'money')}; discounted at "
-                  f"{format_value(proj.discount_rate, 'fraction')} a year."),
+                  f"{format_value(proj.discount_rate, 'fraction')} a year."
+                  + (f" Rests on grade-D assumptions: {', '.join(proj.grade_d_drivers)}."
+                     if proj.grade_d_drivers else "")),
         KeyFigure("Present value of benefits, P50", proj.present_value_benefits.p50, "money", note),
         KeyFigure("Present value of costs, P50", proj.present_value_costs.p50, "money", note),
         KeyFigure("Return on investment (ROI), P50", roi.p50, "fraction",
@@ -571,7 +593,7 @@ def _sensitivity_section(proj: ProjectionResult) -> Section:
         Column("central", "Central", "by_row"), Column("low", "Low", "by_row"),
         Column("high", "High", "by_row"), Column("npv_p50_low", "NPV (P50) at low", "money"),
         Column("npv_p50_high", "NPV (P50) at high", "money"),
-        Column("swing", "Swing in NPV", "money"),
+        Column("swing", "Swing in NPV", "money"), Column("confidence", "Grade", "text"),
     )
     table = Table("sensitivity", "Sensitivity of the NPV to each assumption", frame, columns,
                   note=f"NPV columns are {note}; an assumption's own values are at the price "
@@ -595,7 +617,7 @@ def _sensitivity_section(proj: ProjectionResult) -> Section:
 def _assumptions_section(proj: ProjectionResult) -> Section:
     frame = proj.assumptions.reset_index(drop=True).copy()
     wanted = ["id", "description", "value", "unit", "price_base_year", "distribution", "low",
-              "high", "value_in_price_base", "source", "url", "confidence", "status"]
+              "high", "value_in_price_base", "source", "url", "confidence", "status", "basis"]
     for column in wanted:
         if column not in frame.columns:
             frame[column] = None
@@ -610,13 +632,15 @@ def _assumptions_section(proj: ProjectionResult) -> Section:
         Column("value_in_price_base", f"Value at {proj.price_base_year} prices", "money"),
         Column("source", "Source", "text"),
         Column("url", "Link", "text"), Column("confidence", "Confidence grade", "text"),
-        Column("status", "Status", "text"),
+        Column("status", "Status", "text"), Column("basis", "Basis", "text"),
     )
     table = Table("assumptions", "Assumptions used in this run", frame[wanted], columns,
                   note=f"Each money value is at the price base in its row; the last value column "
                        f"converts it to {price_base_note(proj.price_base_year)}. Grades: A "
-                       "official statistic or trial, B sound but dated or proxy, C weak "
-                       "counterfactual, D press release or claim, X not found.",
+                       "official statistic, HM Treasury rule or randomised trial, B evaluation "
+                       "with a comparison group, C single-site before/after or a maximum across "
+                       "LAs, D expert judgement or arithmetic from indirect evidence, X not "
+                       "found. Status 'override' marks a value the user supplied.",
                   row_kinds=kinds)
     return Section("assumptions", "Assumptions with value, unit, source and confidence grade",
                    (), (table,))
@@ -628,9 +652,9 @@ def _tracking_section(realised: RealisedBenefit | None, effects: TrackingFrames 
     if realised is not None:
         note = price_base_note(realised.price_base_year)
         paragraphs += [
-            f"Implementation {realised.implementation_id}, live from "
-            f"{realised.go_live_date.isoformat()}; baseline locked on data of "
-            f"{realised.baseline_data_vintage}. Status to date: {realised.status}.",
+            f"Live from {realised.go_live_date.isoformat()}; baseline locked on data of "
+            f"{readable_vintage(realised.baseline_data_vintage)}. Status to date: "
+            f"{realised.status}.",
             f"Status rule: {realised.thresholds.source}.",
             f"Realised savings are {note}: children avoided (locked baseline P50 less actual "
             "children looked after) valued at the locked unit costs.",
@@ -678,7 +702,7 @@ def _realised_blocks(periods: pd.DataFrame, note: str) -> list[Table | Chart]:
     chart = Chart(
         "tracking_chart", f"Cumulative realised against expected saving ({note})", "fan",
         Table("tracking_chart_data", f"Cumulative saving to date ({note})",
-              periods[chart_keys].reset_index(drop=True), chart_columns, note=note),
+              shown[chart_keys].reset_index(drop=True), chart_columns, note=note),
         x="period", series=("cumulative_saving_gbp", "cumulative_expected_saving_gbp"),
         y_label=note, bands=(band,))
     return [chart, table]

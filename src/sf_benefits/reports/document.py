@@ -131,6 +131,8 @@ class ReportDocument:
     sections: tuple[Section, ...]
     caveats: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    scenario: str = "the model's default assumptions"
+    """Which scenario (or run) the figures come from, named on every format's first page."""
 
     def section(self, key: str) -> Section:
         """The section whose key is `key`."""

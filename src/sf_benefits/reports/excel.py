@@ -135,6 +135,7 @@ class _Writer:
         self._text(sheet, 0, 0, doc.title, self.title)
         facts = [
             ("Local authority", f"{doc.la_name} ({doc.la_code})"),
+            ("Scenario", doc.scenario),
             ("Innovation", doc.model_name),
             ("Price base", price_base_note(doc.price_base_year)),
             ("Produced", doc.generated_on.isoformat()),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -17,7 +18,9 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
+    CondPageBreak,
     Flowable,
     Image,
     ListFlowable,
@@ -61,9 +64,9 @@ def _styles() -> dict[str, ParagraphStyle]:
                                textColor=colors.HexColor("#505a5f"), fontName="Helvetica-Oblique"),
         "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9),
         "cell_num": ParagraphStyle("cell_num", parent=body, fontSize=7.5, leading=9,
-                                   alignment=2),
+                                   alignment=2, splitLongWords=0),
         "head": ParagraphStyle("head", parent=body, fontSize=7.5, leading=9,
-                               fontName="Helvetica-Bold"),
+                               fontName="Helvetica-Bold", splitLongWords=0),
     }
 
 
@@ -171,8 +174,8 @@ def _table(table: Table, styles: dict[str, ParagraphStyle], keys: Sequence[str] 
             row.append(_p(text, styles["cell_num" if kind in NUMERIC_KINDS else "cell"]))
         body.append(row)
     weight = [(weights or {}).get(c.key, 2.6 if c.kind == "text" else 1.0) for c in columns]
-    widths = [_WIDTH * w / sum(weight) for w in weight]
-    pdf_table = PdfTable(body, colWidths=widths, repeatRows=1)
+    pdf_table = PdfTable(body, colWidths=_fitted_widths(body, columns, weight, styles),
+                         repeatRows=1)
     pdf_table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dee0e2")),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#b1b4b6")),
@@ -181,6 +184,36 @@ def _table(table: Table, styles: dict[str, ParagraphStyle], keys: Sequence[str] 
         ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
     ]))
     return pdf_table
+
+
+def _fitted_widths(body: list[list[Any]], columns: Sequence[Any], weight: list[float],
+                   styles: dict[str, ParagraphStyle]) -> list[float]:
+    """Column widths shared out by weight, but never narrower than a column's widest number
+    or longest heading word, so no figure or word is split across lines; text columns give up
+    the room."""
+    padding = 7.0
+    need = []
+    for j, column in enumerate(columns):
+        words = [w for w in body[0][j].getPlainText().split()]
+        widest = max((stringWidth(w, "Helvetica-Bold", styles["head"].fontSize) for w in words),
+                     default=0.0)
+        if column.kind != "text":
+            widest = max([widest, *(stringWidth(row[j].getPlainText(), "Helvetica",
+                                                styles["cell_num"].fontSize)
+                                    for row in body[1:])])
+        need.append(widest + padding)
+    widths = [_WIDTH * w / sum(weight) for w in weight]
+    for _ in range(len(columns)):
+        short = sum(max(0.0, n - w) for n, w in zip(need, widths, strict=True))
+        if short <= 0:
+            break
+        widths = [max(w, n) for n, w in zip(need, widths, strict=True)]
+        spare = [j for j, c in enumerate(columns) if c.kind == "text" and widths[j] > need[j]]
+        room = sum(widths[j] - need[j] for j in spare)
+        excess = sum(widths) - _WIDTH
+        for j in spare:
+            widths[j] -= excess * (widths[j] - need[j]) / room if room else 0.0
+    return widths
 
 
 def _block(section: Section, key: str) -> Table | Chart | None:
@@ -204,6 +237,7 @@ def _story(document: ReportDocument) -> list[Flowable]:
         _p(document.title, s["title"]),
         _p(f"{document.la_name} ({document.la_code}) · {document.model_name} · {note} · "
            f"produced {document.generated_on.isoformat()}", s["meta"]),
+        _p(f"Scenario: {document.scenario}", s["meta"]),
         Spacer(1, 6 * mm),
         _p("Summary", s["h1"]),
     ]
@@ -237,7 +271,7 @@ def _story(document: ReportDocument) -> list[Flowable]:
                           "quartile_band": 0.8}),
                   _p(indicators.note, s["note"])]
 
-    story += [PageBreak(), _p("Projection: children looked after, with and without "
+    story += [CondPageBreak(90 * mm), _p("Projection: children looked after, with and without "
                               f"{document.model_name}", s["h1"])]
     fan = _find(document, "projections", "projection_fan")
     if isinstance(fan, Chart):
@@ -246,7 +280,7 @@ def _story(document: ReportDocument) -> list[Flowable]:
     story.append(_p("P10 to P90 is the range holding eight in ten Monte Carlo draws; P50 is "
                     "the central projection. Counts from 1 to 5 are shown as 'c'.", s["note"]))
 
-    story += [PageBreak(), _p(f"Money ({note})", s["h1"])]
+    story += [CondPageBreak(70 * mm), _p(f"Money ({note})", s["h1"])]
     appraisal = _find(document, "money", "money_appraisal")
     if isinstance(appraisal, Table):
         story += [_p(appraisal.title, s["h2"]), _table(appraisal, s, weights={"measure": 2.0}),
@@ -259,9 +293,12 @@ def _story(document: ReportDocument) -> list[Flowable]:
                      s["note"])]
 
     story += _tracking(document, s)
-    story += [PageBreak(), _p("Assumptions and sources", s["h1"])]
+    story += [CondPageBreak(70 * mm), _p("Assumptions and sources", s["h1"])]
     assumptions = _find(document, "assumptions", "assumptions")
     if isinstance(assumptions, Table):
+        cited = assumptions.frame["source"].astype(str).str.replace(
+            r"^(.*?\(\d{4}\)).*$", r"\1", regex=True)  # "publisher (year)"; full text below
+        assumptions = replace(assumptions, frame=assumptions.frame.assign(source=cited))
         story += [_table(assumptions, s, ["description", "value", "unit", "price_base_year",
                                           "source", "confidence"],
                          {"description": 3.0, "source": 3.4, "unit": 1.4,
@@ -280,7 +317,7 @@ def _tracking(document: ReportDocument, s: dict[str, ParagraphStyle]) -> list[Fl
         section = document.section("tracking")
     except KeyError:
         return []
-    story: list[Flowable] = [PageBreak(), _p(section.title, s["h1"])]
+    story: list[Flowable] = [CondPageBreak(90 * mm), _p(section.title, s["h1"])]
     story += [_p(text, s["body"]) for text in section.paragraphs]
     for block in section.blocks:
         if isinstance(block, Chart):

@@ -9,7 +9,9 @@ The template is documented in docs/actuals-template.md.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 import uuid
 from calendar import monthrange
@@ -26,6 +28,7 @@ from sqlalchemy import Connection
 from sf_benefits.ingest.errors import IngestError, Problem
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS, PLACEMENTS
 from sf_benefits.store import Store
+from sf_benefits.textfiles import UnreadableText, decode_text
 from sf_benefits.track import tables
 from sf_benefits.track.connections import writing
 
@@ -109,31 +112,39 @@ def _blank(value: object) -> bool:
     return str(value).strip() == ""
 
 
+_WHOLE = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.0+)?$")
+_POUNDS = re.compile(r"^£?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+MAX_COUNT = 1_000_000
+"""More children than any LA (or England) has ever looked after: a typing or unit error."""
+MAX_SPEND_GBP = 1e11
+"""£100bn in one period, above all of England's children's services spend: an error."""
+
+
 def _whole_non_negative(value: object) -> bool:
+    """Digits only (thousands commas allowed): "+5", "1e3", "inf" and "5.5" are refused."""
     if _blank(value):
         return True
-    try:
-        number = float(str(value).replace(",", ""))
-    except ValueError:
-        return False
-    return number >= 0 and number == int(number)
+    text = str(value).strip()
+    return bool(_WHOLE.match(text)) and float(text.replace(",", "")) <= MAX_COUNT
 
 
 def _non_negative_number(value: object) -> bool:
+    """Pounds in plain digits (a "£" and thousands commas allowed), never "inf" or "1e308"."""
     if _blank(value):
         return True
-    try:
-        return float(str(value).replace(",", "").replace("£", "")) >= 0
-    except ValueError:
-        return False
+    text = str(value).strip()
+    return bool(_POUNDS.match(text)) and float(
+        text.replace(",", "").replace("£", "")) <= MAX_SPEND_GBP
 
 
 _HINTS = {
     "valid_period": "use 2024-25, 2024-25 Q1 or 2024-06",
     "measure_known": f"use one of {', '.join(ACTUAL_MEASURES)}",
     "placement_known": f"use one of {', '.join((*PLACEMENTS, ALL_PLACEMENTS))}",
-    "whole_number_not_negative": "a whole number of children, 0 or more, or blank if unknown",
-    "number_not_negative": "pounds, 0 or more, or blank if unknown",
+    "whole_number_not_negative": "a whole number of children in digits, from 0 to "
+                                 f"{MAX_COUNT:,}, or blank if unknown",
+    "number_not_negative": f"pounds in digits, from 0 to £{MAX_SPEND_GBP:,.0f}, or blank if "
+                           "unknown",
 }
 
 _ACTUALS_SCHEMA = pa.DataFrameSchema(
@@ -152,6 +163,37 @@ _ACTUALS_SCHEMA = pa.DataFrameSchema(
 )
 
 
+def _unreadable(path: Path, message: str) -> IngestError:
+    return IngestError([Problem(path.name, None, None, "file_readable", message)])
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV in UTF-8, UTF-16 or Windows-1252 (how Excel saves "£"), as text cells."""
+    try:
+        text = decode_text(path.read_bytes(), path.name)
+    except UnreadableText as exc:
+        raise _unreadable(path, str(exc)) from None
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise _unreadable(path, "the file is empty: use the template's header row") from None
+    except (ValueError, csv.Error) as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        where = f" at line {line.group(1)}" if line else ""
+        raise _unreadable(path, f"the rows are not valid CSV{where} (a stray quote, or rows "
+                                "with more cells than the header)") from None
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    """The first sheet of an Excel workbook, as text cells."""
+    try:
+        return pd.read_excel(path, sheet_name=0, dtype=str, keep_default_na=False,
+                             engine="openpyxl")
+    except Exception:  # any fault in a malformed workbook means the same to the user
+        raise _unreadable(path, "this is not an Excel workbook (.xlsx) the tool can read: "
+                                "open it in Excel and save it again as .xlsx, or as CSV") from None
+
+
 def read_actuals_file(path: Path) -> pd.DataFrame:
     """Read a filled-in template (CSV or XLSX, first sheet) as text cells; blank cells are ''."""
     path = Path(path)
@@ -161,17 +203,13 @@ def read_actuals_file(path: Path) -> pd.DataFrame:
         raise IngestError([Problem(path.name, None, None, "file_size",
                                    f"larger than {MAX_FILE_BYTES // 1_000_000} MB")])
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        elif suffix == ".xlsx":
-            frame = pd.read_excel(path, sheet_name=0, dtype=str, keep_default_na=False,
-                                  engine="openpyxl")
-        else:
-            raise IngestError([Problem(path.name, None, None, "file_type",
-                                       "actuals must be a .csv or .xlsx file")])
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise IngestError([Problem(path.name, None, None, "file_readable", str(exc))]) from exc
+    if suffix == ".csv":
+        frame = _read_csv(path)
+    elif suffix == ".xlsx":
+        frame = _read_xlsx(path)
+    else:
+        raise IngestError([Problem(path.name, None, None, "file_type",
+                                   "actuals must be a .csv or .xlsx file")])
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame.map(lambda v: str(v).strip())
 

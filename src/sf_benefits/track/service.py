@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from sf_benefits import __version__
+from sf_benefits.disclosure import SUPPRESSED, suppress_realised
 from sf_benefits.project.categories import ALL_PLACEMENTS
 from sf_benefits.store import Store
 from sf_benefits.store.schema import data_load
@@ -113,7 +114,8 @@ def store_data_vintage(store: Store) -> str:
         row = conn.execute(sa.select(sa.func.count(), sa.func.max(data_load.c.loaded_at))).first()
     if row is None or not row[0]:
         return "no published data loaded"
-    return f"{row[0]} DfE dataset(s), newest loaded {row[1]}"
+    loaded = row[1].strftime("%Y-%m-%d %H:%M") if hasattr(row[1], "strftime") else str(row[1])
+    return f"{row[0]} DfE dataset(s), newest loaded {loaded}"
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,7 @@ def programme_view(store: Store, history: pd.DataFrame | None = None, with_effec
     `progress(label, done, total)` is called after each implementation (the CLI draws a bar).
     """
     implementations = list_implementations(store)
-    if with_effects and history is None:
+    if with_effects and history is None and implementations:
         history = _store_history(store)
     notes: list[str] = []
     if with_effects and history is not None and history.empty:
@@ -302,7 +304,7 @@ def programme_view(store: Store, history: pd.DataFrame | None = None, with_effec
             "model": imp.model, "model_label": MODELS[imp.model], "la_code": imp.la_code,
             "la_name": imp.la_name, "go_live_date": imp.go_live_date,
             "go_live_approximate": imp.approximate, "implementation_id": imp.implementation_id,
-            "baseline_locked": False, "status": "no locked baseline",
+            "baseline_locked": False, "status": "no locked baseline", "saving_suppressed": False,
             "to_period": None, "cumulative_saving_gbp": np.nan,
             "cumulative_saving_gbp_low": np.nan, "cumulative_saving_gbp_high": np.nan,
             "cumulative_expected_saving_gbp": np.nan, "price_base_year": None,
@@ -316,13 +318,15 @@ def programme_view(store: Store, history: pd.DataFrame | None = None, with_effec
             row.update(baseline_locked=True, status=realised.status,
                        price_base_year=realised.price_base_year)
             if realised.has_periods:
-                last = realised.latest
-                row.update(to_period=last["period"],
-                           cumulative_saving_gbp=last["cumulative_saving_gbp"],
-                           cumulative_saving_gbp_low=last["cumulative_saving_gbp_low"],
-                           cumulative_saving_gbp_high=last["cumulative_saving_gbp_high"],
-                           cumulative_expected_saving_gbp=last[
-                               "cumulative_expected_saving_gbp"])
+                last = suppress_realised(realised.periods).iloc[-1]
+                row.update(to_period=last["period"], cumulative_expected_saving_gbp=last[
+                    "cumulative_expected_saving_gbp"])
+                if last["cumulative_saving_gbp"] == SUPPRESSED:
+                    row.update(saving_suppressed=True)
+                else:
+                    row.update({k: last[k] for k in (
+                        "cumulative_saving_gbp", "cumulative_saving_gbp_low",
+                        "cumulative_saving_gbp_high")})
         except TrackError as exc:
             if locked:
                 row.update(baseline_locked=True, status="not computed")
@@ -351,6 +355,9 @@ def programme_view(store: Store, history: pd.DataFrame | None = None, with_effec
     if len(bases) > 1:
         notes.append("implementations use different price bases: convert before adding £ across "
                      "LAs")
+    if not table.empty and table["saving_suppressed"].any():
+        notes.append("realised savings marked c are withheld because a count of children from 1 "
+                     "to 5 could be worked out from them; totals by model leave them out")
     if any(i.approximate for i in implementations):
         notes.append("go-live dates marked approximate are not exact: see each implementation's "
                      "basis")

@@ -172,7 +172,7 @@ def require(permission: Permission) -> Callable[[Request], Awaitable[Access]]:
 
         job = scenario = None
         if "job_id" in params:
-            job = job_row(store, str(params["job_id"]))
+            job = job_row(store, str(params["job_id"]), with_result=False)
             if job is None:
                 raise HTTPException(404, "No such job.")
             la_code = str(job["la_code"])

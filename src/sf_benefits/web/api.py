@@ -22,6 +22,19 @@ from sf_benefits.web.access import (
     can_see_private,
     client_ip,
 )
+from sf_benefits.web.api_schemas import (
+    SIGNED_IN_ERRORS,
+    AssumptionOut,
+    AuditEventOut,
+    BacktestOut,
+    BenchmarkOut,
+    ImportOut,
+    ModelOut,
+    ProgrammeOut,
+    ResultOut,
+    TrackingOut,
+    error_response,
+)
 from sf_benefits.web.audit import recent_events
 from sf_benefits.web.auth import (
     Principal,
@@ -35,6 +48,7 @@ from sf_benefits.web.auth import (
     start_session,
 )
 from sf_benefits.web.benchmark_view import benchmark_view
+from sf_benefits.web.downloads import MEDIA_TYPES
 from sf_benefits.web.jobs import SUCCEEDED, JobRunner, job_row, latest_job, latest_la_job
 from sf_benefits.web.pages import download_response, read_upload, set_session_cookie
 from sf_benefits.web.scenarios import (
@@ -52,7 +66,9 @@ from sf_benefits.web.scenarios import (
 from sf_benefits.web.settings import WebSettings
 from sf_benefits.web.tracking_view import programme_page, tracking_page, upload_actuals
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=SIGNED_IN_ERRORS)
+public_router = APIRouter(prefix="/api")
+PUBLIC_OPERATIONS = {("POST", "/api/session")}
 
 
 class LoginRequest(BaseModel):
@@ -171,9 +187,11 @@ def _user_out(principal: Principal) -> UserOut:
                    role=principal.role, la_code=principal.la_code)
 
 
-@router.post("/session", response_model=SessionOut, tags=["session"],
-             responses={401: {"description": "Wrong email or password"},
-                        415: {"description": "Not JSON"}, 429: {"description": "Rate limited"}})
+@public_router.post("/session", response_model=SessionOut, tags=["session"],
+                    responses={401: error_response("Wrong email or password"),
+                               415: error_response("Not JSON"),
+                               422: error_response("Email or password missing"),
+                               429: error_response("Too many attempts: wait and try again")})
 def sign_in(request: Request, body: LoginRequest, response: Response) -> SessionOut:
     """Sign in; sets the session cookie and returns the CSRF token for writes."""
     if not request.headers.get("content-type", "").startswith("application/json"):
@@ -214,7 +232,7 @@ def las(request: Request, access: SignedIn) -> list[dict[str, Any]]:
     return services.readable_las(_store(request), access.principal)
 
 
-@router.get("/las/{la_code}/benchmark", tags=["local authorities"])
+@router.get("/las/{la_code}/benchmark", response_model=BenchmarkOut, tags=["local authorities"])
 def benchmark(request: Request, la_code: str, access: ReadLA) -> dict[str, Any]:
     """The LA against its statistical neighbours, region and England on every indicator."""
     return benchmark_view(_store(request), access.la_code).json
@@ -290,8 +308,9 @@ def run(request: Request, scenario_id: int, access: WriteLA) -> dict[str, Any]:
     return started
 
 
-@router.get("/scenarios/{scenario_id}/result", tags=["scenarios"],
-            responses={404: {"description": "The scenario has not been run successfully"}})
+@router.get("/scenarios/{scenario_id}/result", response_model=ResultOut, tags=["scenarios"],
+            responses={404: error_response(
+                "No such scenario, or it has not been run successfully")})
 def result(request: Request, scenario_id: int, access: ReadLA) -> dict[str, Any]:
     """The last successful run: headline appraisal, counts (small numbers suppressed), money by
     financial year, sensitivity and the assumptions used, with the price base."""
@@ -305,7 +324,10 @@ def result(request: Request, scenario_id: int, access: ReadLA) -> dict[str, Any]
 
 
 @router.get("/scenarios/{scenario_id}/report/{fmt}", tags=["scenarios"],
-            responses={200: {"description": "The report file (xlsx, html or pdf)"}})
+            response_class=Response, responses={200: {
+                "description": "The report file (xlsx, html or pdf)",
+                "content": {media: {"schema": {"type": "string", "format": "binary"}}
+                            for media in MEDIA_TYPES.values()}}})
 def report(request: Request, scenario_id: int, fmt: str, access: ReadLA) -> Response:
     """The report of the last successful run as the reports engine builds it."""
     assert access.scenario is not None
@@ -319,13 +341,14 @@ def job(job_id: str, access: ReadLA) -> dict[str, Any]:
     return access.job
 
 
-@router.get("/models", tags=["scenarios"])
+@router.get("/models", response_model=list[ModelOut], tags=["scenarios"])
 def models(access: SignedIn) -> list[dict[str, str]]:
     """The innovation models a scenario can use."""
     return services.models()
 
 
-@router.get("/models/{model}/assumptions", tags=["scenarios"])
+@router.get("/models/{model}/assumptions", response_model=list[AssumptionOut],
+            tags=["scenarios"])
 def model_assumptions(model: str, access: SignedIn) -> list[dict[str, Any]]:
     """A model's assumptions: value, unit, price base, distribution, source and grade."""
     if model not in {m["name"] for m in services.models()}:
@@ -347,8 +370,8 @@ def start_backtest(request: Request, la_code: str, access: WriteLA) -> dict[str,
     return started
 
 
-@router.get("/las/{la_code}/backtest", tags=["scenarios"],
-            responses={404: {"description": "No backtest has finished for this LA"}})
+@router.get("/las/{la_code}/backtest", response_model=BacktestOut, tags=["scenarios"],
+            responses={404: error_response("No such LA, or no backtest has finished for it")})
 def backtest(request: Request, la_code: str, access: ReadLA) -> dict[str, Any]:
     """The latest finished backtest: MAPE, MASE and interval coverage by method and years ahead."""
     done = latest_la_job(_store(request), access.la_code, services.BACKTEST, status=SUCCEEDED)
@@ -357,18 +380,20 @@ def backtest(request: Request, la_code: str, access: ReadLA) -> dict[str, Any]:
     return {"finished_at": done["finished_at"], **done["result"]}
 
 
-@router.get("/las/{la_code}/tracking", tags=["tracking"])
+@router.get("/las/{la_code}/tracking", response_model=TrackingOut, tags=["tracking"])
 def tracking(request: Request, la_code: str, access: ReadLA) -> dict[str, Any]:
     """The LA's implementations with realised benefit (children and £ to date, interval, status),
     its imports of actuals and the actuals in force (small counts suppressed; the imports and
     actuals only for the LA's own users and administrators)."""
-    return tracking_page(_store(request), access.la_code, include_actuals=can_see_private(
+    return tracking_page(_store(request), access.la_code, include_private=can_see_private(
         access.principal, access.la_code)).to_json()
 
 
-@router.post("/las/{la_code}/actuals", status_code=201, tags=["tracking"],
-             responses={422: {"description": "The file broke the template's rules; nothing was "
-                                              "stored"}})
+@router.post("/las/{la_code}/actuals", status_code=201, response_model=ImportOut,
+             tags=["tracking"],
+             responses={413: error_response("The file is too large"),
+                        422: error_response("The file broke the template's rules or could not be read; "
+                                    "every problem is named and nothing was stored")})
 async def upload(request: Request, la_code: str, access: WriteLA,
                  file: Annotated[UploadFile, File(description="Actuals template, .csv or .xlsx")],
                  note: Annotated[str, Form(max_length=500)] = "") -> dict[str, Any]:
@@ -409,7 +434,7 @@ def go_live(request: Request, la_code: str, body: GoLive, access: WriteLA) -> di
     return started
 
 
-@router.get("/programme", tags=["programme"])
+@router.get("/programme", response_model=ProgrammeOut, tags=["programme"])
 def programme(request: Request, access: Programme) -> dict[str, Any]:
     """Every implementation by model with realised savings and effect estimates, and every
     published scenario (programme team and administrators)."""
@@ -437,7 +462,7 @@ def add_user(request: Request, body: UserCreate, access: Admin) -> dict[str, Any
     return next(u for u in list_users(store) if u["id"] == user_id)
 
 
-@router.get("/audit", tags=["admin"])
+@router.get("/audit", response_model=list[AuditEventOut], tags=["admin"])
 def audit(request: Request, access: Admin, limit: int = 200, la_code: str | None = None
           ) -> list[dict[str, Any]]:
     """The latest audit events, newest first (administrators only)."""

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sf_benefits import __version__
 from sf_benefits.store import Store
 from sf_benefits.web.access import NotSignedIn, current_principal
+from sf_benefits.web.api_schemas import install_openapi
 from sf_benefits.web.benchmark_view import warm_benchmarks
 from sf_benefits.web.jobs import JobRunner
 from sf_benefits.web.settings import WebSettings
@@ -30,6 +31,8 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
     "form-action 'self'; base-uri 'none'; object-src 'none'"
 )
+HSTS = "max-age=31536000; includeSubDomains"
+"""Served with secure cookies means served over HTTPS: browsers must never fall back to HTTP."""
 API_DESCRIPTION = """JSON API of SF Benefits. Sign in with `POST /api/session`; the session
 cookie it sets authenticates later calls. Every write (POST, PATCH, DELETE) must send the
 session's CSRF token (from `GET /api/session`) in the `X-CSRF-Token` header. Counts of children
@@ -47,7 +50,10 @@ def create_app(store: Store | None = None, settings: WebSettings | None = None,
 
     store = store or Store.open()
     settings = settings or WebSettings()
-    runner = runner or JobRunner(store, settings.job_mode, settings.job_workers)
+    if runner is None:
+        from sf_benefits.web.services import JOB_FUNCTIONS
+
+        runner = JobRunner(store, JOB_FUNCTIONS, settings.job_mode, settings.job_workers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -84,6 +90,8 @@ def create_app(store: Store | None = None, settings: WebSettings | None = None,
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         if not request.url.path.startswith("/static"):
             response.headers.setdefault("Cache-Control", "no-store")
+        if settings.secure_cookies:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     @app.exception_handler(NotSignedIn)
@@ -137,9 +145,12 @@ def create_app(store: Store | None = None, settings: WebSettings | None = None,
         """Liveness check for the deployment, with how many LA overviews are prepared."""
         return {"status": "ok", "benchmarks": app.state.benchmarks_prepared}
 
+    from sf_benefits.web.api import PUBLIC_OPERATIONS, public_router
     from sf_benefits.web.api import router as api_router
     from sf_benefits.web.pages import router as page_router
 
     app.include_router(page_router)
+    app.include_router(public_router)
     app.include_router(api_router)
+    install_openapi(app, PUBLIC_OPERATIONS)
     return app

@@ -39,12 +39,30 @@ def record(conn: Connection, actor: Actor, action: str, *, la_code: str | None =
     ))
 
 
-def recent_events(store: Store, limit: int = 200, la_code: str | None = None
-                  ) -> list[dict[str, Any]]:
-    """The latest audit rows, newest first, optionally for one LA."""
-    query = select(audit_event).order_by(audit_event.c.id.desc()).limit(limit)
+def recent_events(store: Store, limit: int = 200, la_code: str | None = None,
+                  offset: int = 0) -> list[dict[str, Any]]:
+    """The latest audit rows, newest first (skipping `offset`), optionally for one LA."""
+    query = select(audit_event).order_by(audit_event.c.id.desc()).limit(limit).offset(offset)
     if la_code is not None:
         query = query.where(audit_event.c.la_code == la_code)
     with store.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [{**row, "detail": json.loads(row["detail"])} for row in rows]
+
+
+def detail_summary(detail: Any, width: int = 140) -> str:
+    """An audit row's detail in one short line ("kind: projection; n_draws: 500; …"); the page
+    keeps the full record one click away."""
+    if not isinstance(detail, dict):
+        return str(detail)[:width]
+    parts = []
+    for key, value in detail.items():
+        if isinstance(value, dict):
+            shown = f"{len(value)} value(s)" if value else "none"
+        elif isinstance(value, list):
+            shown = f"{len(value)} item(s)"
+        else:
+            shown = str(value)
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    text = "; ".join(parts)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -105,6 +105,43 @@ def create_user(store: Store, email: str, full_name: str, password: str, role: s
     return int(user_id)
 
 
+def user_id_for(store: Store, email: str) -> int:
+    """The id of the user with this email address (any case)."""
+    with store.engine.connect() as conn:
+        user_id = conn.execute(select(web_user.c.id).where(
+            web_user.c.email == email.strip().lower())).scalar()
+    if user_id is None:
+        raise UserError(f"no user with email '{email.strip().lower()}'")
+    return int(user_id)
+
+
+def set_active(store: Store, user_id: int, active: bool, actor: Actor) -> None:
+    """Let a user sign in again, or stop them (their open sessions end at once); audited."""
+    with store.transaction() as conn:
+        done = conn.execute(update(web_user).where(web_user.c.id == user_id)
+                            .values(active=active))
+        if not done.rowcount:
+            raise UserError("no such user")
+        if not active:
+            conn.execute(delete(web_session).where(web_session.c.user_id == user_id))
+        record(conn, actor, "user.activate" if active else "user.deactivate",
+               target_type="user", target_id=user_id)
+
+
+def reset_password(store: Store, user_id: int, password: str, actor: Actor) -> None:
+    """Give a user a new password; their open sessions end, so it takes effect at once;
+    audited (never the password itself)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    with store.transaction() as conn:
+        done = conn.execute(update(web_user).where(web_user.c.id == user_id)
+                            .values(password_hash=hash_password(password)))
+        if not done.rowcount:
+            raise UserError("no such user")
+        conn.execute(delete(web_session).where(web_session.c.user_id == user_id))
+        record(conn, actor, "user.password_reset", target_type="user", target_id=user_id)
+
+
 def list_users(store: Store) -> list[dict[str, object]]:
     """Every user without the password hash, for the admin page."""
     columns = [c for c in web_user.c if c.name != "password_hash"]

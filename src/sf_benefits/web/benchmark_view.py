@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
+import pandas as pd
 from sqlalchemy import func, select
 
-from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark, benchmark_la
+from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark, indicators
+from sf_benefits.benchmark.engine import IndicatorTable, benchmark_from_tables, indicator_tables
 from sf_benefits.store import Store
+from sf_benefits.store.queries import local_authorities
 from sf_benefits.store.schema import data_load, local_authority
 from sf_benefits.web.views import PALETTE, Chart, Column, DataTable, chart_values, plain, records
 
@@ -47,22 +50,83 @@ def _remember(cache: OrderedDict[tuple[str, str, str], T], store: Store, la_code
     return value
 
 
+_tables: dict[tuple[str, str], tuple[pd.DataFrame, dict[str, IndicatorTable]]] = {}
+_tables_lock = threading.Lock()
+
+
+def shared_tables(store: Store) -> tuple[pd.DataFrame, dict[str, IndicatorTable]]:
+    """Every LA and every indicator's national table, read once per data version and shared by
+    all LAs' benchmarks (reading them is most of a benchmark's time; one LA's own part is
+    quick). One request builds them; others arriving meanwhile wait for that build."""
+    key = (str(store.engine.url), data_version(store))
+    with _tables_lock:
+        if key not in _tables:
+            _tables.clear()
+            _tables[key] = (local_authorities(store),
+                            indicator_tables(store, list(indicators().values())))
+        return _tables[key]
+
+
+def _benchmark(store: Store, la_code: str) -> BenchmarkResult:
+    las, tables = shared_tables(store)
+    return benchmark_from_tables(store, las, tables, la_code)
+
+
 def cached_benchmark(store: Store, la_code: str) -> BenchmarkResult:
     """The engine's benchmark for an LA, reused until the published data change."""
-    return _remember(_cache, store, la_code, benchmark_la)
+    return _remember(_cache, store, la_code, _benchmark)
 
 
 def _kind(unit: str) -> str:
     return "money" if unit.upper().startswith("GBP") else "rate"
 
 
+SPARK_WIDTH, SPARK_HEIGHT = 120, 28
+
+
+def sparkline(trend: Any, keys: tuple[str, ...] = ("la", "neighbour_mean")) -> dict[str, str]:
+    """SVG polyline points for each series of a trend, on one shared scale (LA and neighbour
+    mean), so the overview shows direction at a glance; a gap in the data is skipped."""
+    years = [int(y) for y in trend["year"]] if len(trend) else []
+    values = [v for key in keys if key in trend.columns for v in chart_values(list(trend[key]))
+              if v is not None]
+    if len(years) < 2 or not values:
+        return {}
+    low, high = min(values), max(values)
+    span_y = (high - low) or 1.0
+    first, span_x = years[0], (years[-1] - years[0]) or 1
+    lines = {}
+    for key in keys:
+        if key not in trend.columns:
+            continue
+        points = [f"{(year - first) / span_x * (SPARK_WIDTH - 4) + 2:.1f},"
+                  f"{SPARK_HEIGHT - 2 - (value - low) / span_y * (SPARK_HEIGHT - 4):.1f}"
+                  for year, value in zip(years, chart_values(list(trend[key])), strict=True)
+                  if value is not None]
+        lines[key] = " ".join(points)
+    lines["years"] = f"{years[0]} to {years[-1]}"
+    return lines
+
+
+def is_total_money(unit: str) -> bool:
+    """A £ total for the whole area (not per child): England's total dwarfs any LA's, so it
+    cannot share an axis with the LA and its neighbours."""
+    text = unit.upper()
+    return text.startswith("GBP") and "PER" not in text
+
+
 @dataclass
 class BenchmarkView:
-    """What the overview page shows for one LA."""
+    """What the overview page shows for one LA: a one-screen summary (value, neighbours,
+    region, England, rank, band, a sparkline) and, a click away, each indicator's charts."""
 
     result: BenchmarkResult
     summary: DataTable
     sections: list[tuple[IndicatorBenchmark, list[Chart]]]
+
+    def section(self, indicator_id: str) -> tuple[IndicatorBenchmark, list[Chart]] | None:
+        """One indicator's detail: its benchmark and its charts, or None."""
+        return next((s for s in self.sections if s[0].indicator.id == indicator_id), None)
 
     @cached_property
     def json(self) -> dict[str, Any]:
@@ -105,6 +169,8 @@ def build_benchmark_view(store: Store, la_code: str) -> BenchmarkView:
             "rank": (f"{item.rank_among_neighbours} of {item.neighbours_ranked}"
                      if item.rank_among_neighbours is not None else None),
             "quartile_band": item.quartile_band, "_kind": kind,
+            "_id": item.indicator.id, "_spark": sparkline(item.trend),
+            "_detail": item.la_value is not None,
         })
         if item.la_value is not None:
             sections.append((item, [_neighbour_chart(result, item, kind),
@@ -112,13 +178,13 @@ def build_benchmark_view(store: Store, la_code: str) -> BenchmarkView:
     summary = DataTable(
         caption=f"{result.la.la_name} against its statistical neighbours"
                 + (f", {result.year}" if result.year else ""),
-        columns=[Column("indicator", "Indicator"), Column("unit", "Unit"),
+        columns=[Column("indicator", "Indicator"),
                  Column("year", "Year"), Column("la_value", result.la.la_name, "value"),
                  Column("neighbour_mean", "Neighbour mean", "value"),
                  Column("region_value", result.la.region_name or "Region", "value"),
                  Column("england_value", "England", "value"),
-                 Column("rank", "Rank among neighbours (1 = best or lowest)"),
-                 Column("quartile_band", "National band (A = best or lowest quarter)")],
+                 Column("rank", "Rank in neighbours*"),
+                 Column("quartile_band", "Band*")],
         rows=summary_rows)
     return BenchmarkView(result, summary, sections)
 
@@ -131,8 +197,10 @@ def _neighbour_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: st
     rows.sort(key=lambda r: (r["value"] is None, r["value"] if r["value"] is not None else 0))
     colours = [PALETTE["la"] if r.get("_highlight") else "#b1b4b6" for r in rows]
     shapes = []
-    for value, colour, label in ((item.neighbour_mean, PALETTE["neighbours"], "Neighbour mean"),
-                                 (item.england_value, PALETTE["england"], "England")):
+    references = [(item.neighbour_mean, PALETTE["neighbours"], "Neighbour mean")]
+    if not is_total_money(item.indicator.unit):
+        references.append((item.england_value, PALETTE["england"], "England"))
+    for value, colour, label in references:
         if value is not None:
             shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": value, "x1": value,
                            "y0": 0, "y1": 1, "line": {"color": colour, "dash": "dash",
@@ -154,9 +222,11 @@ def _neighbour_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: st
         columns=[Column("la_name", "Local authority"),
                  Column("value", item.indicator.unit, kind)],
         rows=rows)
+    note = ("Dashed line: neighbour mean. England's total is in the table below: on this "
+            "axis it would squash every LA to zero." if is_total_money(item.indicator.unit)
+            else "Dashed lines: neighbour mean (orange) and England (grey).")
     return Chart(id=f"nb-{item.indicator.id}", title=f"{item.indicator.label}, {item.year}",
-                 figure=figure, table=table,
-                 note="Dashed lines: neighbour mean (orange) and England (grey).")
+                 figure=figure, table=table, note=note)
 
 
 def _trend_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: str) -> Chart:
@@ -166,10 +236,12 @@ def _trend_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: str) -
     colours = {"la": PALETTE["la"], "neighbour_mean": PALETTE["neighbours"],
                "region": PALETTE["region"], "england": PALETTE["england"]}
     years = [int(y) for y in trend["year"]]
+    charted = [(k, label) for k, label in series
+               if k in ("la", "neighbour_mean") or not is_total_money(item.indicator.unit)]
     data = [{"type": "scatter", "mode": "lines+markers", "name": label, "x": years,
              "y": chart_values(list(trend[key])), "line": {"color": colours[key],
                                                            "width": 3 if key == "la" else 2}}
-            for key, label in series if key in trend.columns]
+            for key, label in charted if key in trend.columns]
     figure = {"data": data, "layout": {"xaxis": {"title": {"text": "Year (to 31 March)"},
                                                  "dtick": 1},
                                        "yaxis": {"title": {"text": item.indicator.unit}},
@@ -178,8 +250,12 @@ def _trend_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: str) -
         caption=f"{item.indicator.label}: trend ({item.indicator.unit})",
         columns=[Column("year", "Year")] + [Column(key, label, kind) for key, label in series],
         rows=records(trend))
+    note = f"Source: {item.indicator.source}."
+    if is_total_money(item.indicator.unit):
+        note += (" Region and England totals are in the table only: on the same axis they "
+                 "would flatten the LA and its neighbours to zero.")
     return Chart(id=f"tr-{item.indicator.id}", title=f"{item.indicator.label}: trend",
-                 figure=figure, table=table, note=f"Source: {item.indicator.source}.")
+                 figure=figure, table=table, note=note)
 
 
 def warm_benchmarks(store: Store, stop: threading.Event, pause_seconds: float = 0.05,

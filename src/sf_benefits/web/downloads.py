@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sf_benefits.csv_export import csv_text
 from sf_benefits.reports import FORMATS, ReportInput, build_report
+from sf_benefits.reports.benchmark_workbook import write_benchmark_workbook
 from sf_benefits.store import Store
 from sf_benefits.track import (
     EffectEstimates,
@@ -39,6 +41,7 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "html": "text/html; charset=utf-8",
     "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
 }
 _CACHE_SIZE = 16
 _cache: OrderedDict[tuple[str, str, str], Download] = OrderedDict()
@@ -80,6 +83,15 @@ def _tracking(store: Store, implementation: Implementation | None
     return realised, effects_for(store, implementation.implementation_id)
 
 
+def benchmark_file(store: Store, la_code: str, fmt: str) -> bytes:
+    """The LA's benchmark as the formatted workbook ("xlsx") or the summary table ("csv")."""
+    result = cached_benchmark(store, la_code)
+    if fmt == "csv":
+        return csv_text(result.to_frames()["summary"]).encode("utf-8-sig")
+    with tempfile.TemporaryDirectory(prefix="sfb-benchmark-") as folder:
+        return write_benchmark_workbook(result, Path(folder) / "benchmark.xlsx").read_bytes()
+
+
 def available_formats() -> list[tuple[str, str]]:
     """(format, label) for every report format the reports engine writes."""
     return [(fmt, LABELS.get(fmt, fmt)) for fmt in FORMATS]
@@ -106,7 +118,9 @@ def build_download(store: Store, scenario: dict[str, Any], job: dict[str, Any], 
         params.get("method", "stock_flow"))
     tracking, effects = _tracking(store, implementation)
     report_input = ReportInput(benchmark=cached_benchmark(store, params["la_code"]),
-                               projection=projection, tracking=tracking, effects=effects)
+                               projection=projection, tracking=tracking, effects=effects,
+                               scenario=f"{scenario['name']} (run {str(job['id'])[:8]}, "
+                                        f"{str(job['finished_at'])[:16]})")
     with tempfile.TemporaryDirectory(prefix="sfb-report-") as folder:
         path = build_report(report_input, fmt, Path(folder) / f"report.{fmt}")
         content = path.read_bytes()

@@ -67,6 +67,12 @@ def number(value: Any) -> str:
     return text.replace("-", MINUS)
 
 
+def plain_number(value: Any) -> str:
+    """A number as an input box shows it for editing: every significant digit, no separators."""
+    n = _number(value)
+    return "" if n is None else f"{n:.15g}"
+
+
 def cell(value: Any, kind: str = "") -> str:
     """Format one table cell by the kind its column declares (money, count, rate, percent)."""
     if kind == "money":
@@ -85,4 +91,4 @@ def cell(value: Any, kind: str = "") -> str:
 
 
 FILTERS = {"number": number, "money": money, "count": count, "rate": rate, "percent": percent,
-           "cell": cell}
+           "cell": cell, "plain_number": plain_number}

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy import and_, select, update
 
 from sf_benefits.store import Store
 from sf_benefits.web.audit import Actor, record
+from sf_benefits.web.messages import user_message
 from sf_benefits.web.tables import background_job
 
 Progress = Callable[[float, str], None]
@@ -37,12 +38,6 @@ _stores: dict[str, Store] = {}
 logger = logging.getLogger(__name__)
 
 
-def _job_functions() -> dict[str, JobFunction]:
-    from sf_benefits.web.services import JOB_FUNCTIONS
-
-    return JOB_FUNCTIONS
-
-
 def _store_for(url: str) -> Store:
     if url not in _stores:
         _stores[url] = Store.open(url, migrate=False)
@@ -54,8 +49,9 @@ def _set(store: Store, job_id: str, **values: Any) -> None:
         conn.execute(update(background_job).where(background_job.c.id == job_id).values(**values))
 
 
-def execute_job(store_url: str, job_id: str) -> str:
-    """Run one queued job to the end, writing progress, result or error to its row."""
+def execute_job(store_url: str, job_id: str, function: JobFunction) -> str:
+    """Run one queued job with `function` to the end, writing progress, result or error to its
+    row (`function` is module-level, so a process worker receives it by reference)."""
     store = _store_for(store_url)
     with store.engine.connect() as conn:
         row = conn.execute(select(background_job).where(background_job.c.id == job_id)).first()
@@ -68,12 +64,11 @@ def execute_job(store_url: str, job_id: str) -> str:
         _set(store, job_id, progress=max(0.0, min(1.0, fraction)), message=message)
 
     try:
-        function = _job_functions()[row.kind]
         result = function(store, json.loads(row.params), progress)
     except Exception as exc:  # a failed job is reported on its page, never crashes the worker
         logger.exception("job %s failed", job_id)
         _set(store, job_id, status=FAILED, finished_at=datetime.now(UTC),
-             message="Failed", error=f"{type(exc).__name__}: {exc}")
+             message="Failed", error=user_message(exc))
         return FAILED
     _set(store, job_id, status=SUCCEEDED, progress=1.0, finished_at=datetime.now(UTC),
          message="Finished", result=json.dumps(result, default=str))
@@ -88,20 +83,22 @@ def _lower_priority() -> None:
         logger.warning("could not lower the priority of a job worker")
 
 
-def _warm_up() -> bool:
-    """Import the engines in a fresh worker so the first real job does not wait for them."""
-    from sf_benefits.web import services  # noqa: F401
-
+def _warm_up(_function: JobFunction) -> bool:
+    """Receiving a job function imports its module (the engines) in a fresh worker, so the first
+    real job does not wait for them."""
     return True
 
 
 class JobRunner:
-    """A pool of workers for long runs; `mode` is "process" (default) or "thread".
+    """A pool of workers running `functions` (job kind to function); `mode` is "process"
+    (default) or "thread".
 
     Process workers run at a lower CPU priority than the web workers, so Monte Carlo runs never
     slow other users' pages, and are started and warmed up when the runner is created."""
 
-    def __init__(self, store: Store, mode: str = "process", workers: int = 2) -> None:
+    def __init__(self, store: Store, functions: Mapping[str, JobFunction],
+                 mode: str = "process", workers: int = 2) -> None:
+        self.functions = dict(functions)
         self.store_url = store.engine.url.render_as_string(hide_password=False)
         self.runner_id = f"{socket.gethostname()}:{os.getpid()}"
         fail_orphaned_jobs(store)
@@ -111,7 +108,7 @@ class JobRunner:
                 max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_lower_priority)
             for _ in range(workers):
-                self.executor.submit(_warm_up)
+                self.executor.submit(_warm_up, next(iter(self.functions.values())))
         elif mode == "thread":
             self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sfb-job")
         else:
@@ -120,7 +117,7 @@ class JobRunner:
     def submit(self, store: Store, kind: str, la_code: str, params: dict[str, Any],
                actor: Actor, scenario_id: int | None = None) -> str:
         """Queue a job (audited) and return its id at once."""
-        if kind not in _job_functions():
+        if kind not in self.functions:
             raise ValueError(f"unknown job kind {kind!r}")
         job_id = secrets.token_hex(16)
         with store.transaction() as conn:
@@ -131,7 +128,7 @@ class JobRunner:
                 params=json.dumps(params, sort_keys=True), created_at=datetime.now(UTC)))
             record(conn, actor, "job.start", la_code=la_code, target_type="job", target_id=job_id,
                    detail={"kind": kind, "scenario_id": scenario_id, **params})
-        self.executor.submit(execute_job, self.store_url, job_id)
+        self.executor.submit(execute_job, self.store_url, job_id, self.functions[kind])
         return job_id
 
     def shutdown(self) -> None:
@@ -168,36 +165,40 @@ def fail_orphaned_jobs(store: Store) -> int:
     return len(orphaned)
 
 
-def job_row(store: Store, job_id: str) -> dict[str, Any] | None:
-    """A job's row with its result decoded, or None when there is no such job."""
+def job_row(store: Store, job_id: str, with_result: bool = True) -> dict[str, Any] | None:
+    """A job's row with its result decoded (left out when `with_result` is False: progress
+    polls never need a finished projection's full result), or None when there is no such job."""
+    columns = [c for c in background_job.c if with_result or c.name != "result"]
     with store.engine.connect() as conn:
-        row = conn.execute(select(background_job).where(background_job.c.id == job_id)
+        row = conn.execute(select(*columns).where(background_job.c.id == job_id)
                            ).mappings().first()
     if row is None:
         return None
     job = dict(row)
-    job["result"] = json.loads(job["result"]) if job["result"] else None
+    if with_result:
+        job["result"] = json.loads(job["result"]) if job["result"] else None
     return job
 
 
-def _latest(store: Store, condition: Any, status: str | None) -> dict[str, Any] | None:
+def _latest(store: Store, condition: Any, status: str | None, with_result: bool = True
+            ) -> dict[str, Any] | None:
     query = (select(background_job.c.id).where(condition)
              .order_by(background_job.c.created_at.desc()).limit(1))
     if status is not None:
         query = query.where(background_job.c.status == status)
     with store.engine.connect() as conn:
         job_id = conn.execute(query).scalar()
-    return job_row(store, job_id) if job_id else None
+    return job_row(store, job_id, with_result) if job_id else None
 
 
-def latest_job(store: Store, scenario_id: int, status: str | None = None
-               ) -> dict[str, Any] | None:
+def latest_job(store: Store, scenario_id: int, status: str | None = None,
+               with_result: bool = True) -> dict[str, Any] | None:
     """The most recent job for a scenario (optionally only with `status`), if it was ever run."""
-    return _latest(store, background_job.c.scenario_id == scenario_id, status)
+    return _latest(store, background_job.c.scenario_id == scenario_id, status, with_result)
 
 
-def latest_la_job(store: Store, la_code: str, kind: str, status: str | None = None
-                  ) -> dict[str, Any] | None:
+def latest_la_job(store: Store, la_code: str, kind: str, status: str | None = None,
+                  with_result: bool = True) -> dict[str, Any] | None:
     """The most recent job of one kind for an LA (optionally only with `status`)."""
     return _latest(store, and_(background_job.c.la_code == la_code,
-                               background_job.c.kind == kind), status)
+                               background_job.c.kind == kind), status, with_result)

@@ -6,9 +6,8 @@ import hmac
 import re
 import secrets
 import tempfile
-from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile
@@ -34,7 +33,7 @@ from sf_benefits.web.access import (
     current_principal,
     signer,
 )
-from sf_benefits.web.audit import recent_events
+from sf_benefits.web.audit import detail_summary, recent_events
 from sf_benefits.web.auth import (
     ROLES,
     TooManyAttempts,
@@ -43,15 +42,19 @@ from sf_benefits.web.auth import (
     create_user,
     end_session,
     list_users,
+    reset_password,
+    set_active,
     start_session,
 )
 from sf_benefits.web.benchmark_view import benchmark_view
 from sf_benefits.web.jobs import SUCCEEDED, JobRunner, job_row, latest_job, latest_la_job
+from sf_benefits.web.overrides import overrides_from_csv, overrides_from_form
 from sf_benefits.web.scenario_view import backtest_chart, scenario_result_view
 from sf_benefits.web.scenarios import (
     DEMAND_METHODS,
     MAX_DRAWS,
     MAX_HORIZON_YEARS,
+    METHOD_TECHNICAL,
     MIN_DRAWS,
     ScenarioError,
     create_scenario,
@@ -164,6 +167,8 @@ def home(access: SignedIn) -> Response:
 def la_list(request: Request, access: SignedIn) -> Response:
     """The LAs the user may open."""
     las = services.readable_las(_store(request), access.principal)
+    if len(las) == 1:
+        return RedirectResponse(f"/la/{las[0]['la_code']}", status_code=303)
     return render(request, "la_list.html", access.principal, title="Local authorities", las=las)
 
 
@@ -183,6 +188,21 @@ def la_overview(request: Request, la_code: str, access: ReadLA) -> Response:
     return render(request, "la_overview.html", access.principal,
                   title=f"{access.la['la_name'] if access.la else la_code}: overview",
                   la=access.la, view=view)
+
+
+@router.get("/la/{la_code}/indicators/{indicator_id}")
+def indicator_page(request: Request, la_code: str, indicator_id: str, access: ReadLA
+                   ) -> Response:
+    """One indicator for the LA: its neighbours chart and its trend chart, each with its table."""
+    view = benchmark_view(_store(request), access.la_code)
+    found = view.section(indicator_id)
+    if found is None:
+        raise HTTPException(404, "No such indicator for this LA.")
+    item, charts = found
+    return render(request, "indicator.html", access.principal,
+                  title=f"{item.indicator.label}: {access.la['la_name'] if access.la else la_code}",
+                  la=access.la, item=item, charts=charts,
+                  kind="money" if item.indicator.unit.upper().startswith("GBP") else "rate")
 
 
 @router.get("/admin/users")
@@ -214,11 +234,53 @@ def add_user(request: Request, access: Admin, email: Annotated[str, Form(max_len
     return RedirectResponse("/admin/users?done=user_added", status_code=303)
 
 
+@router.post("/admin/users/{user_id}/active")
+def set_user_active(request: Request, user_id: int, access: Admin,
+                    active: Annotated[str, Form(max_length=1)]) -> Response:
+    """Administrators: stop a user signing in (their sessions end at once), or allow it again."""
+    try:
+        set_active(_store(request), user_id, active == "1", access.actor)
+    except UserError as exc:
+        return _users_page(request, access, error=str(exc), status_code=404)
+    done = "user_activated" if active == "1" else "user_deactivated"
+    return RedirectResponse(f"/admin/users?done={done}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/password")
+def reset_user_password(request: Request, user_id: int, access: Admin,
+                        password: Annotated[str, Form(max_length=1024)]) -> Response:
+    """Administrators: give a user a new password (their sessions end at once)."""
+    try:
+        reset_password(_store(request), user_id, password, access.actor)
+    except UserError as exc:
+        return _users_page(request, access, error=str(exc), status_code=400)
+    return RedirectResponse("/admin/users?done=password_reset", status_code=303)
+
+
+@router.get("/la/{la_code}/benchmark.{fmt}")
+def benchmark_download(request: Request, la_code: str, fmt: str, access: ReadLA) -> Response:
+    """The LA's benchmark as an Excel workbook (formatted, with charts) or a CSV summary."""
+    if fmt not in ("xlsx", "csv"):
+        raise HTTPException(404, f"No benchmark download in the format '{fmt}'.")
+    content = downloads.benchmark_file(_store(request), access.la_code, fmt)
+    name = f"{access.la_code}-benchmark.{fmt}"
+    return Response(content, media_type=downloads.MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+AUDIT_PAGE_SIZE = 50
+
+
 @router.get("/admin/audit")
-def audit_page(request: Request, access: Admin) -> Response:
-    """Administrators: the latest audit events."""
-    return render(request, "audit.html", access.principal, title="Audit log",
-                  events=recent_events(_store(request), limit=500))
+def audit_page(request: Request, access: Admin, page: int = 1) -> Response:
+    """Administrators: the audit events as a table, newest first, a page at a time."""
+    page = max(1, min(page, 100_000))
+    first = (page - 1) * AUDIT_PAGE_SIZE
+    events = recent_events(_store(request), limit=AUDIT_PAGE_SIZE + 1, offset=first)
+    shown = [{**e, "summary": detail_summary(e["detail"])} for e in events[:AUDIT_PAGE_SIZE]]
+    return render(request, "audit.html", access.principal, title="Audit log", events=shown,
+                  page=page, first=first, more=len(events) > AUDIT_PAGE_SIZE,
+                  page_size=AUDIT_PAGE_SIZE)
 
 
 def _scenario_list_page(request: Request, access: Access, error: str = "",
@@ -226,7 +288,8 @@ def _scenario_list_page(request: Request, access: Access, error: str = "",
     store = _store(request)
     la_code = access.la_code
     private = can_see_private(access.principal, la_code)
-    backtest_job = latest_la_job(store, la_code, services.BACKTEST) if private else None
+    backtest_job = (latest_la_job(store, la_code, services.BACKTEST, with_result=False)
+                    if private else None)
     backtest_done = latest_la_job(store, la_code, services.BACKTEST, status=SUCCEEDED)
     return render(
         request, "scenarios.html", access.principal, status_code=status_code,
@@ -236,7 +299,8 @@ def _scenario_list_page(request: Request, access: Access, error: str = "",
         scenarios=list_scenarios(store, la_code, include_unpublished=private),
         can_write=can_write_la(access.principal, la_code), models=services.models(),
         model_titles={m["name"]: m["title"] for m in services.models()}, error=error,
-        methods=DEMAND_METHODS, max_horizon=MAX_HORIZON_YEARS, min_draws=MIN_DRAWS, max_draws=MAX_DRAWS)
+        methods=DEMAND_METHODS, technical=METHOD_TECHNICAL, max_horizon=MAX_HORIZON_YEARS,
+        min_draws=MIN_DRAWS, max_draws=MAX_DRAWS)
 
 
 @router.get("/la/{la_code}/scenarios")
@@ -278,7 +342,7 @@ def _scenario_page(request: Request, access: Access, error: str = "", status_cod
     store = _store(request)
     scenario = shown or access.scenario
     assert scenario is not None
-    job = latest_job(store, scenario["id"])
+    job = latest_job(store, scenario["id"], with_result=False)
     result_job = latest_job(store, scenario["id"], status=SUCCEEDED)
     result = (scenario_result_view(result_job["result"])
               if result_job is not None and result_job["result"] else None)
@@ -291,7 +355,7 @@ def _scenario_page(request: Request, access: Access, error: str = "", status_cod
         result=result, stale=services.settings_changed(scenario, result_job),
         assumptions=assumptions, missing=missing, error=error,
         can_write=can_write_la(access.principal, access.la_code),
-        downloads=downloads.available_formats(), methods=DEMAND_METHODS,
+        downloads=downloads.available_formats(), methods=DEMAND_METHODS, technical=METHOD_TECHNICAL,
         max_horizon=MAX_HORIZON_YEARS,
         min_draws=MIN_DRAWS, max_draws=MAX_DRAWS)
 
@@ -302,29 +366,15 @@ def scenario_page(request: Request, scenario_id: int, access: ReadLA) -> Respons
     return _scenario_page(request, access)
 
 
-def _parse_overrides(form: Mapping[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
-    overrides: dict[str, Any] = {k: v for k, v in scenario["overrides"].items()
-                                 if isinstance(v, dict)}
-    for key, raw in form.items():
-        if not key.startswith("ov__") or not isinstance(raw, str):
-            continue
-        text = raw.strip().replace(",", "").replace("£", "")
-        if not text:
-            continue
-        try:
-            overrides[key[4:]] = float(text)
-        except ValueError:
-            raise ScenarioError(f"'{raw}' is not a number (assumption {key[4:]})") from None
-    return overrides
-
-
 @router.post("/scenarios/{scenario_id}")
 async def save_scenario_page(request: Request, scenario_id: int, access: WriteLA) -> Response:
     """Save the settings and the overridden assumptions (audited)."""
     assert access.scenario is not None
     form = await request.form()
     try:
-        overrides = _parse_overrides(form, access.scenario)
+        labels = {a["id"]: a["description"] for a in services.assumption_rows(
+            access.scenario["model"], {})}
+        overrides = overrides_from_form(form, access.scenario["overrides"], labels)
         services.check_model_and_overrides(access.scenario["model"], overrides)
         update_scenario(
             _store(request), access.scenario, access.actor,
@@ -335,6 +385,22 @@ async def save_scenario_page(request: Request, scenario_id: int, access: WriteLA
             method=str(form["method"]) if form.get("method") else None)
     except (ScenarioError, services.ScenarioRejected) as exc:
         return _scenario_page(request, access, error=str(exc), status_code=400)
+    return RedirectResponse(f"/scenarios/{scenario_id}?done=saved#assumptions", status_code=303)
+
+
+@router.post("/scenarios/{scenario_id}/assumptions-file")
+async def upload_assumptions_page(request: Request, scenario_id: int, access: WriteLA,
+                                  file: Annotated[UploadFile, File()]) -> Response:
+    """Take assumption values (numbers or series by year) from an uploaded CSV (audited)."""
+    assert access.scenario is not None
+    content = await read_upload(file, _settings(request).max_upload_bytes)
+    try:
+        uploaded = overrides_from_csv(content, PurePath(file.filename or "values.csv").name)
+        overrides = {**access.scenario["overrides"], **uploaded}
+        services.check_model_and_overrides(access.scenario["model"], overrides)
+        update_scenario(_store(request), access.scenario, access.actor, overrides=overrides)
+    except (ScenarioError, services.ScenarioRejected) as exc:
+        return _scenario_page(request, access, error=str(exc), status_code=422)
     return RedirectResponse(f"/scenarios/{scenario_id}?done=saved#assumptions", status_code=303)
 
 
@@ -376,7 +442,7 @@ def downloads_page(request: Request, la_code: str, access: ReadLA) -> Response:
     rows = []
     for scenario in list_scenarios(store, access.la_code, include_unpublished=can_see_private(
             access.principal, access.la_code)):
-        job = latest_job(store, scenario["id"], status=SUCCEEDED)
+        job = latest_job(store, scenario["id"], status=SUCCEEDED, with_result=False)
         if job is not None:
             rows.append({"scenario": scenario, "job": job,
                          "stale": services.settings_changed(scenario, job)})
@@ -395,7 +461,7 @@ def download_page(request: Request, scenario_id: int, fmt: str, access: ReadLA) 
 
 def download_response(store: Store, scenario: dict[str, Any], fmt: str) -> Response:
     """The report file of the scenario's last successful run, as an attachment."""
-    job = latest_job(store, scenario["id"], status=SUCCEEDED)
+    job = latest_job(store, scenario["id"], status=SUCCEEDED, with_result=False)
     if job is None:
         raise HTTPException(404, "Run the projection before downloading its report.")
     if fmt not in dict(downloads.available_formats()):
@@ -411,16 +477,17 @@ def _tracking_page(request: Request, access: Access, *, problems: list[str] | No
     la_code = access.la_code
     can_write = can_write_la(access.principal, la_code)
     lockable = [s for s in list_scenarios(store, la_code, include_unpublished=True)
-                if latest_job(store, s["id"], status=SUCCEEDED) is not None] if can_write else []
+                if latest_job(store, s["id"], status=SUCCEEDED, with_result=False) is not None
+                ] if can_write else []
     private = can_see_private(access.principal, la_code)
     job_id = request.query_params.get("job")
-    job = job_row(store, job_id) if job_id and private else None
+    job = job_row(store, job_id, with_result=False) if job_id and private else None
     if job is not None and job["la_code"] != la_code:
         job = None
     return render(
         request, "tracking.html", access.principal, status_code=status_code,
         title=f"{access.la['la_name'] if access.la else la_code}: tracking", la=access.la,
-        page=tracking_page(store, la_code, include_actuals=private), actuals_private=not private,
+        page=tracking_page(store, la_code, include_private=private), actuals_private=not private,
         can_write=can_write, lockable=lockable,
         model_titles={m["name"]: m["title"] for m in services.models()},
         problems=problems or [], error=error, job=job)
@@ -460,7 +527,7 @@ async def upload_actuals_page(request: Request, la_code: str, access: WriteLA,
                                 file.filename or "actuals.csv", content, note, access.actor)
     except IngestError as exc:
         return _tracking_page(request, access, problems=[str(p) for p in exc.problems],
-                              status_code=400)
+                              status_code=422)
     return RedirectResponse(f"/la/{access.la_code}/tracking?done=uploaded", status_code=303)
 
 

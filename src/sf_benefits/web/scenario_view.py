@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sf_benefits.disclosure import SUPPRESSED
-from sf_benefits.web.views import PALETTE, Chart, Column, DataTable, chart_values
+from sf_benefits.web.scenarios import DEMAND_METHODS, METHOD_TECHNICAL
+from sf_benefits.web.views import (
+    PALETTE,
+    Chart,
+    Column,
+    DataTable,
+    chart_values,
+    suppressed_marks,
+)
 
 MONEY_LABELS = {
     "baseline_cost": "Cost of care without the innovation (baseline)",
@@ -65,6 +73,8 @@ def _fan_chart(payload: dict[str, Any]) -> Chart:
         {"type": "scatter", "mode": "lines+markers", "name": "Actual (published)",
          "x": [r["year"] for r in observed], "y": chart_values([r["value"] for r in observed]),
          "line": {"color": "#0b0c0c", "width": 2}},
+        *suppressed_marks([r["year"] for r in observed], [r["value"] for r in observed],
+                          "Actual"),
         *_band(years, [r["p10"] for r in baseline], [r["p90"] for r in baseline],
                PALETTE["baseline_band"], "Baseline P10 to P90"),
         {"type": "scatter", "mode": "lines", "name": "Baseline P50 (without the innovation)",
@@ -183,14 +193,16 @@ def _headline(payload: dict[str, Any]) -> DataTable:
         {"measure": "Return on investment (net benefit per £1 of cost)", "_kind": "rate",
          **h["return_on_investment"]},
     ]
+    grade_d = ", ".join(h.get("rests_on_grade_d", []))
     for row in rows:
         row.pop("mean", None)
+        row["evidence"] = f"rests on grade D: {grade_d}" if grade_d else "no grade-D driver"
     return DataTable(
         caption=f"Appraisal over {payload['horizon']} years, £ in {price_base} prices, discounted "
                 f"at {payload['discount_rate'] * 100:.1f}% a year",
         columns=[Column("measure", "Measure"), Column("p10", "P10 (pessimistic)", "value"),
                  Column("p50", "P50 (central)", "value"),
-                 Column("p90", "P90 (optimistic)", "value")],
+                 Column("p90", "P90 (optimistic)", "value"), Column("evidence", "Evidence")],
         rows=rows)
 
 
@@ -215,7 +227,7 @@ def _assumptions_table(payload: dict[str, Any]) -> DataTable:
         columns=[Column("description", "Assumption"), Column("value", "Value", "number"),
                  Column("unit", "Unit"), Column("price_base_year", "Price base"),
                  Column("source", "Source"), Column("confidence", "Grade"),
-                 Column("status", "Status")],
+                 Column("status", "Status"), Column("basis", "Basis")],
         rows=payload["assumptions"])
 
 
@@ -230,31 +242,40 @@ def scenario_result_view(payload: dict[str, Any]) -> ScenarioResultView:
 
 
 def backtest_chart(payload: dict[str, Any]) -> Chart:
-    """Forecast error (MASE) by years ahead for each demand method, from a backtest job."""
-    summary = payload["summary"]
+    """Forecast error by years ahead for each demand method, from a backtest job, in words: the
+    error is against carrying last year's figure forward (1 = no better); MASE in the note."""
+    summary = [{**r, "method_label": DEMAND_METHODS.get(r["method"], r["method"])}
+               for r in payload["summary"]]
     methods = list(dict.fromkeys(r["method"] for r in summary))
     coverage = f"coverage_{payload['level']}"
-    data = [{"type": "scatter", "mode": "lines+markers", "name": method,
+    data = [{"type": "scatter", "mode": "lines+markers",
+             "name": DEMAND_METHODS.get(method, method),
              "x": [r["horizon"] for r in summary if r["method"] == method],
              "y": chart_values([r["MASE"] for r in summary if r["method"] == method])}
             for method in methods]
     figure = {"data": data, "layout": {
         "xaxis": {"title": {"text": "Years ahead"}, "dtick": 1},
-        "yaxis": {"title": {"text": "MASE"},
+        "yaxis": {"title": {"text": "Error (1 = last year carried forward)"},
                   "rangemode": "tozero"}, "height": 340}}
     origins = payload.get("origins")
     table = DataTable(
         caption="Forecast accuracy on past years by method and years ahead"
                 + (f" (forecasts made from {origins[0]} to {origins[1]})" if origins else ""),
-        columns=[Column("method", "Method"), Column("horizon", "Years ahead"),
-                 Column("MAPE", "Mean absolute % error", "rate"),
-                 Column("MASE", "MASE", "number"),
-                 Column(coverage, f"Share inside the {payload['level']}% interval", "percent"),
+        columns=[Column("method_label", "Method"), Column("horizon", "Years ahead"),
+                 Column("MAPE", "Average miss, % of the actual figure", "rate"),
+                 Column("MASE", "Error against last year carried forward (1 = no better)*",
+                        "number"),
+                 Column(coverage, f"Share of years inside the {payload['level']}% range",
+                        "percent"),
                  Column("n_forecasts", "Forecasts scored", "count")],
         rows=summary)
     best = payload.get("best_method")
+    technical = "; ".join(f"{DEMAND_METHODS[m]}: {METHOD_TECHNICAL[m]}" for m in methods
+                          if m in METHOD_TECHNICAL)
     return Chart("backtest", "How well each demand forecast did on past years (backtest)",
                  figure, table,
-                 note=("MASE under 1: more accurate than repeating the last year's figure. "
-                       + (f"Lowest average error: {best}." if best
-                          else "No forecast could be scored.")))
+                 note=("Under 1: more accurate than carrying last year's figure forward. "
+                       + (f"Most accurate here: {DEMAND_METHODS.get(best, best)}. " if best
+                          else "No forecast could be scored. ")
+                       + "* Statisticians call this error MASE (mean absolute scaled error) and "
+                         f"the average miss MAPE. Methods: {technical}."))

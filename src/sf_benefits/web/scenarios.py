@@ -16,16 +16,26 @@ from sf_benefits.web.tables import saved_scenario
 MAX_HORIZON_YEARS = 10
 MIN_DRAWS = 50
 MAX_DRAWS = 5000
+MAX_ABS_VALUE = 1e15
 DEFAULT_METHOD = "stock_flow"
 DEMAND_METHODS: dict[str, str] = {
-    "stock_flow": "Stock and flow (starts and ceases by placement)",
-    "auto": "Best in a backtest on this LA's past years",
-    "ets": "Exponential smoothing (ETS)",
-    "theta": "Theta method",
-    "linear_trend": "Linear trend",
+    "stock_flow": "Children coming in and leaving care, by placement",
+    "auto": "Whichever method forecast this LA's past years best",
+    "ets": "Recent years weighted most",
+    "theta": "Long-run trend plus the latest level",
+    "linear_trend": "Straight-line trend through past years",
     "naive": "Last year's figure carried forward",
-    "arima": "ARIMA",
+    "arima": "Pattern in past year-to-year changes",
 }
+"""Each demand forecasting method in words a finance officer uses."""
+METHOD_TECHNICAL: dict[str, str] = {
+    "stock_flow": "stock-and-flow model of starts and ceases (stock_flow)",
+    "auto": "method with the lowest backtest error (auto)",
+    "ets": "exponential smoothing (ETS)", "theta": "Theta method (theta)",
+    "linear_trend": "linear trend (linear_trend)", "naive": "naive forecast (naive)",
+    "arima": "ARIMA model (arima)",
+}
+"""The statistical name of each method, for a tooltip or footnote."""
 
 
 class ScenarioError(ValueError):
@@ -45,15 +55,24 @@ def _check(horizon_years: int, n_draws: int) -> None:
         raise ScenarioError(f"the number of draws must be from {MIN_DRAWS} to {MAX_DRAWS}")
 
 
+def _usable(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and abs(value) <= MAX_ABS_VALUE)
+
+
 def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
-    """Numbers (or, for a series such as a deflator, a mapping the assumptions engine reads)."""
+    """Finite numbers, or (with a source, a series by date, …) a mapping the assumptions engine
+    reads, whose numbers are finite too."""
     checked: dict[str, Any] = {}
     for key, value in overrides.items():
         if isinstance(value, dict):
+            numbers = ([value["value"]] if "value" in value else []) + list(
+                (value.get("values") or {}).values())
+            if not all(_usable(v) for v in numbers):
+                raise ScenarioError(f"every value for '{key}' must be a finite number")
             checked[str(key)] = value
             continue
-        if (not isinstance(value, int | float) or isinstance(value, bool)
-                or not math.isfinite(value)):
+        if not _usable(value):
             raise ScenarioError(f"the override for '{key}' must be a finite number")
         checked[str(key)] = float(value)
     return checked

@@ -23,13 +23,16 @@ from sf_benefits.assumptions import (
 from sf_benefits.assumptions.schema import is_money_unit
 from sf_benefits.disclosure import RowTotal, suppress_counts
 from sf_benefits.project import DEFAULT_PRICE_BASE, ProjectionResult, run_projection
+from sf_benefits.project.unit_costs import LAIT_INDICATORS
 from sf_benefits.store import Store
-from sf_benefits.store.queries import care_history
+from sf_benefits.store.queries import care_history, observations
 from sf_benefits.store.schema import local_authority
 from sf_benefits.web.access import Access, can_read_la
 from sf_benefits.web.audit import Actor, record
 from sf_benefits.web.auth import Principal
 from sf_benefits.web.jobs import SUCCEEDED, JobFunction, JobRunner, Progress, latest_job
+from sf_benefits.web.messages import user_message
+from sf_benefits.web.overrides import is_series, scalar_value, series_text
 from sf_benefits.web.scenarios import get_scenario
 from sf_benefits.web.views import plain, records
 
@@ -100,27 +103,30 @@ def check_model_and_overrides(model: str, overrides: Mapping[str, Any]) -> None:
     try:
         apply_overrides(assumptions_for(model), engine_overrides(model, overrides), by="check")
     except AssumptionError as exc:
-        raise ScenarioRejected(str(exc)) from exc
+        raise ScenarioRejected(user_message(exc)) from exc
 
 
 def assumption_rows(model: str, overrides: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every assumption of a model for the scenario builder: default and override side by side,
-    with unit, price base, source and confidence grade; series (deflators) are not editable here."""
+    with unit, price base, source and confidence grade; a series (a deflator index, or any value
+    that changes by date) is entered as one value a line, anything else as one number."""
     params = assumptions_for(model)
     table = parameter_table(params)
     rows = []
     for item in records(table):
         param = params[item["id"]]
-        series = param.unit.lower().startswith("index") or bool(param.values
-                                                                 and len(param.values) > 1)
-        editable = not series
+        override = overrides.get(item["id"])
+        series = (param.unit.lower().startswith("index") or len(param.values or {}) > 1
+                  or is_series(override))
         money = is_money_unit(param.unit)
         rows.append({
             **item,
-            "editable": editable,
+            "series": series,
             "money": money,
             "price_base_shown": (item["price_base_year"] or (PRICE_BASE_YEAR if money else None)),
-            "override": overrides.get(item["id"]),
+            "override": override,
+            "override_value": None if series else scalar_value(override),
+            "override_series": series_text(override) if series else "",
             "missing": not param.has_value,
         })
     return rows
@@ -159,6 +165,8 @@ def result_payload(result: ProjectionResult) -> dict[str, Any]:
                 plain(result.probability_net_present_value_positive),
             "payback_year": result.payback_year,
             "probability_of_payback": plain(result.probability_of_payback),
+            "rests_on_grade_d": list(result.grade_d_drivers),
+            "overrides": list(result.overrides),
         },
         "counts": records(_suppressed_counts(result.counts)),
         "money": records(result.money),
@@ -195,7 +203,8 @@ def run_projection_for(store: Store, la_code: str, model: str, horizon_years: in
     history = care_history(store, la_codes=[la_code])
     return run_projection(history, la_code, model=model, horizon=horizon_years, method=method,
                           n_draws=n_draws, seed=seed, price_base_year=PRICE_BASE_YEAR,
-                          overrides=engine_overrides(model, overrides), overrides_by=by)
+                          overrides=engine_overrides(model, overrides), overrides_by=by,
+                          unit_costs=observations(store, list(LAIT_INDICATORS)))
 
 
 def projection_job(store: Store, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -272,7 +281,7 @@ def start_lock_baseline(runner: JobRunner, store: Store, access: Access, scenari
     scenario = get_scenario(store, scenario_id)
     if scenario is None or scenario["la_code"] != access.la_code:
         raise ScenarioRejected("choose one of this LA's scenarios")
-    if latest_job(store, scenario_id, status=SUCCEEDED) is None:
+    if latest_job(store, scenario_id, status=SUCCEEDED, with_result=False) is None:
         raise ScenarioRejected("run the scenario before locking it as the baseline")
     la = access.la or {}
     params = {**scenario_run_params(scenario, access.principal.email),

@@ -22,6 +22,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unpublished": ("success", "The scenario is no longer visible outside your LA."),
     "uploaded": ("success", "Your actuals have been checked and loaded."),
     "user_added": ("success", "The user has been added."),
+    "user_activated": ("success", "The user can sign in again."),
+    "user_deactivated": ("success", "The user can no longer sign in; their sessions have ended."),
+    "password_reset": ("success", "The new password is set; the user's sessions have ended."),
     "run_started": ("info", "The projection is running in the background."),
 }
 

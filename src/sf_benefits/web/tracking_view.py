@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from sf_benefits.disclosure import suppress_actuals, suppress_realised
+from sf_benefits.disclosure import SUPPRESSED, suppress_actuals, suppress_realised
 from sf_benefits.project import PLACEMENT_LABELS
 from sf_benefits.store import Store
 from sf_benefits.track import (
@@ -28,9 +28,19 @@ from sf_benefits.track import (
 )
 from sf_benefits.track.adopters import MODELS
 from sf_benefits.web.audit import Actor, record
-from sf_benefits.web.views import PALETTE, Chart, Column, DataTable, chart_values, plain, records
+from sf_benefits.web.views import (
+    PALETTE,
+    Chart,
+    Column,
+    DataTable,
+    chart_values,
+    plain,
+    records,
+    suppressed_marks,
+)
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx")
+PRIVATE_SCENARIO = "the LA's own business case (its name is private to the LA)"
 PROGRAMME_CACHE_SECONDS = 60.0
 _programme_cache: dict[str, tuple[float, ProgrammePage]] = {}
 _programme_lock = threading.Lock()
@@ -45,6 +55,7 @@ class ImplementationView:
     problem: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
     charts: list[Chart] = field(default_factory=list)
+    scenario_name: str = PRIVATE_SCENARIO
 
     def to_json(self) -> dict[str, Any]:
         """The implementation, its status and its periods (counts suppressed) as JSON."""
@@ -52,7 +63,7 @@ class ImplementationView:
         out: dict[str, Any] = {
             "implementation_id": imp.implementation_id, "model": imp.model,
             "model_label": imp.model_label, "go_live_date": imp.go_live_date.isoformat(),
-            "go_live_approximate": imp.approximate, "scenario_name": imp.scenario_name,
+            "go_live_approximate": imp.approximate, "scenario_name": self.scenario_name,
             "status": self.realised.status if self.realised else "no locked baseline",
             "problem": self.problem or None, "summary": self.summary,
         }
@@ -94,15 +105,16 @@ def _realised_chart(view_id: str, realised: RealisedBenefit) -> list[Chart]:
          "line": {"width": 0}, "name": "Locked baseline P10 to P90", "hoverinfo": "skip"},
     ]
     figure_cla = {"data": [*band,
-        {"type": "scatter", "mode": "lines", "name": "Locked baseline P50", "x": labels,
+        {"type": "scatter", "mode": "lines+markers", "name": "Locked baseline P50", "x": labels,
          "y": chart_values([r["baseline_cla_p50"] for r in periods]),
          "line": {"color": PALETTE["baseline"], "dash": "dash"}},
-        {"type": "scatter", "mode": "lines", "name": "Business case P50", "x": labels,
+        {"type": "scatter", "mode": "lines+markers", "name": "Business case P50", "x": labels,
          "y": chart_values([r["business_case_cla_p50"] for r in periods]),
          "line": {"color": PALETTE["scenario"], "dash": "dot"}},
         {"type": "scatter", "mode": "lines+markers", "name": "Actual", "x": labels,
          "y": chart_values([r["actual_cla"] for r in periods]),
          "line": {"color": PALETTE["actual"], "width": 3}},
+        *suppressed_marks(labels, [r["actual_cla"] for r in periods], "Actual"),
     ], "layout": {"xaxis": {"title": {"text": "Period"}, "type": "category"},
                   "yaxis": {"title": {"text": "Children looked after"}}, "height": 360}}
     table_cla = DataTable(
@@ -126,7 +138,9 @@ def _realised_chart(view_id: str, realised: RealisedBenefit) -> list[Chart]:
         {"type": "scatter", "mode": "lines+markers", "name": "Realised saving to date",
          "x": labels, "y": chart_values([r["cumulative_saving_gbp"] for r in periods]),
          "line": {"color": PALETTE["scenario"], "width": 3}},
-        {"type": "scatter", "mode": "lines", "name": "Expected in the business case",
+        *suppressed_marks(labels, [r["cumulative_saving_gbp"] for r in periods],
+                          "Realised saving"),
+        {"type": "scatter", "mode": "lines+markers", "name": "Expected in the business case",
          "x": labels,
          "y": chart_values([r["cumulative_expected_saving_gbp"] for r in periods]),
          "line": {"color": PALETTE["la"], "dash": "dash"}},
@@ -150,28 +164,32 @@ def _realised_chart(view_id: str, realised: RealisedBenefit) -> list[Chart]:
                   figure_money, table_money)]
 
 
-def _implementation_view(store: Store, implementation: Implementation) -> ImplementationView:
+def _implementation_view(store: Store, implementation: Implementation, private: bool
+                         ) -> ImplementationView:
+    name = implementation.scenario_name if private else PRIVATE_SCENARIO
     try:
         realised = realised_for(store, implementation.implementation_id)
     except TrackError as exc:
-        return ImplementationView(implementation, None, problem=str(exc))
+        return ImplementationView(implementation, None, problem=str(exc), scenario_name=name)
     summary: dict[str, Any] = {}
     charts: list[Chart] = []
     if realised.has_periods:
-        last = realised.latest
+        last = suppress_realised(realised.periods).iloc[-1]
         summary = {k: plain(last[k]) for k in (
             "period", "cumulative_saving_gbp", "cumulative_saving_gbp_low",
             "cumulative_saving_gbp_high", "cumulative_expected_saving_gbp", "status")}
         charts = _realised_chart(f"imp-{implementation.implementation_id[:8]}", realised)
-    return ImplementationView(implementation, realised, summary=summary, charts=charts)
+    return ImplementationView(implementation, realised, summary=summary, charts=charts,
+                              scenario_name=name)
 
 
-def tracking_page(store: Store, la_code: str, include_actuals: bool = True) -> TrackingPage:
+def tracking_page(store: Store, la_code: str, include_private: bool = True) -> TrackingPage:
     """The LA's implementations with realised benefit, its imports and the actuals in force;
-    the imports and actuals are left out for readers who may not see the LA's private data."""
-    views = [_implementation_view(store, imp) for imp in list_implementations(store)
-             if imp.la_code == la_code]
-    imports = list_imports(store, la_code) if include_actuals else pd.DataFrame()
+    the imports, actuals and scenario names are left out for readers who may not see the LA's
+    private data."""
+    views = [_implementation_view(store, imp, include_private)
+             for imp in list_implementations(store) if imp.la_code == la_code]
+    imports = list_imports(store, la_code) if include_private else pd.DataFrame()
     import_rows = [{"version": r["version"], "source": r["source"],
                     "source_file": r["source_file"], "rows": r["rows"], "note": r["note"],
                     "imported_at": str(r["imported_at"])[:19]}
@@ -182,7 +200,7 @@ def tracking_page(store: Store, la_code: str, include_actuals: bool = True) -> T
                  Column("source_file", "File"), Column("rows", "Rows", "count"),
                  Column("imported_at", "Imported (UTC)"), Column("note", "Note")],
         rows=list(reversed(import_rows)))
-    actuals = current_actuals(store, la_code) if include_actuals else pd.DataFrame()
+    actuals = current_actuals(store, la_code) if include_private else pd.DataFrame()
     actual_rows: list[dict[str, Any]] = []
     if not actuals.empty:
         shown = suppress_actuals(
@@ -199,6 +217,16 @@ def tracking_page(store: Store, la_code: str, include_actuals: bool = True) -> T
     return TrackingPage(views, imports_table, actuals_table)
 
 
+def safe_filename(filename: str) -> str:
+    """The uploaded file's own name (no folders), printable and short enough for any disk."""
+    name = PurePath(filename.replace("\\", "/")).name
+    name = "".join(ch if ch.isprintable() and ch not in '<>:"|?*' else "_" for ch in name)
+    stem, dot, suffix = name.rpartition(".")
+    if dot and len(suffix) <= 5:
+        return f"{stem[:120]}.{suffix}" if stem.strip(" .") else f"actuals.{suffix}"
+    return name[:120] or "actuals.csv"
+
+
 def upload_actuals(store: Store, la_code: str, filename: str, content: bytes, note: str,
                    actor: Actor) -> ActualsImport:
     """Validate and import an uploaded actuals file with the track engine and record the import
@@ -206,7 +234,7 @@ def upload_actuals(store: Store, la_code: str, filename: str, content: bytes, no
     problem found."""
     from sf_benefits.ingest.errors import IngestError, Problem
 
-    name = PurePath(filename.replace("\\", "/")).name or "actuals.csv"
+    name = safe_filename(filename)
     if not name.lower().endswith(ALLOWED_SUFFIXES):
         raise IngestError([Problem(name, None, None, "file_type",
                                    "actuals must be a .csv or .xlsx file")])
@@ -249,27 +277,31 @@ def programme_page(store: Store) -> ProgrammePage:
                Column("price_base_year", "Price base"),
                Column("did_effect_pct", "Effect on CLA rate, DiD (%)", "rate"),
                Column("sc_effect_pct", "Effect on CLA rate, synthetic control (%)", "rate")]
+    programme_rows = records(table)
+    for row in programme_rows:
+        if row.get("saving_suppressed"):
+            row.update(cumulative_saving_gbp=SUPPRESSED, cumulative_saving_gbp_low=SUPPRESSED,
+                       cumulative_saving_gbp_high=SUPPRESSED)
     by_model: list[tuple[str, DataTable]] = []
-    if not table.empty:
-        for model_label, rows in table.groupby("model_label", sort=True):
-            shown = records(rows)
-            for row in shown:
-                row["go_live_date"] = (str(row["go_live_date"])
-                                       + (" (approx.)" if row.get("go_live_approximate") else ""))
-            by_model.append((str(model_label), DataTable(
-                caption=f"{model_label}: implementations", columns=columns, rows=shown)))
+    for model_label in sorted({str(r["model_label"]) for r in programme_rows}):
+        shown = [{**row, "go_live_date": str(row["go_live_date"])
+                  + (" (approx.)" if row.get("go_live_approximate") else "")}
+                 for row in programme_rows if row["model_label"] == model_label]
+        by_model.append((model_label, DataTable(
+            caption=f"{model_label}: implementations", columns=columns, rows=shown)))
     summary_frame = frames["programme_by_model"]
     summary = DataTable(
         caption="Implementations by model",
         columns=[Column("model", "Model"), Column("implementations", "Implementations", "count"),
                  Column("with_locked_baseline", "With a locked baseline", "count"),
-                 Column("cumulative_saving_gbp", "Realised saving to date (sum)", "money"),
+                 Column("cumulative_saving_gbp", "Realised saving to date (sum of those shown)",
+                        "money"),
                  Column("median_did_effect_pct", "Median effect, DiD (%)", "rate"),
                  Column("median_sc_effect_pct", "Median effect, synthetic control (%)", "rate")],
         rows=[{**row, "model": MODELS.get(str(row["model"]), row["model"])}
               for row in records(summary_frame)] if not summary_frame.empty else [])
     page = ProgrammePage(by_model, summary, list(view.notes),
-                         {"programme": records(table),
+                         {"programme": programme_rows,
                           "programme_by_model": summary.rows})
     with _programme_lock:
         _programme_cache[key] = (now, page)

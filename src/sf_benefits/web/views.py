@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from sf_benefits.disclosure import SUPPRESSED
+
 PALETTE = {"la": "#1d70b8", "neighbours": "#f47738", "region": "#4c2c92", "england": "#505a5f",
            "baseline": "#505a5f", "scenario": "#00703c", "band": "rgba(0,112,60,0.18)",
            "baseline_band": "rgba(80,90,95,0.15)", "actual": "#d4351c"}
@@ -80,3 +82,16 @@ def chart_values(values: list[Any]) -> list[float | None]:
         v = plain(value)
         out.append(float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None)
     return out
+
+
+def suppressed_marks(x: list[Any], values: list[Any], name: str) -> list[dict[str, Any]]:
+    """A trace marking, at the foot of the chart, each point whose count is suppressed: a "c"
+    as in the tables, so a gap in a line is never read as zero or as missing data."""
+    hidden = [xi for xi, v in zip(x, values, strict=True) if v == SUPPRESSED]
+    if not hidden:
+        return []
+    return [{"type": "scatter", "mode": "markers+text", "x": hidden, "y": [0] * len(hidden),
+             "text": [SUPPRESSED] * len(hidden), "textposition": "top center",
+             "marker": {"symbol": "line-ew-open", "size": 14, "color": "#505a5f"},
+             "name": f"{name}: {SUPPRESSED} = count from 1 to 5, not shown",
+             "hovertemplate": f"%{{x}}: {name} suppressed ({SUPPRESSED})<extra></extra>"}]
