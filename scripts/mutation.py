@@ -108,7 +108,7 @@ NAMED: tuple[tuple[str, str, str, str, str], ...] = (
      "hazards = rng.gamma(np.where(shape > 0, shape, 1.0)) * scale",
      "hazards = rng.gamma(4 * np.where(shape > 0, shape, 1.0)) / 4 * scale",
      "tests/project/childlevel/test_model.py"),
-    ("stock-flow trend-parameter uncertainty removed", "project/demand.py",
+    ("stock-flow trend-parameter uncertainty removed", "project/forecasting.py",
      "params = z @ chol.T", "params = z @ chol.T * 0.0", "tests/project/test_demand.py"),
 )
 """Issue 16's six deliberate changes: what, module, original text, changed text, tests to run."""
