@@ -11,9 +11,12 @@ from scipy import special
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.demand import (
     METHODS,
+    AutoARIMAModel,
     AutoETSModel,
+    AutoThetaModel,
     CareHistory,
     DemandDraws,
+    DemandModel,
     DemandModelError,
     LinearTrendModel,
     NaiveModel,
@@ -80,9 +83,10 @@ def test_flat_stock_flow_flows_stay_flat_and_intervals_are_not_degenerate() -> N
     assert (cla["hi-80"] - cla["lo-80"] > 0).all()
 
 
-@pytest.mark.parametrize("model", [StockFlowModel(), LinearTrendModel()],
-                         ids=["stock_flow", "linear_trend"])
-def test_planted_linear_trend_is_recovered(model: StockFlowModel | LinearTrendModel) -> None:
+@pytest.mark.parametrize("model", [StockFlowModel(), LinearTrendModel(), AutoThetaModel(),
+                                   AutoARIMAModel()],
+                         ids=["stock_flow", "linear_trend", "theta", "arima"])
+def test_planted_linear_trend_is_recovered(model: DemandModel) -> None:
     history, base, slope = trend_history()
     cla = total_cla(model.fit(history).predict(3))
     truth = base + slope * (cla["year"].to_numpy() - 2010)
