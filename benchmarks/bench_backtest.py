@@ -5,6 +5,8 @@ else a synthetic panel shaped like the real one: 153 LAs, years ending March 201
 starts, ceases and population, with suppressed cells and the odd missing year.
 
     .venv/bin/python benchmarks/bench_backtest.py [--synthetic] [--methods naive,ets]
+
+Target on a 2-core machine: the full backtest (the `sf-benefits backtest` methods) under 2 minutes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 
 from sf_benefits.project.backtest import run_backtest
 from sf_benefits.project.categories import PLACEMENTS
+from sf_benefits.project.defaults import BACKTEST_METHODS
 from sf_benefits.project.demand import METHODS, CareHistory, make_model
 
 YEARS = np.arange(2010, 2025)
@@ -60,12 +63,13 @@ def synthetic_panel(n_las: int = 153, seed: int = 2024) -> pd.DataFrame:
 
 
 def store_history() -> pd.DataFrame | None:
-    """The store's CLA history, or None when the store is unreachable or holds too few LAs."""
+    """The store's CLA history with CIN/CPP, or None when the store is unreachable or holds too
+    few LAs."""
     try:
         from sf_benefits.store import Store
-        from sf_benefits.store.queries import care_history
+        from sf_benefits.store.queries import demand_history
 
-        history = care_history(Store.open())
+        history = demand_history(Store.open())
     except Exception as error:
         print(f"store not usable ({type(error).__name__}); using the synthetic panel")
         return None
@@ -80,7 +84,7 @@ def bench_sampling(history: pd.DataFrame, n_draws: int = 10_000, horizon: int = 
     one = CareHistory.from_frame(history[history["la_code"] == history["la_code"].iloc[0]])
     print(f"\nsample(): {n_draws:,} draws × {horizon} years, one LA")
     for name in METHODS:
-        model = make_model(name).fit(one)
+        model = make_model(name, panel=history).fit(one)
         model.sample(horizon, 100, seed=0)
         started = time.perf_counter()
         model.sample(horizon, n_draws, seed=1)
@@ -91,8 +95,8 @@ def main() -> None:
     """Run the backtest on the store's or a synthetic panel and print figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--synthetic", action="store_true", help="ignore the store")
-    parser.add_argument("--methods", default=",".join(METHODS),
-                        help="comma-separated (default: every method, arima included)")
+    parser.add_argument("--methods", default=",".join(BACKTEST_METHODS),
+                        help="comma-separated (default: the backtest command's; add arima)")
     args = parser.parse_args()
     history = None if args.synthetic else store_history()
     source = "store"

@@ -98,16 +98,16 @@ def _count(rate: float, population: float) -> int:
 def write_dfe_directory(directory: Path, seed: int = 7, extra_las: int = 0) -> Path:
     """Write the synthetic files, named and shaped like the DfE's own, to `directory`. Halton's
     2024 CLA count is suppressed ('c'); the referrals and CPP files carry counts but no rates,
-    as the 2025 CIN census release does; Bury and Trafford share a workforce return; s251 money
-    has thousands separators, as the 2021-22 release does."""
+    as the 2025 CIN census release does; Bury and Trafford share a workforce return; spend and
+    weekly unit costs come in a LAIT long table."""
     directory.mkdir(parents=True, exist_ok=True)
     panel = build_panel(seed, extra_las)
     files: dict[str, list[dict[str, str]]] = {name: [] for name in (
         "cla_number_and_rate_per_10k_children", "la_cla_on_31_march_by_characteristics",
         "la_children_who_started_to_be_looked_after_during_the_year", "b1_children_in_need",
         "c1_children_in_need_referrals_and_rereferrals", "d3_cpps_subsequent_plan",
-        "d5_cpps_at31march_by_duration", "csww_indicators",
-        "s251_childrens_young_peoples_services_la_regional_national")}
+        "d5_cpps_at31march_by_duration", "csww_indicators")}
+    lait: list[dict[str, object]] = []
     for year in YEARS:
         this = panel[panel["year"] == year]
         groups = [("National", None, None, this)] + [
@@ -116,14 +116,14 @@ def write_dfe_directory(directory: Path, seed: int = 7, extra_las: int = 0) -> P
         for level, la, region, part in groups:
             geo = _geo(year, level, la, region)
             population = part["population"].sum()
-            for label, column in (("Children looked after at 31 March each year", "cla"),
+            for label, column in (("Children looked after on 31 March each year", "cla"),
                                   ("Children starting to be looked after each year", "starts"),
                                   ("Children ceasing to be looked after each year", "ceases")):
                 number = part[column].sum()
                 suppressed = la is not None and la[2] == "Halton" and year == 2024
                 files["cla_number_and_rate_per_10k_children"].append({
-                    **geo, "population_count": label, "population_estimate": str(population),
-                    "number": "c" if suppressed else str(number),
+                    **geo, "population_type": label, "population_estimate": str(population),
+                    "children_count": "c" if suppressed else str(number),
                     "rate_per_10000": "c" if suppressed else
                     str(round(number / population * 10_000))})
             for file, total in (("la_cla_on_31_march_by_characteristics", part["cla"].sum()),
@@ -140,37 +140,29 @@ def write_dfe_directory(directory: Path, seed: int = 7, extra_las: int = 0) -> P
             counts = {c: sum(_count(r, p) for r, p in zip(part[c], part["population"], strict=True))
                       for c in ("cin", "cpp", "referrals")}
             files["b1_children_in_need"].append({
-                **geo, "At31_episodes": str(counts["cin"]),
-                "At31_episodes_rate": f"{counts['cin'] / population * 10_000:.1f}"})
+                **geo, "category": "Children in Need", "At31_episodes": str(counts["cin"])})
             files["c1_children_in_need_referrals_and_rereferrals"].append({
-                **geo, "referral_count": str(counts["referrals"]),
+                **geo, "category": "Referrals and Re-referrals",
+                "referral_count": str(counts["referrals"]),
                 "rereferral_count": str(round(counts["referrals"] * 0.22)),
                 "rereferral_percent": "22.0"})
             files["d5_cpps_at31march_by_duration"].append({
-                **geo, "CPP_At31": str(counts["cpp"]),
+                **geo, "category": "Child Protection Plans by length of time",
+                "CPP_At31": str(counts["cpp"]),
                 "X2_years_or_more": str(round(counts["cpp"] * 0.03)),
                 "X2_years_or_more_percent": "3.0"})
             starts = round(counts["cpp"] * 0.9)
             files["d3_cpps_subsequent_plan"].append({
-                **geo, "CPP_start": str(starts),
+                **geo, "category": "Child Protection Plans which are a second or subsequent plan",
+                "CPP_start": str(starts),
                 "CPP_subsequent": str(round(starts * part["repeat_cpp"].mean() / 100)),
                 "CPP_subsequent_percent": f"{part['repeat_cpp'].mean():.1f}"})
             if la is None or la[0] not in JOINT_RETURN:
                 files["csww_indicators"].append({
                     **geo, "agency_rate_fte": f"{part['agency'].mean():.1f}",
                     "turnover_rate_fte": f"{part['turnover'].mean():.1f}"})
-            spend = {**_geo(year, level, la, region, f"{year - 1}{str(year)[2:]}"),
-                     "time_identifier": "Financial year"}
-            total = int(part["spend"].sum())
-            for category, description, amount in (
-                    ("Children looked after", "3.1.1 Residential care", total * 2 // 5),
-                    ("Children looked after", "3.1.11 Total Children Looked After", total),
-                    ("Safeguarding children and young peoples services",
-                     "3.3.4 Total Safeguarding Children and Young Peoples Services", total // 2)):
-                files["s251_childrens_young_peoples_services_la_regional_national"].append({
-                    **spend, "category_of_expenditure": category,
-                    "description_of_expenditure": description,
-                    "own_provision": f"{amount // 3:,}", "total_expenditure": f"{amount:,}"})
+            if level != "Regional":
+                lait += _lait_finance(year, la, part)
         joint = this[this["la"].map(lambda a: a[0] in JOINT_RETURN)]
         if not joint.empty:
             geo = _geo(year, "Local authority", joint["la"].iloc[0])
@@ -183,9 +175,27 @@ def write_dfe_directory(directory: Path, seed: int = 7, extra_las: int = 0) -> P
                 "turnover_rate_fte": f"{joint['turnover'].mean():.1f}"})
     for name, rows in files.items():
         pd.DataFrame(rows).to_csv(directory / f"{name}.csv", index=False)
+    pd.DataFrame(lait).to_parquet(directory / "lait_benchmarking_long.parquet")
     _write_population(directory, panel)
     _write_lookup_and_neighbours(directory, synthetic_las(extra_las))
     return directory
+
+
+def _lait_finance(year: int, la: tuple[str, str, str, str] | None,
+                  part: pd.DataFrame) -> list[dict[str, object]]:
+    """LAIT section 251 rows as the LAIT writes them: total gross spend on children looked after
+    and weekly unit costs, period '2022-23 (OT)', LA number a float, England numbered 970;
+    Halton's 2023 fostering cost is '-' (not available)."""
+    i = int(la[1]) % 50 if la else 0
+    number, name, region = (float(la[1]), la[2], REGIONS[la[3]]) if la else (970.0, "England", "NA")
+    weekly = {"FosteringFinance": 600 + 5 * i, "RescareFinance": 5_000 + 20 * i,
+              "LACFinance": 1_500 + 10 * i}
+    if la and la[2] == "Halton" and year == 2023:
+        weekly["FosteringFinance"] = "-"
+    rows = {"TotalLACFinance": int(part["spend"].sum()), **weekly}
+    return [{"Short Desc": desc, "Data item": None, "Years": f"{year - 1}-{str(year)[2:]} (OT)",
+             "LA and Regions": name, "Values": str(value), "LA Number": number, "Region": region}
+            for desc, value in rows.items()]
 
 
 def _write_population(directory: Path, panel: pd.DataFrame) -> None:

@@ -11,6 +11,7 @@ DATA_DIR_ENV = "SF_BENEFITS_DATA_DIR"
 DATABASE_URL_ENV = "SF_BENEFITS_DATABASE_URL"
 SOURCE_DIR_ENV = "SF_BENEFITS_SOURCE_DIR"
 PSEUDONYM_KEY_ENV = "SF_BENEFITS_PSEUDONYM_KEY"
+OUTPUT_DIR_ENV = "SF_BENEFITS_OUTPUT_DIR"
 
 
 def data_dir() -> Path:
@@ -23,6 +24,11 @@ def data_dir() -> Path:
 def database_url() -> str:
     """SQLAlchemy URL of the store: `SF_BENEFITS_DATABASE_URL`, else SQLite in `data_dir()`."""
     return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{data_dir() / 'sf_benefits.sqlite'}"
+
+
+def output_dir() -> Path:
+    """Folder for files written without `--out`: `SF_BENEFITS_OUTPUT_DIR`, else `out` here."""
+    return Path(os.environ.get(OUTPUT_DIR_ENV) or "out")
 
 
 def default_source_dir() -> Path:

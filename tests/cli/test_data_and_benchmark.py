@@ -101,3 +101,27 @@ def test_status_lists_datasets(cli_env: Path) -> None:
     assert "cla_number_and_rate_per_10k" in result.output
     assert "cpp_rate_per_10k" in result.output and "not found" not in result.output
 
+
+
+def test_status_as_csv_names_every_indicator_source_and_basis(cli_env: Path) -> None:
+    result = runner.invoke(app, ["data", "status", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    from io import StringIO
+
+    coverage = pd.read_csv(StringIO(result.output)).set_index("indicator_id")
+    assert len(coverage) == 13 and (coverage["las_in_last_year"] > 0).all()
+    assert coverage.loc["cla_spend_per_child", "files"] == (
+        "lait_benchmarking_long ÷ cla_number_and_rate_per_10k_children")
+    assert coverage.loc["cpp_rate_per_10k", "basis"] == "per 10,000 children, computed"
+
+
+def test_benchmark_reads_in_80_columns(cli_env: Path) -> None:
+    """One block per indicator; no line wider than the terminal, no cell cut to '…'."""
+    result = runner.invoke(app, ["benchmark", "--la", "Warrington", "--year", "2023"],
+                           env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    assert "…" not in result.output
+    assert "Children looked after at 31 March, rate per 10,000 children (2023)" in result.output
+    assert re.search(r"Warrington \d+\.\d · band [A-D] · rank \d+ of \d+ in England",
+                     result.output)

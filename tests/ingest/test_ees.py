@@ -166,17 +166,18 @@ def test_a_failure_while_writing_rolls_back(store: Store, dfe_dir: Path,
     before = snapshot(store)
     import sf_benefits.ingest.loader as loader
 
-    def explode(_frame: pd.DataFrame) -> list[dict[str, object]]:
-        raise RuntimeError("interrupted")
-
-    real = loader._records
+    real = loader.bulk_insert
     calls = {"n": 0}
 
-    def fail_late(frame: pd.DataFrame) -> list[dict[str, object]]:
+    def fail_late(*args: object, **kwargs: object) -> None:
+        """Fails after the neighbours and several observation datasets are written, while the
+        observation indexes are dropped for the bulk write."""
         calls["n"] += 1
-        return explode(frame) if calls["n"] > 3 else real(frame)
+        if calls["n"] > 6:
+            raise RuntimeError("interrupted")
+        real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(loader, "_records", fail_late)
+    monkeypatch.setattr(loader, "bulk_insert", fail_late)
     with pytest.raises(RuntimeError):
         load_directory(store, dfe_dir)
     assert snapshot(store) == before

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sf_benefits.cli.main import app
-from sf_benefits.project.backtest import forecast_origins, run_backtest
+from sf_benefits.project.backtest import forecast_origins, run_backtest, select_method
 from sf_benefits.project.categories import PLACEMENTS
-from sf_benefits.project.demand import CareHistory, select_method
+from sf_benefits.project.demand import CareHistory
 from sf_benefits.store import Store
 from sf_benefits.store.queries import care_history
 

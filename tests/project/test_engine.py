@@ -11,11 +11,13 @@ import pytest
 from sf_benefits.assumptions import MissingAssumptionError
 from sf_benefits.project import ProjectionResult, prepare_assumptions, simulate
 from sf_benefits.project.categories import PLACEMENTS
+from sf_benefits.project.engine import QUANTILES, _quantile_rows
 from tests.project.projection_fixtures import (
     TEST_DEFLATOR,
     Draws,
     complete_overrides,
     flat_draws,
+    unset,
 )
 
 OPENING = np.full(len(PLACEMENTS), 100.0)
@@ -23,8 +25,10 @@ WEEKS = 365 / 7
 
 
 def run(model: str, overrides: dict[str, Any], draws: Draws, seed: int = 7,
-        **kwargs: Any) -> ProjectionResult:
+        without: tuple[str, ...] = (), **kwargs: Any) -> ProjectionResult:
+    """Appraise `model` with `overrides`; the parameters in `without` as if shipped without a value."""
     innovation, params = prepare_assumptions(model, overrides, "test")
+    params = unset(params, *without)
     return simulate(draws, innovation, params, opening_cla=kwargs.pop("opening", OPENING),
                     price_base_year=kwargs.pop("price_base_year", "2024-25"), seed=seed,
                     la_code="E10000001", method="test", **kwargs)
@@ -109,16 +113,16 @@ def test_zero_impact_with_costs_loses_exactly_the_costs() -> None:
 
 def test_refuses_naming_every_parameter_without_a_source() -> None:
     draws = flat_draws(n_draws=2, horizon=2)
+    gaps = ("fs_reduction_in_starts", "fs_ramp_up_years", "fs_implementation_cost", "deadweight",
+            "unit_cost_placed_with_parents_weekly")
     with pytest.raises(MissingAssumptionError) as caught:
-        run("family_safeguarding", {}, draws)
-    for pid in ("fs_reduction_in_starts", "fs_ramp_up_years", "fs_implementation_cost",
-                "deadweight", "unit_cost_placed_with_parents_weekly"):
-        assert pid in caught.value.parameter_ids
+        run("family_safeguarding", {}, draws, without=gaps)
+    assert set(caught.value.parameter_ids) == set(gaps)
+    for pid in gaps:
         assert pid in str(caught.value)
-    overrides = complete_overrides("family_safeguarding")
-    del overrides["fs_reduction_in_starts"]
     with pytest.raises(MissingAssumptionError, match="fs_reduction_in_starts") as one:
-        run("family_safeguarding", overrides, draws)
+        run("family_safeguarding", complete_overrides("family_safeguarding"), draws,
+            without=("fs_reduction_in_starts",))
     assert one.value.parameter_ids == ["fs_reduction_in_starts"]
 
 
@@ -132,24 +136,30 @@ def test_unit_cost_needed_only_for_placements_with_children() -> None:
     del overrides["unit_cost_other_weekly"]
     no_other = Draws(draws.years, draws.placements, cla, draws.starts, draws.ceases,
                      draws.population_0_17)
-    result = run("family_safeguarding", overrides, no_other, opening=opening)
+    result = run("family_safeguarding", overrides, no_other, opening=opening,
+                 without=("unit_cost_other_weekly",))
     assert "unit_cost_other_weekly" not in set(result.assumptions["id"])
     with pytest.raises(MissingAssumptionError, match="unit_cost_other_weekly"):
-        run("family_safeguarding", overrides, draws)
+        run("family_safeguarding", overrides, draws, without=("unit_cost_other_weekly",))
 
 
-def test_shipped_unit_costs_need_a_deflator_and_are_converted() -> None:
+def test_shipped_unit_costs_are_converted_with_the_shipped_deflator() -> None:
     overrides = complete_overrides("family_safeguarding")
     del overrides["unit_cost_foster_weekly"]  # shipped: £646 a week at 2016-17 prices
-    with pytest.raises(MissingAssumptionError, match="gdp_deflator_index"):
-        run("family_safeguarding", overrides, flat_draws(n_draws=1, horizon=1))
-    overrides["gdp_deflator_index"] = {"values": TEST_DEFLATOR, "source": "test index"}
     result = run("family_safeguarding", overrides, flat_draws(n_draws=1, horizon=1))
     foster = result.assumptions.set_index("id").loc["unit_cost_foster_weekly"]
-    assert foster["price_base_factor"] == pytest.approx(1.3)
-    assert foster["value_in_price_base"] == pytest.approx(646 * 1.3)
-    expected = (600 * 1000 + 100 * 646 * 1.3) * WEEKS
-    assert money(result, "baseline_cost") == pytest.approx([expected])
+    # HM Treasury GDP deflator (March 2026): 2016-17 = 76.0754, 2024-25 = 100
+    assert foster["price_base_factor"] == pytest.approx(100 / 76.0754)
+    assert foster["value_in_price_base"] == pytest.approx(849.1575, abs=1e-4)
+    low, high = ((600 * 1000 + 100 * weekly * 100 / 76.0754) * WEEKS for weekly in (600, 820))
+    assert low <= money(result, "baseline_cost")[0] <= high  # one draw of the foster cost
+    with pytest.raises(MissingAssumptionError, match="gdp_deflator_index"):
+        run("family_safeguarding", overrides, flat_draws(n_draws=1, horizon=1),
+            without=("gdp_deflator_index",))
+    overrides["gdp_deflator_index"] = {"values": TEST_DEFLATOR, "source": "test index"}
+    result = run("family_safeguarding", overrides, flat_draws(n_draws=1, horizon=1))
+    assert result.assumptions.set_index("id").loc["unit_cost_foster_weekly",
+                                                  "price_base_factor"] == pytest.approx(1.3)
     partial = dict(overrides, gdp_deflator_index={"values": {"2024-04-01": 104.0}})
     with pytest.raises(MissingAssumptionError, match="no index for 2016-17"):
         run("family_safeguarding", partial, flat_draws(n_draws=1, horizon=1))
@@ -157,7 +167,8 @@ def test_shipped_unit_costs_need_a_deflator_and_are_converted() -> None:
 
 def test_optional_workforce_saving_is_excluded_then_included() -> None:
     overrides = complete_overrides("family_safeguarding", effect=0.0)
-    result = run("family_safeguarding", overrides, flat_draws(n_draws=1, horizon=2))
+    result = run("family_safeguarding", overrides, flat_draws(n_draws=1, horizon=2),
+                 without=("fs_agency_fte_reduction",))
     assert any("workforce" in e for e in result.excluded)
     overrides["fs_agency_fte_reduction"] = {"value": 3.0, "source": "workforce plan"}
     overrides["agency_social_worker_premium_annual"] = {
@@ -176,13 +187,29 @@ def test_family_valued_averts_families_times_children_times_effect() -> None:
     assert money(result, "running_cost") == pytest.approx([200_000.0])
 
 
+def test_conferences_stop_counting_once_the_national_duty_applies() -> None:
+    overrides = complete_overrides("family_valued", effect=100.0)
+    overrides["fv_cost_per_fgc"] = {"value": 2_000, "price_base_year": "2024-25", "source": "t"}
+    overrides["fv_running_cost_annual"] = {"value": 50_000, "price_base_year": "2024-25",
+                                           "source": "t"}
+    overrides["fv_fgc_duty_start_year"] = {"value": 2027, "source": "duty from 2027-28"}
+    # years ending March 2027, 2028, 2029 are 2026-27, 2027-28, 2028-29
+    result = run("family_valued", overrides, flat_draws(n_draws=1, horizon=3, first_year=2027))
+    averted = result.counts[result.counts["series"] == "averted_starts"]["p50"].tolist()
+    assert averted == pytest.approx([100 * 1.732 * 0.086, 0.0, 0.0])
+    assert money(result, "running_cost") == pytest.approx([250_000.0, 50_000.0, 50_000.0])
+    row = result.assumptions.set_index("id").loc["fv_fgc_duty_start_year"]
+    assert (row["status"], row["value"]) == ("override", 2027)
+
+
 def test_no_wrong_door_shift_saves_the_cost_difference() -> None:
     overrides = complete_overrides("no_wrong_door", effect=0.5, ramp=0.0)
     overrides["unit_cost_childrens_homes_secure_weekly"] = {
         "value": 6000, "price_base_year": "2024-25", "source": "t"}
     overrides["unit_cost_foster_weekly"] = {"value": 800, "price_base_year": "2024-25",
                                             "source": "t"}
-    result = run("no_wrong_door", overrides, flat_draws(n_draws=1, horizon=2))
+    result = run("no_wrong_door", overrides, flat_draws(n_draws=1, horizon=2),
+                 without=("nwd_reduction_in_starts",))
     assert any("reduction in starts" in e for e in result.excluded)
     # 50 children move from a home to foster care at the first 31 March; the average in the
     # first year is 25, in the second 50.
@@ -236,6 +263,32 @@ def test_interval_widens_with_uncertainty() -> None:
     assert npv.p10 < npv.p50 < npv.p90
     band = result.money[result.money["measure"] == "cumulative_net_savings"]
     assert (band["p10"] <= band["p50"]).all() and (band["p50"] <= band["p90"]).all()
+    fixed = run("family_safeguarding",
+                {**uncertain_overrides(), "fs_reduction_in_starts": {"value": 0.2, "source": "t"}},
+                flat_draws(n_draws=2_000, horizon=5, noise_sd=0.05))
+    assert npv.p90 - npv.p10 > fixed.net_present_value.p90 - fixed.net_present_value.p10
+
+
+@pytest.mark.parametrize(("n_draws", "shape"), [(7, (3, 2)), (10, (4,)), (11, (2, 3)), (2, (5,))])
+def test_quantile_rows_equal_numpy_linear_quantiles(n_draws: int, shape: tuple[int, ...]) -> None:
+    array = np.random.default_rng(n_draws).normal(size=(n_draws, *shape))
+    assert _quantile_rows(array) == pytest.approx(np.quantile(array, QUANTILES, axis=0),
+                                                   abs=1e-12)
+
+
+def test_baseline_count_bands_are_numpy_quantiles_of_the_demand_draws() -> None:
+    """P10/P50/P90 of the children in care are the draws' quantiles, interpolated (7 draws, so a
+    quantile by floor or nearest draw would differ)."""
+    draws = flat_draws(n_draws=7, horizon=3, noise_sd=0.2, seed=4)
+    counts = run("family_safeguarding", uncertain_overrides(), draws).counts
+    baseline = counts[counts["series"] == "baseline"].set_index(["year", "placement"])
+    total = np.concatenate([draws.cla, draws.cla.sum(axis=2, keepdims=True)], axis=2)
+    expected = np.quantile(total, QUANTILES, axis=0)
+    for y, year in enumerate(draws.years):
+        for p, placement in enumerate((*PLACEMENTS, "all")):
+            row = baseline.loc[(year, placement)]
+            assert [row["p10"], row["p50"], row["p90"]] == pytest.approx(expected[:, y, p],
+                                                                         rel=1e-12)
 
 
 def test_sensitivity_table_for_a_tornado() -> None:

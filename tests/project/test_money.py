@@ -84,10 +84,21 @@ def test_price_base_conversion_with_a_deflator() -> None:
     assert price_base_factor(series, "2019-20", "2019-20") == 1.0
 
 
+def test_shipped_deflator_by_hand() -> None:
+    shipped = load_defaults()["gdp_deflator_index"]  # HM Treasury, March 2026, 2024-25 = 100
+    assert 670 * price_base_factor(shipped, "2022-23", "2024-25") == pytest.approx(
+        670 * 100 / 91.2996)
+    assert round(670 * price_base_factor(shipped, "2022-23", "2024-25"), 2) == 733.85
+    assert price_base_factor(shipped, "2016-17", "2023-24") == pytest.approx(96.1117 / 76.0754)
+    assert round(646 * price_base_factor(shipped, "2016-17", "2023-24")) == 816  # research note
+
+
 def test_conversion_refuses_without_index_values() -> None:
     shipped = load_defaults()["gdp_deflator_index"]
     with pytest.raises(MissingAssumptionError, match="gdp_deflator_index"):
-        price_base_factor(shipped, "2016-17", "2024-25")
+        price_base_factor(shipped.model_copy(update={"values": None}), "2016-17", "2024-25")
+    with pytest.raises(MissingAssumptionError, match="no index for 2009-10"):
+        price_base_factor(shipped, "2009-10", "2024-25")
     partial = deflator({date(2024, 4, 1): 104.0})
     with pytest.raises(MissingAssumptionError, match="no index for 2016-17"):
         price_base_factor(partial, "2016-17", "2024-25")

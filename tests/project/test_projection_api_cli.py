@@ -16,7 +16,7 @@ from sf_benefits.project import run_projection
 from sf_benefits.project.api import resolve_method
 from sf_benefits.store import Store
 from sf_benefits.store.queries import care_history
-from tests.project.projection_fixtures import complete_overrides
+from tests.project.projection_fixtures import complete_overrides, model_without
 
 runner = CliRunner()
 
@@ -50,16 +50,17 @@ def test_run_projection_from_a_store_history(history: tuple[pd.DataFrame, str]) 
     assert again.net_present_value == result.net_present_value
 
 
-def test_refuses_before_forecasting(history: tuple[pd.DataFrame, str],
+def test_refuses_before_forecasting(history: tuple[pd.DataFrame, str], tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     frame, code = history
+    gap = model_without(tmp_path, "family_safeguarding", "fs_reduction_in_starts")
 
     def no_forecast(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the forecast should not run")
 
     monkeypatch.setattr("sf_benefits.project.demand.make_model", no_forecast)
     with pytest.raises(MissingAssumptionError, match="fs_reduction_in_starts"):
-        run_projection(frame, code, n_draws=10)
+        run_projection(frame, code, model=gap, n_draws=10)
     with pytest.raises(ValueError, match="no rows for LA"):
         run_projection(frame, "E99999999", n_draws=10)
 
@@ -108,8 +109,9 @@ def test_project_command_writes_tables_csv_and_charts(loaded_store: Store, tmp_p
     assert csv.output.splitlines()[0] == "financial_year,measure,p10,p50,p90,mean"
 
 
-def test_project_command_names_missing_assumptions(loaded_store: Store) -> None:
-    result = runner.invoke(app, ["project", "--la", "Warrington", "--model", "no_wrong_door",
+def test_project_command_names_missing_assumptions(loaded_store: Store, tmp_path: Path) -> None:
+    gaps = model_without(tmp_path, "no_wrong_door", "nwd_ramp_up_years", "nwd_running_cost_annual")
+    result = runner.invoke(app, ["project", "--la", "Warrington", "--model", str(gaps),
                                  "--draws", "10", "--database-url", loaded_store.url],
                            env={"COLUMNS": "200"})
     assert result.exit_code == 2
@@ -124,13 +126,15 @@ def test_assumptions_list_command() -> None:
     table = runner.invoke(app, ["assumptions", "list", "--model", "family_safeguarding"],
                           env={"COLUMNS": "200"})
     assert table.exit_code == 0, table.output
-    assert "fs_reduction_in_starts" in table.output and "NOT FOUND" in table.output
-    csv = runner.invoke(app, ["assumptions", "list", "--missing", "--format", "csv"])
+    assert "fs_reduction_in_starts" in table.output and "NOT FOUND" not in table.output
+    assert "derived" in table.output
+    csv = runner.invoke(app, ["assumptions", "list", "--format", "csv"])
     assert csv.exit_code == 0, csv.output
     listed = csv.output.splitlines()
     assert listed[0].startswith("id,group,description,value,unit,price_base_year")
     assert any(line.startswith("gdp_deflator_index,") for line in listed)
-    assert not any(line.startswith("discount_rate,") for line in listed)
+    missing = runner.invoke(app, ["assumptions", "list", "--missing", "--format", "csv"])
+    assert missing.output.splitlines() == listed[:1]  # every parameter ships with a value
 
 
 def test_assumptions_template_command(tmp_path: Path) -> None:
@@ -139,5 +143,39 @@ def test_assumptions_template_command(tmp_path: Path) -> None:
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = out.read_text()
-    assert "nwd_running_cost_annual:" in text
-    assert "nwd_residential_to_family_shift" not in text  # ships with a sourced value
+    assert text.endswith("overrides:\n")  # every parameter ships with a sourced value
+
+
+def test_project_with_no_overrides_prints_appraisal_grades_and_unit_cost_basis(
+        loaded_store: Store, tmp_path: Path) -> None:
+    for model in ("family_safeguarding", "family_valued", "no_wrong_door"):
+        result = runner.invoke(app, [
+            "project", "--la", "Warrington", "--model", model, "--draws", "300",
+            "--database-url", loaded_store.url], env={"COLUMNS": "250"})
+        assert result.exit_code == 0, result.output
+        text = " ".join(result.output.split())
+        for expected in ("Net present value", "Return on investment", "Payback year (P50)",
+                         "2024-25 prices", "rests on grade D", "What drives the NPV",
+                         "Warrington's own s251 outturn 2023-24 (LAIT FosteringFinance)",
+                         "Warrington's own s251 outturn 2023-24 (LAIT RescareFinance)"):
+            assert expected in text, (model, expected)
+        assert "Your overrides" not in text
+    overrides = tmp_path / "mine.yaml"
+    overrides.write_text("by: Warrington finance\noverrides:\n"
+                         "  unit_cost_foster_weekly: {value: 800, price_base_year: 2024-25,"
+                         " source: ledger}\n")
+    result = runner.invoke(app, [
+        "project", "--la", "Warrington", "--draws", "200", "--overrides", str(overrides),
+        "--database-url", loaded_store.url], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "user override (Warrington finance)" in text
+    assert "Your overrides (win over defaults and the LA's published costs): " \
+           "unit_cost_foster_weekly" in text
+    overrides.write_text("overrides:\n  fs_reduction_in_starts: -5\n")
+    refused = runner.invoke(app, [
+        "project", "--la", "Warrington", "--draws", "20", "--overrides", str(overrides),
+        "--database-url", loaded_store.url], env={"COLUMNS": "250"})
+    assert refused.exit_code == 1
+    assert "fs_reduction_in_starts: -5 is outside its valid range [0, 1]" in " ".join(
+        refused.output.split())

@@ -146,9 +146,11 @@ def test_cli_writes_the_workbook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     common = ["report", "--la", "warrington", "--model", "family_safeguarding", "--years", "3",
               "--draws", "200", "--seed", "5", "--overrides", str(overrides)]
 
-    refused = runner.invoke(app, common[:-2])
-    assert refused.exit_code == 2
-    assert "fs_reduction_in_starts" in refused.output
+    out_of_range = tmp_path / "out_of_range.yaml"
+    out_of_range.write_text("fs_reduction_in_starts: -5\n", encoding="utf-8")
+    refused = runner.invoke(app, [*common[:-1], str(out_of_range)])
+    assert refused.exit_code == 1
+    assert "fs_reduction_in_starts: -5 is outside its valid range" in refused.output
 
     out = tmp_path / "warrington.xlsx"
     result = runner.invoke(app, [*common, "--format", "xlsx", "--out", str(out)])

@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text
 from sf_benefits.benchmark import benchmark_la
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
-from sf_benefits.store.db import MIGRATIONS
+from sf_benefits.store.db import MIGRATIONS, migration_heads
 from sf_benefits.store.queries import care_history
 
 
@@ -61,3 +61,21 @@ def test_migrations_are_repeatable(store: Store) -> None:
         heads = {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
     script = ScriptDirectory(str(MIGRATIONS))
     assert heads == set(script.get_heads())
+
+
+def test_an_up_to_date_store_opens_without_alembic(tmp_path: Path) -> None:
+    assert migration_heads() == set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    store = Store.open(url)
+    assert store.schema_is_current()
+    with store.transaction() as conn:
+        conn.execute(text("DELETE FROM alembic_version WHERE version_num = '0004_web'"))
+        for table in ("background_job", "saved_scenario", "audit_event", "login_attempt",
+                      "web_session", "web_user"):
+            conn.execute(text(f"DROP TABLE {table}"))
+    assert not store.schema_is_current()
+    store.close()
+    reopened = Store.open(url)
+    assert reopened.schema_is_current()
+    assert "audit_event" in inspect(reopened.engine).get_table_names()
+    reopened.close()

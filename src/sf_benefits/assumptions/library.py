@@ -34,6 +34,10 @@ OVERRIDE_FIELDS = {
 }
 
 
+SERIES_PARAMETERS = ("gdp_deflator_index",)
+"""Parameters given as a series by effective date (`values:`), not as one `value:`."""
+
+
 class AssumptionError(ValueError):
     """An assumption file or override is malformed, unknown or inconsistent."""
 
@@ -47,13 +51,16 @@ class MissingAssumptionError(AssumptionError):
         lines = [
             f"  - {p.id}: {p.description} [{p.unit}]"
             + (f" ({p.status.replace('_', ' ')})" if p.status != "sourced" else "")
+            + (" (a series: `values: {2024-04-01: ..., 2025-04-01: ...}`)"
+               if p.id in SERIES_PARAMETERS else "")
             for p in parameters
         ]
         super().__init__(
             f"{len(parameters)} parameter(s) needed by this run have no sourced value:\n"
             + "\n".join(lines)
             + "\nSupply each as an override (YAML: `<id>: {value: ..., source: ..., "
-            "price_base_year: ...}`) and the run will record it as an LA override."
+            "price_base_year: ...}`, or `values:` for a series) and the run will record it as "
+            "an LA override."
         )
 
 
@@ -142,6 +149,8 @@ class InnovationModel:
             *mech.running_costs, *mech.other_savings,
         ):
             ids.extend(term.product_of)
+            if term.not_additional_from:
+                ids.append(term.not_additional_from)
         ids.extend(s.proportion for s in mech.placement_shifts)
         return list(dict.fromkeys(ids))
 
@@ -156,11 +165,18 @@ def _read_yaml(text: str, origin: str) -> Any:
         raise AssumptionError(f"{origin}: not valid YAML: {exc}") from exc
 
 
+def plain_errors(exc: ValidationError) -> str:
+    """Pydantic's findings as indented `field: message` lines, without its codes and web links."""
+    return "\n".join(
+        f"    {'.'.join(map(str, e['loc'])) or 'file'}: "
+        f"{str(e['msg']).removeprefix('Value error, ')}" for e in exc.errors())
+
+
 def _parse_parameter(data: Any, origin: str) -> Parameter:
     try:
         return Parameter.model_validate(data)
     except ValidationError as exc:
-        raise AssumptionError(f"{origin}: invalid parameter:\n{exc}") from exc
+        raise AssumptionError(f"{origin}: invalid parameter:\n{plain_errors(exc)}") from exc
 
 
 def _package_dir() -> Any:
@@ -212,6 +228,8 @@ def _load_model(name: str) -> InnovationModel:
         origin = f"models/{name}.yaml"
     else:
         path = Path(name)
+        if path.suffix.lower() in (".yaml", ".yml") and not path.is_file():
+            raise AssumptionError(f"no model file {str(path)!r}: the YAML file does not exist")
         if not path.is_file():
             raise AssumptionError(
                 f"unknown model {name!r}: choose one of {', '.join(MODELS)} or give a YAML file"
@@ -220,7 +238,8 @@ def _load_model(name: str) -> InnovationModel:
     try:
         parsed = InnovationModelFile.model_validate(_read_yaml(text, origin))
     except ValidationError as exc:
-        raise AssumptionError(f"{origin}: invalid innovation model:\n{exc}") from exc
+        raise AssumptionError(
+            f"{origin}: invalid innovation model:\n{plain_errors(exc)}") from exc
     params: dict[str, Parameter] = {}
     for param in parsed.parameters:
         if param.id in params:
@@ -288,7 +307,7 @@ def load_overrides(path: str | Path) -> tuple[dict[str, Any], str | None]:
         raise AssumptionError(f"{path}: expected a mapping of parameter id to value")
     by = data.pop("by", None)
     if "overrides" in data:
-        data = data["overrides"]
+        data = data["overrides"] or {}  # a template with every entry still commented out
     if not isinstance(data, dict):
         raise AssumptionError(f"{path}: 'overrides' must map parameter ids to values")
     return data, None if by is None else str(by)
@@ -363,15 +382,24 @@ def _override_one(param: Parameter, spec: Any, who: str) -> Parameter:
         )
     if ("value" in spec) == ("values" in spec):
         raise AssumptionError(f"override of {param.id}: give exactly one of value or values")
+    if "values" in spec and not spec["values"]:
+        raise AssumptionError(f"override of {param.id}: no values filled in (a series: "
+                              "`values: {2024-04-01: ..., 2025-04-01: ...}`)")
     if "values" in spec:
         values = {_as_date(k, param.id): _as_float(v, param.id) for k, v in spec["values"].items()}
     else:
         start = _as_date(spec.get("effective_from", date(1900, 4, 1)), param.id)
         values = {start: _as_float(spec["value"], param.id)}
-    price_base = spec.get("price_base_year", param.price_base_year)
+    outside = [v for v in values.values() if param.out_of_range(v)]
+    if outside:
+        raise AssumptionError(
+            f"override of {param.id}: {outside[0]:g} is outside {param.valid_range_text}"
+        )
+    price_base = spec.get("price_base_year")
     if is_money_unit(param.unit) and price_base is None:
         raise AssumptionError(
-            f"override of {param.id}: a money value needs price_base_year (e.g. '2024-25')"
+            f"override of {param.id}: a money value needs the price_base_year it is in (e.g. "
+            f"'2024-25'; the shipped value is at {param.price_base_year or 'no'} prices)"
         )
     source = spec.get("source")
     title = f"LA override by {who}" + (f": {source}" if source else "")
@@ -379,11 +407,13 @@ def _override_one(param: Parameter, spec: Any, who: str) -> Parameter:
         reference = Reference(title=title, publisher=who, year=date.today().year,
                               url=spec.get("url"))
     except ValidationError as exc:
-        raise AssumptionError(f"override of {param.id}: invalid source:\n{exc}") from exc
+        raise AssumptionError(
+            f"override of {param.id}: invalid source:\n{plain_errors(exc)}") from exc
     data = {
         "id": param.id, "description": param.description, "unit": param.unit,
         "price_base_year": price_base, "values": values,
         "distribution": spec.get("distribution", Distribution().model_dump()),
+        "valid_range": param.valid_range,
         "range": spec.get("range"), "references": [reference.model_dump()],
         "confidence": spec.get("confidence", "D"), "status": "override",
         "required": param.required,
@@ -402,6 +432,8 @@ def _as_date(value: Any, pid: str) -> date:
 
 
 def _as_float(value: Any, pid: str) -> float:
+    if value is None:
+        raise AssumptionError(f"override of {pid}: no value filled in")
     if isinstance(value, bool):
         raise AssumptionError(f"override of {pid}: {value!r} is not a number")
     try:
@@ -411,27 +443,37 @@ def _as_float(value: Any, pid: str) -> float:
 
 
 def override_template(params: ParameterSet, by: str = "<who supplies these values>") -> str:
-    """A YAML override file to fill in: every parameter without a value, with its description,
-    unit and (for money) a price base to state. Loading it unfilled fails, naming each gap."""
+    """A YAML override file to fill in. Every parameter is listed with its description, unit,
+    shipped value, grade and valid range: commented out where a value ships (uncomment to
+    override it), open where none does. Loading an open entry unfilled fails, naming it."""
     lines = [
-        "# Values for the parameters that ship without a sourced value. Fill in each value and",
-        "# source; delete the optional ones you cannot source (they are then left out).",
+        "# Your LA's own values. A parameter left commented keeps the shipped value shown beside",
+        "# it; to override one, remove the '#' from its lines and give the value, its source and",
+        "# (for money) the financial year its prices are in. Values outside the valid range are",
+        "# refused.",
         f"by: {by}",
         "overrides:",
     ]
     for param in params:
-        if param.has_value:
-            continue
         optional = "" if param.required else " (optional)"
-        lines.append(f"  # {param.description} [{param.unit}]{optional}")
-        lines.append(f"  {param.id}:")
-        if param.id == "gdp_deflator_index":
-            lines.append("    values: {}  # one index per financial year, keyed 2024-04-01: ...")
+        shipped = (f"shipped {param.value:g}"
+                   + (f" at {param.price_base_year} prices" if param.price_base_year else "")
+                   + f", grade {param.confidence}" if param.has_value and param.value is not None
+                   else "no shipped value")
+        low, high = param.valid_range
+        lines.append(f"  # {param.description} [{param.unit}]{optional}: {shipped}; "
+                     f"valid {low:g} to {high:g}")
+        mark = "# " if param.has_value else ""
+        lines.append(f"  {mark}{param.id}:")
+        if param.id in SERIES_PARAMETERS:
+            lines.append(f"  {mark}  values: {{}}  # one index per financial year, keyed "
+                         "2024-04-01: ...")
         else:
-            lines.append("    value: null")
+            lines.append(f"  {mark}  value: null")
         if is_money_unit(param.unit):
-            lines.append("    price_base_year: null  # financial year of the value, e.g. 2024-25")
-        lines.append('    source: ""')
+            lines.append(f"  {mark}  price_base_year: null  # financial year of the value, "
+                         "e.g. 2024-25")
+        lines.append(f'  {mark}  source: ""')
     return "\n".join(lines) + "\n"
 
 

@@ -51,6 +51,8 @@ class Reference(BaseModel):
     publisher: str = Field(min_length=1)
     year: int = Field(ge=1900, le=2100)
     url: str | None = None
+    read: str | None = None
+    """How much of the source was read ("full text", "summary", "contents page only" ...)."""
 
 
 class Distribution(BaseModel):
@@ -93,12 +95,17 @@ class Parameter(BaseModel):
     price_base_year: str | None = None
     values: dict[date, float] | None = None
     distribution: Distribution = Distribution()
+    valid_range: tuple[float, float]
+    """Values that make sense at all (e.g. a proportion in [0, 1]); refused outside it."""
     range: tuple[float, float] | None = None
+    """Plausible low/high from the evidence, for the sensitivity table."""
     references: list[Reference] = Field(default_factory=list)
     confidence: Literal["A", "B", "C", "D", "X"]
     status: Literal["sourced", "derived", "not_found", "not_verified", "override"] = "sourced"
     required: bool = True
     notes: str | None = None
+    derivation: str | None = None
+    """For a derived value, the arithmetic or judgement that reached it from the references."""
 
     @field_validator("price_base_year")
     @classmethod
@@ -125,12 +132,41 @@ class Parameter(BaseModel):
             raise ValueError(f"{self.id}: only money parameters take a price_base_year")
         if self.range is not None and self.range[0] > self.range[1]:
             raise ValueError(f"{self.id}: range low {self.range[0]} is above high {self.range[1]}")
+        if self.status == "derived" and not (self.derivation or self.notes):
+            raise ValueError(f"{self.id}: a derived value needs its derivation (or notes)")
         dist = self.distribution
         for value in self.values.values():
             below = dist.low is not None and value < dist.low
             if below or (dist.high is not None and value > dist.high):
                 raise ValueError(f"{self.id}: value {value} lies outside its distribution")
+        bounds = [("range", b) for b in self.range or ()]
+        bounds += [("distribution", b) for b in (dist.low, dist.high) if b is not None]
+        for what, bound in bounds:
+            if self.out_of_range(bound):
+                raise ValueError(f"{self.id}: {what} bound {bound:g} is outside "
+                                 f"{self.valid_range_text}")
         return self
+
+    @model_validator(mode="after")
+    def _values_are_valid(self) -> Parameter:
+        low, high = self.valid_range
+        if low > high:
+            raise ValueError(f"{self.id}: valid_range low {low:g} is above high {high:g}")
+        for value in (self.values or {}).values():
+            if self.out_of_range(value):
+                raise ValueError(f"{self.id}: value {value:g} is outside {self.valid_range_text}")
+        return self
+
+    def out_of_range(self, value: float) -> bool:
+        """True when `value` lies outside the parameter's valid range (NaN is always outside)."""
+        low, high = self.valid_range
+        return not low <= value <= high
+
+    @property
+    def valid_range_text(self) -> str:
+        """'its valid range [0, 1] (proportion of baseline starts)', for error messages."""
+        low, high = self.valid_range
+        return f"its valid range [{low:g}, {high:g}] ({self.unit})"
 
     @property
     def has_value(self) -> bool:
@@ -190,6 +226,9 @@ class Term(BaseModel):
 
     label: str
     product_of: list[str] = Field(min_length=1)
+    not_additional_from: str | None = None
+    """Parameter id of the financial year (the year of its 1 April) from which a statutory duty
+    puts this term in the counterfactual: from then on it is neither a benefit nor a cost."""
 
 
 class PlacementShift(BaseModel):

@@ -136,9 +136,11 @@ def quartile_band(rank: float | None, ranked: int) -> str | None:
     return "A" if share <= 0.25 else "B" if share <= 0.5 else "C" if share <= 0.75 else "D"
 
 
-def indicator_values(frame: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
+def indicator_values(frame: pd.DataFrame, indicator: Indicator,
+                     population: pd.DataFrame | None = None) -> pd.DataFrame:
     """year, geographic_level, area_code, value, status, dataset and basis for one indicator: the
-    published figure where there is one, else the count per 10,000 children or the ratio."""
+    published figure where there is one, else the count per 10,000 children (on `population`,
+    `child_population(frame)` unless given) or the ratio."""
     keys = ["year", "geographic_level", "area_code"]
     columns = [*keys, "value", "status", "dataset", "basis"]
 
@@ -150,13 +152,15 @@ def indicator_values(frame: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
 
     if indicator.numerator is not None and indicator.denominator is not None:
         merged = pick(indicator.numerator, "ratio").merge(
-            pick(indicator.denominator, "ratio")[[*keys, "value"]], on=keys, suffixes=("", "_den"))
+            pick(indicator.denominator, "ratio")[[*keys, "value", "dataset"]], on=keys,
+            suffixes=("", "_den"))
         merged["value"] = merged["value"] / merged["value_den"].where(merged["value_den"] > 0)
+        merged["dataset"] = merged["dataset"] + " ÷ " + merged["dataset_den"]
         return merged[columns]
     parts = [pick(indicator.value, "published")] if indicator.value is not None else []
     if indicator.per_10k_children is not None:
         counts = pick(indicator.per_10k_children, "per 10,000 children, computed").merge(
-            child_population(frame), on=keys)
+            child_population(frame) if population is None else population, on=keys)
         counts["value"] = counts["value"] / counts["population"].where(counts["population"] > 0)
         parts.append(counts.assign(value=counts["value"] * 10_000)[columns])
     values = pd.concat(parts, ignore_index=True)
@@ -169,9 +173,10 @@ def indicator_coverage(store: Store) -> pd.DataFrame:
     years with LA values and how many LAs have one in the latest; empty where nothing matched."""
     catalogue = indicators()
     frame = indicator_observations(store, list(catalogue.values()))
+    population = child_population(frame)
     rows = []
     for indicator in catalogue.values():
-        values = indicator_values(frame, indicator)
+        values = indicator_values(frame, indicator, population)
         las = values[(values["geographic_level"] == "Local authority") & values["value"].notna()]
         latest = int(las["year"].max()) if not las.empty else None
         rows.append({
@@ -186,7 +191,18 @@ def indicator_coverage(store: Store) -> pd.DataFrame:
 
 def indicator_observations(store: Store, chosen: list[Indicator]) -> pd.DataFrame:
     """Every stored observation the chosen indicators read, renamed LAs' series joined up."""
-    frame = observations(store, sorted({n for ind in chosen for n in indicator_names(ind)}))
+    preferred: dict[str, set[str]] = {}
+    everywhere: set[str] = set()
+    for indicator in chosen:
+        for selector in indicator.selectors():
+            for name in selector.indicator:
+                if selector.dataset:
+                    preferred.setdefault(name, set()).update(selector.dataset)
+                else:
+                    everywhere.add(name)
+    names = sorted({n for ind in chosen for n in indicator_names(ind)})
+    frame = observations(store, names, {n: tuple(sorted(parts)) for n, parts in preferred.items()
+                                        if n not in everywhere})
     return continuous_series(frame, boundary_changes(store))
 
 
@@ -219,8 +235,8 @@ class IndicatorTable:
     def from_values(cls, values: pd.DataFrame) -> IndicatorTable:
         def wide(level: str) -> pd.DataFrame:
             rows = values[values["geographic_level"] == level]
-            return rows.pivot_table(index="year", columns="area_code", values="value",
-                                    aggfunc="first", dropna=False)
+            return rows.drop_duplicates(["year", "area_code"]).pivot(
+                index="year", columns="area_code", values="value")
 
         england = wide("National")
         joint = values[(values["status"] == JOINT_STATUS)
@@ -233,7 +249,9 @@ class IndicatorTable:
 def indicator_tables(store: Store, chosen: list[Indicator]) -> dict[str, IndicatorTable]:
     """Each indicator's values for every area and year, read once (renamed LAs joined up)."""
     frame = indicator_observations(store, chosen)
-    return {ind.id: IndicatorTable.from_values(indicator_values(frame, ind)) for ind in chosen}
+    population = child_population(frame)
+    return {ind.id: IndicatorTable.from_values(indicator_values(frame, ind, population))
+            for ind in chosen}
 
 
 def benchmark_from_tables(store: Store, las: pd.DataFrame, tables: dict[str, IndicatorTable],

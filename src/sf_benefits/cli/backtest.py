@@ -5,19 +5,28 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
-from sf_benefits.cli.common import console, fail, open_store, progress_bar
-from sf_benefits.csv_export import csv_text, write_csv
-from sf_benefits.project.backtest import DEFAULT_METHODS, BacktestResult, run_backtest
-from sf_benefits.project.demand import METHODS
-from sf_benefits.store import queries
+from sf_benefits.cli.common import (
+    console,
+    csv_text,
+    fail,
+    open_store,
+    output_file,
+    progress_bar,
+    resolve_authority,
+    write_csv,
+)
+from sf_benefits.project.defaults import BACKTEST_METHODS, DEMAND_METHODS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sf_benefits.project.backtest import BacktestResult
 
 
 class BacktestFormat(StrEnum):
@@ -30,11 +39,12 @@ class BacktestFormat(StrEnum):
 def parse_methods(values: list[str] | None) -> list[str]:
     """Method names from repeated and/or comma-separated options (default: all but arima)."""
     if not values:
-        return list(DEFAULT_METHODS)
+        return list(BACKTEST_METHODS)
     names = [name.strip() for value in values for name in value.split(",") if name.strip()]
-    unknown = [n for n in names if n not in METHODS]
+    unknown = [n for n in names if n not in DEMAND_METHODS]
     if unknown:
-        raise fail(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+        raise fail(f"unknown method(s) {', '.join(unknown)}; choose from "
+                   f"{', '.join(DEMAND_METHODS)}")
     return names
 
 
@@ -75,8 +85,8 @@ def backtest(
     la: Annotated[str | None, typer.Option("--la", help="One LA: name, 3-digit or GSS code")]
     = None,
     methods: Annotated[list[str] | None, typer.Option(
-        "--methods", help=f"Methods, comma-separated or repeated, from {', '.join(METHODS)} "
-        f"(default: {', '.join(DEFAULT_METHODS)})")]
+        "--methods", help=f"Methods, comma-separated or repeated, from "
+        f"{', '.join(DEMAND_METHODS)} (default: {', '.join(BACKTEST_METHODS)})")]
     = None,
     output: Annotated[BacktestFormat, typer.Option("--format")] = BacktestFormat.table,
     out: Annotated[Path | None, typer.Option(help="Write the summary (csv) or table here")]
@@ -87,20 +97,25 @@ def backtest(
     by_placement: Annotated[bool, typer.Option(help="Also score CLA by placement type")] = False,
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Project 1–3 years ahead from every past origin and compare with what happened: MAPE, MASE
-    and 80% interval coverage by method and horizon, plus naive and linear-trend benchmarks."""
+    """Score the demand methods on the past: MAPE, MASE and 80% interval coverage 1–3 years ahead.
+
+    Projects from every past origin and compares with what happened, by method and horizon, with
+    naive and linear-trend benchmarks."""
+    from sf_benefits.project.backtest import run_backtest
+    from sf_benefits.store import queries
+
     chosen = parse_methods(methods)
+    for path in (out, forecasts_out):
+        if path is not None:
+            output_file(path)
     store = open_store(database_url)
     la_codes = None
     scope = "all LAs"
     if la is not None:
-        try:
-            authority = resolve_la(store, la)
-        except UnknownLocalAuthority as error:
-            raise fail(str(error)) from error
+        authority = resolve_authority(store, la)
         la_codes = [authority.la_code]
         scope = f"{authority.la_name} ({authority.la_code})"
-    history = queries.care_history(store, la_codes=la_codes)
+    history = queries.demand_history(store, la_codes=la_codes)
     if history.empty:
         raise fail("the store holds no CLA history for this selection: run `sf-benefits data "
                    "load` first")

@@ -5,18 +5,27 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from sf_benefits.benchmark import BenchmarkResult, UnknownLocalAuthority, benchmark_la, resolve_la
-from sf_benefits.benchmark.catalogue import indicators
-from sf_benefits.benchmark.charts import benchmark_chart_html, benchmark_chart_png
-from sf_benefits.benchmark.neighbours import compare_neighbours
-from sf_benefits.cli.common import console, fail, open_store
-from sf_benefits.csv_export import csv_text, write_csv
-from sf_benefits.reports.benchmark_workbook import write_benchmark_workbook
+from sf_benefits.cli.common import (
+    console,
+    csv_text,
+    default_output,
+    fail,
+    open_store,
+    output_file,
+    resolve_authority,
+    write_csv,
+)
+
+if TYPE_CHECKING:
+    from sf_benefits.benchmark import BenchmarkResult
+    from sf_benefits.benchmark.engine import IndicatorBenchmark
+
+CHART_SUFFIXES = (".png", ".html")
 
 
 class OutputFormat(StrEnum):
@@ -41,30 +50,64 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.1f}"
 
 
+WIDE_TABLE_COLUMNS = 150
+"""Below this terminal width the benchmark prints one block per indicator instead of a table."""
+
+
 def _render_table(result: BenchmarkResult) -> None:
     la = result.la
     console.print(f"[bold]{la.la_name}[/] ({la.la_code}, {la.old_la_code}) — {la.region_name}; "
                   f"neighbours: {result.neighbour_model}")
     console.print("Neighbours: " + ", ".join(n.la_name for n in result.neighbours))
-    table = Table("Indicator", "Year", la.la_name, "Neighbour mean", "Neighbour median",
-                  "Region", "England", "Rank (neighbours)", "Rank (England)", "Band", "Trend")
-    for b in result.indicators:
-        unit = b.indicator.unit
-        trend = b.trend.dropna(subset=["la"])
-        spark = " → ".join(format_value(v, unit) for v in trend["la"].tail(4))
-        table.add_row(
-            b.indicator.label, str(b.year or "–"), format_value(b.la_value, unit),
-            format_value(b.neighbour_mean, unit), format_value(b.neighbour_median, unit),
-            format_value(b.region_value, unit), format_value(b.england_value, unit),
-            f"{b.rank_among_neighbours} of {b.neighbours_ranked}" if b.rank_among_neighbours
-            else "–",
-            f"{b.national_rank} of {b.las_ranked}" if b.national_rank else "–",
-            b.quartile_band or "–", spark or "–")
-    console.print(table)
+    if console.width < WIDE_TABLE_COLUMNS:
+        _render_blocks(result)
+    else:
+        table = Table("Indicator", "Year", la.la_name, "Neighbour mean", "Neighbour median",
+                      "Region", "England", "Rank (neighbours)", "Rank (England)", "Band",
+                      "Trend")
+        for b in result.indicators:
+            unit = b.indicator.unit
+            table.add_row(
+                b.indicator.label, str(b.year or "–"), format_value(b.la_value, unit),
+                format_value(b.neighbour_mean, unit), format_value(b.neighbour_median, unit),
+                format_value(b.region_value, unit), format_value(b.england_value, unit),
+                _rank(b.rank_among_neighbours, b.neighbours_ranked),
+                _rank(b.national_rank, b.las_ranked), b.quartile_band or "–", _trend(b) or "–")
+        console.print(table)
     console.print("Rank 1 and band A are best for indicators with a polarity; for neutral "
-                  "indicators they mark the lowest values. '–' means suppressed or not published.")
+                  "indicators they mark the lowest values. '–' means suppressed or not published. "
+                  "Every column: --format csv or xlsx.")
     for note in result.notes:
         console.print(f"[yellow]Note:[/] {note}")
+
+
+def _rank(rank: int | None, of: int | None) -> str:
+    return f"{rank} of {of}" if rank else "–"
+
+
+def _trend(b: IndicatorBenchmark) -> str:
+    trend = b.trend.dropna(subset=["la"])
+    return " → ".join(format_value(v, b.indicator.unit) for v in trend["la"].tail(4))
+
+
+def _render_blocks(result: BenchmarkResult) -> None:
+    """One short block per indicator, readable in an 80-column terminal."""
+    la = result.la
+    for b in result.indicators:
+        unit = b.indicator.unit
+        console.print(f"\n[bold]{b.indicator.label}[/] ({b.year or 'no year'})", highlight=False)
+        console.print(
+            f"  {la.la_name} [bold]{format_value(b.la_value, unit)}[/] · band "
+            f"{b.quartile_band or '–'} · rank {_rank(b.national_rank, b.las_ranked)} in England, "
+            f"{_rank(b.rank_among_neighbours, b.neighbours_ranked)} neighbours", highlight=False)
+        console.print(
+            f"  Neighbours {format_value(b.neighbour_mean, unit)} (median "
+            f"{format_value(b.neighbour_median, unit)}) · {la.region_name or 'Region'} "
+            f"{format_value(b.region_value, unit)} · England {format_value(b.england_value, unit)}",
+            highlight=False)
+        trend = _trend(b)
+        if trend:
+            console.print(f"  Trend {trend}", highlight=False)
 
 
 def benchmark(
@@ -81,16 +124,22 @@ def benchmark(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Benchmark an LA against its statistical neighbours, region and England."""
-    store = open_store(database_url)
+    from sf_benefits.benchmark import benchmark_la, indicators
+
+    if chart is not None:
+        output_file(chart, *CHART_SUFFIXES)
     unknown = [i for i in indicator or [] if i not in indicators()]
     if unknown:
         raise fail(f"unknown indicator(s) {', '.join(unknown)}; choose from "
                    f"{', '.join(indicators())}")
+    store = open_store(database_url)
+    authority = resolve_authority(store, la)
     try:
-        result = benchmark_la(store, la, year, indicator or None, neighbours.value,
+        result = benchmark_la(store, authority, year, indicator or None, neighbours.value,
                               neighbour_model)
-    except (UnknownLocalAuthority, ValueError) as exc:
+    except ValueError as exc:
         raise fail(str(exc)) from exc
+    _check_year(result, year)
     if output is OutputFormat.table:
         _render_table(result)
     elif output is OutputFormat.csv:
@@ -101,17 +150,31 @@ def benchmark(
         else:
             console.print(csv_text(summary), end="", highlight=False, soft_wrap=True)
     else:
-        path = out or Path(f"{result.la.la_name.lower().replace(' ', '-')}-benchmark.xlsx")
+        from sf_benefits.reports.benchmark_workbook import write_benchmark_workbook
+
+        path = output_file(out or default_output(
+            f"{result.la.la_name.lower().replace(' ', '-')}-benchmark.xlsx"))
         write_benchmark_workbook(result, path)
-        console.print(f"Wrote {path}")
+        console.print(f"Wrote {path}" if out else f"Wrote {path.resolve()} (give --out to choose)")
     if chart:
+        from sf_benefits.benchmark.charts import benchmark_chart_html, benchmark_chart_png
+
         if chart.suffix.lower() == ".html":
             chart.write_text(benchmark_chart_html(result), encoding="utf-8")
-        elif chart.suffix.lower() == ".png":
-            benchmark_chart_png(result, chart)
         else:
-            raise fail("--chart must end in .png or .html")
+            benchmark_chart_png(result, chart)
         console.print(f"Wrote {chart}")
+
+
+def _check_year(result: BenchmarkResult, year: int | None) -> None:
+    """Refuse a --year for which the store holds no figure at all, naming the years it holds."""
+    if year is None:
+        return
+    held = sorted({int(y) for b in result.indicators for y in b.trend["year"]})
+    if year not in held:
+        span = f"{held[0]} to {held[-1]}" if held else "none"
+        raise fail(f"no published figures for the year ending 31 March {year} in the store "
+                   f"(years held: {span}); see `sf-benefits data status`")
 
 
 def neighbours_command(
@@ -120,11 +183,13 @@ def neighbours_command(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Published and computed statistical neighbours side by side, with their overlap."""
+    from sf_benefits.benchmark.neighbours import compare_neighbours
+
     store = open_store(database_url)
+    target = resolve_authority(store, la)
     try:
-        target = resolve_la(store, la)
         table = compare_neighbours(store, target.la_code, model)
-    except (UnknownLocalAuthority, ValueError) as exc:
+    except ValueError as exc:
         raise fail(str(exc)) from exc
     from sf_benefits.store.queries import local_authorities
 

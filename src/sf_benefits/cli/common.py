@@ -1,22 +1,40 @@
-"""Helpers every CLI command shares: opening the store, progress bars, errors as plain messages."""
+"""Helpers every CLI command shares: opening the store, resolving `--la`, output paths, progress
+bars, errors as plain messages.
+
+Engines, pandas and the database libraries are imported inside the functions that use them, so
+`sf-benefits --help` and each command load only what they need.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sf_benefits.store import Store
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sf_benefits.benchmark import LocalAuthority
+    from sf_benefits.store import Store
 
 console = Console()
 errors = Console(stderr=True)
 
+GSS_CODE = re.compile(r"^[EW]\d{8}$")
+CSV_DECIMALS = 4
+"""Decimal places in CSV exports: enough for any rate or £, and no float noise such as
+-25.900000000000006."""
+
 
 def open_store(database_url: str | None = None) -> Store:
+    from sf_benefits.store import Store
+
     return Store.open(database_url)
 
 
@@ -26,9 +44,88 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """Print a warning on stderr."""
+    errors.print(f"[yellow]Warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def resolve_authority(store: Store, text: str, *, la_name: str | None = None,
+                      code_without_list: bool = False, hint: str = "") -> LocalAuthority:
+    """The one meaning of `--la` in every command: an LA by name (a typo gets "did you mean"),
+    3-digit code or GSS code, from the store's LA list; `hint` ends the error.
+
+    A GSS code missing from the list is taken under `la_name` when one is given, and with
+    `code_without_list` while the store holds no LA list yet (SSDA903 returns may come first)."""
+    from sf_benefits.benchmark import LocalAuthority, UnknownLocalAuthority, resolve_la
+    from sf_benefits.store.queries import local_authorities
+
+    code = text.strip().upper()
+    try:
+        return resolve_la(store, text)
+    except UnknownLocalAuthority as exc:
+        if GSS_CODE.match(code) and (
+                la_name or (code_without_list and local_authorities(store).empty)):
+            return LocalAuthority(code, None, la_name or code, None, None)
+        raise fail(f"{exc}{hint}") from None
+
+
+def output_file(path: Path, *suffixes: str) -> Path:
+    """The rule for every file a command writes: the suffix must be one of `suffixes` (when
+    given), and a missing folder is created."""
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise fail(f"{path} must end in {' or '.join(suffixes)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def output_folder(path: Path) -> Path:
+    """A folder a command writes files into, created if missing."""
+    if path.exists() and not path.is_dir():
+        raise fail(f"{path} is a file; give a folder")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_output(name: str) -> Path:
+    """Where a file goes when no `--out` is given: `SF_BENEFITS_OUTPUT_DIR`, else `./out`."""
+    from sf_benefits import config
+
+    return config.output_dir() / name
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """A table as CSV with floats rounded to CSV_DECIMALS places (no binary float noise) and text
+    that a spreadsheet would run as a formula neutralised (`sf_benefits.csv_export`)."""
+    from sf_benefits.csv_export import csv_text as safe_csv_text
+
+    return safe_csv_text(frame.round(CSV_DECIMALS))
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table as CSV (see `csv_text`), creating the folder."""
+    output_file(path).write_text(csv_text(frame), encoding="utf-8")
+
+
+@contextmanager
+def projection_errors(model: str) -> Iterator[None]:
+    """A projection's errors as plain messages: parameters without a value (exit 2, saying how to
+    list them), bad assumptions, overrides or demand data (exit 1)."""
+    from sf_benefits.assumptions import MissingAssumptionError
+
+    try:
+        yield
+    except MissingAssumptionError as error:
+        raise fail(f"{error}\nSee them with `sf-benefits assumptions list --model {model}`.",
+                   code=2) from None
+    except ValueError as error:
+        raise fail(str(error)) from None
+
+
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[str, int, int], None]]:
     """A rich progress bar, handed to engines as a `(label, done, total)` callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[label]}"), TimeElapsedColumn(),
                   console=errors, transient=False) as progress:

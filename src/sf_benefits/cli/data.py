@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from sf_benefits import config
-from sf_benefits.cli.common import console, fail, open_store, progress_bar
-from sf_benefits.ingest.errors import IngestError
-from sf_benefits.ingest.fetch import fetch
-from sf_benefits.ingest.loader import load_directory
-from sf_benefits.store.schema import data_load
+from sf_benefits.cli.common import console, csv_text, fail, open_store, progress_bar
 
 app = typer.Typer(help="Load, fetch and inspect the published data.", no_args_is_help=True)
 
@@ -34,15 +29,27 @@ def load(
     database_url: Annotated[str | None, typer.Option(help="Store URL (default: embedded)")] = None,
 ) -> None:
     """Load DfE tidy CSVs, LAIT, ONS population and the lookups; all or nothing, idempotent."""
+    from sf_benefits.ingest.errors import IngestError
+    from sf_benefits.ingest.loader import discover, load_directory
+
     directory = source or config.default_source_dir()
     if not directory.is_dir():
         raise fail(MISSING_DATA.format(path=directory))
+    if not discover(directory):
+        raise fail(f"no data files (CSV, XLSX, Parquet) in {directory}: nothing loaded.\n"
+                   + MISSING_DATA.split("\n", 1)[1].format(path=directory))
     store = open_store(database_url)
     try:
         with progress_bar("Loading") as progress:
             report = load_directory(store, directory, progress)
     except IngestError as exc:
         raise fail(str(exc)) from exc
+    if not report.files:
+        for path in report.skipped:
+            console.print(f"[yellow]Skipped[/] {path}: not a recognised table")
+        raise fail(f"none of the {len(report.skipped)} files in {directory} is a published "
+                   "table SF Benefits reads (DfE tidy CSV, LA lookup, neighbours, population, "
+                   "LAIT): no figures loaded")
     console.print(f"Loaded {report.observations:,} observations for "
                   f"{report.local_authorities} LAs from "
                   f"{sum(len(v) for v in report.files.values())} files into {store.url}")
@@ -60,6 +67,9 @@ def fetch_command(
                                                  "explore-education-statistics")] = None,
 ) -> None:
     """Download the official published files; nothing is replaced unless every file arrives."""
+    from sf_benefits.ingest.errors import IngestError
+    from sf_benefits.ingest.fetch import fetch
+
     directory = to or config.default_source_dir()
     try:
         with progress_bar("Downloading") as progress:
@@ -71,10 +81,32 @@ def fetch_command(
     console.print(f"Now run: sf-benefits data load --from {directory}")
 
 
+class StatusFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+
+
 @app.command("status")
-def status(database_url: Annotated[str | None, typer.Option()] = None) -> None:
-    """List the datasets in the store, with their source file, rows and load time."""
+def status(
+    output: Annotated[StatusFormat, typer.Option(
+        "--format", help="table, or csv: the benchmark indicators' coverage only")
+    ] = StatusFormat.table,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """List the datasets in the store (source file, rows, load time) and, for every benchmark
+    indicator, the files it is read from, its basis, years and LAs in the last year."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from sf_benefits.store.schema import data_load
+
     store = open_store(database_url)
+    if output is StatusFormat.csv:
+        from sf_benefits.benchmark.engine import indicator_coverage
+
+        console.print(csv_text(indicator_coverage(store)), end="", highlight=False,
+                      soft_wrap=True)
+        return
     with store.engine.connect() as conn:
         loads = pd.read_sql(select(data_load).order_by(data_load.c.dataset), conn)
     table = Table("dataset", "rows", "loaded at", "source file", title=f"Store: {store.url}")

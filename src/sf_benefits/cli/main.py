@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from sf_benefits.cli import backtest, benchmark, data
+from sf_benefits.cli import backtest, benchmark, data, forecast, history
 from sf_benefits.cli import project as project_cli
 from sf_benefits.cli import report as report_cli
 from sf_benefits.cli import serve as web_serve
 from sf_benefits.cli import ssda903 as ssda903_cli
+from sf_benefits.cli import sweep as sweep_cli
 from sf_benefits.cli import track as track_cli
 
 app = typer.Typer(
@@ -20,7 +21,9 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.command("benchmark")(benchmark.benchmark)
 app.command("neighbours")(benchmark.neighbours_command)
+app.command("history")(history.history)
 app.command("backtest")(backtest.backtest)
+app.command("forecast")(forecast.forecast)
 app.command("serve")(web_serve.serve)
 app.add_typer(web_serve.users_app, name="users")
 app.command("project")(project_cli.project)
@@ -28,3 +31,4 @@ app.add_typer(project_cli.assumptions_app, name="assumptions")
 app.command("report")(report_cli.report)
 app.add_typer(track_cli.app, name="track")
 app.add_typer(ssda903_cli.app, name="ssda903")
+app.command("sweep")(sweep_cli.sweep)

@@ -5,24 +5,29 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Column, Table
 
-from sf_benefits.assumptions import (
-    AssumptionError,
-    MissingAssumptionError,
-    assumptions_for,
-    load_defaults,
-    load_model,
-    override_template,
+from sf_benefits.cli.common import (
+    console,
+    csv_text,
+    fail,
+    open_store,
+    output_file,
+    output_folder,
+    projection_errors,
+    resolve_authority,
+    write_csv,
 )
-from sf_benefits.cli.common import console, fail, open_store
-from sf_benefits.csv_export import csv_text, write_csv
-from sf_benefits.project import DEFAULT_PRICE_BASE, DEFAULT_SEED, ProjectionResult, run_projection
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS
+from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_PRICE_BASE, DEFAULT_SEED
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sf_benefits.project import ProjectionResult
 
 
 class OutputFormat(StrEnum):
@@ -56,7 +61,8 @@ def _band(low: object, mid: object, high: object) -> str:
     return f"{mid} ({low}–{high})"
 
 
-def _render(result: ProjectionResult, la_name: str) -> None:
+def render_projection(result: ProjectionResult, la_name: str) -> None:
+    """A projection as the terminal shows it: CLA, money, appraisal, sensitivity, assumptions."""
     console.print(
         f"[bold]{la_name}[/] ({result.la_code}) — {result.model_title}; demand method "
         f"{result.method}; {result.n_draws:,} draws, seed {result.seed}; £ at "
@@ -93,50 +99,96 @@ def _render(result: ProjectionResult, la_name: str) -> None:
         )
     console.print(table)
 
+    rests_on = ", ".join(result.grade_d_drivers)
+    flag = "[yellow]rests on grade D †[/]" if rests_on else "no grade-D driver"
     npv, roi = result.net_present_value, result.return_on_investment
-    table = Table("Measure", "P10", "P50", "P90", title="Appraisal")
-    table.add_row("Net present value", money_text(npv.p10), money_text(npv.p50),
-                  money_text(npv.p90))
-    table.add_row("Present value of costs", *(money_text(v) for v in (
-        result.present_value_costs.p10, result.present_value_costs.p50,
-        result.present_value_costs.p90)))
+    table = Table("Measure", "P10", "P50", "P90", "Evidence",
+                  title=f"Appraisal (£, {result.price_base_year} prices, discounted at "
+                        f"{result.discount_rate:.1%})")
+    for label, interval in (("Net present value", npv),
+                            ("Present value of benefits", result.present_value_benefits),
+                            ("Present value of costs", result.present_value_costs)):
+        table.add_row(label, *(money_text(v) for v in (interval.p10, interval.p50, interval.p90)),
+                      flag)
     table.add_row("Return on investment", *("–" if math.isnan(v) else f"{v:.2f}"
-                                            for v in (roi.p10, roi.p50, roi.p90)))
+                                            for v in (roi.p10, roi.p50, roi.p90)), flag)
     console.print(table)
     console.print(
-        f"Payback year (P50): {result.payback_year or 'not within the horizon'}; probability of "
-        f"payback within {result.horizon} years {result.probability_of_payback:.0%}; probability "
-        f"NPV > 0 {result.probability_net_present_value_positive:.0%}"
+        f"Payback year (P50): {result.payback_year or 'not within the horizon'} ({flag}); "
+        f"probability of payback within {result.horizon} years "
+        f"{result.probability_of_payback:.0%}; probability NPV > 0 "
+        f"{result.probability_net_present_value_positive:.0%}"
     )
+    if rests_on:
+        console.print(f"[yellow]† These figures rest on grade-D assumptions (expert judgement or "
+                      f"arithmetic from indirect evidence) that drive the NPV: {rests_on}.[/]")
     if not result.sensitivity.empty:
-        table = Table(Column("Parameter", no_wrap=True), "Low", "High", "NPV P50 at low",
-                      "NPV P50 at high", "Swing", title="Sensitivity (others at central value)")
-        for row in result.sensitivity.to_dict("records"):
-            table.add_row(str(row["parameter_id"]), f"{float(row['low']):g}",
-                          f"{float(row['high']):g}", money_text(float(row["npv_p50_low"])),
-                          money_text(float(row["npv_p50_high"])), money_text(float(row["swing"])))
+        table = Table("#", Column("Parameter", overflow="fold"), "Grade", "Low – high",
+                      "NPV P50 at low / high", "Swing",
+                      title="What drives the NPV (one parameter at its low or high, others "
+                            "central; * = driver)")
+        for rank, row in enumerate(result.sensitivity.to_dict("records"), start=1):
+            grade = str(row["confidence"])
+            table.add_row(f"{rank}{'*' if row['driver'] else ''}", str(row["parameter_id"]),
+                          f"[yellow]{grade}[/]" if grade == "D" else grade,
+                          f"{_number(row['low'])} – {_number(row['high'])}",
+                          f"{_millions(row['npv_p50_low'])} / {_millions(row['npv_p50_high'])}",
+                          _millions(row["swing"]))
         console.print(table)
+    _render_unit_costs(result)
     _render_assumptions(result.assumptions, "Assumptions used", result.price_base_year)
+    if result.overrides:
+        console.print(f"[bold]Your overrides (win over defaults and the LA's published costs):[/] "
+                      f"{', '.join(result.overrides)}")
     for item in result.excluded:
         console.print(f"[yellow]Left out:[/] {item}")
     for note in result.notes:
         console.print(f"[dim]{note}[/]")
 
 
+def _number(value: object) -> str:
+    """A parameter value as read: whole with separators from 100, otherwise as few digits as it has."""
+    number = float(str(value))
+    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:g}"
+
+
+def _millions(value: object) -> str:
+    """Pounds in millions to one decimal (-£1.3m), for tables that must fit 80 columns."""
+    number = float(str(value))
+    return f"{'-' if number < 0 else ''}£{abs(number) / 1e6:,.1f}m"
+
+
+def _render_unit_costs(result: ProjectionResult) -> None:
+    """Which weekly unit cost each placement used: value, price base, grade and basis."""
+    frame = result.assumptions[result.assumptions["id"].str.startswith("unit_cost_")]
+    table = Table("Placement", "£ a week", "Price base", f"£ a week at {result.price_base_year}",
+                  "Grade", "Basis", title="Unit costs used")
+    labels = {f"unit_cost_{p}_weekly": label for p, label in PLACEMENT_LABELS.items()}
+    for row in frame.to_dict("records"):
+        table.add_row(labels.get(str(row["id"]), str(row["id"])), money_text(float(row["value"])),
+                      str(row["price_base_year"]), money_text(float(row["value_in_price_base"])),
+                      str(row["confidence"]), str(row["basis"]))
+    console.print(table)
+
+
 def _render_assumptions(frame: pd.DataFrame, title: str, price_base_year: str | None = None
                         ) -> None:
+    import pandas as pd
+
     converted = price_base_year is not None and "value_in_price_base" in frame.columns
     columns: list[Column | str] = [Column("Id", no_wrap=True), "Value", "Unit", "Price base"]
     if converted:
         columns.append(f"Value at {price_base_year} prices")
-    table = Table(*columns, "Source", "Grade", title=title)
+    table = Table(*columns, "Source", "Grade", "Status", title=title)
     for row in frame.to_dict("records"):
         value = "NOT FOUND" if pd.isna(row["value"]) else f"{row['value']:,.6g}"
         cells = [str(row["id"]), value, str(row["unit"]), str(row["price_base_year"] or "–")]
         if converted:
             cells.append("" if pd.isna(row["value_in_price_base"])
                          else money_text(float(row["value_in_price_base"])))
-        table.add_row(*cells, str(row["source"]), str(row["confidence"]))
+        status = str(row["status"])
+        table.add_row(*cells, str(row["source"]), str(row["confidence"]),
+                      f"[bold]{status}[/]" if status == "override" else status)
     console.print(table)
 
 
@@ -148,8 +200,9 @@ def project(
     years: Annotated[int, typer.Option("--years", min=1, max=30,
                                        help="Years to project")] = 5,
     method: Annotated[str, typer.Option(
-        "--method", help="Demand method: stock_flow, statsforecast, ets, arima, theta, naive, "
-                         "linear_trend or auto (best backtest)")] = "stock_flow",
+        "--method", help="Demand method: pooled (learns across every LA; the backtest's pick), "
+                         "stock_flow, statsforecast, ets, arima, theta, naive, linear_trend or "
+                         "auto (best backtest on this LA)")] = DEFAULT_METHOD,
     draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = DEFAULT_SEED,
     price_base: Annotated[str, typer.Option("--price-base",
@@ -169,50 +222,51 @@ def project(
     database_url: Annotated[str | None, typer.Option("--database-url")] = None,
 ) -> None:
     """Project care demand and its cost with and without an innovation, with P10/P50/P90."""
-    from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
-    from sf_benefits.project.charts import cumulative_benefit_png, fan_chart_png
-    from sf_benefits.project.demand import DemandModelError
-    from sf_benefits.store.queries import care_history
+    from sf_benefits.project import run_projection
+    from sf_benefits.project.unit_costs import LAIT_INDICATORS
+    from sf_benefits.store.queries import demand_history, observations
 
+    for path in (chart, chart_benefit):
+        if path is not None:
+            output_file(path, ".png")
     store = open_store(database_url)
     try:
-        authority = resolve_la(store, la)
-        history = care_history(store, la_codes=[authority.la_code])
-    except UnknownLocalAuthority as error:
-        raise fail(str(error)) from None
+        authority = resolve_authority(store, la)
+        panel = demand_history(store)
+        history = panel[panel["la_code"] == authority.la_code]
+        unit_costs = observations(store, list(LAIT_INDICATORS))
     finally:
         store.close()
     if history.empty:
         raise fail(f"the store holds no care history for {authority.la_name}; "
                    "run `sf-benefits data load` first")
-    try:
+    with projection_errors(model):
         result = run_projection(
             history, authority.la_code, model=model, horizon=years, method=method,
             n_draws=draws, seed=seed, price_base_year=price_base, overrides=overrides,
-            discount_rate=discount_rate, overrides_by=by,
+            discount_rate=discount_rate, overrides_by=by, unit_costs=unit_costs,
+            la_name=authority.la_name, panel=panel,
         )
-    except MissingAssumptionError as error:
-        raise fail(f"{error}\nSee them with `sf-benefits assumptions list --model {model}`.",
-                   code=2) from None
-    except (AssumptionError, DemandModelError, ValueError) as error:
-        raise fail(str(error)) from None
 
     frames = export_frames(result)
     if output_format is OutputFormat.csv:
         typer.echo(csv_text(frames["money"]), nl=False)
     else:
-        _render(result, authority.la_name)
+        render_projection(result, authority.la_name)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        output_folder(out)
         stem = f"{authority.la_code}_{result.model}"
         for name, frame in frames.items():
             write_csv(frame, out / f"{stem}_{name}.csv")
         if output_format is OutputFormat.table:
             console.print(f"Wrote {len(frames)} CSV files to {out}")
-    if chart is not None:
-        fan_chart_png(result, chart, authority.la_name)
-    if chart_benefit is not None:
-        cumulative_benefit_png(result, chart_benefit, authority.la_name)
+    if chart is not None or chart_benefit is not None:
+        from sf_benefits.project.charts import cumulative_benefit_png, fan_chart_png
+
+        if chart is not None:
+            fan_chart_png(result, chart, authority.la_name)
+        if chart_benefit is not None:
+            cumulative_benefit_png(result, chart_benefit, authority.la_name)
 
 
 @assumptions_app.command("list")
@@ -224,6 +278,8 @@ def list_assumptions(
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """List parameters: id, value, unit, price base, source and confidence grade."""
+    from sf_benefits.assumptions import AssumptionError, assumptions_for, load_defaults, load_model
+
     try:
         params = assumptions_for(load_model(model)) if model else load_defaults()
     except AssumptionError as error:
@@ -248,6 +304,8 @@ def assumptions_template(
         "--out", help="Write the template here instead of printing it")] = None,
 ) -> None:
     """An override file to fill in: every parameter the model ships without a sourced value."""
+    from sf_benefits.assumptions import AssumptionError, assumptions_for, load_model, override_template
+
     try:
         text = override_template(assumptions_for(load_model(model)))
     except AssumptionError as error:
@@ -255,5 +313,5 @@ def assumptions_template(
     if out is None:
         typer.echo(text, nl=False)
         return
-    out.write_text(text, encoding="utf-8")
+    output_file(out).write_text(text, encoding="utf-8")
     console.print(f"Wrote {out}: fill in each value and source, then pass it with --overrides.")

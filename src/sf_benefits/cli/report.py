@@ -6,16 +6,26 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from sf_benefits.assumptions import AssumptionError, MissingAssumptionError
-from sf_benefits.cli.common import console, errors, fail, open_store
-from sf_benefits.project import DEFAULT_PRICE_BASE, DEFAULT_SEED, run_projection
-from sf_benefits.store import Store
-from sf_benefits.track.realised import RealisedBenefit
+from sf_benefits.cli.common import (
+    console,
+    default_output,
+    errors,
+    fail,
+    open_store,
+    output_file,
+    projection_errors,
+    resolve_authority,
+)
+from sf_benefits.project.defaults import DEFAULT_PRICE_BASE, DEFAULT_SEED
+
+if TYPE_CHECKING:
+    from sf_benefits.store import Store
+    from sf_benefits.track.realised import RealisedBenefit
 
 
 class ReportFormatChoice(StrEnum):
@@ -27,9 +37,9 @@ class ReportFormatChoice(StrEnum):
 
 
 def default_report_path(la_name: str, model: str, report_format: str) -> Path:
-    """`<la>-<model>-report.<format>` in the current directory, safe as a file name."""
+    """`<la>-<model>-report.<format>` in the output folder, safe as a file name."""
     slug = re.sub(r"[^a-z0-9]+", "-", f"{la_name} {Path(model).stem}".lower()).strip("-")
-    return Path(f"{slug or 'report'}-report.{report_format}")
+    return default_output(f"{slug or 'report'}-report.{report_format}")
 
 
 def _realised_benefit(store: Store, la_code: str, model: str) -> RealisedBenefit | None:
@@ -57,7 +67,8 @@ def report(
         "--format", help="xlsx (workbook), html (interactive report) or pdf (board paper)")
     ] = ReportFormatChoice.xlsx,
     out: Annotated[Path | None, typer.Option(
-        "--out", help="File to write (default: <la>-<model>-report.<format> here)")] = None,
+        "--out", help="File to write, ending in the format's suffix (default: "
+                 "out/<la>-<model>-report.<format>)")] = None,
     years: Annotated[int, typer.Option("--years", min=1, max=30, help="Years to project")] = 5,
     draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = DEFAULT_SEED,
@@ -75,39 +86,38 @@ def report(
     database_url: Annotated[str | None, typer.Option("--database-url")] = None,
 ) -> None:
     """Write a report for one LA and one innovation: benchmark, projection, money, assumptions."""
-    from sf_benefits.benchmark import UnknownLocalAuthority, benchmark_la, resolve_la
-    from sf_benefits.project.demand import DemandModelError
+    from sf_benefits.benchmark import benchmark_la
+    from sf_benefits.project import run_projection
+    from sf_benefits.project.unit_costs import LAIT_INDICATORS
     from sf_benefits.reports import ReportInput, build_report
-    from sf_benefits.store.queries import care_history
+    from sf_benefits.store.queries import care_history, observations
 
     if neighbours not in ("published", "computed"):
         raise fail("--neighbours must be 'published' or 'computed'")
+    if out is not None:
+        output_file(out, f".{report_format.value}")
     store = open_store(database_url)
     try:
-        with console.status("Benchmarking against neighbours…"):
-            authority = resolve_la(store, la)
-            benchmark = benchmark_la(store, authority, neighbours=neighbours)
-            history = care_history(store, la_codes=[authority.la_code])
-        if history.empty:
-            raise fail(f"the store holds no care history for {authority.la_name}; "
-                       "run `sf-benefits data load` first")
-        with console.status(f"Projecting {draws:,} draws over {years} years…"):
-            projection = run_projection(
-                history, authority.la_code, model=model, horizon=years, method=method,
-                n_draws=draws, seed=seed, price_base_year=price_base, overrides=overrides,
-                overrides_by=by)
+        authority = resolve_authority(store, la)
+        with projection_errors(model):
+            with console.status("Benchmarking against neighbours…"):
+                benchmark = benchmark_la(store, authority, neighbours=neighbours)
+                history = care_history(store, la_codes=[authority.la_code])
+            if history.empty:
+                raise fail(f"the store holds no care history for {authority.la_name}; "
+                           "run `sf-benefits data load` first")
+            with console.status(f"Projecting {draws:,} draws over {years} years…"):
+                projection = run_projection(
+                    history, authority.la_code, model=model, horizon=years, method=method,
+                    n_draws=draws, seed=seed, price_base_year=price_base, overrides=overrides,
+                    overrides_by=by, unit_costs=observations(store, list(LAIT_INDICATORS)),
+                    la_name=authority.la_name)
         realised = _realised_benefit(store, authority.la_code, model)
-    except UnknownLocalAuthority as error:
-        raise fail(str(error)) from None
-    except MissingAssumptionError as error:
-        raise fail(f"{error}\nSee them with `sf-benefits assumptions list --model {model}`.",
-                   code=2) from None
-    except (AssumptionError, DemandModelError, ValueError) as error:
-        raise fail(str(error)) from None
     finally:
         store.close()
 
-    target = out or default_report_path(authority.la_name, model, report_format.value)
+    target = output_file(out or default_report_path(authority.la_name, model,
+                                                    report_format.value))
     with console.status(f"Writing the {report_format.value} report…"):
         written = build_report(
             ReportInput(benchmark, projection, tracking=realised), report_format.value, target)

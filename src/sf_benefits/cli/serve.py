@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from sf_benefits import config
-from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
 from sf_benefits.cli.common import console, fail, open_store
-from sf_benefits.store import Store
-from sf_benefits.web.audit import Actor
-from sf_benefits.web.auth import (
-    ROLES,
-    UserError,
-    create_user,
-    list_users,
-    reset_password,
-    set_active,
-    user_id_for,
-)
-from sf_benefits.web.settings import SECURE_COOKIES_ENV, WebSettings
+from sf_benefits.web.settings import SECURE_COOKIES_ENV, TRUSTED_PROXIES_ENV, WebSettings
+
+ROLE_HELP = "One of: la_analyst, la_viewer, programme, admin."
+"""The keys of `web.auth.ROLES`, written out so `--help` need not load the web app."""
+
+if TYPE_CHECKING:
+    from sf_benefits.store import Store
 
 WORKER_HEALTHCHECK_SECONDS = 120
 """How long uvicorn waits for a worker to answer before killing it. Its default (5 s) is less
@@ -42,6 +36,11 @@ def serve(
     secure_cookies: Annotated[bool, typer.Option(
         help="Send the session cookie only over HTTPS (turn off only for local HTTP use).",
     )] = True,
+    trusted_proxies: Annotated[str | None, typer.Option(
+        envvar=TRUSTED_PROXIES_ENV,
+        help="Comma-separated addresses or networks of the TLS proxies in front of the app; "
+             "their X-Forwarded-For gives each user's own address to the per-address log-in "
+             "limit. Without it the headers are ignored.")] = None,
 ) -> None:
     """Start the web app and its JSON API (OpenAPI documentation at /api/docs)."""
     import uvicorn
@@ -55,14 +54,22 @@ def serve(
     console.print(f"SF Benefits on http://{host}:{port}/ (API docs at /api/docs); "
                   f"store: {store.url}")
     uvicorn.run("sf_benefits.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, proxy_headers=False, log_level="info",
-                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
+                workers=workers, log_level="info",
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, **proxy_options(trusted_proxies))
+
+
+def proxy_options(trusted_proxies: str | None) -> dict[str, Any]:
+    """uvicorn's proxy settings: X-Forwarded-For is believed only from the trusted proxies, so
+    behind a proxy users are told apart by their own address instead of all sharing its one."""
+    if not trusted_proxies or not trusted_proxies.strip():
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted_proxies.strip()}
 
 
 @users_app.command("add")
 def add_user(
     email: Annotated[str, typer.Option(help="Email address used to sign in.")],
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
     la: Annotated[str | None, typer.Option(
         help="LA for an LA analyst or viewer: name (Warrington), 3-digit or GSS code.")] = None,
     name: Annotated[str, typer.Option(help="Full name shown in the app.")] = "",
@@ -72,6 +79,10 @@ def add_user(
     database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None,
 ) -> None:
     """Add a user who may sign in (recorded in the audit log as a command-line write)."""
+    from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
+    from sf_benefits.web.audit import Actor
+    from sf_benefits.web.auth import ROLES, UserError, create_user
+
     store = open_store(database_url)
     try:
         la_code = resolve_la(store, la).la_code if la else None
@@ -86,6 +97,8 @@ def add_user(
 
 def _change_user(email: str, database_url: str | None, change: Callable[[Store, int], None]
                  ) -> None:
+    from sf_benefits.web.auth import UserError, user_id_for
+
     store = open_store(database_url)
     try:
         change(store, user_id_for(store, email))
@@ -101,6 +114,9 @@ def deactivate_user(
     database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None,
 ) -> None:
     """Stop a user signing in; their open sessions end at once (audited)."""
+    from sf_benefits.web.audit import Actor
+    from sf_benefits.web.auth import set_active
+
     _change_user(email, database_url,
                  lambda store, uid: set_active(store, uid, False, Actor(None, None, "cli")))
     console.print(f"{email.strip().lower()} can no longer sign in.")
@@ -112,6 +128,9 @@ def activate_user(
     database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None,
 ) -> None:
     """Let a deactivated user sign in again (audited)."""
+    from sf_benefits.web.audit import Actor
+    from sf_benefits.web.auth import set_active
+
     _change_user(email, database_url,
                  lambda store, uid: set_active(store, uid, True, Actor(None, None, "cli")))
     console.print(f"{email.strip().lower()} can sign in again.")
@@ -126,6 +145,9 @@ def reset_user_password(
     database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None,
 ) -> None:
     """Give a user a new password; their open sessions end (audited)."""
+    from sf_benefits.web.audit import Actor
+    from sf_benefits.web.auth import reset_password
+
     _change_user(email, database_url, lambda store, uid: reset_password(
         store, uid, password, Actor(None, None, "cli")))
     console.print(f"New password set for {email.strip().lower()}.")
@@ -135,6 +157,8 @@ def reset_user_password(
 def show_users(database_url: Annotated[str | None, typer.Option(help="Store URL.")] = None
                ) -> None:
     """List the users of the web app."""
+    from sf_benefits.web.auth import ROLES, list_users
+
     store = open_store(database_url)
     try:
         users = list_users(store)

@@ -4,32 +4,34 @@ engine."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from sf_benefits.cli.common import console, errors, fail, open_store
-from sf_benefits.csv_export import write_csv
-from sf_benefits.disclosure import RowTotal, suppress_counts
-from sf_benefits.ingest.errors import IngestError, Problem
-from sf_benefits.ingest.ssda903 import (
-    PseudonymKeyError,
-    ValidatorUnavailable,
-    check_returns,
-    dfe_problems,
-    latest_load,
-    load_returns,
+from sf_benefits.cli.common import (
+    console,
+    errors,
+    fail,
+    open_store,
+    output_file,
+    projection_errors,
+    resolve_authority,
+    warn,
+    write_csv,
 )
-from sf_benefits.ingest.ssda903.load import Ssda903Data
-from sf_benefits.project.categories import ALL_PLACEMENTS
-from sf_benefits.project.childlevel import ALL_AGES, ChildLevelModel, RateScenario
+
+if TYPE_CHECKING:
+    from sf_benefits.ingest.errors import Problem
+    from sf_benefits.project.childlevel import RateScenario
+    from sf_benefits.ssda903_data import Ssda903Data
 
 app = typer.Typer(help="Validate, load and project from an LA's SSDA903 returns (child level).",
                   no_args_is_help=True)
 
-Files = Annotated[list[Path], typer.Argument(help="SSDA903 header and episodes files (CSV or XLSX)")]
+Files = Annotated[list[Path], typer.Argument(
+    help="SSDA903 header and episodes files (CSV or XLSX), or folders of them (a year's return, "
+         "or a folder of year folders)")]
 DatabaseUrl = Annotated[str | None, typer.Option(help="Store URL (default: embedded store).")]
 EntryMultiplier = Annotated[float, typer.Option(
     "--entry-multiplier", min=0.0,
@@ -39,16 +41,21 @@ RampYears = Annotated[float, typer.Option(
 
 
 def _scenario(entry_multiplier: float, ramp_years: float) -> RateScenario | None:
+    from sf_benefits.project.childlevel import RateScenario
+
     if entry_multiplier == 1.0:
         return None
     return RateScenario(f"entries x {entry_multiplier:g}", entry_multiplier=entry_multiplier,
                         years_to_full_effect=ramp_years)
 
 
-def _latest(la_code: str, database_url: str | None) -> Ssda903Data:
+def _latest(la: str, database_url: str | None) -> Ssda903Data:
+    from sf_benefits.ingest.ssda903 import latest_load
+
     store = open_store(database_url)
     try:
-        return latest_load(store, la_code)
+        return latest_load(store, resolve_authority(store, la, code_without_list=True).la_code,
+                           pseudonyms=False)
     except LookupError as error:
         raise fail(str(error)) from error
     finally:
@@ -75,59 +82,124 @@ def validate(
     dfe: Annotated[bool, typer.Option(
         "--dfe/--no-dfe", help="Also run every DfE rule with csc-validator-be-903 (installed in "
                                "its own environment on first use).")] = True,
+    dfe_warnings: Annotated[bool, typer.Option(
+        "--dfe-as-warnings", help="Report DfE rule failures as warnings: exit 0 unless a "
+                                  "structural rule fails.")] = False,
     la_code: Annotated[str, typer.Option(
-        "--la", help="LA code, for the DfE location rules.")] = "E10000015",
+        "--la", help="The LA (name, 3-digit or GSS code), for the DfE location rules.")]
+    = "E10000015",
 ) -> None:
-    """Check returns against the structural rules (and the full DfE rules); list every problem."""
+    """Check returns against the structural rules (and the full DfE rules); list every problem.
+
+    Exits 1 when a structural rule fails, when a DfE rule fails (0 with --dfe-as-warnings) and
+    when a DfE rule could not be run (it raised)."""
+    from sf_benefits.ingest.errors import IngestError
+    from sf_benefits.ingest.ssda903 import check_returns, return_files
+
+    paths = return_files(files)
     problems: list[Problem] = []
     try:
-        checked = check_returns(files)
+        checked = check_returns(paths)
         console.print(f"Structural rules: no problems in {len(checked.episodes)} episodes of "
                       f"{len(checked.children)} children, years "
                       f"{', '.join(map(str, checked.collection_years))}.")
     except IngestError as error:
         problems = error.problems
         _print_problems(problems, "Structural rules (these stop a load)")
-    if dfe:
-        try:
-            found = dfe_problems(files, la_code)
-        except ValidatorUnavailable as error:
-            errors.print(f"DfE rules not run: {error}")
-        else:
-            if found:
-                _print_problems(found, "DfE validation rules (csc-validator-be-903)")
-            else:
-                console.print("DfE rules: no problems.")
-    if problems:
+    found, failed_rules = _dfe_rules(paths, _gss_code(la_code)) if dfe else ([], False)
+    if found and dfe_warnings:
+        warn(f"{len(found)} DfE rule failure(s), reported as warnings (--dfe-as-warnings)")
+    elif found:
+        errors.print(f"{len(found)} DfE rule failure(s): the return would not pass DfE "
+                     "validation (--dfe-as-warnings reports them without failing)")
+    if problems or failed_rules or (found and not dfe_warnings):
         raise typer.Exit(1)
+
+
+def _gss_code(la: str) -> str:
+    store = open_store()
+    try:
+        return resolve_authority(store, la, code_without_list=True).la_code
+    finally:
+        store.close()
+
+
+def _dfe_rules(paths: list[Path], la_code: str) -> tuple[list[Problem], bool]:
+    """The DfE rules' findings (printed) and whether any rule could not be run, building the
+    validator's environment first if needed and saying so, since that downloads about 230 MB once."""
+    from sf_benefits.ingest.ssda903 import ValidatorUnavailable, dfe_validation
+    from sf_benefits.ingest.ssda903.dfe import VALIDATOR_REQUIREMENT, validator_python
+
+    try:
+        try:
+            python = validator_python(install=False)
+        except ValidatorUnavailable:
+            errors.print(f"Installing the DfE validator ({VALIDATOR_REQUIREMENT}) in its own "
+                         "environment: once, about 230 MB…")
+            with console.status("Installing the DfE validator…"):
+                python = validator_python()
+        with console.status("Running the DfE validation rules…"):
+            report = dfe_validation(paths, la_code, python=python)
+    except ValidatorUnavailable as error:
+        errors.print(f"DfE rules not run: {error}")
+        return [], False
+    if report.problems:
+        _print_problems(report.problems, "DfE validation rules (csc-validator-be-903)")
+    console.print(report.summary())
+    for year, code, detail in report.failed:
+        errors.print(f"DfE rule {code} could not be run on {year}: {detail}")
+    return report.problems, bool(report.failed)
+
+
+@app.command("new-key")
+def new_key_command() -> None:
+    """Print a new random pseudonymisation key (256 bits) for SF_BENEFITS_PSEUDONYM_KEY.
+
+    Keep it secret and outside the data, and use the same key for every load of the same LA:
+    child identifiers are replaced by a keyed hash, so a new key makes new pseudonyms."""
+    from sf_benefits.ingest.ssda903 import new_key
+
+    typer.echo(new_key())
 
 
 @app.command("load")
 def load(
     files: Files,
     la_code: Annotated[str, typer.Option(
-        "--la", help="The LA's 9-character code, e.g. E10000015.")],
+        "--la", help="LA name, 3-digit code or GSS code (a GSS code before `data load`).")],
     database_url: DatabaseUrl = None,
 ) -> None:
     """Check, pseudonymise (keyed hash of CHILD) and store returns; all or nothing."""
-    store = open_store(database_url)
+    from sf_benefits.ingest.errors import IngestError
+    from sf_benefits.ingest.ssda903 import (
+        PseudonymKeyError,
+        load_returns,
+        pseudonym_key,
+        return_files,
+    )
+
     try:
-        summary = load_returns(store, files, la_code)
+        key = pseudonym_key()
     except PseudonymKeyError as error:
         raise fail(str(error)) from error
+    store = open_store(database_url)
+    try:
+        authority = resolve_authority(store, la_code, code_without_list=True)
+        summary = load_returns(store, return_files(files), authority.la_code, key)
     except IngestError as error:
         _print_problems(error.problems, "Nothing was loaded")
         raise typer.Exit(1) from error
     finally:
         store.close()
     console.print(f"Loaded {summary.episodes} episodes of {summary.children} children for "
-                  f"{summary.la_code}, years {', '.join(map(str, summary.collection_years))} "
-                  f"(load {summary.load_id}).")
+                  f"{authority.la_name} ({summary.la_code}), years "
+                  f"{', '.join(map(str, summary.collection_years))} (load {summary.load_id}).")
 
 
 @app.command("project")
 def project(
-    la_code: Annotated[str, typer.Option("--la", help="LA whose latest load to project.")],
+    la_code: Annotated[str, typer.Option(
+        "--la", help="LA whose latest load to project: name, 3-digit or GSS code.")],
     years: Annotated[int, typer.Option("--years", min=1, max=20, help="Years ahead.")] = 3,
     draws: Annotated[int, typer.Option("--draws", min=20, help="Monte Carlo draws.")] = 200,
     seed: Annotated[int, typer.Option(
@@ -140,40 +212,44 @@ def project(
     ramp_years: RampYears = 0.0,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Project children in care by placement and age band, with 80% intervals."""
+    """Project children in care by placement and age band, with 80% intervals.
+
+    Counts of 1-5 are shown as 'c'; the jump-off date's counts (real children) are also protected
+    by secondary suppression (see sf_benefits.project.childlevel.export)."""
+    from sf_benefits.project.childlevel import ALL_AGES, ChildLevelModel
+    from sf_benefits.project.childlevel.export import publishable_projection
+
+    if output is not None:
+        output_file(output)
     data = _latest(la_code, database_url)
     model = ChildLevelModel(window_years=window_years, n_draws=draws, seed=seed).fit(data)
     frame = model.predict(years, level=[80], scenario=_scenario(entry_multiplier, ramp_years))
-    counts = ["mean", "lo-80", "hi-80"]
+    jump_off = model.rates.reference_end
     if output is not None:
-        exported = suppress_counts(
-            frame, counts,
-            row_totals=[RowTotal("placement", ALL_PLACEMENTS, ("date", "age_band")),
-                        RowTotal("age_band", ALL_AGES, ("date", "placement"))])
+        exported = publishable_projection(frame, jump_off)
         write_csv(exported, output)
         console.print(f"Wrote {len(exported)} rows to {output}")
-    shown = frame[(frame["age_band"] == ALL_AGES) & (frame["date"].dt.month == 3)]
-    year_ends = suppress_counts(shown.reset_index(drop=True), counts,
-                                row_totals=[RowTotal("placement", ALL_PLACEMENTS, ("date",))])
-    table = Table(title=f"Children looked after at 31 March, {la_code} (mean and 80% interval; "
+    shown = frame[(frame["age_band"] == ALL_AGES) & (frame["date"].dt.month == 3)
+                  & (frame["date"] > jump_off)]
+    year_ends = publishable_projection(shown.reset_index(drop=True), jump_off)
+    table = Table(title=f"Children looked after at 31 March, {data.la_code} (mean and 80% interval; "
                         f"rates from {model.rates.reference_start:%d/%m/%Y} to "
                         f"{model.rates.reference_end:%d/%m/%Y})")
     table.add_column("placement")
-    dates = sorted(pd.to_datetime(year_ends["date"]).unique())
+    dates = list(dict.fromkeys(year_ends["date"]))
     for when in dates:
-        table.add_column(f"{pd.Timestamp(when):%Y}")
+        table.add_column(f"{when:%Y}")
     for place, rows in year_ends.groupby("placement", sort=False):
-        cells = []
-        for when in dates:
-            row = rows[pd.to_datetime(rows["date"]) == when].iloc[0]
-            cells.append(f"{row['mean']} ({row['lo-80']}–{row['hi-80']})")
+        cells = [f"{row['mean']} ({row['lo-80']}–{row['hi-80']})"
+                 for _, row in rows.set_index("date").reindex(dates).iterrows()]
         table.add_row(str(place), *cells)
     console.print(table)
 
 
 @app.command("rates")
 def rates(
-    la_code: Annotated[str, typer.Option("--la", help="LA whose latest load to analyse.")],
+    la_code: Annotated[str, typer.Option(
+        "--la", help="LA whose latest load to analyse: name, 3-digit or GSS code.")],
     window_years: Annotated[float, typer.Option(
         help="Years of history the rates are estimated on.")] = 2.0,
     output: Annotated[Path | None, typer.Option(
@@ -182,14 +258,20 @@ def rates(
 ) -> None:
     """Moves between placements and out of care per child-year, by age band (events 1-5 shown
     as 'c')."""
-    model = ChildLevelModel(window_years=window_years).fit(_latest(la_code, database_url))
+    from sf_benefits.disclosure import suppress_counts
+    from sf_benefits.project.childlevel import ChildLevelModel
+
+    if output is not None:
+        output_file(output)
+    data = _latest(la_code, database_url)
+    model = ChildLevelModel(window_years=window_years).fit(data)
     moves = model.transition_rates()
     moves = moves[moves["events"] > 0].reset_index(drop=True)
     shown = suppress_counts(moves, ["events"])
     if output is not None:
         write_csv(shown, output)
         console.print(f"Wrote {len(shown)} rows to {output}")
-    table = Table(title=f"Moves per child-year, {la_code}, {model.rates.reference_start:%d/%m/%Y}"
+    table = Table(title=f"Moves per child-year, {data.la_code}, {model.rates.reference_start:%d/%m/%Y}"
                         f" to {model.rates.reference_end:%d/%m/%Y}")
     for column in ("age band", "from", "to", "moves", "child-years", "rate per year"):
         table.add_column(column)
@@ -201,7 +283,8 @@ def rates(
 
 @app.command("appraise")
 def appraise(
-    la_code: Annotated[str, typer.Option("--la", help="LA whose latest load to appraise.")],
+    la_code: Annotated[str, typer.Option(
+        "--la", help="LA whose latest load to appraise: name, 3-digit or GSS code.")],
     model: Annotated[str, typer.Option(
         "--model", help="family_safeguarding, family_valued, no_wrong_door or a YAML file of a "
                         "custom model")] = "family_safeguarding",
@@ -220,26 +303,13 @@ def appraise(
 ) -> None:
     """Appraise an innovation (the LA-level effects, costs, NPV) on this LA's child-level
     baseline."""
-    from sf_benefits.assumptions import MissingAssumptionError
+    from sf_benefits.cli.project import render_projection
     from sf_benefits.project.childlevel import run_childlevel_projection
 
     data = _latest(la_code, database_url)
-    try:
+    with projection_errors(model):
         result = run_childlevel_projection(
             data, model, horizon=years, n_draws=draws, seed=seed, overrides=overrides,
             overrides_by=by, window_years=window_years,
             rate_scenario=_scenario(entry_multiplier, ramp_years), sensitivity=False)
-    except MissingAssumptionError as error:
-        raise fail(f"{error}\nSee them with `sf-benefits assumptions list --model {model}`.",
-                   code=2) from None
-    table = Table(title=f"{result.model_title} on the child-level baseline of {la_code} "
-                        f"({result.price_base_year} prices)")
-    for column in ("measure", "P10", "P50", "P90", "unit"):
-        table.add_column(column)
-    for row in result.summary().itertuples(index=False):
-        cells = ["" if pd.isna(v) else f"{v:,.2f}" for v in (row.p10, row.p50, row.p90)]
-        table.add_row(str(row.measure), *cells, str(row.unit))
-    console.print(table)
-    counts = result.suppressed_counts()
-    totals = counts[counts["placement"] == ALL_PLACEMENTS]
-    console.print(totals.to_string(index=False))
+    render_projection(result, "Child-level baseline from SSDA903")

@@ -2,54 +2,40 @@
 
 from __future__ import annotations
 
+import getpass
 import math
-import re
+from dataclasses import asdict
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from sf_benefits.cli.common import console, errors, fail, open_store, progress_bar
-from sf_benefits.csv_export import write_csv
-from sf_benefits.disclosure import (
-    SUPPRESSED,
-    suppress_actuals,
-    suppress_realised,
-    suppress_realised_summary,
-    whole_children,
-)
-from sf_benefits.ingest.errors import IngestError
-from sf_benefits.store import Store
-from sf_benefits.track import (
-    CounterfactualError,
-    TrackError,
-    actuals_history,
-    current_actuals,
-    effects_for,
-    get_implementation,
-    import_actuals,
-    import_dfe_release,
-    list_implementations,
-    lock_baseline,
-    programme_view,
-    realised_for,
-    record_baseline_revision,
-    record_implementation,
-    seed_demo,
-    write_template,
+from sf_benefits.cli.common import (
+    console,
+    errors,
+    fail,
+    open_store,
+    output_file,
+    progress_bar,
+    projection_errors,
+    resolve_authority,
+    write_csv,
 )
 from sf_benefits.track.adopters import DATE_PRECISIONS, MODELS
-from sf_benefits.track.service import lock_from_projection, store_data_vintage
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sf_benefits.store import Store
 
 app = typer.Typer(help="Track realised benefits against the locked baseline and comparable LAs.",
                   no_args_is_help=True)
 
 DatabaseUrl = Annotated[str | None, typer.Option(help="Store URL (default: embedded store)")]
-GSS_CODE = re.compile(r"^[EW]\d{8}$")
+TABLE_SUFFIXES = (".csv", ".xlsx")
 
 
 class Comparison(StrEnum):
@@ -78,6 +64,8 @@ def _range(low: object, high: object) -> str:
 
 def _children(value: object) -> str:
     """A count already through disclosure control, as the terminal shows it."""
+    from sf_benefits.disclosure import SUPPRESSED, whole_children
+
     if value == SUPPRESSED:
         return SUPPRESSED
     count = whole_children(value)
@@ -86,28 +74,35 @@ def _children(value: object) -> str:
 
 def _export(frames: dict[str, pd.DataFrame], out: Path) -> None:
     """Write frames to .xlsx (one sheet each, no formulas) or .csv (first frame)."""
+    import pandas as pd
+
+    output_file(out, *TABLE_SUFFIXES)
     if out.suffix.lower() == ".xlsx":
         with pd.ExcelWriter(out, engine="xlsxwriter", engine_kwargs={"options": {
                 "strings_to_formulas": False, "strings_to_urls": False}}) as writer:
             for name, frame in frames.items():
                 frame.to_excel(writer, sheet_name=name[:31], index=False)
-    elif out.suffix.lower() == ".csv":
-        write_csv(next(iter(frames.values())), out)
     else:
-        raise fail("--out must end in .csv or .xlsx")
+        write_csv(next(iter(frames.values())), out)
     console.print(f"Wrote {out}")
 
 
 def _resolve(store: Store, la: str, la_name: str | None) -> tuple[str, str]:
-    from sf_benefits.benchmark import UnknownLocalAuthority, resolve_la
+    found = resolve_authority(store, la, la_name=la_name,
+                              hint=" (or give its GSS code with --la-name)")
+    return found.la_code, found.la_name
 
+
+def _date(text: str, option: str) -> date:
     try:
-        found = resolve_la(store, la)
-        return found.la_code, found.la_name
-    except UnknownLocalAuthority as exc:
-        if GSS_CODE.match(la.strip()) and la_name:
-            return la.strip(), la_name
-        raise fail(f"{exc} (or give a GSS code with --la-name)") from exc
+        return date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{option} {text!r} is not a date: write it as YYYY-MM-DD") from None
+
+
+def _withdraw_hint(implementation_id: str) -> str:
+    return (f"If it was recorded in error and has no locked baseline, withdraw it with "
+            f"`sf-benefits track withdraw {implementation_id[:8]} --reason \"...\"`.")
 
 
 @app.command("implement")
@@ -131,36 +126,90 @@ def implement(
     = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Record an implementation; with --lock, project and lock its baseline at go-live."""
-    store = open_store(database_url)
+    """Record an implementation; with --lock, also project and lock its baseline at go-live.
+
+    Both are written in one transaction: nothing is recorded when the lock fails."""
+    from sf_benefits.ingest.errors import IngestError
+    from sf_benefits.track import TrackError, list_implementations, record_implementation
+
     if precision not in DATE_PRECISIONS:
         raise fail(f"--precision must be one of {', '.join(DATE_PRECISIONS)}")
+    if model not in MODELS:
+        raise fail(f"--model must be one of {', '.join(MODELS)}")
+    go_live_date = _date(go_live, "--go-live")
+    window = (_date(earliest, "--earliest") if earliest else None,
+              _date(latest, "--latest") if latest else None)
+    store = open_store(database_url)
     code, name = _resolve(store, la, la_name)
-    try:
-        implementation = record_implementation(
-            store, code, name, model, date.fromisoformat(go_live), scenario,
-            date_precision=precision, go_live_basis=basis,
-            go_live_earliest=date.fromisoformat(earliest) if earliest else None,
-            go_live_latest=date.fromisoformat(latest) if latest else None)
-    except (TrackError, ValueError) as exc:
-        raise fail(str(exc)) from exc
-    console.print(f"Recorded {implementation.la_name} — {implementation.model_label}, go-live "
-                  f"{implementation.go_live_date} (id {implementation.implementation_id})")
+    for existing in list_implementations(store):
+        if (existing.la_code, existing.model) == (code, model):
+            raise fail(f"{name} already has a {MODELS[model]} implementation (id "
+                       f"{existing.implementation_id[:8]}, go-live {existing.go_live_date}). "
+                       + _withdraw_hint(existing.implementation_id))
+    projected = None
     if lock:
         from sf_benefits.store.queries import care_history
+        from sf_benefits.track.service import lock_projected, project_to_go_live, store_data_vintage
 
-        try:
-            locked = lock_from_projection(
-                store, implementation.implementation_id, care_history(store, [code]),
-                store_data_vintage(store), n_draws=n_draws, sensitivity=False,
-                overrides=overrides)
-        except (TrackError, IngestError, ValueError) as exc:
-            raise fail(f"implementation recorded but baseline not locked: {exc}") from exc
+        history = care_history(store, [code])
+        if history.empty:
+            raise fail(f"the store holds no care history for {name} to project a baseline from; "
+                       "run `sf-benefits data load` first (nothing was recorded)")
+        with console.status("Projecting the baseline from the data up to go-live…"), \
+                projection_errors(model):
+            projected = project_to_go_live(
+                history, code, model, go_live_date, store_data_vintage(store), n_draws=n_draws,
+                sensitivity=False, overrides=overrides)
+    try:
+        with store.transaction() as conn:
+            implementation = record_implementation(
+                store, code, name, model, go_live_date, scenario, date_precision=precision,
+                go_live_basis=basis, go_live_earliest=window[0], go_live_latest=window[1],
+                conn=conn)
+            locked = (None if projected is None else lock_projected(
+                store, implementation.implementation_id, projected, conn=conn))
+    except (TrackError, IngestError) as exc:
+        raise fail(f"nothing was recorded: {exc}") from exc
+    console.print(f"Recorded {implementation.la_name} — {implementation.model_label}, go-live "
+                  f"{implementation.go_live_date} (id {implementation.implementation_id})")
+    if locked is not None:
         console.print(f"Locked baseline ({locked.method}, seed {locked.seed}, "
                       f"{locked.price_base_year} prices, sha256 {locked.content_sha256[:12]})")
 
 
+@app.command("withdraw")
+def withdraw_command(
+    implementation: Annotated[str, typer.Argument(help="Implementation id (or 6+ char prefix)")],
+    reason: Annotated[str, typer.Option(help="Why it is withdrawn (kept in the audit log)")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Withdraw an implementation recorded in error, while its baseline is not locked.
+
+    The audit log keeps what was withdrawn, by whom and why."""
+    from sf_benefits.track import TrackError, withdraw_implementation
+    from sf_benefits.web.audit import Actor, record
+
+    if not reason.strip():
+        raise fail("--reason must say why the implementation is withdrawn")
+    store = open_store(database_url)
+    try:
+        with store.transaction() as conn:
+            withdrawn = withdraw_implementation(store, implementation, conn=conn)
+            record(conn, Actor(None, None, "cli"), "implementation.withdraw",
+                   la_code=withdrawn.la_code, target_type="implementation",
+                   target_id=withdrawn.implementation_id,
+                   detail={"reason": reason, "os_user": getpass.getuser(),
+                           "implementation": asdict(withdrawn)})
+    except TrackError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"Withdrew {withdrawn.la_name} — {withdrawn.model_label}, go-live "
+                  f"{withdrawn.go_live_date} (id {withdrawn.implementation_id}); recorded in the "
+                  "audit log")
+
+
 def _read_unit_costs(path: Path) -> dict[str, float]:
+    import pandas as pd
+
     frame = pd.read_csv(path)
     if not {"placement", "annual_cost_gbp"} <= set(frame.columns):
         raise fail(f"{path.name}: needs columns placement, annual_cost_gbp")
@@ -182,6 +231,11 @@ def lock_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Lock a baseline from files; it can never be changed afterwards."""
+    import pandas as pd
+
+    from sf_benefits.ingest.errors import IngestError
+    from sf_benefits.track import TrackError, lock_baseline
+
     store = open_store(database_url)
     try:
         locked = lock_baseline(store, implementation, pd.read_csv(baseline),
@@ -208,6 +262,11 @@ def revise_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Record a data revision beside the locked baseline (the lock itself is untouched)."""
+    import pandas as pd
+
+    from sf_benefits.ingest.errors import IngestError
+    from sf_benefits.track import TrackError, record_baseline_revision
+
     store = open_store(database_url)
     try:
         revised = record_baseline_revision(
@@ -224,8 +283,10 @@ def template_command(
     out: Annotated[Path, typer.Option(help="template.xlsx or template.csv")],
 ) -> None:
     """Write a blank actuals template (see docs/actuals-template.md)."""
+    from sf_benefits.track import write_template
+
     try:
-        write_template(out)
+        write_template(output_file(out, *TABLE_SUFFIXES))
     except ValueError as exc:
         raise fail(str(exc)) from exc
     console.print(f"Wrote {out}")
@@ -240,6 +301,9 @@ def import_actuals_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Import the LA's own figures as a new version; a bad file changes nothing."""
+    from sf_benefits.ingest.errors import IngestError
+    from sf_benefits.track import import_actuals
+
     store = open_store(database_url)
     code, name = _resolve(store, la, la_name)
     try:
@@ -256,7 +320,9 @@ def import_dfe_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Record the DfE figures now in the store for an LA as a new actuals version."""
+    from sf_benefits.ingest.errors import IngestError
     from sf_benefits.store.queries import care_history
+    from sf_benefits.track import import_dfe_release
 
     store = open_store(database_url)
     code, name = _resolve(store, la, None)
@@ -277,6 +343,11 @@ def actuals_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Show the actuals in force (or their whole history); counts 1–5 are shown as 'c'."""
+    from sf_benefits.disclosure import suppress_actuals
+    from sf_benefits.track import actuals_history, current_actuals
+
+    if out:
+        output_file(out, *TABLE_SUFFIXES)
     store = open_store(database_url)
     code, name = _resolve(store, la, la_name)
     frame = actuals_history(store, code) if history else current_actuals(store, code)
@@ -301,6 +372,11 @@ def realised_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Realised benefit to date against the locked baseline, with interval and status."""
+    from sf_benefits.disclosure import suppress_realised, suppress_realised_summary
+    from sf_benefits.track import TrackError, get_implementation, realised_for
+
+    if out:
+        output_file(out, *TABLE_SUFFIXES)
     store = open_store(database_url)
     try:
         imp = get_implementation(store, implementation)
@@ -345,6 +421,10 @@ def effects_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Effect on CLA from difference-in-differences and synthetic control, with placebo checks."""
+    from sf_benefits.track import CounterfactualError, TrackError, effects_for, get_implementation
+
+    if out:
+        output_file(out, *TABLE_SUFFIXES)
     store = open_store(database_url)
     try:
         imp = get_implementation(store, implementation)
@@ -389,6 +469,10 @@ def programme_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """All recorded implementations side by side by model (the DfE programme view)."""
+    from sf_benefits.track import programme_view
+
+    if out:
+        output_file(out, *TABLE_SUFFIXES)
     store = open_store(database_url)
     with progress_bar("Programme view") as update:
         view = programme_view(store, with_effects=effects, progress=update)
@@ -413,6 +497,8 @@ def programme_command(
 @app.command("list")
 def list_command(database_url: DatabaseUrl = None) -> None:
     """Recorded implementations with their go-live date and its basis."""
+    from sf_benefits.track import list_implementations
+
     store = open_store(database_url)
     table = Table("Id", "Model", "LA", "Go-live", "Precision", "Basis")
     for imp in list_implementations(store):
@@ -424,6 +510,8 @@ def list_command(database_url: DatabaseUrl = None) -> None:
 @app.command("seed-demo")
 def seed_demo_command(database_url: DatabaseUrl = None) -> None:
     """Record the 18 real SFPC adopters with model and go-live date (approximate ones flagged)."""
+    from sf_benefits.track import seed_demo
+
     store = open_store(database_url)
     recorded = seed_demo(store)
     approximate = sum(1 for i in recorded if i.approximate)

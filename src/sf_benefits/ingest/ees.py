@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sf_benefits.ingest.errors import IngestError, Problem
@@ -31,6 +33,48 @@ NUMBER = re.compile(r"^-?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?([eE][-+]?\d+)?$")
 UNIT_SCALE = {"£m": 1_000_000, "£ million": 1_000_000, "£000s": 1_000, "£000": 1_000,
               "£k": 1_000, "£ thousand": 1_000}
 """Money an EES `.meta.csv` declares in millions or thousands is stored in pounds."""
+
+
+def per_value(series: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`transform` applied once to each distinct value and mapped back to every row: published
+    tables repeat a few labels, codes and markers hundreds of thousands of times."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    done = transform(pd.Series(np.asarray(uniques, dtype=object)))
+    return pd.Series(done.to_numpy()[codes], index=series.index, name=series.name)
+
+
+def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell a string without surrounding spaces (published files pad some labels)."""
+    return frame.apply(lambda col: per_value(
+        col, lambda u: u.where(u.notna(), "").astype(str).str.strip()))
+
+
+@dataclass(frozen=True)
+class ParsedValues:
+    """Published cells read as numbers: the value (NaN where suppressed), the suppression marker
+    as status, and which cells are neither a number nor a marker."""
+
+    value: pd.Series
+    status: pd.Series
+    invalid: pd.Series
+
+
+def parse_values(raw: pd.Series, markers: frozenset[str] = SUPPRESSION_MARKERS) -> ParsedValues:
+    """Numbers (thousands separators allowed) and suppression markers, which stay missing with
+    the marker as their status, never zero."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=object).astype(str)
+    lower = distinct.str.lower()
+    suppressed = lower.isin(markers)
+    numeric = distinct.str.fullmatch(NUMBER.pattern).astype(bool)
+    value = pd.to_numeric(distinct.where(numeric).str.replace(",", ""), errors="coerce")
+
+    def each_row(values: pd.Series) -> pd.Series:
+        return pd.Series(values.to_numpy()[codes], index=raw.index)
+
+    return ParsedValues(each_row(value).astype(float),
+                        each_row(lower.where(suppressed).replace("", "blank")),
+                        each_row(~suppressed & ~numeric).astype(bool))
 
 
 @dataclass(frozen=True)
@@ -70,7 +114,7 @@ def read_csv_strings(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise IngestError([Problem(str(path), None, None, "empty_file",
                                    "the file has a header but no data rows")])
-    return frame.apply(lambda col: col.str.strip())
+    return strip_cells(frame)
 
 
 def is_ees(columns: list[str]) -> bool:
@@ -101,12 +145,8 @@ def _indicator_columns(path: Path, frame: pd.DataFrame,
                      if "indicator_unit" in rows.columns else {})
             scale = {c: UNIT_SCALE[u] for c, u in units.items() if u in UNIT_SCALE}
             return [c for c in candidates if c in names], scale
-    chosen = []
-    for col in candidates:
-        values = frame[col]
-        numeric = values.str.fullmatch(NUMBER.pattern) | values.str.lower().isin(SUPPRESSION_MARKERS)
-        if col in KNOWN_INDICATORS or numeric.mean() >= 0.5:
-            chosen.append(col)
+    chosen = [col for col in candidates
+              if col in KNOWN_INDICATORS or (~parse_values(frame[col]).invalid).mean() >= 0.5]
     return chosen, {}
 
 
@@ -203,10 +243,8 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
     long = frame.melt(id_vars=["_row", "_joint", "_year", "time_period", "geographic_level",
                                "_area", "_breakdown"], value_vars=indicators,
                       var_name="indicator", value_name="_raw")
-    marker = long["_raw"].str.lower()
-    suppressed = marker.isin(SUPPRESSION_MARKERS)
-    numeric = long["_raw"].str.fullmatch(NUMBER.pattern)
-    for row, col, raw in long.loc[~suppressed & ~numeric, ["_row", "indicator", "_raw"]].itertuples(
+    parsed = parse_values(long["_raw"])
+    for row, col, raw in long.loc[parsed.invalid, ["_row", "indicator", "_raw"]].itertuples(
             index=False):
         problems.append(Problem(file, row, col, "not_a_number",
                                 f"'{raw}' is neither a number nor a suppression marker "
@@ -214,14 +252,13 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
     if problems:
         raise IngestError(problems)
 
-    value = pd.to_numeric(long["_raw"].where(numeric).str.replace(",", ""), errors="coerce")
-    status = marker.where(suppressed).replace("", "blank")
-    status[long["_joint"] & ~suppressed] = JOINT_STATUS
+    status = parsed.status.copy()
+    status[long["_joint"] & status.isna()] = JOINT_STATUS
     observations = pd.DataFrame({
         "dataset": path.stem, "year": long["_year"].astype(int), "time_period": long["time_period"],
         "geographic_level": long["geographic_level"], "area_code": long["_area"],
         "breakdown": long["_breakdown"], "indicator": long["indicator"],
-        "value": value * long["indicator"].map(scale).fillna(1), "status": status})
+        "value": parsed.value * long["indicator"].map(scale).fillna(1), "status": status})
 
     la_rows = frame.loc[frame["geographic_level"] == "Local authority"].rename(
         columns={"new_la_code": "la_code"})

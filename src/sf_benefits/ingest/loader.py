@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert
 
 from sf_benefits.ingest.ees import read_ees
 from sf_benefits.ingest.errors import IngestError, Problem
+from sf_benefits.ingest.history import read_history
 from sf_benefits.ingest.tables import (
     LaRegister,
     boundary_changes,
@@ -26,6 +27,7 @@ from sf_benefits.ingest.tables import (
     read_population,
 )
 from sf_benefits.store import Store
+from sf_benefits.store.db import bulk_insert, indexes_rebuilt
 from sf_benefits.store.schema import (
     boundary_change,
     data_load,
@@ -36,6 +38,7 @@ from sf_benefits.store.schema import (
 
 Progress = Callable[[str, int, int], None]
 SKIPPED_DIRECTORIES = {"ssda903", "history"}
+"""Child-level returns are loaded by `ssda903`; `history` (the 2010-2017 releases) by its own reader."""
 
 
 @dataclass
@@ -105,12 +108,22 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
         except IngestError as exc:
             problems.extend(exc.problems)
         step(path.name)
+    if (directory / "history").is_dir():
+        try:
+            current = {str(old): str(code) for t in ees_tables for old, code in zip(
+                t.local_authorities.get("old_la_code", []), t.local_authorities["la_code"],
+                strict=False) if isinstance(old, str) and old}
+            releases, unread = read_history(directory / "history", current | old_codes)
+            ees_tables += releases
+            report.files["history"] = [t.source_file for t in releases]
+            report.skipped += [str(p) for p in unread]
+        except IngestError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise IngestError(problems)
 
     register = _la_register(lookups, [t.local_authorities for t in ees_tables])
-    frames = [t.observations for t in ees_tables]
-    sources = {t.dataset: t.source_file for t in ees_tables}
+    datasets = [(t.dataset, t.source_file, t.observations) for t in ees_tables]
     neighbour_frames = []
     for kind, reader in (("population", read_population), ("lait", read_lait),
                          ("neighbours", read_neighbours)):
@@ -124,23 +137,17 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
             if kind == "neighbours":
                 neighbour_frames.append(frame)
             else:
-                frames.append(frame)
-                sources[path.stem] = str(path)
+                datasets.append((path.stem, str(path), frame))
             step(path.name)
+    names = [name for name, _, _ in datasets]
+    problems += [Problem(source, None, None, "duplicate_dataset",
+                         f"another file is also named '{name}'")
+                 for name, source, _ in datasets if names.count(name) > 1]
     if problems:
         raise IngestError(problems)
-    duplicated = [d for d in sources if list(sources).count(d) > 1]
-    if duplicated:
-        raise IngestError([Problem(sources[d], None, None, "duplicate_dataset",
-                                   "two files share this name") for d in duplicated])
-
-    observations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    try:
-        neighbours = merge_neighbour_models(neighbour_frames)
-    except IngestError as exc:
-        raise IngestError(exc.problems) from None
-    _write(store, register.frame, observations, neighbours, sources, changes)
-    report.observations = len(observations)
+    neighbours = merge_neighbour_models(neighbour_frames)
+    _write(store, register.frame, datasets, neighbours, changes)
+    report.observations = sum(len(frame) for _, _, frame in datasets)
     report.local_authorities = len(register.frame)
     report.neighbour_models = sorted(neighbours["model"].unique())
     return report
@@ -182,36 +189,28 @@ def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) ->
     return LaRegister(frame[["la_code", *attributes, "first_year", "last_year"]], aliases)
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    """Rows as dicts for executemany, with every missing value as NULL."""
-    columns = list(frame.columns)
-    return [{c: (None if v is None or v != v else v) for c, v in zip(columns, row, strict=True)}
-            for row in frame.itertuples(index=False, name=None)]
-
-
-def _write(store: Store, las: pd.DataFrame, observations: pd.DataFrame,
-           neighbours: pd.DataFrame, sources: dict[str, str], changes: pd.DataFrame) -> None:
+def _write(store: Store, las: pd.DataFrame, datasets: list[tuple[str, str, pd.DataFrame]],
+           neighbours: pd.DataFrame, changes: pd.DataFrame) -> None:
+    """Replace the LA register, boundary changes, neighbour models and each file's dataset in one
+    transaction."""
     now = datetime.now(UTC)
+    columns = ["dataset", "year", "time_period", "geographic_level", "area_code", "breakdown",
+               "indicator", "value", "status"]
     with store.transaction() as conn:
         if not las.empty:
             conn.execute(delete(local_authority))
-            conn.execute(insert(local_authority), _records(las))
+            bulk_insert(conn, local_authority, las)
         conn.execute(delete(boundary_change))
-        conn.execute(insert(boundary_change), _records(changes))
+        bulk_insert(conn, boundary_change, changes)
         for model in neighbours["model"].unique():
             conn.execute(delete(statistical_neighbour).where(statistical_neighbour.c.model == model))
-        if not neighbours.empty:
-            conn.execute(insert(statistical_neighbour), _records(neighbours))
-        for dataset, source in sources.items():
-            conn.execute(delete(observation).where(observation.c.dataset == dataset))
-            conn.execute(delete(data_load).where(data_load.c.dataset == dataset))
-            part = observations[observations["dataset"] == dataset]
-            conn.execute(insert(data_load), [{
-                "dataset": dataset, "source_file": source, "rows": len(part), "loaded_at": now,
-                "sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest()}])
-        cols = ["dataset", "year", "time_period", "geographic_level", "area_code", "breakdown",
-                "indicator", "value", "status"]
-        if not observations.empty:
-            records = _records(observations[cols])
-            for start in range(0, len(records), 50_000):
-                conn.execute(insert(observation), records[start:start + 50_000])
+        bulk_insert(conn, statistical_neighbour, neighbours)
+        with indexes_rebuilt(conn, observation):
+            for dataset, source, part in datasets:
+                conn.execute(delete(observation).where(observation.c.dataset == dataset))
+                conn.execute(delete(data_load).where(data_load.c.dataset == dataset))
+                conn.execute(insert(data_load), [{
+                    "dataset": dataset, "source_file": source, "rows": len(part),
+                    "loaded_at": now,
+                    "sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest()}])
+                bulk_insert(conn, observation, part[columns])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,11 @@ from sf_benefits.ingest.ees import (
     GSS_LA,
     NUMBER,
     SUPPRESSION_MARKERS,
+    ParsedValues,
+    parse_values,
+    per_value,
     read_csv_strings,
+    strip_cells,
 )
 from sf_benefits.ingest.errors import IngestError, Problem
 
@@ -87,18 +92,16 @@ def read_frame(path: Path) -> pd.DataFrame:
     lower-cased; a spreadsheet's header is found below any title rows."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
         try:
-            frame = pd.read_parquet(path)
+            frame = pq.read_table(path).to_pandas(strings_to_categorical=True)
         except Exception as exc:
             raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
         frame.columns = [str(c).strip().lower() for c in frame.columns]
-        return frame.apply(lambda col: col.astype(str).str.strip())
+        return frame.apply(_stripped_categories)
     if suffix == ".xlsx":
-        try:
-            raw = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
-        except Exception as exc:
-            raise IngestError([Problem(str(path), None, None, "xlsx_unreadable", str(exc))]) from exc
-        raw = raw.apply(lambda col: col.astype(str).str.strip())
+        raw = _xlsx_cells(path, path.stat().st_mtime_ns).copy()
         header = next((i for i in range(min(HEADER_SEARCH_ROWS, len(raw)))
                        if kind_of([c.lower() for c in raw.iloc[i]]) != "unknown"), 0)
         frame = raw.iloc[header + 1:].reset_index(drop=True)
@@ -106,6 +109,28 @@ def read_frame(path: Path) -> pd.DataFrame:
         frame.attrs["header_row"] = header + 1
         return frame
     return read_csv_strings(path)
+
+
+def _stripped_categories(column: pd.Series) -> pd.Series:
+    """A Parquet column as categorical strings without surrounding spaces ('' for missing):
+    the LAIT's half a million rows hold a few thousand distinct cells, so this keeps memory low."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype("category")
+    labels = pd.Series(column.cat.categories, dtype=object).astype(str).str.strip()
+    if not labels.is_unique or "" in set(labels):
+        return per_value(column, lambda u: u.where(u.notna(), "").astype(str).str.strip())
+    return column.cat.rename_categories(list(labels)).cat.add_categories("").fillna("")
+
+
+@lru_cache(maxsize=8)
+def _xlsx_cells(path: Path, _modified: int) -> pd.DataFrame:
+    """A workbook's first sheet as stripped strings, read once per load (parsing XLSX is slow
+    and the loader reads each workbook's header before its rows)."""
+    try:
+        raw = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
+    except Exception as exc:
+        raise IngestError([Problem(str(path), None, None, "xlsx_unreadable", str(exc))]) from exc
+    return strip_cells(raw)
 
 
 def header_of(path: Path) -> list[str]:
@@ -134,13 +159,17 @@ def _first_data_row(frame: pd.DataFrame) -> int:
 
 class LaRegister:
     """Every upper-tier LA the store knows: code, old 3-digit code, name, region; resolved also by
-    any other name a loaded file gave it (`aliases`)."""
+    any other name a loaded file gave it (`aliases`). A name or 3-digit code that a renamed LA
+    shares with its predecessor (North Yorkshire, 815) resolves to the one with the latest data."""
 
     def __init__(self, frame: pd.DataFrame, aliases: dict[str, str] | None = None) -> None:
         self.frame = frame
         self._index: dict[str, str] = {self._key(k): v for k, v in (aliases or {}).items()}
+        latest_last = (frame.sort_values("last_year", na_position="first", kind="stable")
+                       if "last_year" in frame.columns else frame)
         for column in ("la_name", "old_la_code", "la_code"):
-            for key, code in zip(frame[column].astype(str), frame["la_code"], strict=True):
+            for key, code in zip(latest_last[column].astype(str), latest_last["la_code"],
+                                 strict=True):
                 self._index[self._key(key)] = str(code)
 
     @staticmethod
@@ -371,18 +400,17 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
                            for r in missing])
     roles = {r: str(c) for r, c in found.items()}
     frame = frame.assign(_row=frame.index + _first_data_row(frame))
-    raw = frame[roles["value"]]
-    blank_period = (frame[roles["year"]] == "0") & raw.str.lower().isin(LAIT_MARKERS)
-    frame, raw = frame[~blank_period], raw[~blank_period]
+    parsed = parse_values(frame[roles["value"]], LAIT_MARKERS)
+    kept = ~((frame[roles["year"]] == "0") & parsed.status.notna())
+    frame = frame[kept]
+    parsed = ParsedValues(parsed.value[kept], parsed.status[kept], parsed.invalid[kept])
 
-    area = frame[roles["area"]].str.replace(r"\.0$", "", regex=True)
+    area = per_value(frame[roles["area"]], lambda u: u.str.replace(r"\.0$", "", regex=True))
     areas = {a: LAIT_AREAS.get(a) or (a if COUNTRY_OR_REGION.match(a) else register.resolve(a))
              for a in area.unique()}
     code = area.map(areas)
     periods = {p: lait_year(p) for p in frame[roles["year"]].unique()}
     year = frame[roles["year"]].map(periods)
-    suppressed = raw.str.lower().isin(LAIT_MARKERS)
-    numeric = raw.str.fullmatch(NUMBER.pattern)
     problems = [Problem(file, int(r), roles["area"], "unknown_la_code",
                         f"'{a}' is not an LA in the lookup")
                 for r, a in frame.loc[code.isna(), ["_row", roles["area"]]].itertuples(index=False)]
@@ -390,19 +418,18 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
                  for r, p in frame.loc[year.isna(), ["_row", roles["year"]]].itertuples(index=False)]
     problems += [Problem(file, int(r), roles["value"], "not_a_number",
                          f"'{v}' is neither a number nor a suppression marker")
-                 for r, v in frame.loc[~suppressed & ~numeric, ["_row", roles["value"]]]
+                 for r, v in frame.loc[parsed.invalid, ["_row", roles["value"]]]
                  .itertuples(index=False)]
     if problems:
         raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
     code = code.astype(str)
-    level = code.str[:3].map({"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna(
-        "Local authority")
+    level = per_value(code, lambda u: u.str[:3].map(
+        {"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna("Local authority"))
     out = pd.DataFrame({
         "dataset": path.stem, "year": year.astype(int), "time_period": frame[roles["year"]],
         "geographic_level": level, "area_code": code, "breakdown": "",
         "indicator": frame[roles["indicator"]],
-        "value": pd.to_numeric(raw.where(numeric).str.replace(",", ""), errors="coerce"),
-        "status": raw.str.lower().where(suppressed).replace("", "blank"), "_row": frame["_row"]})
+        "value": parsed.value, "status": parsed.status, "_row": frame["_row"]})
     out = _latest_revision(out)
     dupes = out[out.duplicated(["year", "area_code", "indicator"], keep=False)]
     if not dupes.empty:
@@ -415,7 +442,8 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
 def _latest_revision(frame: pd.DataFrame) -> pd.DataFrame:
     """Where the LAIT gives a year twice, as published and revised ('2022' and '2022 (Rev)'),
     the revised or final figure is kept."""
-    revised = frame["time_period"].str.contains(r"\((?:Rev|Final)\)", case=False)
+    revised = per_value(frame["time_period"], lambda u: u.str.contains(
+        r"\((?:Rev|Final)\)", case=False)).astype(bool)
     keys = ["year", "area_code", "indicator"]
     if not revised.any():
         return frame

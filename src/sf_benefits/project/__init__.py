@@ -11,24 +11,21 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sf_benefits.project.api import (
-        DEFAULT_PRICE_BASE,
-        DEFAULT_SEED,
-        prepare_assumptions,
-        run_projection,
-    )
+    from sf_benefits.project.api import prepare_assumptions, run_projection
     from sf_benefits.project.categories import PLACEMENT_LABELS, PLACEMENTS
+    from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_PRICE_BASE, DEFAULT_SEED
     from sf_benefits.project.engine import plan_run, simulate
     from sf_benefits.project.result import Interval, ProjectionResult
 
 _HOME = {
-    "DEFAULT_PRICE_BASE": "api", "DEFAULT_SEED": "api", "prepare_assumptions": "api",
+    "DEFAULT_METHOD": "defaults", "DEFAULT_PRICE_BASE": "defaults", "DEFAULT_SEED": "defaults",
+    "prepare_assumptions": "api",
     "run_projection": "api", "PLACEMENT_LABELS": "categories", "PLACEMENTS": "categories",
     "plan_run": "engine", "simulate": "engine", "Interval": "result", "ProjectionResult": "result",
 }
 
 __all__ = [
-    "DEFAULT_PRICE_BASE", "DEFAULT_SEED", "PLACEMENTS", "PLACEMENT_LABELS", "Interval",
+    "DEFAULT_METHOD", "DEFAULT_PRICE_BASE", "DEFAULT_SEED", "PLACEMENTS", "PLACEMENT_LABELS", "Interval",
     "ProjectionResult", "plan_run", "prepare_assumptions", "run_projection", "simulate",
 ]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +12,19 @@ import pandas as pd
 
 from sf_benefits.assumptions import (
     InnovationModel,
+    Parameter,
     ParameterSet,
     apply_overrides,
     assumptions_for,
     load_model,
 )
 from sf_benefits.project.categories import PLACEMENTS
+from sf_benefits.project.defaults import DEFAULT_PRICE_BASE, DEFAULT_SEED
 from sf_benefits.project.engine import plan_run, simulate
 from sf_benefits.project.result import ProjectionResult
+from sf_benefits.project.unit_costs import local_unit_costs, spend_check
 
-DEFAULT_SEED = 20240401
-DEFAULT_PRICE_BASE = "2024-25"
+LAIT_COLUMNS = ["dataset", "year", "area_code", "breakdown", "indicator", "value"]
 METHOD_ALIASES = {"statsforecast": "ets"}
 
 
@@ -29,16 +32,21 @@ def prepare_assumptions(
     model: str | Path | InnovationModel,
     overrides: Mapping[str, Any] | str | Path | None = None,
     overrides_by: str | None = None,
+    local: Iterable[Parameter] = (),
 ) -> tuple[InnovationModel, ParameterSet]:
-    """The innovation model and its full parameter set (defaults + model) with overrides applied."""
+    """The innovation model and its full parameter set (defaults + model), with the LA's `local`
+    values (e.g. its LAIT unit costs) replacing defaults and the user's overrides winning over both."""
     loaded = model if isinstance(model, InnovationModel) else load_model(model)
-    params = apply_overrides(assumptions_for(loaded), overrides, by=overrides_by)
-    return loaded, params
+    params = assumptions_for(loaded)
+    for param in local:
+        params = params.replaced(param)
+    return loaded, apply_overrides(params, overrides, by=overrides_by)
 
 
 def resolve_method(method: str, history: pd.DataFrame) -> str:
     """A demand method of the demand engine; "auto" picks the best backtest on this history."""
-    from sf_benefits.project.demand import METHODS, select_method
+    from sf_benefits.project.backtest import select_method
+    from sf_benefits.project.demand import METHODS
 
     method = METHOD_ALIASES.get(method, method)
     if method == "auto":
@@ -62,12 +70,22 @@ def run_projection(
     discount_rate: float | None = None,
     overrides_by: str | None = None,
     sensitivity: bool = True,
+    unit_costs: pd.DataFrame | None = None,
+    la_name: str | None = None,
+    panel: pd.DataFrame | None = None,
+    keep_draws: bool = False,
+    demand_seed: int | None = None,
 ) -> ProjectionResult:
     """Project one LA's care demand with and without an innovation, in money, with uncertainty.
 
     `history` is the tidy care history (la_code, year, measure, placement, value) of one or many
-    LAs. Refuses, naming every parameter, when the run needs an assumption with no sourced value
-    that `overrides` does not supply.
+    LAs. `unit_costs` holds the store's LAIT observations (`LAIT_INDICATORS`): the LA's own
+    published unit costs then replace the research defaults (England's where the LA's is
+    suppressed). Refuses, naming every parameter, when the run needs an assumption with no value
+    that `overrides` does not supply. A method that learns across LAs (`pooled`) learns from
+    `panel`, every LA's history (default: `history`). `demand_seed` (default `seed`) seeds the
+    demand forecast alone, so runs for many LAs can have independent forecast noise and common
+    parameter draws.
     """
     from sf_benefits.project.demand import CareHistory, make_model, placement_counts
 
@@ -76,7 +94,11 @@ def run_projection(
     mine = history[history["la_code"].astype(str) == str(la_code)]
     if mine.empty:
         raise ValueError(f"the history holds no rows for LA {la_code}")
-    innovation, params = prepare_assumptions(model, overrides, overrides_by)
+    loaded = model if isinstance(model, InnovationModel) else load_model(model)
+    local = local_unit_costs(
+        unit_costs if unit_costs is not None else pd.DataFrame(columns=LAIT_COLUMNS),
+        str(la_code), assumptions_for(loaded), la_name)
+    innovation, params = prepare_assumptions(loaded, overrides, overrides_by, local.parameters)
     parsed = CareHistory.from_frame(mine)
     parsed = parsed.up_to(parsed.origin)
     counts = placement_counts(parsed)
@@ -85,13 +107,18 @@ def run_projection(
     plan_run(innovation, params, PLACEMENTS, seen, horizon, price_base_year)
 
     chosen = resolve_method(method, mine)
-    demand = make_model(chosen).fit(parsed).sample(horizon, n_draws, seed)
+    demand_stream = seed if demand_seed is None else demand_seed
+    demand = make_model(chosen, panel=history if panel is None else panel).fit(parsed).sample(
+        horizon, n_draws, demand_stream)
     opening = _opening_stock(counts, tuple(demand.placements))
-    return simulate(
+    result = simulate(
         demand, innovation, params, opening_cla=opening, price_base_year=price_base_year,
         seed=seed, la_code=str(la_code), method=chosen, discount_rate=discount_rate,
-        observed=mine.reset_index(drop=True), sensitivity=sensitivity,
+        observed=mine.reset_index(drop=True), sensitivity=sensitivity, basis=local.basis,
+        keep_draws=keep_draws,
     )
+    check = spend_check(local, params, result, la_name or str(la_code))
+    return replace(result, notes=(*result.notes, check)) if check else result
 
 
 def _opening_stock(counts: np.ndarray, placements: tuple[str, ...]) -> np.ndarray:

@@ -10,20 +10,11 @@ import numpy as np
 import pandas as pd
 
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENTS
-from sf_benefits.project.demand import (
-    CLA,
-    METHODS,
-    CareHistory,
-    DemandModel,
-    TotalForecast,
-    make_model,
-    naive_mae,
-    split_histories,
-)
+from sf_benefits.project.defaults import BACKTEST_METHODS
+from sf_benefits.project.demand import AUTO_CANDIDATES, METHODS, make_model
+from sf_benefits.project.forecasting import DemandModel, TotalForecast
+from sf_benefits.project.history import CLA, CareHistory, naive_mae, split_histories
 
-DEFAULT_METHODS: tuple[str, ...] = ("stock_flow", "ets", "theta", "naive", "linear_trend")
-"""Methods backtested unless told otherwise: AutoARIMA is left out because statsforecast needs
-about 0.1 s of CPU per short series for it (minutes for every LA and origin); ask for "arima"."""
 CHUNK_TASKS = 200
 """Forecasts per batch: statsforecast fits a batch in one call; progress is reported per batch."""
 
@@ -55,8 +46,9 @@ class BacktestResult:
 
     `forecasts` has one row per method × LA × origin × horizon × placement with a recorded
     outcome; `summary` has method, horizon, MAPE (%), MASE, coverage_<level>, n_forecasts on
-    total CLA at 31 March; `placement_summary` the same by placement when asked for; `skipped`
-    lists method × LA × origin combinations a model could not fit, with the reason."""
+    total CLA at 31 March, over the outcomes every method forecast; `placement_summary` the same
+    by placement when asked for; `skipped` lists method × LA × origin combinations a model could
+    not fit, with the reason."""
 
     forecasts: pd.DataFrame
     summary: pd.DataFrame
@@ -109,7 +101,7 @@ def build_tasks(histories: Mapping[str, CareHistory], horizons: Sequence[int],
 
 
 def run_backtest(history: pd.DataFrame, methods: Sequence[str] | Mapping[str, DemandModel]
-                 = DEFAULT_METHODS, horizons: Sequence[int] = (1, 2, 3),
+                 = BACKTEST_METHODS, horizons: Sequence[int] = (1, 2, 3),
                  min_train_years: int = 5, la_codes: Sequence[str] | None = None,
                  by_placement: bool = False, level: int = 80,
                  progress: Progress | None = None) -> BacktestResult:
@@ -128,8 +120,9 @@ def run_backtest(history: pd.DataFrame, methods: Sequence[str] | Mapping[str, De
     columns: dict[str, list[np.ndarray]] = {c: [] for c in FORECAST_COLUMNS}
     skipped: list[dict[str, object]] = []
     for name, model in models.items():
-        for start in range(0, len(tasks), CHUNK_TASKS):
-            chunk = tasks[start:start + CHUNK_TASKS]
+        size = max(len(tasks), 1) if model.learns_across_las else CHUNK_TASKS
+        for start in range(0, len(tasks), size):
+            chunk = tasks[start:start + size]
             outputs = _forecast_chunk(model, chunk, max(horizons), level, by_placement)
             for task, output in zip(chunk, outputs, strict=True):
                 if isinstance(output, str):
@@ -139,14 +132,14 @@ def run_backtest(history: pd.DataFrame, methods: Sequence[str] | Mapping[str, De
                 for placement, forecast in output.items():
                     _collect(columns, name, task, placement, forecast, horizons)
             if progress is not None:
-                progress(name, min(start + CHUNK_TASKS, len(tasks)), len(tasks))
+                progress(name, min(start + size, len(tasks)), len(tasks))
     forecasts = pd.DataFrame({c: np.concatenate(v) if v else np.array([])
                               for c, v in columns.items()})
-    totals = forecasts[forecasts["placement"] == ALL_PLACEMENTS]
+    totals = scored_by_all(forecasts[forecasts["placement"] == ALL_PLACEMENTS])
     summary = summarise(totals, list(models), horizons, level)
     placement_summary = None
     if by_placement:
-        placed = forecasts[forecasts["placement"] != ALL_PLACEMENTS]
+        placed = scored_by_all(forecasts[forecasts["placement"] != ALL_PLACEMENTS])
         placement_summary = summarise(placed, list(models), horizons, level, by=["placement"])
     return BacktestResult(
         forecasts=forecasts, summary=summary, placement_summary=placement_summary,
@@ -191,7 +184,7 @@ def _collect(columns: dict[str, list[np.ndarray]], method: str, task: BacktestTa
     inside = index < recorded.size
     actual = np.full(steps.size, np.nan)
     actual[inside] = recorded[index[inside]]
-    keep = np.isfinite(actual)
+    keep = np.isfinite(actual) & np.isfinite(forecast.mean[steps - 1])
     if not keep.any():
         return
     steps, years, actual = steps[keep], years[keep], actual[keep]
@@ -211,6 +204,16 @@ def _collect(columns: dict[str, list[np.ndarray]], method: str, task: BacktestTa
         "covered": (actual >= lo) & (actual <= hi)}
     for column, array in values.items():
         columns[column].append(array)
+
+
+def scored_by_all(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """The forecasts whose LA, origin, horizon and placement every method scored, so methods are
+    compared on the same outcomes (a model that cannot forecast an early origin drops it for all)."""
+    if forecasts.empty:
+        return forecasts
+    keys = ["la_code", "origin", "horizon", "placement"]
+    methods = forecasts.groupby(keys)["method"].transform("nunique")
+    return forecasts[methods == forecasts["method"].nunique()]
 
 
 def _models(methods: Sequence[str] | Mapping[str, DemandModel]) -> dict[str, DemandModel]:
@@ -240,3 +243,13 @@ def summarise(forecasts: pd.DataFrame, methods: Sequence[str], horizons: Sequenc
     order = {m: i for i, m in enumerate(methods)}
     summary = summary.sort_values(keys, key=lambda s: s.map(order) if s.name == "method" else s)
     return summary.loc[:, columns].reset_index(drop=True)
+
+
+def select_method(history: pd.DataFrame, candidates: Sequence[str] = AUTO_CANDIDATES,
+                  min_train_years: int = 5) -> str:
+    """The candidate with the lowest backtest MASE (mean over horizons 1–3) among those whose 80%
+    intervals are honest enough (`BacktestResult.best_method`), on this history, one LA or many;
+    the first candidate when the history is too short to backtest."""
+    result = run_backtest(history, methods=candidates, horizons=(1, 2, 3),
+                          min_train_years=min_train_years)
+    return result.best_method() or candidates[0]

@@ -22,5 +22,6 @@ PLACEMENT_LABELS: dict[str, str] = {
     "other": "Other placements",
 }
 
-MEASURES: tuple[str, ...] = ("cla_31_march", "starts", "ceases", "population_0_17")
+MEASURES: tuple[str, ...] = ("cla_31_march", "starts", "ceases", "population_0_17",
+                              "children_in_need", "child_protection_plans")
 ALL_PLACEMENTS = "all"

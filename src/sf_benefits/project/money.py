@@ -11,6 +11,8 @@ import numpy as np
 from sf_benefits.assumptions import MissingAssumptionError, Parameter, financial_year_start
 
 WEEKS_PER_YEAR = 365 / 7
+DEFLATOR_ID = "gdp_deflator_index"
+"""The parameter holding the GDP deflator series every price-base conversion uses."""
 GREEN_BOOK_LONG_TERM_FROM_YEAR = 31
 
 

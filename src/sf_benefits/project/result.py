@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from sf_benefits.disclosure import suppress_count
@@ -29,9 +31,16 @@ class ProjectionResult:
         "all"), p10, p50, p90.
       money: financial_year ("2025-26"), measure, p10, p50, p90, mean - pounds at `price_base_year`.
       sensitivity: parameter_id, description, unit, central, low, high, npv_p50_low, npv_p50_high,
-        swing - net present value (P50) with one parameter at its low or high, others central.
-      assumptions: every parameter the run used, with value, unit, price base, source and grade.
+        swing, confidence, status, driver - net present value (P50) with one parameter at its low
+        or high, others central, ranked by swing; `driver` marks the parameters that move it most.
+      assumptions: every parameter the run used, with value, unit, price base, source, grade,
+        status (sourced / derived / override) and basis (how its value was chosen).
       observed: the LA's history the forecast was fitted to (year, measure, placement, value).
+    `draws` (only when asked for) holds every Monte Carlo draw of the measures that add up across
+    LAs: net_present_value, present_value_benefits, present_value_costs (one value per draw);
+    baseline_cost, scenario_cost, net_savings (draws x financial years); baseline_cla,
+    scenario_cla (children looked after at each 31 March, draws x years) - so runs for many LAs
+    can be added up draw by draw into regional and national totals.
 
     Counts here are unrounded model output and `observed` holds recorded counts: before any count
     leaves the tool use `suppressed_counts()` (and sf_benefits.disclosure for the history).
@@ -61,6 +70,26 @@ class ProjectionResult:
     excluded: tuple[str, ...]
     observed: pd.DataFrame
     notes: tuple[str, ...]
+    draws: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def drivers(self) -> pd.DataFrame:
+        """The sensitivity rows of the parameters that move the NPV most, with their grades."""
+        if self.sensitivity.empty:
+            return self.sensitivity
+        return self.sensitivity[self.sensitivity["driver"].astype(bool)]
+
+    @property
+    def grade_d_drivers(self) -> tuple[str, ...]:
+        """Ids of the grade-D parameters among the drivers: the figures rest on them."""
+        drivers = self.drivers
+        return tuple(drivers.loc[drivers["confidence"] == "D", "parameter_id"].astype(str))
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """Ids of the parameters the user's overrides replaced."""
+        table = self.assumptions
+        return tuple(table.loc[table["status"] == "override", "id"].astype(str))
 
     def summary(self) -> pd.DataFrame:
         """Headline appraisal figures as rows of (measure, p10, p50, p90, mean, unit)."""
@@ -72,13 +101,16 @@ class ProjectionResult:
             ("return_on_investment", self.return_on_investment, "ratio"),
         ]
         nan = float("nan")
-        records = [(name, i.p10, i.p50, i.p90, i.mean, u) for name, i, u in rows]
+        rests_on = "; ".join(self.grade_d_drivers)
+        records = [(name, i.p10, i.p50, i.p90, i.mean, u, rests_on) for name, i, u in rows]
         records += [
             ("probability_net_present_value_positive", nan,
-             self.probability_net_present_value_positive, nan, nan, "probability"),
-            ("probability_of_payback", nan, self.probability_of_payback, nan, nan, "probability"),
+             self.probability_net_present_value_positive, nan, nan, "probability", rests_on),
+            ("probability_of_payback", nan, self.probability_of_payback, nan, nan, "probability",
+             rests_on),
         ]
-        return pd.DataFrame(records, columns=["measure", "p10", "p50", "p90", "mean", "unit"])
+        return pd.DataFrame(records, columns=["measure", "p10", "p50", "p90", "mean", "unit",
+                                              "rests_on_grade_d"])
 
     def run_details(self) -> pd.DataFrame:
         """How the run was made: LA, model, method, seed, draws, price base, discount rate."""
@@ -94,6 +126,8 @@ class ProjectionResult:
             "price_base_year": self.price_base_year,
             "discount_rate": self.discount_rate,
             "payback_year": self.payback_year or "not within the horizon",
+            "rests_on_grade_d": "; ".join(self.grade_d_drivers) or "none",
+            "overrides": "; ".join(self.overrides) or "none",
             "excluded": "; ".join(self.excluded) or "none",
             "notes": " ".join(self.notes),
         }

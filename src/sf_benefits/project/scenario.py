@@ -90,8 +90,9 @@ def averted_flows(
     total: np.ndarray | None = None,
     hazard: np.ndarray | None = None,
 ) -> AvertedFlows:
-    """Averted starts = baseline starts x reduction x ramp, plus a count a year x ramp (capped at
-    the baseline starts); those children would have stayed in care with the baseline cease hazard.
+    """Averted starts = baseline starts x reduction x ramp, plus a count a year (per draw, or per
+    draw and year) x ramp (capped at the baseline starts); those children would have stayed in
+    care with the baseline cease hazard.
     `total` (children in care) and `hazard` may be passed in when already worked out.
     """
     starts = np.asarray(demand.starts, dtype=float)
@@ -101,7 +102,8 @@ def averted_flows(
     if starts_reduction is not None:
         averted = averted + starts * np.asarray(starts_reduction, dtype=float).reshape(-1, 1) * ramp
     if averted_per_year is not None:
-        averted = averted + np.asarray(averted_per_year, dtype=float).reshape(-1, 1) * ramp
+        per_year = np.asarray(averted_per_year, dtype=float)
+        averted = averted + (per_year if per_year.ndim == 2 else per_year.reshape(-1, 1)) * ramp
     averted = np.minimum(averted, starts)
     if total is None:
         total = np.asarray(demand.cla, dtype=float).sum(axis=2)

@@ -308,7 +308,9 @@ def _key_figures(proj: ProjectionResult,
         KeyFigure("Net present value (NPV), P50", npv.p50, "money",
                   f"{note}; P10 {format_value(npv.p10, 'money')} to P90 "
                   f"{format_value(npv.p90, 'money')}; discounted at "
-                  f"{format_value(proj.discount_rate, 'fraction')} a year."),
+                  f"{format_value(proj.discount_rate, 'fraction')} a year."
+                  + (f" Rests on grade-D assumptions: {', '.join(proj.grade_d_drivers)}."
+                     if proj.grade_d_drivers else "")),
         KeyFigure("Present value of benefits, P50", proj.present_value_benefits.p50, "money", note),
         KeyFigure("Present value of costs, P50", proj.present_value_costs.p50, "money", note),
         KeyFigure("Return on investment (ROI), P50", roi.p50, "fraction",
@@ -591,7 +593,7 @@ def _sensitivity_section(proj: ProjectionResult) -> Section:
         Column("central", "Central", "by_row"), Column("low", "Low", "by_row"),
         Column("high", "High", "by_row"), Column("npv_p50_low", "NPV (P50) at low", "money"),
         Column("npv_p50_high", "NPV (P50) at high", "money"),
-        Column("swing", "Swing in NPV", "money"),
+        Column("swing", "Swing in NPV", "money"), Column("confidence", "Grade", "text"),
     )
     table = Table("sensitivity", "Sensitivity of the NPV to each assumption", frame, columns,
                   note=f"NPV columns are {note}; an assumption's own values are at the price "
@@ -615,7 +617,7 @@ def _sensitivity_section(proj: ProjectionResult) -> Section:
 def _assumptions_section(proj: ProjectionResult) -> Section:
     frame = proj.assumptions.reset_index(drop=True).copy()
     wanted = ["id", "description", "value", "unit", "price_base_year", "distribution", "low",
-              "high", "value_in_price_base", "source", "url", "confidence", "status"]
+              "high", "value_in_price_base", "source", "url", "confidence", "status", "basis"]
     for column in wanted:
         if column not in frame.columns:
             frame[column] = None
@@ -630,13 +632,15 @@ def _assumptions_section(proj: ProjectionResult) -> Section:
         Column("value_in_price_base", f"Value at {proj.price_base_year} prices", "money"),
         Column("source", "Source", "text"),
         Column("url", "Link", "text"), Column("confidence", "Confidence grade", "text"),
-        Column("status", "Status", "text"),
+        Column("status", "Status", "text"), Column("basis", "Basis", "text"),
     )
     table = Table("assumptions", "Assumptions used in this run", frame[wanted], columns,
                   note=f"Each money value is at the price base in its row; the last value column "
                        f"converts it to {price_base_note(proj.price_base_year)}. Grades: A "
-                       "official statistic or trial, B sound but dated or proxy, C weak "
-                       "counterfactual, D press release or claim, X not found.",
+                       "official statistic, HM Treasury rule or randomised trial, B evaluation "
+                       "with a comparison group, C single-site before/after or a maximum across "
+                       "LAs, D expert judgement or arithmetic from indirect evidence, X not "
+                       "found. Status 'override' marks a value the user supplied.",
                   row_kinds=kinds)
     return Section("assumptions", "Assumptions with value, unit, source and confidence grade",
                    (), (table,))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -295,6 +296,9 @@ def _story(document: ReportDocument) -> list[Flowable]:
     story += [CondPageBreak(70 * mm), _p("Assumptions and sources", s["h1"])]
     assumptions = _find(document, "assumptions", "assumptions")
     if isinstance(assumptions, Table):
+        cited = assumptions.frame["source"].astype(str).str.replace(
+            r"^(.*?\(\d{4}\)).*$", r"\1", regex=True)  # "publisher (year)"; full text below
+        assumptions = replace(assumptions, frame=assumptions.frame.assign(source=cited))
         story += [_table(assumptions, s, ["description", "value", "unit", "price_base_year",
                                           "source", "confidence"],
                          {"description": 3.0, "source": 3.4, "unit": 1.4,

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 
 from sf_benefits import config
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@cache
+def migration_heads() -> frozenset[str]:
+    """The newest revision of each branch, read from the migration files' `revision` and
+    `down_revision` lines, so an up-to-date store opens without loading alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        fields = dict(re.findall(r"^(revision|down_revision) = (.+)$",
+                                 path.read_text(encoding="utf-8"), re.MULTILINE))
+        revisions.add(ast.literal_eval(fields["revision"]))
+        down = ast.literal_eval(fields["down_revision"])
+        parents.update(down if isinstance(down, tuple) else [down] if down else [])
+    return frozenset(revisions - parents)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -46,8 +67,22 @@ class Store:
     def url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
+    def schema_is_current(self) -> bool:
+        """True when the store's alembic version table holds exactly the migration heads."""
+        try:
+            with self.engine.connect() as connection:
+                stored = connection.execute(text("SELECT version_num FROM alembic_version"))
+                return frozenset(row[0] for row in stored) == migration_heads()
+        except DBAPIError:
+            return False
+
     def migrate(self) -> None:
         """Upgrade the schema to every migration head (each engine keeps its own branch)."""
+        if self.schema_is_current():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
@@ -62,3 +97,46 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def indexes_rebuilt(connection: Connection, table: Table) -> Iterator[None]:
+    """Drop a table's indexes for a bulk write and build them again after it, inside the caller's
+    transaction: sorting once is several times faster than keeping a text-keyed index in order
+    row by row, and a rollback restores them as they were."""
+    for index in table.indexes:
+        index.drop(connection)
+    yield
+    for index in table.indexes:
+        index.create(connection)
+
+
+def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame,
+                chunk_rows: int = 100_000) -> None:
+    """Append a frame's rows to `table` inside the caller's transaction, missing values as NULL:
+    COPY on PostgreSQL, the driver's executemany on SQLite (both skip SQLAlchemy's per-row
+    parameter processing, which dominates a load of a million observations)."""
+    if frame.empty:
+        return
+    columns = list(frame.columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    dialect = connection.dialect.name
+    raw = connection.connection.driver_connection
+    for start in range(0, len(frame), chunk_rows):
+        part = frame.iloc[start:start + chunk_rows]
+        if dialect == "sqlite":
+            marks = ", ".join("?" for _ in columns)
+            raw.executemany(  # type: ignore[union-attr]
+                f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+                part.itertuples(index=False, name=None))  # SQLite stores a bound NaN as NULL
+            continue
+        rows = part.astype(object).where(part.notna(), None).itertuples(  # type: ignore[call-overload]
+            index=False, name=None)
+        if dialect == "postgresql":
+            with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+                    f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            connection.execute(table.insert(), [dict(zip(columns, row, strict=True))
+                                                for row in rows])

@@ -2,43 +2,28 @@
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 
+from sf_benefits.store.care_series import SOURCE_INDICATORS, CareSeries, stitch_care_series
 from sf_benefits.store.db import Store
 from sf_benefits.store.schema import (
     boundary_change,
+    data_load,
     local_authority,
     observation,
     statistical_neighbour,
 )
+from sf_benefits.store.tidy import TOTAL_VALUES, parse_breakdown
+from sf_benefits.store.tidy import continuous_series as continuous_series
 
-TOTAL_VALUES = re.compile(r"^(total|all( .*)?|england)$", re.IGNORECASE)
-
+CLA_COUNT = ("children_count", "population_type")
+"""DfE's CLA numbers file: the count column and the filter naming which population it counts."""
 CLA_POPULATION_COUNTS = {
-    "cla_31_march": "Children looked after at 31 March each year",
+    "cla_31_march": "Children looked after on 31 March each year",
     "starts": "Children starting to be looked after each year",
     "ceases": "Children ceasing to be looked after each year",
 }
-CLA_31_MARCH_DATASET = "31_march"
-"""Part of the name of DfE's file of CLA at 31 March by characteristics (placement among them),
-preferred over other files (e.g. starts) that also break counts down by placement."""
-PLACEMENT_CHARACTERISTICS: dict[str, tuple[str, ...]] = {
-    "foster": ("foster placements",),
-    "childrens_homes_secure": ("secure units, children's homes", "secure homes and children's homes",
-                               "secure units and children's homes"),
-    "other_residential": ("other residential settings",),
-    "placed_with_parents": ("placed with parents",),
-    "independent_living": ("independent and semi-independent living", "independent living",
-                           "semi-independent living", "supported accommodation",
-                           "other placements in the community"),
-    "placed_for_adoption": ("placed for adoption",),
-    "other": ("residential schools", "other placements", "placement details not known",
-              "missing", "other placement"),
-}
-"""DfE `characteristic` values (lower-case prefixes) of the `Placement` group, by placement type."""
 
 
 def local_authorities(store: Store) -> pd.DataFrame:
@@ -69,22 +54,29 @@ def neighbour_models(store: Store) -> list[str]:
         return sorted(pd.read_sql(select(statistical_neighbour.c.model).distinct(), conn)["model"])
 
 
-def observations(store: Store, indicators: list[str]) -> pd.DataFrame:
-    """All stored observations of the named indicator columns, with breakdowns parsed to dicts."""
-    query = select(observation.c.dataset, observation.c.year, observation.c.geographic_level,
-                   observation.c.area_code, observation.c.breakdown, observation.c.indicator,
-                   observation.c.value, observation.c.status).where(
-        observation.c.indicator.in_(indicators))
+def observations(store: Store, indicators: list[str],
+                 preferred: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
+    """All stored observations of the named indicator columns. For a name in `preferred`, only
+    the files whose dataset name contains one of its parts are read, unless none of them carries
+    it (as `select_rows` would choose, without reading rows it would drop)."""
+    preferred = {k: v for k, v in (preferred or {}).items() if v and k in indicators}
+    columns = (observation.c.dataset, observation.c.year, observation.c.geographic_level,
+               observation.c.area_code, observation.c.breakdown, observation.c.indicator,
+               observation.c.value, observation.c.status)
+    plain = [name for name in indicators if name not in preferred]
+    conditions: list[ColumnElement[bool]] = [observation.c.indicator.in_(plain)] if plain else []
+    conditions += [(observation.c.indicator == name)
+                   & or_(*(observation.c.dataset.contains(part, autoescape=True) for part in parts))
+                   for name, parts in preferred.items()]
     with store.engine.connect() as conn:
-        frame = pd.read_sql(query, conn)
+        frame = pd.read_sql(select(*columns).where(or_(*conditions)), conn)
+        missing = [name for name in preferred if name not in set(frame["indicator"])]
+        if missing:
+            others = pd.read_sql(select(*columns).where(observation.c.indicator.in_(missing)), conn)
+            frame = pd.concat([f for f in (frame, others) if not f.empty] or [frame],
+                              ignore_index=True)
     frame["value"] = frame["value"].astype(float)
     return frame
-
-
-def parse_breakdown(breakdown: str) -> dict[str, str]:
-    if not breakdown:
-        return {}
-    return dict(part.split("=", 1) for part in breakdown.split("|"))
 
 
 def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | None = None,
@@ -110,7 +102,8 @@ def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | N
         rows = frame[frame["indicator"] == name]
         if rows.empty:
             continue
-        preferred = rows[rows["dataset"].map(lambda d: any(part in d for part in datasets))]
+        is_preferred = {d: any(part in d for part in datasets) for d in rows["dataset"].unique()}
+        preferred = rows[rows["dataset"].map(is_preferred).astype(bool)]
         rows = preferred if not preferred.empty else rows
         verdict = {b: matches(b) for b in rows["breakdown"].unique()}
         matched = rows[rows["breakdown"].map(verdict).astype(bool)]
@@ -120,8 +113,11 @@ def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | N
     return frame.iloc[0:0]
 
 
-DFE_POPULATION = ("population_estimate", "Children looked after at 31 March each year")
+DFE_POPULATION = ("population_estimate", CLA_POPULATION_COUNTS["cla_31_march"])
 """The 0–17 population DfE publishes beside its CLA rates (ONS mid-year estimate, year before)."""
+ONS_CHILDREN = ("population_estimate", "age_group", "Children aged 0 to 17 years", "ons_mid-year")
+"""The ONS mid-year estimate of children aged 0–17 as DfE republishes it (indicator, filter,
+value, part of the file name)."""
 
 
 def child_population(frame: pd.DataFrame) -> pd.DataFrame:
@@ -129,74 +125,87 @@ def child_population(frame: pd.DataFrame) -> pd.DataFrame:
     the year before, as DfE uses; DfE's own published figure where ONS has none (e.g. counties
     when only district-level ONS files are loaded)."""
     keys = ["year", "geographic_level", "area_code"]
-    published = select_rows(frame, [DFE_POPULATION[0]], {"population_count": DFE_POPULATION[1]})
-    ons = frame[frame["indicator"] == "population_0_17"].assign(year=lambda f: f["year"] + 1)
+    published = select_rows(frame, [DFE_POPULATION[0]], {CLA_COUNT[1]: DFE_POPULATION[1]})
+    ons = pd.concat([frame[frame["indicator"] == "population_0_17"], select_rows(
+        frame, [ONS_CHILDREN[0]], {ONS_CHILDREN[1]: ONS_CHILDREN[2]}, datasets=(ONS_CHILDREN[3],))]
+                    ).assign(year=lambda f: f["year"] + 1)
     both = pd.concat([ons[keys + ["value"]], published[keys + ["value"]]], ignore_index=True)
     both = both.dropna(subset=["value"]).drop_duplicates(keys, keep="first")
     return both.rename(columns={"value": "population"})
 
 
+def care_series(store: Store, la_codes: list[str] | None = None,
+                levels: tuple[str, ...] = ("Local authority",)) -> CareSeries:
+    """CLA at 31 March (total and by placement), starts, ceases and population aged 0–17 per area
+    and year, stitched from every source in the store, with each value's source and basis and
+    every comparison of two sources (see `care_series.stitch_care_series`). An LA asked for by its
+    code before a rename (North Yorkshire's E10000023) gets the joined series under that code."""
+    changes = boundary_changes(store)
+    wanted = or_(observation.c.indicator.in_([i for i in SOURCE_INDICATORS if i != "number"]),
+                 and_(observation.c.indicator == "number",
+                      or_(observation.c.dataset.like("%31_march%"),
+                          observation.c.dataset.like("%cla_number%"))))
+    query = select(observation.c.dataset, observation.c.year, observation.c.geographic_level,
+                   observation.c.area_code, observation.c.breakdown, observation.c.indicator,
+                   observation.c.value, observation.c.status).where(
+        wanted, observation.c.geographic_level.in_(levels))
+    if la_codes is not None:
+        related = changes[changes["successor_code"].isin(la_codes)
+                          | changes["predecessor_code"].isin(la_codes)]
+        codes = set(la_codes) | set(related["predecessor_code"]) | set(related["successor_code"])
+        query = query.where(observation.c.area_code.in_(sorted(codes)))
+    with store.engine.connect() as conn:
+        frame = pd.read_sql(query, conn)
+        sources = dict(conn.execute(select(data_load.c.dataset, data_load.c.source_file)).all())
+    stitched = stitch_care_series(frame, sources, changes)
+    if la_codes is None:
+        return stitched
+    renamed = changes[(changes["kind"] == "rename") & changes["predecessor_code"].isin(la_codes)
+                      & ~changes["successor_code"].isin(la_codes)]
+    asked = dict(zip(renamed["successor_code"], renamed["predecessor_code"], strict=True))
+    return CareSeries(*(f.assign(area_code=f["area_code"].replace(asked)).pipe(
+        lambda g: g[g["area_code"].isin(la_codes)]).reset_index(drop=True)
+        for f in (stitched.series, stitched.comparisons)))
+
+
 def care_history(store: Store, la_codes: list[str] | None = None) -> pd.DataFrame:
-    """CLA at 31 March (total and by placement), starts, ceases and population aged 0–17 per LA
-    and year, as the projection engines expect: la_code, year, measure, placement, value.
-    A renamed LA's series runs on from its predecessor; a split or merged LA's starts at formation."""
-    frame = observations(store, ["number", "population_0_17", DFE_POPULATION[0]])
+    """Each LA's stitched series as the projection engines read them: la_code, year, measure,
+    placement, value, plus status, source and basis. A renamed LA's series runs on from its
+    predecessor; a split or merged LA's starts at formation."""
+    series = care_series(store, la_codes).series
+    return (series.drop(columns="geographic_level").rename(columns={"area_code": "la_code"})
+            .sort_values(["la_code", "measure", "placement", "year"]).reset_index(drop=True))
+
+
+UPSTREAM_INDICATORS = {"at31_episodes": "children_in_need", "cpp_at31": "child_protection_plans"}
+"""EES indicator columns (as stored, lower case) of the children-in-need publication (files B1 and
+D5) read as the LA's upstream flow into care: children in need and child protection plans at
+31 March. Each file's one `category` value names the whole file, so it is not a breakdown."""
+
+
+def upstream_flow(store: Store, la_codes: list[str] | None = None) -> pd.DataFrame:
+    """Children in need and on child protection plans at 31 March per LA and year, in the tidy
+    shape of `care_history` (measure children_in_need / child_protection_plans, placement 'all')."""
+    frame = observations(store, list(UPSTREAM_INDICATORS))
     frame = frame[frame["geographic_level"] == "Local authority"]
     frame = continuous_series(frame, boundary_changes(store))
     if la_codes is not None:
         frame = frame[frame["area_code"].isin(la_codes)]
-    parts = []
-    for measure, count in CLA_POPULATION_COUNTS.items():
-        rows = select_rows(frame, ["number"], {"population_count": count})
-        parts.append(rows.assign(measure=measure, placement="all"))
-    placement_rows = frame[(frame["indicator"] == "number")
-                           & frame["breakdown"].str.contains("cla_group=Placement", regex=False)]
-    at_31_march = placement_rows[placement_rows["dataset"].str.contains(CLA_31_MARCH_DATASET)]
-    placement_rows = at_31_march if not at_31_march.empty else placement_rows
-    if not placement_rows.empty:
-        characteristic = placement_rows["breakdown"].map(
-            lambda b: parse_breakdown(b).get("characteristic", "").lower())
-        placement = characteristic.map(_placement_of)
-        mapped = placement_rows.assign(placement=placement).dropna(subset=["placement"])
-        summed = (mapped.groupby(["area_code", "year", "placement"])["value"]
-                  .sum(min_count=1).reset_index())
-        parts.append(summed.assign(measure="cla_31_march"))
-    population = child_population(frame).assign(year=lambda f: f["year"] - 1)
-    parts.append(population.rename(columns={"population": "value"}).assign(
-        measure="population_0_17", placement="all"))
-    history = pd.concat(parts, ignore_index=True).rename(columns={"area_code": "la_code"})
-    return (history[["la_code", "year", "measure", "placement", "value"]]
-            .sort_values(["la_code", "measure", "placement", "year"]).reset_index(drop=True))
+    parts = [select_rows(frame, [indicator], contains={"category": ""}).assign(
+        measure=measure, placement="all") for indicator, measure in UPSTREAM_INDICATORS.items()]
+    flow = pd.concat(parts, ignore_index=True).rename(columns={"area_code": "la_code"})
+    return (flow[["la_code", "year", "measure", "placement", "value"]]
+            .sort_values(["la_code", "measure", "year"]).reset_index(drop=True))
 
 
-def _placement_of(characteristic: str) -> str | None:
-    for placement, prefixes in PLACEMENT_CHARACTERISTICS.items():
-        if characteristic.startswith(prefixes):
-            return placement
-    return None
+def demand_history(store: Store, la_codes: list[str] | None = None) -> pd.DataFrame:
+    """`care_history` with the upstream flow beside it: everything the demand models read."""
+    return pd.concat([care_history(store, la_codes), upstream_flow(store, la_codes)],
+                     ignore_index=True)
 
 
 class BoundaryChangeError(ValueError):
     """A series was asked to cross a reorganisation that changed the area, so it cannot be joined."""
-
-
-def continuous_series(values: pd.DataFrame, changes: pd.DataFrame,
-                      code_column: str = "area_code") -> pd.DataFrame:
-    """Relabel a renamed LA's predecessor rows with the successor's code, so its series joins up;
-    where a publisher already gives the successor a figure for that year, that figure wins.
-    Splits and merges are left apart: their earlier years describe a different area."""
-    renames = changes[changes["kind"] == "rename"]
-    if renames.empty:
-        return values
-    out = values.copy()
-    out["_relabelled"] = False
-    for change in renames.itertuples():
-        before = (out[code_column] == change.predecessor_code) & (out["year"] < change.first_year)
-        out.loc[before, code_column] = change.successor_code
-        out.loc[before, "_relabelled"] = True
-    keys = [c for c in out.columns if c not in {"value", "status", "_relabelled"}]
-    out = out.sort_values("_relabelled", kind="stable").drop_duplicates(keys, keep="first")
-    return out.sort_index().drop(columns="_relabelled")
 
 
 def series_break(changes: pd.DataFrame, la_code: str) -> str | None:

@@ -1,60 +1,97 @@
 """track engine: actual benefits against the baseline locked at go-live and against comparable LAs.
 
 Python API:
-- record_implementation, lock_baseline, record_baseline_revision, load_baseline, verify_baseline
+- record_implementation, withdraw_implementation (before a lock only), lock_baseline,
+  record_baseline_revision, load_baseline, verify_baseline
 - import_actuals (LA template), import_dfe_release, current_actuals, actuals_history, write_template
 - realised_benefit / realised_for: children and £ avoided to date, interval, status
 - difference_in_differences, synthetic_control, estimate_effects / effects_for
 - programme_view, seed_demo
+
+Names are imported on first use, so a command that needs one of them does not load the rest.
 """
 
-from sf_benefits.track.actuals import (
-    ActualsImport,
-    actuals_history,
-    current_actuals,
-    import_actuals,
-    import_dfe_release,
-    list_imports,
-    parse_period,
-    validate_actuals,
-    write_template,
-)
-from sf_benefits.track.counterfactual import (
-    CounterfactualError,
-    DidResult,
-    PlaceboInTime,
-    SyntheticControlResult,
-    cla_rate_panel,
-    difference_in_differences,
-    first_post_year,
-    nearest_comparators,
-    synthetic_control,
-)
-from sf_benefits.track.implementations import (
-    BaselineLockedError,
-    Implementation,
-    LockedBaseline,
-    TrackError,
-    get_implementation,
-    list_implementations,
-    load_baseline,
-    lock_baseline,
-    record_baseline_revision,
-    record_implementation,
-    verify_baseline,
-)
-from sf_benefits.track.realised import RealisedBenefit, StatusThresholds, realised_benefit
-from sf_benefits.track.service import (
-    EffectEstimates,
-    ProgrammeView,
-    baseline_from_projection,
-    effects_for,
-    estimate_effects,
-    lock_from_projection,
-    programme_view,
-    realised_for,
-    seed_demo,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sf_benefits.track.actuals import (
+        ActualsImport,
+        actuals_history,
+        current_actuals,
+        import_actuals,
+        import_dfe_release,
+        list_imports,
+        parse_period,
+        validate_actuals,
+        write_template,
+    )
+    from sf_benefits.track.counterfactual import (
+        CounterfactualError,
+        DidResult,
+        PlaceboInTime,
+        SyntheticControlResult,
+        cla_rate_panel,
+        difference_in_differences,
+        first_post_year,
+        nearest_comparators,
+        synthetic_control,
+    )
+    from sf_benefits.track.implementations import (
+        BaselineLockedError,
+        Implementation,
+        LockedBaseline,
+        TrackError,
+        get_implementation,
+        list_implementations,
+        load_baseline,
+        lock_baseline,
+        record_baseline_revision,
+        record_implementation,
+        verify_baseline,
+        withdraw_implementation,
+    )
+    from sf_benefits.track.realised import (
+        RealisedBenefit,
+        StatusThresholds,
+        realised_benefit,
+    )
+    from sf_benefits.track.service import (
+        EffectEstimates,
+        ProgrammeView,
+        baseline_from_projection,
+        effects_for,
+        estimate_effects,
+        lock_from_projection,
+        programme_view,
+        realised_for,
+        seed_demo,
+    )
+
+_HOME = {
+    "ActualsImport": "actuals", "BaselineLockedError": "implementations",
+    "CounterfactualError": "counterfactual", "DidResult": "counterfactual",
+    "EffectEstimates": "service", "Implementation": "implementations",
+    "LockedBaseline": "implementations", "PlaceboInTime": "counterfactual",
+    "ProgrammeView": "service", "RealisedBenefit": "realised", "StatusThresholds": "realised",
+    "SyntheticControlResult": "counterfactual", "TrackError": "implementations",
+    "actuals_history": "actuals", "baseline_from_projection": "service",
+    "cla_rate_panel": "counterfactual", "current_actuals": "actuals",
+    "difference_in_differences": "counterfactual", "effects_for": "service",
+    "estimate_effects": "service", "first_post_year": "counterfactual",
+    "get_implementation": "implementations", "import_actuals": "actuals",
+    "import_dfe_release": "actuals", "list_implementations": "implementations",
+    "list_imports": "actuals", "load_baseline": "implementations",
+    "lock_baseline": "implementations", "lock_from_projection": "service",
+    "nearest_comparators": "counterfactual", "parse_period": "actuals",
+    "programme_view": "service", "realised_benefit": "realised", "realised_for": "service",
+    "record_baseline_revision": "implementations", "record_implementation": "implementations",
+    "seed_demo": "service", "synthetic_control": "counterfactual", "validate_actuals": "actuals",
+    "verify_baseline": "implementations", "withdraw_implementation": "implementations",
+    "write_template": "actuals",
+}
 
 __all__ = [
     "ActualsImport", "BaselineLockedError", "CounterfactualError", "DidResult", "EffectEstimates",
@@ -66,5 +103,11 @@ __all__ = [
     "lock_baseline", "lock_from_projection", "nearest_comparators", "parse_period",
     "programme_view", "realised_benefit", "realised_for", "record_baseline_revision",
     "record_implementation", "seed_demo", "synthetic_control", "validate_actuals",
-    "verify_baseline", "write_template",
+    "verify_baseline", "withdraw_implementation", "write_template",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'sf_benefits.track' has no attribute {name!r}")
+    return getattr(import_module(f"sf_benefits.track.{_HOME[name]}"), name)

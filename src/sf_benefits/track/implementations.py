@@ -139,8 +139,8 @@ def record_implementation(
             tables.implementation.c.la_code == la_code,
             tables.implementation.c.model == model)).first()
     if clash is not None:
-        raise TrackError(f"{la_name} ({la_code}) already has a {model} implementation "
-                         f"({clash[0]})")
+        raise TrackError(f"{la_name} ({la_code}) already has a {MODELS[model]} implementation "
+                         f"(id {clash[0][:8]}); an LA records each model once")
     record = {
         "implementation_id": str(uuid.uuid4()), "la_code": la_code, "la_name": la_name,
         "model": model, "go_live_date": go_live_date, "date_precision": date_precision,
@@ -168,9 +168,30 @@ def get_implementation(store: Store, implementation_id: str, *,
         rows = read.execute(sa.select(tables.implementation).where(
             column.like(f"{implementation_id}%") if len(implementation_id) >= 6
             else column == implementation_id)).mappings().all()
-    if len(rows) != 1:
-        raise TrackError(f"no single implementation matches {implementation_id!r}")
+    if not rows:
+        raise TrackError(f"no implementation has the id {implementation_id!r}")
+    if len(rows) > 1:
+        raise TrackError(f"{len(rows)} implementations have ids starting {implementation_id!r}; "
+                         "give more of the id")
     return _row_to_implementation(rows[0])
+
+
+def withdraw_implementation(store: Store, implementation_id: str, *,
+                            conn: Connection | None = None) -> Implementation:
+    """Delete an implementation recorded in error, which is allowed only while it has no locked
+    baseline (inside `conn`'s transaction when given, so the caller audits it in the same one)."""
+    with writing(store, conn) as write:
+        implementation = get_implementation(store, implementation_id, conn=write)
+        locked = write.execute(sa.select(sa.func.count()).select_from(tables.baseline_version)
+                               .where(tables.baseline_version.c.implementation_id
+                                      == implementation.implementation_id)).scalar_one()
+        if locked:
+            raise BaselineLockedError(
+                f"{implementation.la_name}'s {implementation.model_label} implementation has a "
+                "locked baseline, so it stays on record for ever")
+        write.execute(tables.implementation.delete().where(
+            tables.implementation.c.implementation_id == implementation.implementation_id))
+    return implementation
 
 
 _BASELINE_SCHEMA = pa.DataFrameSchema(
@@ -345,8 +366,11 @@ def load_baseline(store: Store, implementation_id: str,
         meta = conn.execute(sa.select(v).where(v.c.implementation_id == implementation_id,
                                                v.c.revision == revision)).mappings().first()
         if meta is None:
-            raise TrackError(f"implementation {implementation_id} has no baseline revision "
-                             f"{revision}")
+            implementation = get_implementation(store, implementation_id, conn=conn)
+            what = ("no locked baseline yet" if revision == LOCKED_REVISION
+                    else f"no baseline revision {revision}")
+            raise TrackError(f"{implementation.la_name}'s {implementation.model_label} "
+                             f"implementation (id {implementation_id[:8]}) has {what}")
         values = pd.read_sql(sa.select(*[tables.baseline_value.c[c] for c in BASELINE_COLUMNS])
                              .where(tables.baseline_value.c.implementation_id == implementation_id,
                                     tables.baseline_value.c.revision == revision), conn)

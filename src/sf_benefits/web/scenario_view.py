@@ -193,14 +193,16 @@ def _headline(payload: dict[str, Any]) -> DataTable:
         {"measure": "Return on investment (net benefit per £1 of cost)", "_kind": "rate",
          **h["return_on_investment"]},
     ]
+    grade_d = ", ".join(h.get("rests_on_grade_d", []))
     for row in rows:
         row.pop("mean", None)
+        row["evidence"] = f"rests on grade D: {grade_d}" if grade_d else "no grade-D driver"
     return DataTable(
         caption=f"Appraisal over {payload['horizon']} years, £ in {price_base} prices, discounted "
                 f"at {payload['discount_rate'] * 100:.1f}% a year",
         columns=[Column("measure", "Measure"), Column("p10", "P10 (pessimistic)", "value"),
                  Column("p50", "P50 (central)", "value"),
-                 Column("p90", "P90 (optimistic)", "value")],
+                 Column("p90", "P90 (optimistic)", "value"), Column("evidence", "Evidence")],
         rows=rows)
 
 
@@ -225,7 +227,7 @@ def _assumptions_table(payload: dict[str, Any]) -> DataTable:
         columns=[Column("description", "Assumption"), Column("value", "Value", "number"),
                  Column("unit", "Unit"), Column("price_base_year", "Price base"),
                  Column("source", "Source"), Column("confidence", "Grade"),
-                 Column("status", "Status")],
+                 Column("status", "Status"), Column("basis", "Basis")],
         rows=payload["assumptions"])
 
 

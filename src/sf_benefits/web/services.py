@@ -23,8 +23,9 @@ from sf_benefits.assumptions import (
 from sf_benefits.assumptions.schema import is_money_unit
 from sf_benefits.disclosure import RowTotal, suppress_counts
 from sf_benefits.project import DEFAULT_PRICE_BASE, ProjectionResult, run_projection
+from sf_benefits.project.unit_costs import LAIT_INDICATORS
 from sf_benefits.store import Store
-from sf_benefits.store.queries import care_history
+from sf_benefits.store.queries import care_history, observations
 from sf_benefits.store.schema import local_authority
 from sf_benefits.web.access import Access, can_read_la
 from sf_benefits.web.audit import Actor, record
@@ -164,6 +165,8 @@ def result_payload(result: ProjectionResult) -> dict[str, Any]:
                 plain(result.probability_net_present_value_positive),
             "payback_year": result.payback_year,
             "probability_of_payback": plain(result.probability_of_payback),
+            "rests_on_grade_d": list(result.grade_d_drivers),
+            "overrides": list(result.overrides),
         },
         "counts": records(_suppressed_counts(result.counts)),
         "money": records(result.money),
@@ -200,7 +203,8 @@ def run_projection_for(store: Store, la_code: str, model: str, horizon_years: in
     history = care_history(store, la_codes=[la_code])
     return run_projection(history, la_code, model=model, horizon=horizon_years, method=method,
                           n_draws=n_draws, seed=seed, price_base_year=PRICE_BASE_YEAR,
-                          overrides=engine_overrides(model, overrides), overrides_by=by)
+                          overrides=engine_overrides(model, overrides), overrides_by=by,
+                          unit_costs=observations(store, list(LAIT_INDICATORS)))
 
 
 def projection_job(store: Store, params: dict[str, Any], progress: Progress) -> dict[str, Any]:

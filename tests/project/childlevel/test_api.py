@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sf_benefits.assumptions import AssumptionError
 from sf_benefits.ingest.ssda903.load import Ssda903Data
 from sf_benefits.project.childlevel import RateScenario
 from sf_benefits.project.childlevel.api import METHOD, run_childlevel_projection
@@ -39,6 +40,10 @@ def test_a_rate_scenario_changes_the_baseline_demand(planted_data: Ssda903Data) 
     assert fewer < plain - 200
 
 
-def test_missing_assumptions_are_named(planted_data: Ssda903Data) -> None:
-    with pytest.raises(Exception, match="fs_reduction_in_starts"):
-        run_childlevel_projection(planted_data, "family_safeguarding", horizon=2, n_draws=10)
+def test_shipped_defaults_run_and_an_invalid_override_is_named(planted_data: Ssda903Data) -> None:
+    result = run_childlevel_projection(planted_data, "family_safeguarding", horizon=2, n_draws=10,
+                                       sensitivity=False)
+    assert result.overrides == () and result.net_present_value.p10 < result.net_present_value.p90
+    with pytest.raises(AssumptionError, match="fs_reduction_in_starts: -5 is outside"):
+        run_childlevel_projection(planted_data, "family_safeguarding", horizon=2, n_draws=10,
+                                  overrides={"fs_reduction_in_starts": -5})
