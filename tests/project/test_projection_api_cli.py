@@ -142,8 +142,10 @@ def test_assumptions_template_command(tmp_path: Path) -> None:
     result = runner.invoke(app, ["assumptions", "template", "--model", "no_wrong_door",
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
-    text = out.read_text()
-    assert text.endswith("overrides:\n")  # every parameter ships with a sourced value
+    body = out.read_text().split("overrides:\n")[1]
+    # every parameter ships with a sourced value: each is listed, commented out, to override
+    assert body and all(line.startswith("  #") for line in body.splitlines())
+    assert "  # nwd_reduction_in_residential_starts:" in body or "# nwd_" in body
 
 
 def test_project_with_no_overrides_prints_appraisal_grades_and_unit_cost_basis(
