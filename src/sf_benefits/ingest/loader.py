@@ -205,12 +205,13 @@ def _write(store: Store, las: pd.DataFrame, datasets: list[tuple[str, str, pd.Da
         for model in neighbours["model"].unique():
             conn.execute(delete(statistical_neighbour).where(statistical_neighbour.c.model == model))
         bulk_insert(conn, statistical_neighbour, neighbours)
+        names = [dataset for dataset, _, _ in datasets]
+        conn.execute(delete(data_load).where(data_load.c.dataset.in_(names)))
+        conn.execute(insert(data_load), [{
+            "dataset": dataset, "source_file": source, "rows": len(part), "loaded_at": now,
+            "sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest()}
+            for dataset, source, part in datasets])
         with indexes_rebuilt(conn, observation):
-            for dataset, source, part in datasets:
-                conn.execute(delete(observation).where(observation.c.dataset == dataset))
-                conn.execute(delete(data_load).where(data_load.c.dataset == dataset))
-                conn.execute(insert(data_load), [{
-                    "dataset": dataset, "source_file": source, "rows": len(part),
-                    "loaded_at": now,
-                    "sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest()}])
+            conn.execute(delete(observation).where(observation.c.dataset.in_(names)))
+            for _, _, part in datasets:
                 bulk_insert(conn, observation, part[columns])
