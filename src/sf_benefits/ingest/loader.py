@@ -205,6 +205,8 @@ def _write(store: Store, las: pd.DataFrame, datasets: list[tuple[str, str, pd.Da
         for model in neighbours["model"].unique():
             conn.execute(delete(statistical_neighbour).where(statistical_neighbour.c.model == model))
         bulk_insert(conn, statistical_neighbour, neighbours)
+        if not datasets:
+            return
         names = [dataset for dataset, _, _ in datasets]
         conn.execute(delete(data_load).where(data_load.c.dataset.in_(names)))
         conn.execute(insert(data_load), [{
