@@ -45,8 +45,7 @@ def load(
     except IngestError as exc:
         raise fail(str(exc)) from exc
     if not report.files:
-        for path in report.skipped:
-            console.print(f"[yellow]Skipped[/] {path}: not a recognised table")
+        _print_skipped(report.skipped)
         raise fail(f"none of the {len(report.skipped)} files in {directory} is a published "
                    "table SF Benefits reads (DfE tidy CSV, LA lookup, neighbours, population, "
                    "LAIT): no figures loaded")
@@ -55,8 +54,14 @@ def load(
                   f"{sum(len(v) for v in report.files.values())} files into {store.url}")
     if report.neighbour_models:
         console.print(f"Statistical neighbour models: {', '.join(report.neighbour_models)}")
-    for path in report.skipped:
-        console.print(f"[yellow]Skipped[/] {path}: not a recognised table")
+    _print_skipped(report.skipped)
+
+
+def _print_skipped(paths: list[str]) -> None:
+    """One line naming the files a load did not read (tables no reader is for)."""
+    if paths:
+        console.print(f"[yellow]Not read[/] ({len(paths)} files, tables SF Benefits does not "
+                      "use): " + ", ".join(Path(p).name for p in paths), highlight=False)
 
 
 @app.command("fetch")
