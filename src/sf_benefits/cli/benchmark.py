@@ -124,7 +124,11 @@ def benchmark(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Benchmark an LA against its statistical neighbours, region and England."""
-    from sf_benefits.benchmark import benchmark_la, indicators
+    from sf_benefits import config
+    from sf_benefits.benchmark import indicators
+    from sf_benefits.benchmark.engine import benchmark_from_tables
+    from sf_benefits.benchmark.table_cache import cached_indicator_tables
+    from sf_benefits.store.queries import local_authorities
 
     if chart is not None:
         output_file(chart, *CHART_SUFFIXES)
@@ -135,8 +139,10 @@ def benchmark(
     store = open_store(database_url)
     authority = resolve_authority(store, la)
     try:
-        result = benchmark_la(store, authority, year, indicator or None, neighbours.value,
-                              neighbour_model)
+        tables = cached_indicator_tables(store, config.data_dir() / "cache")
+        result = benchmark_from_tables(
+            store, local_authorities(store), {i: tables[i] for i in indicator or indicators()},
+            authority, year, neighbours.value, neighbour_model)
     except ValueError as exc:
         raise fail(str(exc)) from exc
     _check_year(result, year)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from sf_benefits.store.care_series import SOURCE_INDICATORS, CareSeries, stitch_care_series
 from sf_benefits.store.db import Store
@@ -47,6 +47,13 @@ def statistical_neighbours(store: Store, la_code: str, model: str | None = None)
     model = model or sorted(frame["model"].unique())[-1]
     chosen = frame[frame["model"] == model].sort_values("rank")
     return model, list(chosen["neighbour_code"])
+
+
+def data_version(store: Store) -> str:
+    """Changes whenever published data are (re)loaded, so anything cached from them is rebuilt."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(func.count(), func.max(data_load.c.loaded_at))).first()
+    return f"{row[0] if row else 0}:{row[1] if row else ''}"
 
 
 def neighbour_models(store: Store) -> list[str]:

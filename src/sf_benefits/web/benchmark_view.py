@@ -11,13 +11,13 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark, indicators
 from sf_benefits.benchmark.engine import IndicatorTable, benchmark_from_tables, indicator_tables
 from sf_benefits.store import Store
-from sf_benefits.store.queries import local_authorities
-from sf_benefits.store.schema import data_load, local_authority
+from sf_benefits.store.queries import data_version, local_authorities
+from sf_benefits.store.schema import local_authority
 from sf_benefits.web.views import PALETTE, Chart, Column, DataTable, chart_values, plain, records
 
 _CACHE_SIZE = 256
@@ -25,13 +25,6 @@ _cache: OrderedDict[tuple[str, str, str], BenchmarkResult] = OrderedDict()
 _lock = threading.Lock()
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
-
-
-def data_version(store: Store) -> str:
-    """Changes whenever published data are (re)loaded, so cached benchmarks are never stale."""
-    with store.engine.connect() as conn:
-        row = conn.execute(select(func.count(), func.max(data_load.c.loaded_at))).first()
-    return f"{row[0] if row else 0}:{row[1] if row else ''}"
 
 
 def _remember(cache: OrderedDict[tuple[str, str, str], T], store: Store, la_code: str,

@@ -1,0 +1,50 @@
+"""Every indicator's national tables kept on disk per data version, so a benchmark from the
+command line reads them instead of rebuilding them from the observations each time (building
+them is most of a benchmark's time). The cache sits in the user's own data directory and is
+rebuilt whenever the published data are reloaded or the code that builds the tables changes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+
+from sf_benefits.benchmark.catalogue import indicators
+from sf_benefits.benchmark.engine import IndicatorTable, indicator_tables
+from sf_benefits.store import Store
+from sf_benefits.store.queries import data_version
+
+PREFIX = "indicator-tables-"
+BUILT_BY = ("benchmark/engine.py", "benchmark/catalogue.py", "benchmark/indicators.yaml",
+            "store/queries.py", "store/care_series.py", "store/tidy.py")
+"""The files whose code or data shape the tables: a change to any of them makes a new key."""
+
+
+def _key(store: Store) -> str:
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(f"{store.url}|{data_version(store)}".encode())
+    for name in BUILT_BY:
+        path = package / name
+        digest.update(path.read_bytes() if path.exists() else name.encode())
+    return digest.hexdigest()[:32]
+
+
+def cached_indicator_tables(store: Store, directory: Path) -> dict[str, IndicatorTable]:
+    """Every catalogue indicator's tables for `store`: from `directory` when this data version's
+    are there, else built (and kept, replacing older versions)."""
+    path = directory / f"{PREFIX}{_key(store)}.pickle"
+    if path.is_file():
+        try:
+            tables: dict[str, IndicatorTable] = pickle.loads(path.read_bytes())
+            return tables
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+            pass  # a cache from another version of the code, or a torn write: rebuild it
+    tables = indicator_tables(store, list(indicators().values()))
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob(f"{PREFIX}*.pickle"):
+        old.unlink(missing_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_bytes(pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL))
+    partial.replace(path)
+    return tables
