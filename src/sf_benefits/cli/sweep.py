@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from sf_benefits.assumptions import AssumptionError, load_overrides
 from sf_benefits.cli.common import console, errors, fail, open_store
 from sf_benefits.cli.project import money_text
 from sf_benefits.project import DEFAULT_PRICE_BASE, DEFAULT_SEED
@@ -57,6 +56,7 @@ def sweep(
 ) -> None:
     """Appraise every LA under every model (Monte Carlo P10/P50/P90), with regional and national
     totals and the assumptions that matter most for England's NPV; resumable."""
+    from sf_benefits.assumptions import AssumptionError, load_overrides
     from sf_benefits.project.sweep import MODELS, SweepSettings, run_sweep, write_outputs
 
     chosen = MODELS if models == "all" else tuple(m.strip() for m in models.split(",") if m.strip())
