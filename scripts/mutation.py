@@ -4,6 +4,7 @@ code the tests fail to notice. Slow, so it is run by hand, not in CI.
     .venv/bin/python scripts/mutation.py                          # project, track, benchmark, disclosure
     .venv/bin/python scripts/mutation.py track/counterfactual.py --minutes 20
     .venv/bin/python scripts/mutation.py benchmark --only '*neighbours*'
+    .venv/bin/python scripts/mutation.py --named                  # issue 16's six changes
 
 Each scope (a package or module under src/sf_benefits) is mutated in its own copy of the repo
 under --workdir, against the tests that mirror it (tests/<package>). A run stopped by its time
@@ -89,6 +90,55 @@ def summarise(scope: str, folder: Path) -> dict[str, int]:
     return counts
 
 
+NAMED: tuple[tuple[str, str, str, str, str], ...] = (
+    ("P10/P50/P90 by floor instead of interpolation", "project/engine.py",
+     "out[row] = ordered[:, low] + (ordered[:, high] - ordered[:, low]) * weight",
+     "out[row] = ordered[:, low]", "tests/project/test_engine.py"),
+    ("computed neighbours = the 10 farthest LAs", "benchmark/neighbours.py",
+     'distance.sort_values(kind="stable")', 'distance.sort_values(kind="stable", ascending=False)',
+     "tests/benchmark/test_benchmark.py"),
+    ("synthetic-control effect divided by the actual", "track/counterfactual.py",
+     "np.mean(gap[~pre] / synthetic[~pre])", "np.mean(gap[~pre] / y[~pre])",
+     "tests/track/test_counterfactual.py"),
+    ("placebo interval est + q instead of est - q", "track/counterfactual.py",
+     "return float(estimate - high_q), float(estimate - low_q)",
+     "return float(estimate + low_q), float(estimate + high_q)",
+     "tests/track/test_counterfactual.py"),
+    ("child-level Gamma posterior spread halved", "project/childlevel/model.py",
+     "hazards = rng.gamma(np.where(shape > 0, shape, 1.0)) * scale",
+     "hazards = rng.gamma(4 * np.where(shape > 0, shape, 1.0)) / 4 * scale",
+     "tests/project/childlevel/test_model.py"),
+    ("stock-flow trend-parameter uncertainty removed", "project/forecasting.py",
+     "params = z @ chol.T", "params = z @ chol.T * 0.0", "tests/project/test_demand.py"),
+)
+"""Issue 16's six deliberate changes: what, module, original text, changed text, tests to run."""
+
+
+def check_named(workdir: Path) -> None:
+    """Make each named change in a copy of the repo and run its tests: each must fail."""
+    folder = workdir / "named"
+    if folder.exists():
+        shutil.rmtree(folder)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("src", "tests"):
+        shutil.copytree(ROOT / name, folder / name, ignore=ignore)
+    shutil.copy2(ROOT / "pyproject.toml", folder / "pyproject.toml")
+    env = {**os.environ, "CI": "", "PYTHONPATH": str(folder / "src")}
+    pytest = Path(sys.executable).with_name("pytest")
+    for label, module, original, changed, tests in NAMED:
+        path = folder / "src" / "sf_benefits" / module
+        text = path.read_text(encoding="utf-8")
+        if text.count(original) != 1:
+            raise SystemExit(f"{module}: the code for '{label}' is not where it was")
+        path.write_text(text.replace(original, changed), encoding="utf-8")
+        run = subprocess.run([str(pytest), tests, "-q", "-x", "-p", "no:cacheprovider", "-m",
+                              DESELECT], cwd=folder, env=env, capture_output=True, text=True)
+        path.write_text(text, encoding="utf-8")
+        failed = [line.removeprefix("FAILED ").split(" - ")[0] for line in run.stdout.splitlines()
+                  if line.startswith("FAILED")]
+        print(f"{label:<50} {'caught by ' + ', '.join(failed) if failed else 'NOT CAUGHT'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -99,7 +149,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="parallel mutants (default 1)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/sf-benefits-mutation"))
     parser.add_argument("--fresh", action="store_true", help="discard earlier results")
+    parser.add_argument("--named", action="store_true",
+                        help="only check that the tests catch issue 16's six named changes")
     args = parser.parse_args()
+    if args.named:
+        check_named(args.workdir)
+        return
     print(f"{'scope':<34}{'mutants':>8}{'killed':>8}{'survived':>9}{'untested':>9}"
           f"{'unchecked':>10}{'surviving':>10}")
     for scope in args.scopes:

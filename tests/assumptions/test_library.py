@@ -25,8 +25,10 @@ from sf_benefits.assumptions import (
 )
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "sf_benefits" / "assumptions"
-RESEARCH_FILE = Path(os.environ.get("SF_BENEFITS_RESEARCH_DIR", "/work/shared/research")) / (
+RESEARCH_FILE = Path(os.environ.get("SF_BENEFITS_RESEARCH_DIR")
+                     or Path(__file__).resolve().parents[3] / "shared" / "research") / (
     "sourced-defaults.yaml")
+"""The research notes: SF_BENEFITS_RESEARCH_DIR if set, else ../shared/research beside the repo."""
 LATEST = date(2100, 1, 1)
 
 SOURCED_DEFAULTS = {

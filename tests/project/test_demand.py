@@ -11,17 +11,20 @@ from scipy import special
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.demand import (
     METHODS,
+    AutoARIMAModel,
     AutoETSModel,
+    AutoThetaModel,
     CareHistory,
     DemandDraws,
+    DemandModel,
     DemandModelError,
     LinearTrendModel,
     NaiveModel,
     StockFlowModel,
-    _fit_trend,
     make_model,
     placement_counts,
 )
+from sf_benefits.project.forecasting import fit_trend
 
 MIX = np.array([0.70, 0.10, 0.03, 0.06, 0.05, 0.03, 0.03])
 FAST_MODELS = (StockFlowModel, NaiveModel, LinearTrendModel)
@@ -80,9 +83,10 @@ def test_flat_stock_flow_flows_stay_flat_and_intervals_are_not_degenerate() -> N
     assert (cla["hi-80"] - cla["lo-80"] > 0).all()
 
 
-@pytest.mark.parametrize("model", [StockFlowModel(), LinearTrendModel()],
-                         ids=["stock_flow", "linear_trend"])
-def test_planted_linear_trend_is_recovered(model: StockFlowModel | LinearTrendModel) -> None:
+@pytest.mark.parametrize("model", [StockFlowModel(), LinearTrendModel(), AutoThetaModel(),
+                                   AutoARIMAModel()],
+                         ids=["stock_flow", "linear_trend", "theta", "arima"])
+def test_planted_linear_trend_is_recovered(model: DemandModel) -> None:
     history, base, slope = trend_history()
     cla = total_cla(model.fit(history).predict(3))
     truth = base + slope * (cla["year"].to_numpy() - 2010)
@@ -222,7 +226,7 @@ def test_trend_draws_are_the_ols_prediction_interval() -> None:
     quantiles are statsmodels' OLS prediction interval for a new observation, year by year."""
     x = np.arange(2015, 2021, dtype=float)
     y = 3.0 + 0.05 * (x - 2015) + np.random.default_rng(11).normal(0, 0.1, x.size)
-    trend = _fit_trend(x, y, origin=2020)
+    trend = fit_trend(x, y, origin=2020)
     draws = trend.draws(5, 1.0, 200_000, np.random.default_rng(1))[..., 0]
     future = sm.add_constant(np.arange(2021, 2026, dtype=float), has_constant="add")
     prediction = sm.OLS(y, sm.add_constant(x)).fit().get_prediction(future)
@@ -242,7 +246,7 @@ def test_trend_intervals_cover_the_known_truth_80_percent_of_the_time() -> None:
     inside = []
     for _ in range(2_000):
         y = 1.0 + 0.3 * np.arange(9) + rng.normal(0, 0.5, 9)
-        draws = _fit_trend(x, y[:6], origin=5).draws(3, 1.0, 400, rng)[:, 2, 0]
+        draws = fit_trend(x, y[:6], origin=5).draws(3, 1.0, 400, rng)[:, 2, 0]
         low, high = np.quantile(draws, [0.1, 0.9])
         inside.append(low <= y[8] <= high)
     assert 0.77 <= np.mean(inside) <= 0.83

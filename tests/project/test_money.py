@@ -41,6 +41,11 @@ def test_net_present_value_by_hand() -> None:
     flows = np.array([[-100.0, 60.0, 60.0], [0.0, 0.0, 0.0]])
     assert net_present_value(flows, 0.10) == pytest.approx([-100 + 60 / 1.1 + 60 / 1.21, 0.0])
     assert net_present_value(np.array([1000.0, 1000.0]), 0.0) == 2000.0
+    # 100 in year 32 only: 100 / (1.035^30 × 1.03^2) with the long-term rate, 100 / 1.035^32 without
+    late = np.zeros(33)
+    late[32] = 100
+    assert net_present_value(late, 0.035, 0.03) == pytest.approx(100 * 1.035**-30 / 1.03**2)
+    assert net_present_value(late, 0.035) == pytest.approx(100 * 1.035**-32)
 
 
 def test_payback_by_hand() -> None:

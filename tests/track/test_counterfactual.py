@@ -200,6 +200,7 @@ def test_synthetic_control_effect_on_a_known_answer() -> None:
     assert sc.effect_rate_per_10k == pytest.approx(-0.1 * post_mix.mean(), rel=1e-3)
     assert sc.children_effect_per_year == pytest.approx(-0.1 * post_mix.mean(), rel=1e-3)
     assert sc.pre_period_rmspe == pytest.approx(0.0, abs=1e-3)
+    assert sc.post_period_rmspe == pytest.approx(np.sqrt(np.mean((0.1 * post_mix) ** 2)), rel=1e-3)
 
 
 def test_synthetic_control_reports_fit_and_weights() -> None:

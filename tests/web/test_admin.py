@@ -58,22 +58,22 @@ def test_an_admin_deactivates_and_resets_a_user(app: object, clients: Clients,
 def test_users_on_the_command_line(web_store: Store) -> None:
     runner = CliRunner()
     url = web_store.engine.url.render_as_string(hide_password=False)
-    added = runner.invoke(cli, ["users", "add", "--email", "cli-user@example.gov.uk", "--role",
+    added = runner.invoke(cli, ["users", "add", "--email", "cli-analyst@example.gov.uk", "--role",
                                 "la_analyst", "--la", "leeds", "--password", PASSWORD,
                                 "--database-url", url])
     assert added.exit_code == 0, added.output
-    user = next(u for u in list_users(web_store) if u["email"] == "cli-user@example.gov.uk")
+    user = next(u for u in list_users(web_store) if u["email"] == "cli-analyst@example.gov.uk")
     assert user["la_code"] == LA_A
     wrong = runner.invoke(cli, ["users", "add", "--email", "x@example.gov.uk", "--role",
                                 "la_viewer", "--la", "Leedz", "--password", PASSWORD,
                                 "--database-url", url])
     assert wrong.exit_code == 1 and "did you mean 'Leeds'" in wrong.output
-    off = runner.invoke(cli, ["users", "deactivate", "cli-user@example.gov.uk",
+    off = runner.invoke(cli, ["users", "deactivate", "cli-analyst@example.gov.uk",
                               "--database-url", url])
     assert off.exit_code == 0, off.output
     assert not next(u for u in list_users(web_store)
-                    if u["email"] == "cli-user@example.gov.uk")["active"]
-    reset = runner.invoke(cli, ["users", "reset-password", "cli-user@example.gov.uk",
+                    if u["email"] == "cli-analyst@example.gov.uk")["active"]
+    reset = runner.invoke(cli, ["users", "reset-password", "cli-analyst@example.gov.uk",
                                 "--password", "another long password", "--database-url", url])
     assert reset.exit_code == 0, reset.output
     unknown = runner.invoke(cli, ["users", "deactivate", "nobody@example.gov.uk",

@@ -101,7 +101,8 @@ def test_a_web_only_user_enters_every_kind_of_assumption_and_finishes_a_projecti
     assert created.status_code == 303, created.text[-1500:]
     path = created.headers["location"].split("?")[0]
     fields = form_on(client.get(path).text, path)
-    for pid, value in runnable_overrides(MODEL).items():
+    deflator = {"values": {f"{year}-04-01": 100.0 for year in range(2000, 2041)}}
+    for pid, value in {**runnable_overrides(MODEL), "gdp_deflator_index": deflator}.items():
         if isinstance(value, dict):
             assert f"ovs__{pid}" in fields, pid
             fields[f"ovs__{pid}"] = _series_text(value["values"])

@@ -21,9 +21,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.embedded_store_only
 def test_two_workers_start_cleanly(web_store: Store, tmp_path: Path) -> None:
-    if web_store.engine.dialect.name != "sqlite":
-        pytest.skip("one start-up check is enough (run on the embedded store)")
     port = _free_port()
     log = tmp_path / "serve.log"
     url = web_store.engine.url.render_as_string(hide_password=False)

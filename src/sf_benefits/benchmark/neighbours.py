@@ -63,7 +63,7 @@ def computed_neighbours(store: Store, la_code: str, year: int | None = None,
                               [float(d) for d in nearest])
 
 
-def nearest_on_features(table: pd.DataFrame, la_code: str, count: int = 10) -> pd.Series:
+def nearest_on_features(table: pd.DataFrame, la_code: str, count: int) -> pd.Series:
     """Euclidean distance from `la_code` to the `count` nearest LAs (rows), nearest first, with
     every feature (column) z-scored so each weighs the same."""
     z = (table - table.mean()) / table.std(ddof=0).replace(0, 1)

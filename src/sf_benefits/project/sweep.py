@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sf_benefits.assumptions import assumptions_for, financial_year_label
+from sf_benefits.csv_export import write_csv
 from sf_benefits.disclosure import whole_children
 from sf_benefits.project.api import (
     DEFAULT_PRICE_BASE,
@@ -617,6 +618,6 @@ def write_outputs(report: SweepReport, csv: bool = False) -> list[Path]:
         frame.to_parquet(path, index=False)
         written.append(path)
         if csv:
-            frame.to_csv(path.with_suffix(".csv"), index=False)
+            write_csv(frame, path.with_suffix(".csv"))
             written.append(path.with_suffix(".csv"))
     return written

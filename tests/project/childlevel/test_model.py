@@ -171,7 +171,8 @@ def test_unfitted_model_and_bad_windows(planted_data: Ssda903Data) -> None:
 
 def test_rate_draws_follow_the_gamma_posterior(fitted: ChildLevelModel) -> None:
     """Each hazard is drawn from Gamma(events, 1 / exposure) and each entry count from
-    Gamma(entries) / window: mean events / exposure and sd sqrt(events) / exposure."""
+    Gamma(entries) / window: mean events / exposure and sd sqrt(events) / exposure; a rate seen
+    once is drawn too, one never seen is zero."""
     rates = fitted.rates
     hazards, entries = fitted._draw_parameters(np.random.default_rng(3), 20_000, uncertain=True)
     exposure = np.broadcast_to(rates.exposure_years[:, :, None], rates.events.shape)
@@ -182,6 +183,9 @@ def test_rate_draws_follow_the_gamma_posterior(fitted: ChildLevelModel) -> None:
     assert drawn.mean(axis=0) == pytest.approx(events / exposure, rel=0.01)
     assert drawn.std(axis=0) == pytest.approx(np.sqrt(events) / exposure, rel=0.03)
     assert (hazards[:, rates.events == 0] == 0).all()
+    single = rates.events == 1
+    assert single.any() and (hazards[:, single] > 0).all()
+    assert (rates.entries == 1).any() and (entries[:, rates.entries == 1] > 0).all()
     counted = rates.entries >= 20
     assert counted.sum() >= 5
     per_year = entries[:, counted]
