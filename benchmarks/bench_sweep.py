@@ -71,9 +71,13 @@ class PeakMemory:
             self._before = dict(self._cpu)
 
     @property
-    def cpu_seconds(self) -> float:
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU seconds of this process (client, scheduler, part files, totals) and of the
+        worker processes (the appraisals)."""
+        me = os.getpid()
         with self._lock:
-            return sum(v - self._before.get(pid, 0.0) for pid, v in self._cpu.items())
+            used = {pid: v - self._before.get(pid, 0.0) for pid, v in self._cpu.items()}
+        return used.get(me, 0.0), sum(v for pid, v in used.items() if pid != me)
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -107,7 +111,7 @@ def sweep_with(inputs: list[LAInput], settings: SweepSettings, workers: int | No
 
             begin = time.perf_counter()
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster, Client(cluster) as client:
+                              dashboard_address=":0") as cluster, Client(cluster) as client:
                 client.run(_warm)
                 memory.mark()
                 started = time.perf_counter()
@@ -144,16 +148,20 @@ def main() -> None:
           f"{len(models)} model(s), {args.draws:,} draws; {os.cpu_count()} CPU core(s)")
 
     rows: list[tuple[str, int | None, float, float]] = []
+    cpu: dict[int, tuple[float, float]] = {}
     reference: SweepReport | None = None
     for workers in [None, *(int(w) for w in args.workers.split(","))]:
         label = "serial" if workers is None else f"{workers} worker(s)"
         start_up, wall, memory, report = sweep_with(inputs, settings, workers)
         peak = memory.peak / 1e6
+        own, workers_cpu = memory.cpu_seconds
+        if workers is not None:
+            cpu[workers] = (own, workers_cpu)
         ran = int((report.runs["status"] == "ok").sum()) if not report.runs.empty else 0
         print(f"{label:>12}: {wall:7.1f} s sweep wall (+ {start_up:4.1f} s cluster start), "
-              f"{peak:6.0f} MB peak, {memory.cpu_seconds:6.0f} CPU s, {ran} LA x model "
-              f"runs, {len(report.failed)} failed; load average {os.getloadavg()[0]:.1f}",
-              flush=True)
+              f"{peak:6.0f} MB peak, CPU {own:5.0f} s here + {workers_cpu:5.0f} s in workers, "
+              f"{ran} LA x model runs, {len(report.failed)} failed; load average "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
         if reference is None:
             reference = report
         elif not report.results.equals(reference.results):
@@ -165,15 +173,15 @@ def main() -> None:
     for label, workers, wall, _ in rows[1:]:
         assert workers is not None
         print(f"{label:>12}: x{serial / wall:.2f}, efficiency {serial / wall / workers:.0%}")
-    by_workers = {w: wall for _, w, wall, _ in rows if w is not None}
-    if 1 in by_workers and 2 in by_workers:
-        parallel = 2 * (by_workers[1] - by_workers[2])
-        fixed = by_workers[1] - parallel
-        print(f"\nFrom 1 and 2 workers: {max(parallel, 0):.0f} s of work that spreads over "
-              f"workers, {fixed:.0f} s that does not (scheduling, part files, totals). Implied "
-              "sweep wall time on a running cluster with one core per worker:")
-        for workers in (8, 32, 128):
-            print(f"{workers:>5} workers: {fixed + max(parallel, 0) / workers:6.0f} s")
+    if 1 in cpu:
+        own, spread = cpu[1]
+        print(f"\nWith 1 worker: {spread:.0f} CPU s in the worker (spreads over workers), "
+              f"{own:.0f} CPU s in this process (does not: scheduling, part files, totals). "
+              "Implied sweep wall time with one dedicated core per worker (CPU-bound, no "
+              "contention; this machine is shared, so its wall times above are not):")
+        for workers in (1, 2, 4, 8, 32, 128):
+            print(f"{workers:>5} workers: {max(own, spread / workers):6.0f} to "
+                  f"{own + spread / workers:6.0f} s")
 
 
 if __name__ == "__main__":

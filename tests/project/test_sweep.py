@@ -58,7 +58,7 @@ def test_two_worker_cluster_gives_the_serial_numbers_exactly(
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         distributed = run_sweep(inputs, SETTINGS, tmp_path, client=client)
     assert not serial.failed and (serial.runs["status"] == "ok").all()
     pd.testing.assert_frame_equal(serial.results, distributed.results)
@@ -219,7 +219,7 @@ def test_sweep_command_on_the_scheduler_in_the_setting_writes_parquet_and_csv(
 
     codes = [i.la_code for i in inputs_from_store(loaded_store)[:2]]
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster.scheduler_address)
         result = CliRunner().invoke(app, [
             "sweep", *[a for c in codes for a in ("--la", c)], "--models", "family_safeguarding",
