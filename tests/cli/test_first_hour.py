@@ -227,20 +227,28 @@ def test_missing_model_file_is_named(loaded_store: Store) -> None:
     assert code == 1 and "no model file 'our_model.yaml'" in out
 
 
-def test_unfilled_template_gets_plain_messages(loaded_store: Store, tmp_path: Path) -> None:
-    template = tmp_path / "t.yaml"
-    assert invoke("assumptions", "template", "--out", str(template))[0] == 0
+def test_override_mistakes_get_plain_messages(loaded_store: Store, tmp_path: Path) -> None:
+    overrides = tmp_path / "unfilled.yaml"
+    overrides.write_text(yaml.safe_dump({"by": "test", "overrides": {
+        "fs_reduction_in_starts": {"value": None, "source": ""},
+        "gdp_deflator_index": {"values": {}, "source": ""},
+        "deadweight": {"value": 0.1, "source": "test", "distribution": {"kind": "bogus"}}}}))
     code, out = invoke("project", "--la", "Warrington", "--draws", "20", "--overrides",
-                       str(template), "--database-url", loaded_store.url)
+                       str(overrides), "--database-url", loaded_store.url)
     assert code == 1
-    assert "pydantic" not in out and "http" not in out
+    assert "pydantic" not in out and "http" not in out and "type=" not in out
     assert "override of fs_reduction_in_starts: no value filled in" in out
     assert "gdp_deflator_index: no values filled in (a series: `values:" in out
-    code, out = invoke("project", "--la", "Warrington", "--draws", "20",
-                       "--database-url", loaded_store.url)
-    assert code == 2
-    deflator = next(line for line in out.splitlines() if "gdp_deflator_index" in line)
-    assert "values:" in deflator
+    assert re.search(r"override of deadweight: invalid parameter:\s+distribution", out)
+
+
+def test_missing_deflator_is_asked_for_as_a_series() -> None:
+    from sf_benefits.assumptions import MissingAssumptionError, load_defaults
+
+    deflator = next(p for p in load_defaults() if p.id == "gdp_deflator_index")
+    line = next(line for line in str(MissingAssumptionError([deflator])).splitlines()
+                if "gdp_deflator_index" in line)
+    assert "values: {2024-04-01:" in line
 
 
 def test_csv_outputs_carry_no_float_noise(loaded_store: Store, tmp_path: Path) -> None:
@@ -306,10 +314,13 @@ def test_implement_lock_is_one_transaction_and_withdraw_is_audited(
     code, out = invoke("track", "withdraw", found.group(1), "--reason", "again", *db)
     assert code == 1 and f"no implementation has the id '{found.group(1)}'" in out
 
+    unfilled = tmp_path / "unfilled.yaml"
+    unfilled.write_text("overrides:\n  fs_reduction_in_starts:\n    value: null\n")
     code, out = invoke("track", "implement", "--la", "Warrington", "--model",
                        "family_safeguarding", "--go-live", "2021-04-01", "--scenario", "c",
-                       "--lock", "--n-draws", "20", "--database-url", loaded_store.url)
-    assert code == 2 and "fs_reduction_in_starts" in out
+                       "--lock", "--n-draws", "20", "--overrides", str(unfilled),
+                       "--database-url", loaded_store.url)
+    assert code == 1 and "fs_reduction_in_starts: no value filled in" in out
     code, out = invoke("track", "list", "--database-url", loaded_store.url)
     assert "Warrington" not in out, "a failed lock records nothing"
 
