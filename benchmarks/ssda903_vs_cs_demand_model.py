@@ -1,30 +1,32 @@
 """SF Benefits' child-level engine side by side with the sector's open model, cs-demand-model.
 
-Both run on the same SSDA903 returns (synthetic by default, at 1x, 10x and 100x one LA; or a
-directory of real returns) with the same reference window, and produce the same output: children
-in care by placement and age band at future 31 Marches. Reported for each: wall time and peak
-memory of a whole run (load, fit, forecast) in its own process, and the backtest error when the
-last years are held back and forecast from the earlier ones.
+Speed is measured on the path a user runs, each command in its own process under GNU time
+(wall seconds, peak resident memory): for SF Benefits `sf-benefits ssda903 load --la LA DIR`
+(validate, pseudonymise, store) then `sf-benefits ssda903 project --la LA`; for cs-demand-model
+`demand-model predict DIR`. Accuracy is a backtest of both on the same returns: fit to the data
+up to 31 March 2021 and forecast 2022 and 2023, and fit to 2022 and forecast 2023, against the
+children in care in the later returns, in cs-demand-model's placement categories (fostering,
+residential, supported, other) and DfE age bands; each tool with its own default reference window
+(SF Benefits 2 years, cs-demand-model 6 months). Also SF Benefits' 80% interval coverage.
 
 cs-demand-model 0.5.1 pins pandas < 2 and numpy < 2, so it is installed from PyPI into its own
-virtual environment (created on first use) and run in a subprocess. Its placement categories
-(fostering, residential, supported, other) are used for both models in the comparison.
+virtual environment (created on first use under the data directory) and run in a subprocess.
 
 Usage:
-    .venv/bin/python benchmarks/ssda903_vs_cs_demand_model.py --scales 1 10 100
-    .venv/bin/python benchmarks/ssda903_vs_cs_demand_model.py --data ../shared/data/ssda903
+    .venv/bin/python benchmarks/ssda903_vs_cs_demand_model.py            # s1, s10, s100
+    .venv/bin/python benchmarks/ssda903_vs_cs_demand_model.py --scales s1 --data DIR
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import venv
 from pathlib import Path
 
@@ -32,60 +34,53 @@ import numpy as np
 import pandas as pd
 
 from sf_benefits import config
-from sf_benefits.ingest.ssda903.synthetic import generate_returns
 
 CS_REQUIREMENT = "cs-demand-model==0.5.1"
+LA = "E08000035"
 THEIR_CATEGORIES = ("FOSTERING", "RESIDENTIAL", "SUPPORTED", "OTHER")
 THEIR_MAP = {**{f"U{i}": "FOSTERING" for i in range(1, 7)}, "K2": "RESIDENTIAL",
              "R1": "RESIDENTIAL", "H5": "SUPPORTED", "P2": "SUPPORTED"}
 THEIR_BANDS = {"BIRTH_TO_ONE": "under_1", "ONE_TO_FIVE": "1_to_4", "FIVE_TO_TEN": "5_to_9",
                "TEN_TO_SIXTEEN": "10_to_15", "SIXTEEN_TO_EIGHTEEN": "16_to_17"}
-BENCH_KEY = "benchmark-only pseudonym key"
+BENCH_KEY = bytes(range(32))
+THEIR_WINDOW_MONTHS = 6
+ORIGINS = ((2021, (2022, 2023)), (2022, (2023,)))
 
 THEIRS = textwrap.dedent('''
-    import json, resource, sys
+    import sys
     import pandas as pd
     from cs_demand_model import DemandModellingDataContainer, ModelPredictor, PopulationStats
     from cs_demand_model.config import Config
     from cs_demand_model.datastore import fs_datastore
-    source, start, end, dates, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+    source, start, end, dates, out = sys.argv[1:6]
     config = Config()
     container = DemandModellingDataContainer(fs_datastore(source), config)
     stats = PopulationStats(container.enriched_view, config)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     wanted = [pd.Timestamp(d) for d in dates.split(",")]
-    predictor = ModelPredictor.from_model(stats, start, end)
-    population = predictor.predict((max(wanted) - end).days)
+    population = ModelPredictor.from_model(stats, start, end).predict((max(wanted) - end).days)
     population.index = pd.to_datetime(population.index)
-    rows = []
-    for when in wanted:
-        row = population.loc[when]
-        for (band, place), value in row.items():
-            rows.append((when.strftime("%Y-%m-%d"), band, place, float(value)))
+    rows = [(when.strftime("%Y-%m-%d"), band, place, float(value))
+            for when in wanted for (band, place), value in population.loc[when].items()]
     pd.DataFrame(rows, columns=["date", "band", "placement", "mean"]).to_csv(out, index=False)
-    print(json.dumps({"peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 ''')
 
 OURS = textwrap.dedent('''
-    import json, resource, sys
+    import sys
     from pathlib import Path
     import pandas as pd
-    from sf_benefits.ingest.ssda903 import read_returns
+    from sf_benefits.ingest.ssda903.load import read_returns
+    from sf_benefits.ingest.ssda903.read import return_files
     from sf_benefits.project.childlevel import ChildLevelModel
-    source, start, end, dates, out, draws, mapping = sys.argv[1:8]
-    files = sorted(Path(source).glob("*/*.csv"))
-    data = read_returns(files, "E99999999", key=KEY)
+    source, dates, out, draws, mapping = sys.argv[1:6]
+    data = read_returns(return_files([source]), "E99999999", key=bytes(range(32)))
     mapping = json.loads(mapping)
     model = ChildLevelModel(placement_map=mapping["map"], placements=mapping["placements"],
-                            n_draws=int(draws))
-    model.fit(data, reference_start=pd.Timestamp(start), reference_end=pd.Timestamp(end))
+                            n_draws=int(draws)).fit(data)
     wanted = [pd.Timestamp(d) for d in dates.split(",")]
-    years = max(w.year for w in wanted) - pd.Timestamp(end).year
-    frame = model.predict(years, level=[80])
-    frame = frame[frame["date"].isin(wanted)]
-    frame.to_csv(out, index=False)
-    print(json.dumps({"peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
-''').replace("KEY", repr(BENCH_KEY.encode()))
+    frame = model.predict(max(w.year for w in wanted) - data.data_end.year, level=[80])
+    frame[frame["date"].isin(wanted)].to_csv(out, index=False)
+''').replace("import sys\n", "import json, sys\n", 1)
 
 
 def cs_python(home: Path) -> Path:
@@ -101,51 +96,43 @@ def cs_python(home: Path) -> Path:
     return python
 
 
-def timed(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB) of one run in its own process, measured by
-    GNU time where present (else the run's own getrusage, which on Linux can carry over the
-    launching process's peak)."""
-    gnu_time = shutil.which("time") or "/usr/bin/time"
-    with tempfile.NamedTemporaryFile("r", suffix=".txt") as memory:
-        wrapper = [gnu_time, "-f", "%M", "-o", memory.name] if Path(gnu_time).is_file() else []
-        began = time.perf_counter()
-        done = subprocess.run([*wrapper, *command], check=True, capture_output=True, text=True)
-        wall = time.perf_counter() - began
-        measured = memory.read().split()
-    if wrapper and measured:
-        return wall, int(measured[-1]) / 1024.0
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    return wall, report["peak_rss_kb"] / 1024.0
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall seconds, peak resident memory (MB) and CPU seconds (user + system; on a busy machine
+    the fairer comparison) of one command in its own process, by GNU time; the command's output
+    is shown when it fails."""
+    with tempfile.NamedTemporaryFile("r", suffix=".txt") as measured:
+        done = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", "-o", measured.name,
+                               *command], capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+        wall, kilobytes, user, system = measured.read().split()[-4:]
+    return float(wall), int(kilobytes) / 1024.0, float(user) + float(system)
+
+
+def user_path(source: Path, cs: Path, store: Path, sf: str) -> dict[str, float]:
+    """Both tools as a user runs them on `source`: seconds and MB of each command."""
+    from sf_benefits.ingest.ssda903.load import new_key
+
+    env = {**os.environ, "SF_BENEFITS_DATA_DIR": str(store), "SF_BENEFITS_PSEUDONYM_KEY": new_key()}
+    env.pop("SF_BENEFITS_DATABASE_URL", None)
+    timed([sf, "--help"], env)  # byte-compiled files exist before timing starts
+    runs = {"load": [sf, "ssda903", "load", "--la", LA, str(source)],
+            "project": [sf, "ssda903", "project", "--la", LA],
+            "theirs": [str(cs.with_name("demand-model")), "predict", str(source)]}
+    result: dict[str, float] = {}
+    for name, command in runs.items():
+        result[f"{name}_s"], result[f"{name}_mb"], result[f"{name}_cpu"] = timed(command, env)
+    return result
 
 
 def actual_population(source: Path, dates: list[pd.Timestamp]) -> pd.DataFrame:
     """Children in care on each date by age band and cs-demand-model category, from all years."""
-    from sf_benefits.ingest.ssda903 import read_returns
+    from sf_benefits.ingest.ssda903.load import read_returns
+    from sf_benefits.ingest.ssda903.read import return_files
     from sf_benefits.project.childlevel import build_histories, population_at
 
-    data = read_returns(sorted(source.glob("*/*.csv")), "E99999999", key=BENCH_KEY.encode())
-    histories = build_histories(data, THEIR_MAP, THEIR_CATEGORIES)
-    return population_at(histories, dates)
-
-
-def subset(source: Path, years: list[int], target: Path) -> Path:
-    """A copy of the returns for `years` only (the data a forecaster had at the time)."""
-    target.mkdir(parents=True, exist_ok=True)
-    for year in years:
-        shutil.copytree(source / str(year), target / str(year), dirs_exist_ok=True)
-    return target
-
-
-def errors_against(predicted: pd.DataFrame, actual: pd.DataFrame) -> dict[str, float]:
-    """WAPE over age band x placement cells, over placements, and error of the total (%)."""
-    merged = actual.merge(predicted, on=["date", "age_band", "placement"], how="left")
-    merged["mean"] = merged["mean"].fillna(0.0)
-    cells = (merged["mean"] - merged["children"]).abs().sum() / merged["children"].sum()
-    by_place = merged.groupby(["date", "placement"])[["mean", "children"]].sum()
-    places = (by_place["mean"] - by_place["children"]).abs().sum() / by_place["children"].sum()
-    totals = merged.groupby("date")[["mean", "children"]].sum()
-    total = ((totals["mean"] - totals["children"]).abs() / totals["children"]).mean()
-    return {"wape_cells": 100 * cells, "wape_placements": 100 * places, "total_error": 100 * total}
+    data = read_returns(return_files([source]), "E99999999", key=BENCH_KEY)
+    return population_at(build_histories(data, THEIR_MAP, THEIR_CATEGORIES), dates)
 
 
 def theirs_tidy(path: Path) -> pd.DataFrame:
@@ -155,134 +142,133 @@ def theirs_tidy(path: Path) -> pd.DataFrame:
     return frame.groupby(["date", "age_band", "placement"], as_index=False).agg({"mean": "sum"})
 
 
-def ours_tidy(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    frame = pd.read_csv(path, parse_dates=["date"])
-    cells = frame[(frame["age_band"] != "all") & (frame["placement"] != "all")]
-    return cells[["date", "age_band", "placement", "mean"]], cells
+def ours_tidy(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, parse_dates=["date"])
 
 
-def coverage(cells: pd.DataFrame, actual: pd.DataFrame) -> float:
-    merged = actual.merge(cells, on=["date", "age_band", "placement"])
-    inside = (merged["children"] >= np.floor(merged["lo-80"])) & (
-        merged["children"] <= np.ceil(merged["hi-80"]))
-    return 100.0 * float(inside.mean())
+def scores(predicted: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
+    """Per held-back date: signed error of the total (%), WAPE over placements and over age band x
+    placement cells (%), and (with intervals) 80% coverage of the cells, placements and total."""
+    cells = predicted[(predicted["age_band"] != "all") & (predicted["placement"] != "all")]
+    actual = actual[actual["date"].isin(predicted["date"])]
+    merged = actual.merge(cells, on=["date", "age_band", "placement"], how="left")
+    merged["mean"] = merged["mean"].fillna(0.0)
+    rows = []
+    for when, group in merged.groupby("date"):
+        places = group.groupby("placement")[["mean", "children"]].sum()
+        total = group["children"].sum()
+        row = {"date": f"{pd.Timestamp(str(when)):%Y}",
+               "total_error": 100 * (group["mean"].sum() - total) / total,
+               "wape_placements": 100 * (places["mean"] - places["children"]).abs().sum() / total,
+               "wape_cells": 100 * (group["mean"] - group["children"]).abs().sum() / total}
+        if "lo-80" in predicted.columns:
+            at = predicted[predicted["date"] == when]
+            by_place = at[at["age_band"] == "all"].set_index("placement")
+            inside = (group["children"] >= np.floor(group["lo-80"])) & (
+                group["children"] <= np.ceil(group["hi-80"]))
+            counts = places["children"].reindex(THEIR_CATEGORIES, fill_value=0)
+            band = by_place.reindex(list(THEIR_CATEGORIES))
+            row["cover_cells"] = 100 * float(inside.mean())
+            row["cover_placements"] = 100 * float(((counts >= np.floor(band["lo-80"])) & (
+                counts <= np.ceil(band["hi-80"]))).mean())
+            whole = at[(at["age_band"] == "all") & (at["placement"] == "all")]
+            low, high = float(whole["lo-80"].iloc[0]), float(whole["hi-80"].iloc[0])
+            row["cover_total"] = 100 * float(np.floor(low) <= total <= np.ceil(high))
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
-def run_scale(label: str, source: Path, work: Path, cs: Path, window_years: float,
-              holdout: int, draws: int) -> dict[str, object]:
-    years = sorted(int(p.name) for p in source.iterdir() if p.is_dir() and p.name.isdigit())
-    end = pd.Timestamp(year=years[-1], month=3, day=31)
+def backtest(source: Path, work: Path, cs: Path, draws: int) -> pd.DataFrame:
+    """Both tools fitted at each origin on the returns up to it, scored on the later returns."""
     mapping = json.dumps({"map": THEIR_MAP, "placements": list(THEIR_CATEGORIES)})
-    result: dict[str, object] = {"scale": label, "years": years}
-
-    def window(until: pd.Timestamp) -> tuple[str, str]:
-        return (f"{until - pd.DateOffset(days=round(window_years * 365.25)):%Y-%m-%d}",
-                f"{until:%Y-%m-%d}")
-
-    future = [end + pd.DateOffset(years=i) for i in (1, 2)]
-    dates = ",".join(f"{d:%Y-%m-%d}" for d in future)
-    start_s, end_s = window(end)
-    ours_out, theirs_out = work / "ours_forecast.csv", work / "theirs_forecast.csv"
-    result["ours_wall"], result["ours_mb"] = timed(
-        [sys.executable, "-c", OURS, str(source), start_s, end_s, dates, str(ours_out),
-         str(draws), mapping])
-    result["theirs_wall"], result["theirs_mb"] = timed(
-        [str(cs), "-c", THEIRS, str(source), start_s, end_s, dates, str(theirs_out)])
-    ours_cells, _ = ours_tidy(ours_out)
-    both = ours_cells.merge(theirs_tidy(theirs_out), on=["date", "age_band", "placement"],
-                            suffixes=("_ours", "_theirs"), how="outer").fillna(0.0)
-    result["forecast_difference"] = 100 * float(
-        (both["mean_ours"] - both["mean_theirs"]).abs().sum() / both["mean_theirs"].sum())
-
-    cutoff_year = years[-1 - holdout]
-    cutoff = pd.Timestamp(year=cutoff_year, month=3, day=31)
-    held = [pd.Timestamp(year=y, month=3, day=31) for y in years[-holdout:]]
-    fit_dir = subset(source, [y for y in years if y <= cutoff_year], work / "fit")
-    start_s, end_s = window(cutoff)
-    dates = ",".join(f"{d:%Y-%m-%d}" for d in held)
-    ours_back, theirs_back = work / "ours_backtest.csv", work / "theirs_backtest.csv"
-    result["ours_backtest_wall"], _ = timed(
-        [sys.executable, "-c", OURS, str(fit_dir), start_s, end_s, dates, str(ours_back),
-         str(draws), mapping])
-    result["theirs_backtest_wall"], _ = timed(
-        [str(cs), "-c", THEIRS, str(fit_dir), start_s, end_s, dates, str(theirs_back)])
-    actual = actual_population(source, held)
-    ours_pred, ours_full = ours_tidy(ours_back)
-    result["ours_errors"] = errors_against(ours_pred, actual)
-    result["theirs_errors"] = errors_against(theirs_tidy(theirs_back), actual)
-    result["ours_coverage_80"] = coverage(ours_full, actual)
-    result["held_back"] = [f"{d:%Y}" for d in held]
-    return result
+    held_all = sorted({y for _, held in ORIGINS for y in held})
+    actual = actual_population(source, [pd.Timestamp(year=y, month=3, day=31) for y in held_all])
+    results = []
+    for origin, held in ORIGINS:
+        fit_dir = work / f"upto{origin}"
+        for year in range(origin - 4, origin + 1):
+            if (source / str(year)).is_dir():
+                shutil.copytree(source / str(year), fit_dir / str(year), dirs_exist_ok=True)
+        dates = ",".join(f"{y}-03-31" for y in held)
+        end = pd.Timestamp(year=origin, month=3, day=31)
+        start = end - pd.DateOffset(months=THEIR_WINDOW_MONTHS)
+        ours_out, theirs_out = work / f"ours{origin}.csv", work / f"theirs{origin}.csv"
+        subprocess.run([sys.executable, "-c", OURS, str(fit_dir), dates, str(ours_out), str(draws),
+                        mapping], check=True)
+        subprocess.run([str(cs), "-c", THEIRS, str(fit_dir), f"{start:%Y-%m-%d}",
+                        f"{end:%Y-%m-%d}", dates, str(theirs_out)], check=True)
+        for tool, frame in (("SF Benefits", ours_tidy(ours_out)),
+                            ("cs-demand-model", theirs_tidy(theirs_out))):
+            scored = scores(frame, actual)
+            scored.insert(0, "tool", tool)
+            scored.insert(0, "origin", origin)
+            results.append(scored)
+    return pd.concat(results, ignore_index=True)
 
 
-def print_table(results: list[dict[str, object]]) -> None:
-    print()
-    print("| scale | model | wall s | peak MB | backtest WAPE cells % | WAPE placements % "
-          "| total error % | speed-up |")
+def print_speed(speed: dict[str, dict[str, float]]) -> None:
+    print("\n| scale | SF Benefits load: wall s / CPU s / MB | project: wall s / CPU s / MB "
+          "| SF Benefits total: wall s / CPU s / peak MB | cs-demand-model predict: wall s / "
+          "CPU s / peak MB | speed-up wall / CPU |")
+    print("|---|---|---|---|---|---|")
+    for scale, r in speed.items():
+        wall, cpu = r["load_s"] + r["project_s"], r["load_cpu"] + r["project_cpu"]
+        print(f"| {scale} | {r['load_s']:.2f} / {r['load_cpu']:.2f} / {r['load_mb']:.0f} | "
+              f"{r['project_s']:.2f} / {r['project_cpu']:.2f} / {r['project_mb']:.0f} | "
+              f"{wall:.2f} / {cpu:.2f} / {max(r['load_mb'], r['project_mb']):.0f} | "
+              f"{r['theirs_s']:.2f} / {r['theirs_cpu']:.2f} / {r['theirs_mb']:.0f} | "
+              f"{r['theirs_s'] / wall:.1f}x / {r['theirs_cpu'] / cpu:.1f}x |")
+
+
+def print_accuracy(accuracy: dict[str, pd.DataFrame]) -> None:
+    print("\n| scale | fitted to | year | tool | total error % | WAPE placements % | WAPE cells % "
+          "| 80% coverage cells / placements / total |")
     print("|---|---|---|---|---|---|---|---|")
-    for r in results:
-        ours, theirs = r["ours_errors"], r["theirs_errors"]
-        assert isinstance(ours, dict) and isinstance(theirs, dict)
-        speed = float(r["theirs_wall"]) / float(r["ours_wall"])  # type: ignore[arg-type]
-        print(f"| {r['scale']} | SF Benefits | {r['ours_wall']:.1f} | {r['ours_mb']:.0f} | "
-              f"{ours['wape_cells']:.1f} | {ours['wape_placements']:.1f} | "
-              f"{ours['total_error']:.1f} | {speed:.1f}x |")
-        print(f"| {r['scale']} | cs-demand-model | {r['theirs_wall']:.1f} | "
-              f"{r['theirs_mb']:.0f} | {theirs['wape_cells']:.1f} | "
-              f"{theirs['wape_placements']:.1f} | {theirs['total_error']:.1f} | 1x |")
-    print()
-    for r in results:
-        print(f"{r['scale']}: held back {r['held_back']}; SF Benefits 80% intervals cover "
-              f"{r['ours_coverage_80']:.0f}% of cells; forecasts differ by "
-              f"{r['forecast_difference']:.1f}% (sum |ours - theirs| / theirs); backtest runs "
-              f"{r['ours_backtest_wall']:.1f} s vs {r['theirs_backtest_wall']:.1f} s")
+    for scale, frame in accuracy.items():
+        for r in frame.itertuples(index=False):
+            cover = (f"{r.cover_cells:.0f}% / {r.cover_placements:.0f}% / {r.cover_total:.0f}%"
+                     if r.tool == "SF Benefits" else "")
+            print(f"| {scale} | {r.origin} | {r.date} | {r.tool} | {r.total_error:+.1f} | "
+                  f"{r.wape_placements:.1f} | {r.wape_cells:.1f} | {cover} |")
+    every = pd.concat(accuracy.values())
+    ours = every[every["tool"] == "SF Benefits"]
+    print(f"\nSF Benefits 80% intervals, all scales and origins: cells {ours['cover_cells'].mean():.0f}%,"
+          f" placements {ours['cover_placements'].mean():.0f}%, totals {ours['cover_total'].mean():.0f}%")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scales", nargs="+", type=int, default=[1, 10, 100])
-    parser.add_argument("--data", type=Path, default=None,
-                        help="directory of real returns (<year>/header.csv, episodes.csv), or of "
-                             "such directories (s1, s10, ...); default ../shared/data/ssda903 "
-                             "when present, else synthetic returns")
-    parser.add_argument("--years", nargs="+", type=int, default=[2019, 2020, 2021, 2022, 2023])
-    parser.add_argument("--holdout", type=int, default=2)
-    parser.add_argument("--window-years", type=float, default=2.0)
+    parser.add_argument("--data", type=Path, default=config.default_source_dir() / "ssda903",
+                        help="folder of scale folders (s1, s10, s100) of year folders")
+    parser.add_argument("--scales", nargs="+", default=["s1", "s10", "s100"])
     parser.add_argument("--draws", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=903)
+    parser.add_argument("--no-accuracy", action="store_true", help="time the user path only")
     parser.add_argument("--venv", type=Path, default=config.data_dir() / "cs-demand-model-0.5.1")
     parser.add_argument("--json", type=Path, default=None, help="also write results as JSON")
+    parser.add_argument("--sf", default=str(Path(sys.executable).with_name("sf-benefits")),
+                        help="the sf-benefits command to time (default: this environment's)")
     args = parser.parse_args()
 
     cs = cs_python(args.venv)
-    data = args.data
-    shared = config.default_source_dir() / "ssda903"
-    if data is None and shared.is_dir():
-        data = shared
-    results = []
+    speed: dict[str, dict[str, float]] = {}
+    accuracy: dict[str, pd.DataFrame] = {}
     with tempfile.TemporaryDirectory(prefix="ssda903-bench-") as scratch:
-        if data is not None:
-            sources = [p for p in sorted(data.iterdir()) if p.is_dir() and not p.name.isdigit()]
-            runs = [(p.name, p) for p in sources] or [(data.name, data)]
-        else:
-            runs = []
-            for scale in args.scales:
-                folder = Path(scratch) / f"s{scale}" / "returns"
-                began = time.perf_counter()
-                generate_returns(tuple(args.years), float(scale), args.seed).write(folder)
-                print(f"generated {scale}x returns in {time.perf_counter() - began:.1f} s",
-                      flush=True)
-                runs.append((f"{scale}x", folder))
-        for label, source in runs:
-            work = Path(scratch) / f"work-{label}"
-            work.mkdir(parents=True, exist_ok=True)
-            print(f"running {label} ...", flush=True)
-            results.append(run_scale(label, source, work, cs, args.window_years, args.holdout,
-                                     args.draws))
-    print_table(results)
+        for scale in args.scales:
+            source = args.data / scale
+            print(f"running {scale} ...", flush=True)
+            speed[scale] = user_path(source, cs, Path(scratch) / f"store-{scale}", args.sf)
+            if not args.no_accuracy:
+                work = Path(scratch) / f"work-{scale}"
+                work.mkdir()
+                accuracy[scale] = backtest(source, work, cs, args.draws)
+    print_speed(speed)
+    if accuracy:
+        print_accuracy(accuracy)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
+        args.json.write_text(json.dumps(
+            {"speed": speed, "accuracy": {k: v.to_dict("records") for k, v in accuracy.items()}},
+            indent=2))
 
 
 if __name__ == "__main__":

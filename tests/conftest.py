@@ -16,7 +16,21 @@ from tests.synthetic_dfe import write_dfe_directory
 
 SHARED_DATA = Path(os.environ.get("SF_BENEFITS_SOURCE_DIR")
                    or Path(__file__).resolve().parents[2] / "shared" / "data")
-"""The real data: SF_BENEFITS_SOURCE_DIR when set (a worktree has no ../shared beside it)."""
+"""The real published data: SF_BENEFITS_SOURCE_DIR if set, else ../shared/data beside the repo."""
+
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With CI=true a skip is a failure: missing data, database, browser or validator must not
+    pass unnoticed. Tests that do not apply to a parameter are deselected, never skipped."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped with CI=true, where nothing may be skipped: {reason}"
 
 
 @pytest.fixture(scope="session")
@@ -70,9 +84,10 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real published data beside the repository; tests using it skip when it is absent."""
+    """The real published data; tests using it skip when it is absent (and fail with CI=true)."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"../shared/data not present ({SHARED_DATA}): real-data checks skipped")
+        pytest.skip(f"real data not found at {SHARED_DATA} (set SF_BENEFITS_SOURCE_DIR or put "
+                    "it in ../shared/data beside the repository)")
     return SHARED_DATA
 
 

@@ -125,6 +125,7 @@ def test_a_single_suppressed_part_forces_the_next_smallest_to_be_suppressed() ->
     assert exported["children"].tolist() == [40, SUPPRESSED, SUPPRESSED, 55]
     assert exported["weekly_cost"].tolist() == table["weekly_cost"].tolist()
     assert suppressed_cells(exported, ["children"]) == 2
+    assert suppressed_cells(exported.iloc[:3], ["children", "weekly_cost"]) == 2
 
 
 def test_two_suppressed_parts_whose_sum_pins_them_are_protected_further() -> None:
@@ -186,3 +187,16 @@ def test_children_avoided_is_hidden_with_the_count_it_would_reveal() -> None:
     assert first["expected_children_avoided"] == 1  # both projections published
     assert second["children_avoided"] == 3 and second["children_avoided_low"] == -5
     assert second["saving_gbp"] == 2000.0
+
+
+def test_a_difference_is_hidden_when_either_count_is_and_rows_keep_their_index() -> None:
+    """The baseline (3) is suppressed and the business case (45) is not: their difference would
+    reveal the baseline, so it is hidden too; differences whose columns are absent are skipped."""
+    periods = pd.DataFrame({"actual_cla": [50.0, 40.0], "baseline_cla_p50": [3.0, 47.0],
+                            "business_case_cla_p50": [45.0, 44.0],
+                            "expected_children_avoided": [-42.0, 3.0]}, index=[10, 11])
+    shown = suppress_realised(periods)
+    assert shown.index.tolist() == [10, 11]
+    assert shown["baseline_cla_p50"].tolist() == [SUPPRESSED, 47]
+    assert shown["expected_children_avoided"].tolist() == [SUPPRESSED, 3]
+    assert "children_avoided" not in shown.columns

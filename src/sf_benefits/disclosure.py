@@ -8,11 +8,12 @@ What is suppressed, following DfE practice for children's social care statistics
 * **Totals that would reveal a suppressed count** are handled by secondary suppression: where a
   published total (a "total" row, or a total column) together with the other published cells
   would let a reader work out a suppressed count to within less than one child, the smallest
-  published non-zero cell in the same total is suppressed too ("next smallest", as DfE does),
-  and the check is repeated until no suppressed cell can be backed out. The check solves, for
-  each suppressed cell, the smallest and largest value consistent with every published total
-  (a linear programme; suppressed cells are known to be at least 1 because zero is never
-  suppressed), so it also covers chains of totals across rows and columns.
+  published non-zero cell in the same total is suppressed too ("next smallest", as DfE does;
+  inner cells before totals, so a total is hidden only when no inner cell can protect the
+  count), and the check is repeated until no suppressed cell can be backed out. The check
+  solves, for each suppressed cell, the smallest and largest value consistent with every
+  published total (a linear programme; suppressed cells are known to be at least 1 because zero
+  is never suppressed), so it also covers chains of totals across rows and columns.
 * **Not suppressed**: money (even when derived from counts, a £ figure is not a count of
   children), rates per 10,000, percentages, and population denominators (published by ONS).
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -180,12 +182,17 @@ def _secondary_suppression(
     for total in totals:
         for cell in (total.total, *total.parts):
             touching.setdefault(cell, []).append(total)
+    sums = {total.total for total in totals}
     queue = sorted(cell for cell in hidden if cell in touching)
     while queue:
         cell = queue.pop(0)
         while _is_exposed(cell, values, hidden, touching):
-            candidate = _smallest_published(values, hidden, touching[cell]) or (
-                _smallest_published(values, hidden, _component(cell, touching)))
+            component = _component(cell, touching)
+            candidate = next((found for found in (
+                _smallest_published(values, hidden, touching[cell], sums),
+                _smallest_published(values, hidden, component, sums),
+                _smallest_published(values, hidden, touching[cell]),
+                _smallest_published(values, hidden, component)) if found is not None), None)
             if candidate is None:
                 break
             hidden.add(candidate)
@@ -193,14 +200,17 @@ def _secondary_suppression(
 
 
 def _smallest_published(
-    values: dict[Cell, int | None], hidden: set[Cell], totals: list[_Total]
+    values: dict[Cell, int | None], hidden: set[Cell], totals: list[_Total],
+    not_these: AbstractSet[Cell] = frozenset(),
 ) -> Cell | None:
+    """The smallest published non-zero cell of `totals`, leaving out `not_these` (the totals
+    themselves, so a total is hidden only when no inner cell can protect the count)."""
     best: Cell | None = None
     best_value = 0
     for total in totals:
         for cell in (*total.parts, total.total):
             value = values[cell]
-            if cell in hidden or value is None or value <= 0:
+            if cell in hidden or cell in not_these or value is None or value <= 0:
                 continue
             if best is None or value < best_value:
                 best, best_value = cell, value

@@ -8,10 +8,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.spatial.distance import cdist
+from scipy.stats import zscore
 
 from sf_benefits.benchmark import UnknownLocalAuthority, benchmark_la, resolve_la
 from sf_benefits.benchmark.engine import indicator_coverage
-from sf_benefits.benchmark.neighbours import compare_neighbours, computed_neighbours
+from sf_benefits.benchmark.neighbours import (
+    compare_neighbours,
+    computed_neighbours,
+    feature_table,
+    nearest_on_features,
+)
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
 from sf_benefits.store.queries import (
@@ -19,6 +26,7 @@ from sf_benefits.store.queries import (
     boundary_changes,
     care_history,
     require_continuous,
+    statistical_neighbours,
 )
 from tests.synthetic_dfe import JOINT_RETURN, REAL_LAS, build_panel
 
@@ -116,12 +124,40 @@ def test_care_history_by_placement_sums_to_total(loaded_store: Store) -> None:
 
 
 def test_computed_neighbours_are_nearest_on_features(loaded_store: Store) -> None:
+    """The store's feature table checked against scipy: z-scores and Euclidean distances."""
     near = computed_neighbours(loaded_store, "E06000007")
-    assert len(near.neighbour_codes) == 10
-    assert "E06000007" not in near.neighbour_codes
-    assert near.distances == sorted(near.distances)
+    year, table = feature_table(loaded_store)
+    assert near.year == year and near.features == tuple(table.columns)
+    distance = pd.Series(cdist(zscore(table.to_numpy(), axis=0),
+                               zscore(table.to_numpy(), axis=0)[[table.index.get_loc("E06000007")]]
+                               )[:, 0], index=table.index).drop("E06000007")
+    expected = distance.sort_values(kind="stable").head(10)
+    assert near.neighbour_codes == list(expected.index)
+    assert near.distances == pytest.approx(expected.to_list(), rel=1e-9)
+    assert near.distances[-1] <= distance.drop(near.neighbour_codes).min()
+    assert near.la_code == "E06000007"
+    earlier = computed_neighbours(loaded_store, "E06000007", year=year - 1, count=3)
+    assert earlier.year == year - 1 and len(earlier.neighbour_codes) == 3
     table = compare_neighbours(loaded_store, "E06000007")
+    published = statistical_neighbours(loaded_store, "E06000007")[1]
+    assert table["published"].tolist() == published
+    assert table["computed"].tolist() == near.neighbour_codes
     assert table.attrs["overlap"] == int(table["published_in_both"].sum())
+
+
+def test_nearest_on_features_by_hand() -> None:
+    """x = 0, 2, 4, 6, 8 (mean 4, sd 2√2) and y = 10, 10, 10, 10, 20 (mean 12, sd 4): from P the
+    z-score gaps are Q (1/√2, 0), R (√2, 0), S (3/√2, 0) and T (2√2, 2.5)."""
+    table = pd.DataFrame({"x": [0.0, 2, 4, 6, 8], "y": [10.0, 10, 10, 10, 20]},
+                         index=list("PQRST"))
+    nearest = nearest_on_features(table, "P", count=3)
+    assert list(nearest.index) == ["Q", "R", "S"]
+    assert nearest.to_list() == pytest.approx([np.sqrt(0.5), np.sqrt(2), np.sqrt(4.5)])
+    everyone = nearest_on_features(table, "P", count=10)
+    assert list(everyone.index) == ["Q", "R", "S", "T"]
+    assert everyone["T"] == pytest.approx(np.sqrt(8 + 6.25))
+    flat = table.assign(y=5.0)
+    assert list(nearest_on_features(flat, "S", count=2).index) == ["R", "T"]
 
 
 def test_benchmark_to_frames_is_tidy(loaded_store: Store) -> None:

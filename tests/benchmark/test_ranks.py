@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sf_benefits.benchmark.engine import competition_rank, quartile_band
+from sf_benefits.benchmark.catalogue import indicators
+from sf_benefits.benchmark.engine import (
+    IndicatorTable,
+    LocalAuthority,
+    _benchmark_indicator,
+    competition_rank,
+    quartile_band,
+)
 
 VALUES = pd.Series({"A": 10.0, "B": 20.0, "C": 20.0, "D": 30.0, "E": np.nan, "F": 5.0,
                     "G": 40.0, "H": 25.0})
@@ -29,8 +36,27 @@ def test_suppressed_value_is_not_ranked_nor_counted_as_zero() -> None:
     ranks = competition_rank(VALUES, "low_is_better")
     assert np.isnan(ranks["E"])
     assert ranks.max() == 7
-    assert VALUES.mean() == pytest.approx(150 / 7)
-    assert VALUES.median() == 20
+
+
+def test_engine_neighbour_mean_median_ranks_and_gap_by_hand() -> None:
+    """D (30) against neighbours A 10, B 20, E suppressed, F 5, G 40, low is better: by hand the
+    mean is 75/4, the median (10 + 20)/2, D is 4th of the 5 ranked in its group and 6th of 7 LAs."""
+    table = IndicatorTable(pd.DataFrame([VALUES], index=[2023]),
+                           pd.DataFrame({"R1": [12.0]}, index=[2023]), pd.Series({2023: 18.0}))
+    indicator = indicators()["cla_rate_per_10k"].model_copy(update={"polarity": "low_is_better"})
+    la = LocalAuthority("D", None, "D", "R1", "Region one")
+    b = _benchmark_indicator(table, indicator, la, ["A", "B", "E", "F", "G"], {"A": "Aye"}, None)
+    assert b.year == 2023 and b.la_value == 30.0
+    assert b.neighbour_mean == pytest.approx(75 / 4)
+    assert b.neighbour_median == pytest.approx(15.0)
+    assert b.gap_to_neighbour_mean == pytest.approx(30 - 75 / 4)
+    assert (b.rank_among_neighbours, b.neighbours_ranked) == (4, 5)
+    assert (b.national_rank, b.las_ranked, b.quartile_band) == (6, 7, "D")
+    assert (b.region_value, b.england_value) == (12.0, 18.0)
+    assert b.neighbour_values["la_name"].tolist() == ["Aye", "B", "E", "F", "G"]
+    assert b.neighbour_values["value"].tolist()[:2] == [10.0, 20.0]
+    assert b.neighbour_values["value"].isna().tolist() == [False, False, True, False, False]
+    assert b.trend["neighbour_mean"].tolist() == pytest.approx([75 / 4])
 
 
 @pytest.mark.parametrize(("rank", "ranked", "band"), [

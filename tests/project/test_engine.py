@@ -11,6 +11,7 @@ import pytest
 from sf_benefits.assumptions import MissingAssumptionError
 from sf_benefits.project import ProjectionResult, prepare_assumptions, simulate
 from sf_benefits.project.categories import PLACEMENTS
+from sf_benefits.project.engine import QUANTILES, _quantile_rows
 from tests.project.projection_fixtures import (
     TEST_DEFLATOR,
     Draws,
@@ -262,6 +263,32 @@ def test_interval_widens_with_uncertainty() -> None:
     assert npv.p10 < npv.p50 < npv.p90
     band = result.money[result.money["measure"] == "cumulative_net_savings"]
     assert (band["p10"] <= band["p50"]).all() and (band["p50"] <= band["p90"]).all()
+    fixed = run("family_safeguarding",
+                {**uncertain_overrides(), "fs_reduction_in_starts": {"value": 0.2, "source": "t"}},
+                flat_draws(n_draws=2_000, horizon=5, noise_sd=0.05))
+    assert npv.p90 - npv.p10 > fixed.net_present_value.p90 - fixed.net_present_value.p10
+
+
+@pytest.mark.parametrize(("n_draws", "shape"), [(7, (3, 2)), (10, (4,)), (11, (2, 3)), (2, (5,))])
+def test_quantile_rows_equal_numpy_linear_quantiles(n_draws: int, shape: tuple[int, ...]) -> None:
+    array = np.random.default_rng(n_draws).normal(size=(n_draws, *shape))
+    assert _quantile_rows(array) == pytest.approx(np.quantile(array, QUANTILES, axis=0),
+                                                   abs=1e-12)
+
+
+def test_baseline_count_bands_are_numpy_quantiles_of_the_demand_draws() -> None:
+    """P10/P50/P90 of the children in care are the draws' quantiles, interpolated (7 draws, so a
+    quantile by floor or nearest draw would differ)."""
+    draws = flat_draws(n_draws=7, horizon=3, noise_sd=0.2, seed=4)
+    counts = run("family_safeguarding", uncertain_overrides(), draws).counts
+    baseline = counts[counts["series"] == "baseline"].set_index(["year", "placement"])
+    total = np.concatenate([draws.cla, draws.cla.sum(axis=2, keepdims=True)], axis=2)
+    expected = np.quantile(total, QUANTILES, axis=0)
+    for y, year in enumerate(draws.years):
+        for p, placement in enumerate((*PLACEMENTS, "all")):
+            row = baseline.loc[(year, placement)]
+            assert [row["p10"], row["p50"], row["p90"]] == pytest.approx(expected[:, y, p],
+                                                                         rel=1e-12)
 
 
 def test_sensitivity_table_for_a_tornado() -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sf_benefits.assumptions import assumptions_for
-from sf_benefits.project import prepare_assumptions, simulate
+from sf_benefits.assumptions import Parameter, assumptions_for
+from sf_benefits.project import ProjectionResult, prepare_assumptions, simulate
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.unit_costs import LAIT_DATASET, local_unit_costs, spend_check
 from tests.project.projection_fixtures import flat_draws
@@ -37,7 +37,8 @@ PUBLISHED = lait([
 ])
 
 
-def chosen(frame: pd.DataFrame, model: str = "family_safeguarding"):  # noqa: ANN201
+def chosen(frame: pd.DataFrame,
+           model: str = "family_safeguarding") -> tuple[dict[str, Parameter], dict[str, str]]:
     local = local_unit_costs(frame, LA, assumptions_for(model), "Warrington")
     return {p.id: p for p in local.parameters}, local.basis
 
@@ -88,7 +89,7 @@ def test_other_datasets_and_breakdowns_are_not_unit_costs() -> None:
     assert params["unit_cost_foster_weekly"].price_base_year == "2022-23"
 
 
-def run_with(frame: pd.DataFrame, overrides: dict | None = None):  # noqa: ANN201
+def run_with(frame: pd.DataFrame, overrides: dict | None = None) -> ProjectionResult:
     local = local_unit_costs(frame, LA, assumptions_for("family_safeguarding"), "Warrington")
     innovation, params = prepare_assumptions("family_safeguarding", overrides, "Warrington finance",
                                              local.parameters)

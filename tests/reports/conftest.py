@@ -19,7 +19,6 @@ def projection() -> ProjectionResult:
 
 @pytest.fixture(scope="session")
 def benchmark_result() -> BenchmarkResult:
-    """Named so as not to shadow pytest-benchmark's `benchmark` fixture."""
     return make_benchmark()
 
 

@@ -60,7 +60,8 @@ def test_sources_and_assumption_grades_are_listed_as_in_the_html(
         pdf_file: Path, report_input: ReportInput) -> None:
     document = build_document(report_input)
     text = _pdf_text(pdf_file)
-    assert "DfE, LA and school expenditure (section 251 outturn)" in document.sources
+    assert ("DfE LAIT, TotalLACFinance (section 251 outturn, gross spend on children looked "
+            "after)") in document.sources
     for source in document.sources:
         assert " ".join(source.split()) in text, source
     assert "Confidence grade" in text

@@ -24,6 +24,7 @@ from sf_benefits.track import (
     verify_baseline,
 )
 from sf_benefits.track.adopters import MODELS, SFPC_ADOPTERS, known_adopter_codes
+from sf_benefits.track.service import last_count_before
 from sf_benefits.track.simulate import plant_effect, synthetic_history
 
 SOURCE = {"source": "track test input, not a sourced value"}
@@ -133,3 +134,10 @@ def test_realised_and_programme_view_end_to_end(store: Store) -> None:
     assert row["did_effect_pct"] == pytest.approx(effects.did.effect_pct)
     frames = view.to_frames()
     assert frames["programme_by_model"]["implementations"].sum() == 1
+
+
+@pytest.mark.parametrize(("go_live", "year"), [
+    (date(2022, 3, 31), 2022), (date(2022, 3, 30), 2021), (date(2022, 1, 15), 2021),
+    (date(2022, 4, 1), 2022), (date(2022, 12, 31), 2022)])
+def test_the_baseline_uses_counts_taken_on_or_before_go_live(go_live: date, year: int) -> None:
+    assert last_count_before(go_live) == year

@@ -38,6 +38,21 @@ USERS: dict[str, tuple[str, str | None]] = {
 ROLES = tuple(USERS)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "embedded_store_only: runs once, on SQLite (the "
+                            "PostgreSQL variant is deselected, not skipped)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the PostgreSQL variant of tests that need only run on one store."""
+    dropped = [item for item in items if item.get_closest_marker("embedded_store_only")
+               and getattr(item, "callspec", None) is not None
+               and item.callspec.params.get("web_store") == "postgres"]  # type: ignore[attr-defined]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
 def email(role: str) -> str:
     return f"{role}@example.gov.uk"
 

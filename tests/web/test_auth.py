@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import re
+import stat
 import uuid
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from sf_benefits.cli.serve import proxy_options
 from sf_benefits.store import Store
 from sf_benefits.web.access import SESSION_COOKIE
+from sf_benefits.web.app import create_app
 from sf_benefits.web.audit import Actor
 from sf_benefits.web.auth import UserError, create_user
+from sf_benefits.web.settings import SECRET_KEY_ENV, WebSettings
 from sf_benefits.web.tables import audit_event, web_user
-from tests.web.conftest import LA_A, PASSWORD, Clients, email, sign_in
+from tests.web.conftest import LA_A, PASSWORD, Clients, app_settings, email, sign_in
 
 
 def _login_form(client: TestClient, next_url: str = "/la") -> str:
@@ -57,8 +64,6 @@ def test_form_sign_in_sets_a_signed_httponly_lax_cookie_and_redirects(app: Any) 
 
 
 def test_secure_cookie_flag_is_on_by_default() -> None:
-    from sf_benefits.web.settings import WebSettings
-
     assert WebSettings(secret_key="x").secure_cookies is True
 
 
@@ -132,3 +137,38 @@ def test_pages_redirect_to_sign_in_and_api_answers_401(app: Any) -> None:
     page = client.get(f"/la/{LA_A}", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
     assert client.get(f"/api/las/{LA_A}/benchmark").status_code == 401
+
+
+def test_behind_a_trusted_proxy_the_login_limit_is_per_user_address(web_store: Store) -> None:
+    """Failed log-ins forwarded for one user lock out that address only, not every user behind
+    the same proxy; an untrusted peer's X-Forwarded-For is ignored."""
+    assert proxy_options(None) == {"proxy_headers": False}
+    options = proxy_options(" 10.0.0.0/8 ")
+    assert options == {"proxy_headers": True, "forwarded_allow_ips": "10.0.0.0/8"}
+    app = create_app(web_store, replace(app_settings(), ip_failures_allowed=3))
+    try:
+        client = TestClient(ProxyHeadersMiddleware(app, options["forwarded_allow_ips"]),
+                            client=("10.1.2.3", 50000))
+        attacker = {"X-Forwarded-For": "203.0.113.7"}
+        for attempt in range(3):
+            wrong = {"email": f"nobody-{attempt}@example.gov.uk", "password": "wrong guess!"}
+            assert client.post("/api/session", json=wrong, headers=attacker).status_code == 401
+        right = {"email": email("viewer_a"), "password": PASSWORD}
+        assert client.post("/api/session", json=right, headers=attacker).status_code == 429
+        user = client.post("/api/session", json=right, headers={"X-Forwarded-For": "198.51.100.2"})
+        assert user.status_code == 200
+        untrusted = TestClient(ProxyHeadersMiddleware(app, options["forwarded_allow_ips"]),
+                               client=("192.0.2.50", 50000))
+        assert untrusted.post("/api/session", json=right, headers=attacker).status_code == 200
+    finally:
+        app.state.runner.shutdown()
+
+
+def test_the_secret_key_file_is_created_owner_only(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SECRET_KEY_ENV, raising=False)
+    monkeypatch.setenv("SF_BENEFITS_DATA_DIR", str(tmp_path))
+    key = WebSettings().secret_key
+    path = tmp_path / "web_secret_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(key) >= 64 and WebSettings().secret_key == key

@@ -26,7 +26,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 BROWSER_MODEL = "family_valued"
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.embedded_store_only]
 
 
 def _free_port() -> int:
@@ -41,9 +41,6 @@ def server(web_store: Store) -> Iterator[str]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): "
                     "apt-get install -y chromium")
-    if web_store.engine.dialect.name != "sqlite":
-        pytest.skip("the browser run uses the embedded store; PostgreSQL is covered by the API "
-                    "tests")
     port = _free_port()
     config = uvicorn.Config(create_app(web_store, app_settings()), host="127.0.0.1", port=port,
                             log_level="warning")

@@ -61,9 +61,8 @@ def test_a_projection_runs_in_a_worker_process_with_progress_in_the_db(
     assert job["progress"] == 1.0 and job["result"]["price_base_year"] == "2024-25"
 
 
+@pytest.mark.embedded_store_only
 def test_users_add_command(web_store: Store) -> None:
-    if web_store.engine.dialect.name != "sqlite":
-        pytest.skip("the command is exercised once, on the embedded store")
     url = web_store.engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(cli, ["users", "add", "--email", "cli-user@example.gov.uk",
                                       "--role", "la_viewer", "--la", LA_A, "--name", "Cli User",
@@ -85,9 +84,8 @@ def test_serve_command_is_registered() -> None:
     assert "--host" in result.output and "--port" in result.output
 
 
+@pytest.mark.embedded_store_only
 def test_every_la_overview_is_prepared_in_the_background(web_store: Store) -> None:
-    if web_store.engine.dialect.name != "sqlite":
-        pytest.skip("the warm-up is exercised once, on the embedded store")
     stop = threading.Event()
     status: dict[str, int] = {}
     built = warm_benchmarks(web_store, stop, pause_seconds=0.0, status=status)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections import OrderedDict
 from typing import Any
 
 import openpyxl
 import pandas as pd
+import pytest
 from sqlalchemy import select
 
 from sf_benefits.disclosure import SUPPRESSED
 from sf_benefits.store import Store
-from sf_benefits.web import services
+from sf_benefits.web import downloads, services
 from sf_benefits.web.tables import audit_event
 from tests.web.conftest import (
     LA_A,
@@ -255,3 +257,16 @@ def test_reports_include_realised_benefit_once_the_la_has_gone_live(clients: Cli
     workbook = openpyxl.load_workbook(io.BytesIO(after.content), read_only=True)
     before_book = openpyxl.load_workbook(io.BytesIO(before.content), read_only=True)
     assert len(workbook.sheetnames) > len(before_book.sheetnames)
+
+
+def test_download_cache_drops_the_least_recently_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(downloads, "_cache", OrderedDict())
+    files = {n: downloads.Download(b"%d" % n, f"{n}.pdf", "application/pdf")
+             for n in range(downloads._CACHE_SIZE + 1)}
+    for n in range(downloads._CACHE_SIZE):
+        downloads._keep((str(n), "pdf", "v"), files[n])
+    assert downloads._cached(("0", "pdf", "v")) is files[0]
+    downloads._keep((str(downloads._CACHE_SIZE), "pdf", "v"), files[downloads._CACHE_SIZE])
+    assert downloads._cached(("0", "pdf", "v")) is files[0]
+    assert downloads._cached(("1", "pdf", "v")) is None
+    assert len(downloads._cache) == downloads._CACHE_SIZE

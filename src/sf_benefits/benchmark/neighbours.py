@@ -58,11 +58,17 @@ def computed_neighbours(store: Store, la_code: str, year: int | None = None,
     year, table = feature_table(store, year)
     if la_code not in table.index:
         raise ValueError(f"{la_code} lacks one of the neighbour features in {year}")
-    z = (table - table.mean()) / table.std(ddof=0).replace(0, 1)
-    distance = np.sqrt(((z - z.loc[la_code]) ** 2).sum(axis=1)).drop(la_code)
-    nearest = distance.sort_values(kind="stable").head(count)
+    nearest = nearest_on_features(table, la_code, count)
     return ComputedNeighbours(la_code, year, tuple(table.columns), list(nearest.index),
                               [float(d) for d in nearest])
+
+
+def nearest_on_features(table: pd.DataFrame, la_code: str, count: int = 10) -> pd.Series:
+    """Euclidean distance from `la_code` to the `count` nearest LAs (rows), nearest first, with
+    every feature (column) z-scored so each weighs the same."""
+    z = (table - table.mean()) / table.std(ddof=0).replace(0, 1)
+    distance = np.sqrt(((z - z.loc[la_code]) ** 2).sum(axis=1)).drop(la_code)
+    return distance.sort_values(kind="stable").head(count)
 
 
 def compare_neighbours(store: Store, la_code: str, model: str | None = None) -> pd.DataFrame:

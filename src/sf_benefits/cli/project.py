@@ -129,7 +129,7 @@ def render_projection(result: ProjectionResult, la_name: str) -> None:
         console.print(f"[yellow]† These figures rest on grade-D assumptions (expert judgement or "
                       f"arithmetic from indirect evidence) that drive the NPV: {rests_on}.[/]")
     if not result.sensitivity.empty:
-        table = Table("#", Column("Parameter", no_wrap=True), "Grade", "Low – high",
+        table = Table("#", Column("Parameter", overflow="fold"), "Grade", "Low – high",
                       "NPV P50 at low / high", "Swing",
                       title="What drives the NPV (one parameter at its low or high, others "
                             "central; * = driver)")
@@ -137,10 +137,9 @@ def render_projection(result: ProjectionResult, la_name: str) -> None:
             grade = str(row["confidence"])
             table.add_row(f"{rank}{'*' if row['driver'] else ''}", str(row["parameter_id"]),
                           f"[yellow]{grade}[/]" if grade == "D" else grade,
-                          f"{float(row['low']):,.4g} – {float(row['high']):,.4g}",
-                          f"{money_text(float(row['npv_p50_low']))} / "
-                          f"{money_text(float(row['npv_p50_high']))}",
-                          money_text(float(row["swing"])))
+                          f"{_number(row['low'])} – {_number(row['high'])}",
+                          f"{_millions(row['npv_p50_low'])} / {_millions(row['npv_p50_high'])}",
+                          _millions(row["swing"]))
         console.print(table)
     _render_unit_costs(result)
     _render_assumptions(result.assumptions, "Assumptions used", result.price_base_year)
@@ -151,6 +150,18 @@ def render_projection(result: ProjectionResult, la_name: str) -> None:
         console.print(f"[yellow]Left out:[/] {item}")
     for note in result.notes:
         console.print(f"[dim]{note}[/]")
+
+
+def _number(value: object) -> str:
+    """A parameter value as read: whole with separators from 100, otherwise as few digits as it has."""
+    number = float(str(value))
+    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:g}"
+
+
+def _millions(value: object) -> str:
+    """Pounds in millions to one decimal (-£1.3m), for tables that must fit 80 columns."""
+    number = float(str(value))
+    return f"{'-' if number < 0 else ''}£{abs(number) / 1e6:,.1f}m"
 
 
 def _render_unit_costs(result: ProjectionResult) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from sf_benefits import config
 from sf_benefits.cli.common import console, fail, open_store
-from sf_benefits.web.settings import SECURE_COOKIES_ENV, WebSettings
+from sf_benefits.web.settings import SECURE_COOKIES_ENV, TRUSTED_PROXIES_ENV, WebSettings
 
 ROLE_HELP = "One of: la_analyst, la_viewer, programme, admin."
 """The keys of `web.auth.ROLES`, written out so `--help` need not load the web app."""
@@ -27,6 +27,11 @@ def serve(
     secure_cookies: Annotated[bool, typer.Option(
         help="Send the session cookie only over HTTPS (turn off only for local HTTP use).",
     )] = True,
+    trusted_proxies: Annotated[str | None, typer.Option(
+        envvar=TRUSTED_PROXIES_ENV,
+        help="Comma-separated addresses or networks of the TLS proxies in front of the app; "
+             "their X-Forwarded-For gives each user's own address to the per-address log-in "
+             "limit. Without it the headers are ignored.")] = None,
 ) -> None:
     """Start the web app and its JSON API (OpenAPI documentation at /api/docs)."""
     import uvicorn
@@ -40,7 +45,15 @@ def serve(
     console.print(f"SF Benefits on http://{host}:{port}/ (API docs at /api/docs); "
                   f"store: {store.url}")
     uvicorn.run("sf_benefits.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, proxy_headers=False, log_level="info")
+                workers=workers, log_level="info", **proxy_options(trusted_proxies))
+
+
+def proxy_options(trusted_proxies: str | None) -> dict[str, Any]:
+    """uvicorn's proxy settings: X-Forwarded-For is believed only from the trusted proxies, so
+    behind a proxy users are told apart by their own address instead of all sharing its one."""
+    if not trusted_proxies or not trusted_proxies.strip():
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted_proxies.strip()}
 
 
 @users_app.command("add")

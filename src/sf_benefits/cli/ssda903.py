@@ -23,13 +23,15 @@ from sf_benefits.cli.common import (
 
 if TYPE_CHECKING:
     from sf_benefits.ingest.errors import Problem
-    from sf_benefits.ingest.ssda903.load import Ssda903Data
     from sf_benefits.project.childlevel import RateScenario
+    from sf_benefits.ssda903_data import Ssda903Data
 
 app = typer.Typer(help="Validate, load and project from an LA's SSDA903 returns (child level).",
                   no_args_is_help=True)
 
-Files = Annotated[list[Path], typer.Argument(help="SSDA903 header and episodes files (CSV or XLSX)")]
+Files = Annotated[list[Path], typer.Argument(
+    help="SSDA903 header and episodes files (CSV or XLSX), or folders of them (a year's return, "
+         "or a folder of year folders)")]
 DatabaseUrl = Annotated[str | None, typer.Option(help="Store URL (default: embedded store).")]
 EntryMultiplier = Annotated[float, typer.Option(
     "--entry-multiplier", min=0.0,
@@ -52,7 +54,8 @@ def _latest(la: str, database_url: str | None) -> Ssda903Data:
 
     store = open_store(database_url)
     try:
-        return latest_load(store, resolve_authority(store, la, code_without_list=True).la_code)
+        return latest_load(store, resolve_authority(store, la, code_without_list=True).la_code,
+                           pseudonyms=False)
     except LookupError as error:
         raise fail(str(error)) from error
     finally:
@@ -88,26 +91,28 @@ def validate(
 ) -> None:
     """Check returns against the structural rules (and the full DfE rules); list every problem.
 
-    Exits 1 when a structural or DfE rule fails (DfE failures: 0 with --dfe-as-warnings)."""
+    Exits 1 when a structural rule fails, when a DfE rule fails (0 with --dfe-as-warnings) and
+    when a DfE rule could not be run (it raised)."""
     from sf_benefits.ingest.errors import IngestError
-    from sf_benefits.ingest.ssda903 import check_returns
+    from sf_benefits.ingest.ssda903 import check_returns, return_files
 
+    paths = return_files(files)
     problems: list[Problem] = []
     try:
-        checked = check_returns(files)
+        checked = check_returns(paths)
         console.print(f"Structural rules: no problems in {len(checked.episodes)} episodes of "
                       f"{len(checked.children)} children, years "
                       f"{', '.join(map(str, checked.collection_years))}.")
     except IngestError as error:
         problems = error.problems
         _print_problems(problems, "Structural rules (these stop a load)")
-    found = _dfe_rules(files, _gss_code(la_code)) if dfe else []
+    found, failed_rules = _dfe_rules(paths, _gss_code(la_code)) if dfe else ([], False)
     if found and dfe_warnings:
         warn(f"{len(found)} DfE rule failure(s), reported as warnings (--dfe-as-warnings)")
     elif found:
         errors.print(f"{len(found)} DfE rule failure(s): the return would not pass DfE "
                      "validation (--dfe-as-warnings reports them without failing)")
-    if problems or (found and not dfe_warnings):
+    if problems or failed_rules or (found and not dfe_warnings):
         raise typer.Exit(1)
 
 
@@ -119,10 +124,10 @@ def _gss_code(la: str) -> str:
         store.close()
 
 
-def _dfe_rules(files: list[Path], la_code: str) -> list[Problem]:
-    """The DfE rules' findings (printed), building the validator's environment first if needed
-    and saying so, since that downloads about 230 MB once."""
-    from sf_benefits.ingest.ssda903 import ValidatorUnavailable, dfe_problems
+def _dfe_rules(paths: list[Path], la_code: str) -> tuple[list[Problem], bool]:
+    """The DfE rules' findings (printed) and whether any rule could not be run, building the
+    validator's environment first if needed and saying so, since that downloads about 230 MB once."""
+    from sf_benefits.ingest.ssda903 import ValidatorUnavailable, dfe_validation
     from sf_benefits.ingest.ssda903.dfe import VALIDATOR_REQUIREMENT, validator_python
 
     try:
@@ -134,15 +139,27 @@ def _dfe_rules(files: list[Path], la_code: str) -> list[Problem]:
             with console.status("Installing the DfE validator…"):
                 python = validator_python()
         with console.status("Running the DfE validation rules…"):
-            found = dfe_problems(files, la_code, python=python)
+            report = dfe_validation(paths, la_code, python=python)
     except ValidatorUnavailable as error:
         errors.print(f"DfE rules not run: {error}")
-        return []
-    if found:
-        _print_problems(found, "DfE validation rules (csc-validator-be-903)")
-    else:
-        console.print("DfE rules: no problems.")
-    return found
+        return [], False
+    if report.problems:
+        _print_problems(report.problems, "DfE validation rules (csc-validator-be-903)")
+    console.print(report.summary())
+    for year, code, detail in report.failed:
+        errors.print(f"DfE rule {code} could not be run on {year}: {detail}")
+    return report.problems, bool(report.failed)
+
+
+@app.command("new-key")
+def new_key_command() -> None:
+    """Print a new random pseudonymisation key (256 bits) for SF_BENEFITS_PSEUDONYM_KEY.
+
+    Keep it secret and outside the data, and use the same key for every load of the same LA:
+    child identifiers are replaced by a keyed hash, so a new key makes new pseudonyms."""
+    from sf_benefits.ingest.ssda903 import new_key
+
+    typer.echo(new_key())
 
 
 @app.command("load")
@@ -154,14 +171,21 @@ def load(
 ) -> None:
     """Check, pseudonymise (keyed hash of CHILD) and store returns; all or nothing."""
     from sf_benefits.ingest.errors import IngestError
-    from sf_benefits.ingest.ssda903 import PseudonymKeyError, load_returns
+    from sf_benefits.ingest.ssda903 import (
+        PseudonymKeyError,
+        load_returns,
+        pseudonym_key,
+        return_files,
+    )
 
+    try:
+        key = pseudonym_key()
+    except PseudonymKeyError as error:
+        raise fail(str(error)) from error
     store = open_store(database_url)
     try:
         authority = resolve_authority(store, la_code, code_without_list=True)
-        summary = load_returns(store, files, authority.la_code)
-    except PseudonymKeyError as error:
-        raise fail(str(error)) from error
+        summary = load_returns(store, return_files(files), authority.la_code, key)
     except IngestError as error:
         _print_problems(error.problems, "Nothing was loaded")
         raise typer.Exit(1) from error
@@ -188,41 +212,36 @@ def project(
     ramp_years: RampYears = 0.0,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Project children in care by placement and age band, with 80% intervals."""
-    import pandas as pd
+    """Project children in care by placement and age band, with 80% intervals.
 
-    from sf_benefits.disclosure import RowTotal, suppress_counts
-    from sf_benefits.project.categories import ALL_PLACEMENTS
+    Counts of 1-5 are shown as 'c'; the jump-off date's counts (real children) are also protected
+    by secondary suppression (see sf_benefits.project.childlevel.export)."""
     from sf_benefits.project.childlevel import ALL_AGES, ChildLevelModel
+    from sf_benefits.project.childlevel.export import publishable_projection
 
     if output is not None:
         output_file(output)
     data = _latest(la_code, database_url)
     model = ChildLevelModel(window_years=window_years, n_draws=draws, seed=seed).fit(data)
     frame = model.predict(years, level=[80], scenario=_scenario(entry_multiplier, ramp_years))
-    counts = ["mean", "lo-80", "hi-80"]
+    jump_off = model.rates.reference_end
     if output is not None:
-        exported = suppress_counts(
-            frame, counts,
-            row_totals=[RowTotal("placement", ALL_PLACEMENTS, ("date", "age_band")),
-                        RowTotal("age_band", ALL_AGES, ("date", "placement"))])
+        exported = publishable_projection(frame, jump_off)
         write_csv(exported, output)
         console.print(f"Wrote {len(exported)} rows to {output}")
-    shown = frame[(frame["age_band"] == ALL_AGES) & (frame["date"].dt.month == 3)]
-    year_ends = suppress_counts(shown.reset_index(drop=True), counts,
-                                row_totals=[RowTotal("placement", ALL_PLACEMENTS, ("date",))])
+    shown = frame[(frame["age_band"] == ALL_AGES) & (frame["date"].dt.month == 3)
+                  & (frame["date"] > jump_off)]
+    year_ends = publishable_projection(shown.reset_index(drop=True), jump_off)
     table = Table(title=f"Children looked after at 31 March, {data.la_code} (mean and 80% interval; "
                         f"rates from {model.rates.reference_start:%d/%m/%Y} to "
                         f"{model.rates.reference_end:%d/%m/%Y})")
     table.add_column("placement")
-    dates = sorted(pd.to_datetime(year_ends["date"]).unique())
+    dates = list(dict.fromkeys(year_ends["date"]))
     for when in dates:
-        table.add_column(f"{pd.Timestamp(when):%Y}")
+        table.add_column(f"{when:%Y}")
     for place, rows in year_ends.groupby("placement", sort=False):
-        cells = []
-        for when in dates:
-            row = rows[pd.to_datetime(rows["date"]) == when].iloc[0]
-            cells.append(f"{row['mean']} ({row['lo-80']}–{row['hi-80']})")
+        cells = [f"{row['mean']} ({row['lo-80']}–{row['hi-80']})"
+                 for _, row in rows.set_index("date").reindex(dates).iterrows()]
         table.add_row(str(place), *cells)
     console.print(table)
 

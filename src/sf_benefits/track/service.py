@@ -124,13 +124,18 @@ class GoLiveProjection:
     data_vintage: str
 
 
+def last_count_before(go_live: date) -> int:
+    """The last year (ending 31 March) whose 31 March count was taken on or before go-live."""
+    return go_live.year if (go_live.month, go_live.day) >= (3, 31) else go_live.year - 1
+
+
 def project_to_go_live(history: pd.DataFrame, la_code: str, model: str, go_live: date,
                        data_vintage: str, **projection_options: Any) -> GoLiveProjection:
     """Project an LA and model from the years whose 31 March falls on or before go-live, so a
     baseline locked after the event is still the one the LA would have had at go-live."""
     from sf_benefits.project.api import run_projection
 
-    last_year = go_live.year if (go_live.month, go_live.day) >= (3, 31) else go_live.year - 1
+    last_year = last_count_before(go_live)
     fitted = history[history["year"] <= last_year]
     result = run_projection(fitted, la_code, model, **projection_options)
     return GoLiveProjection(baseline_from_projection(result),

@@ -97,9 +97,9 @@ def build_download(store: Store, scenario: dict[str, Any], job: dict[str, Any], 
     params = json.loads(job["params"]) if isinstance(job["params"], str) else job["params"]
     implementation = _implementation(store, params["la_code"], params["model"])
     key = (str(job["id"]), fmt, _tracking_version(store, params["la_code"], implementation))
-    with _lock:
-        if key in _cache:
-            return _cache[key]
+    cached = _cached(key)
+    if cached is not None:
+        return cached
     projection = services.run_projection_for(
         store, params["la_code"], params["model"], int(params["horizon_years"]),
         int(params["n_draws"]), int(params["seed"]), params["overrides"], params["by"],
@@ -112,8 +112,22 @@ def build_download(store: Store, scenario: dict[str, Any], job: dict[str, Any], 
         content = path.read_bytes()
     name = f"{params['la_code']}-{_slug(scenario['name'])}-{str(job['id'])[:8]}.{fmt}"
     download = Download(content, name, MEDIA_TYPES.get(fmt, "application/octet-stream"))
+    _keep(key, download)
+    return download
+
+
+def _cached(key: tuple[str, str, str]) -> Download | None:
+    """A download built before, marked as the most recently used."""
+    with _lock:
+        if key not in _cache:
+            return None
+        _cache.move_to_end(key)
+        return _cache[key]
+
+
+def _keep(key: tuple[str, str, str], download: Download) -> None:
+    """Cache `download`, dropping the least recently used beyond `_CACHE_SIZE`."""
     with _lock:
         _cache[key] = download
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
-    return download

@@ -14,17 +14,23 @@ SECURE_COOKIES_ENV = "SF_BENEFITS_SECURE_COOKIES"
 JOB_MODE_ENV = "SF_BENEFITS_JOB_MODE"
 JOB_WORKERS_ENV = "SF_BENEFITS_JOB_WORKERS"
 WARM_BENCHMARKS_ENV = "SF_BENEFITS_WARM_BENCHMARKS"
+TRUSTED_PROXIES_ENV = "SF_BENEFITS_TRUSTED_PROXIES"
 
 
 def _secret_key() -> str:
-    """The signing key: `SF_BENEFITS_SECRET_KEY`, else one kept in the data directory."""
+    """The signing key: `SF_BENEFITS_SECRET_KEY`, else one kept in the data directory (created
+    readable by its owner only, never briefly readable by others)."""
     env = os.environ.get(SECRET_KEY_ENV)
     if env:
         return env
     path = Path(config.data_dir()) / "web_secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        path.chmod(0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(secrets.token_urlsafe(48))
     return path.read_text(encoding="utf-8").strip()
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from sf_benefits.ingest.ssda903.synthetic import SyntheticReturns, generate_returns
 
-TEST_KEY = b"test pseudonym key, not a secret"
+TEST_KEY = bytes.fromhex("5be0c1a3f2d74e98a6b1c07d3e29f41856ac8b07d9e2f3146a5c7e8b90d1f2a3")
+"""A fixed random key for tests (keys must be random: see `load.check_key`)."""
 
 
 def small_returns() -> SyntheticReturns:

@@ -12,6 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from sf_benefits.cli.main import app
+from sf_benefits.ingest.ssda903.load import new_key
 from tests.project.projection_fixtures import complete_overrides
 
 runner = CliRunner()
@@ -22,7 +23,7 @@ WIDE = {"COLUMNS": "250"}
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SF_BENEFITS_DATA_DIR", str(tmp_path / "store"))
     monkeypatch.delenv("SF_BENEFITS_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SF_BENEFITS_PSEUDONYM_KEY", "a secret key for the cli tests")
+    monkeypatch.setenv("SF_BENEFITS_PSEUDONYM_KEY", new_key())
     return tmp_path
 
 

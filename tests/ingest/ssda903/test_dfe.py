@@ -12,7 +12,7 @@ import pytest
 
 from sf_benefits.ingest.ssda903.dfe import (
     ValidatorUnavailable,
-    dfe_problems,
+    dfe_validation,
     ruleset_for,
     validator_python,
 )
@@ -33,9 +33,12 @@ def test_validator_findings_become_problems_on_the_original_files(
         f"printf '%s\\n' \"$2\" >> {requests}\n"
         "echo '{\"issues\": [{\"table\": \"Episodes\", \"row\": 4, \"child\": \"C1\", "
         "\"code\": \"355\", \"message\": \"Episode appears to have lasted for less than 24 "
-        "hours\", \"fields\": [\"DEC\", \"DECOM\"]}], \"failed_rules\": []}'\n")
+        "hours\", \"fields\": [\"DEC\", \"DECOM\"]}], \"ran\": [\"355\", \"101\"], "
+        "\"skipped\": [\"1000\"], \"failed_rules\": [{\"code\": \"502\", "
+        "\"error\": \"KeyError: DEC\"}]}'\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    problems = dfe_problems(return_files, "E10000015", python=fake)
+    report = dfe_validation(return_files, "E10000015", python=fake)
+    problems = report.problems
     episodes_2023 = next(p for p in return_files if p.parent.name == "2023"
                          and p.name == "episodes.csv")
     assert len(problems) == 2
@@ -47,6 +50,9 @@ def test_validator_findings_become_problems_on_the_original_files(
     assert [s["collection_year"] for s in sent] == ["2022", "2023"]
     assert sent[0]["prev_year"] == [] and len(sent[1]["prev_year"]) == 2
     assert sent[1]["ruleset"] == "lac2022_23"
+    assert report.failed == [(2022, "502", "KeyError: DEC"), (2023, "502", "KeyError: DEC")]
+    assert report.ran == {2022: 2, 2023: 2} and report.skipped == {2022: 1, 2023: 1}
+    assert "2 rules failed to run" in report.summary()
 
 
 def test_a_missing_validator_is_reported(monkeypatch: pytest.MonkeyPatch,
@@ -62,7 +68,9 @@ def test_real_validator_on_synthetic_returns(return_files: list[Path]) -> None:
     if not (os.environ.get("CI") or os.environ.get("SF_BENEFITS_TEST_DFE_VALIDATOR")):
         pytest.skip("installs csc-validator-be-903 from PyPI into its own environment (about "
                     "30 s): runs in CI or with SF_BENEFITS_TEST_DFE_VALIDATOR=1")
-    problems = dfe_problems(return_files, "E10000015")
+    report = dfe_validation(return_files, "E10000015")
+    assert report.failed == [] and min(report.ran.values()) > 100
+    problems = report.problems
     rules = {p.rule for p in problems}
     assert "DfE 146" not in rules and "DfE 143" not in rules
     rows = [p.row for p in problems if p.file == str(return_files[1])]

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy
 from sqlalchemy import Insert, String, Table, Text, func, inspect, select, text
@@ -15,14 +17,17 @@ from sqlalchemy import Insert, String, Table, Text, func, inspect, select, text
 from sf_benefits.ingest.errors import IngestError
 from sf_benefits.ingest.ssda903.load import (
     PseudonymKeyError,
+    check_key,
     expected_key_matches,
     latest_load,
     load_returns,
+    new_key,
+    parse_key,
     pseudonym_key,
     pseudonymise,
     read_returns,
 )
-from sf_benefits.ingest.ssda903.tables import ssda903_child, ssda903_episode, ssda903_load
+from sf_benefits.ingest.ssda903.tables import ssda903_load, ssda903_table
 from sf_benefits.store import Store
 from sf_benefits.store.schema import metadata
 from tests.ingest.ssda903.fixtures import TEST_KEY
@@ -34,22 +39,34 @@ def test_no_key_no_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SF_BENEFITS_PSEUDONYM_KEY", raising=False)
     with pytest.raises(PseudonymKeyError, match="SF_BENEFITS_PSEUDONYM_KEY"):
         pseudonym_key()
-    monkeypatch.setenv("SF_BENEFITS_PSEUDONYM_KEY", "short")
-    with pytest.raises(PseudonymKeyError, match="at least 16"):
-        pseudonym_key()
-    monkeypatch.setenv("SF_BENEFITS_PSEUDONYM_KEY", "a long enough secret key")
-    assert pseudonym_key() == b"a long enough secret key"
+    for weak in ("short", "a long enough secret key, but a password",
+                 "sf903k-" + "A" * 43, "sf903k-abcdefgh", "sf903k-not base64 at all!!"):
+        monkeypatch.setenv("SF_BENEFITS_PSEUDONYM_KEY", weak)
+        with pytest.raises(PseudonymKeyError, match="new-key"):
+            pseudonym_key()
+    made = new_key()
+    monkeypatch.setenv("SF_BENEFITS_PSEUDONYM_KEY", made)
+    assert len(pseudonym_key()) == 32
+    assert pseudonym_key() == parse_key(made) != parse_key(new_key())
 
 
-def test_keyed_hash_is_stable_and_depends_on_the_key() -> None:
-    ids = pd.Series(["C1", "C2", "C1"])
+def test_keys_given_as_bytes_must_be_random_enough() -> None:
+    assert check_key(TEST_KEY) == TEST_KEY
+    for weak in (b"k" * 100, bytes(16), b"ab" * 20, TEST_KEY[:15]):
+        with pytest.raises(PseudonymKeyError):
+            check_key(weak)
+
+
+def test_keyed_hash_is_standard_hmac_sha256_and_depends_on_the_key() -> None:
+    ids = pd.Series(["C1", "C2", "C1", "123456789"])
     first = pseudonymise(ids, TEST_KEY)
     assert first.iloc[0] == first.iloc[2] != first.iloc[1]
-    assert first.iloc[0] == hmac.new(TEST_KEY, b"C1", hashlib.sha256).hexdigest()
-    long_key = b"k" * 100
+    for raw, digest in zip(ids, first, strict=True):
+        assert digest == hmac.new(TEST_KEY, raw.encode(), hashlib.sha256).hexdigest()
+    long_key = bytes(range(100))
     assert pseudonymise(ids, long_key).iloc[1] == hmac.new(long_key, b"C2",
                                                             hashlib.sha256).hexdigest()
-    assert not set(pseudonymise(ids, b"another key of enough length")) & set(first)
+    assert not set(pseudonymise(ids, bytes(range(1, 33)))) & set(first)
 
 
 def _raw_values(files: list[Path]) -> set[str]:
@@ -72,6 +89,9 @@ def _all_text_in_store(store: Store) -> list[str]:
                        if isinstance(c.type, String | Text)]
             for column in columns:
                 found += [str(v) for v in conn.execute(select(column)).scalars() if v is not None]
+        for blob in conn.execute(select(ssda903_table.c.parquet)).scalars():
+            frame = pq.read_table(pa.BufferReader(blob)).to_pandas()
+            found += [str(v) for column in frame.columns for v in frame[column].astype(str)]
     return found
 
 
@@ -84,7 +104,10 @@ def test_raw_ids_postcodes_and_urns_never_reach_the_store(return_files: list[Pat
     assert len(raw) > 100
     leaked = [v for v in stored if any(r in v for r in raw)]
     assert leaked == []
-    assert TEST_KEY.decode() not in " ".join(stored)
+    assert TEST_KEY.hex() not in " ".join(stored)
+    with store.engine.connect() as conn:
+        assert not any(TEST_KEY in blob for blob in
+                       conn.execute(select(ssda903_table.c.parquet)).scalars())
 
 
 def test_store_round_trip_equals_the_in_memory_read(return_files: list[Path],
@@ -92,10 +115,10 @@ def test_store_round_trip_equals_the_in_memory_read(return_files: list[Path],
     load_returns(store, return_files, LA, key=TEST_KEY)
     from_store = latest_load(store, LA)
     in_memory = read_returns(return_files, LA, key=TEST_KEY)
-    expected = in_memory.episodes.sort_values(["child_id", "decom"]).reset_index(drop=True)
-    expected = expected.astype({c: object for c in expected.columns
-                                if isinstance(expected[c].dtype, pd.CategoricalDtype)})
-    pd.testing.assert_frame_equal(from_store.episodes, expected, check_dtype=False)
+    for table in ("children", "episodes"):
+        back, expected = getattr(from_store, table), getattr(in_memory, table)
+        pd.testing.assert_frame_equal(back.astype(object), expected.astype(object))
+    assert (from_store.episode_child == in_memory.episode_child).all()
     assert from_store.collection_years == (2022, 2023)
     assert from_store.data_end == pd.Timestamp("2023-03-31")
     assert expected_key_matches(store, LA, TEST_KEY)
@@ -107,7 +130,7 @@ def test_store_round_trip_equals_the_in_memory_read(return_files: list[Path],
 def _counts(store: Store) -> list[int]:
     with store.engine.connect() as conn:
         return [int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-                for t in (ssda903_load, ssda903_child, ssda903_episode)]
+                for t in (ssda903_load, ssda903_table)]
 
 
 def test_bad_input_stores_nothing(return_files: list[Path], store: Store,
@@ -125,7 +148,7 @@ def test_bad_input_stores_nothing(return_files: list[Path], store: Store,
     with pytest.raises(IngestError) as raised:
         load_returns(store, files, LA, key=TEST_KEY)
     assert raised.value.problems[0].rule == "146"
-    assert _counts(store) == [0, 0, 0]
+    assert _counts(store) == [0, 0]
 
 
 def test_failure_during_the_write_rolls_everything_back(
@@ -133,14 +156,14 @@ def test_failure_during_the_write_rolls_everything_back(
     real_insert = sqlalchemy.insert
 
     def failing_insert(table: Table) -> Insert:
-        if table is ssda903_episode:
+        if table is ssda903_table:
             raise RuntimeError("disk full")
         return real_insert(table)
 
     monkeypatch.setattr(sqlalchemy, "insert", failing_insert)
     with pytest.raises(RuntimeError, match="disk full"):
         load_returns(store, return_files, LA, key=TEST_KEY)
-    assert _counts(store) == [0, 0, 0]
+    assert _counts(store) == [0, 0]
 
 
 @pytest.mark.postgres
@@ -156,3 +179,45 @@ def test_load_on_postgresql(return_files: list[Path], postgres_url: str) -> None
             conn.execute(text("DELETE FROM ssda903_load WHERE la_code = 'E99999903'"))
     finally:
         store.close()
+
+
+def test_loads_stored_as_rows_are_converted_by_the_migration(return_files: list[Path],
+                                                              tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from sf_benefits.store.db import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = Store.open(url, migrate=False)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with old.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003_ssda903")
+    data = read_returns(return_files, LA, key=TEST_KEY)
+    with old.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO ssda903_load VALUES ('old', :la, '2024-01-01 00:00:00', '2022,2023', "
+            "'[]', :c, :e, '2023-03-31', 'x')"), {"la": LA, "c": len(data.children),
+                                                 "e": len(data.episodes)})
+        conn.execute(text("INSERT INTO ssda903_child VALUES ('old', :child_id, :sex, :dob, "
+                          ":ethnic)"),
+                     [{**r, "dob": r["dob"].date()} for r in
+                      data.children.astype(object).to_dict("records")])
+        episodes = data.episodes.astype(object).where(data.episodes.notna(), None)
+        conn.execute(text(
+            "INSERT INTO ssda903_episode VALUES ('old', :child_id, :decom, :dec, :rne, :ls, :cin, "
+            ":place, :place_provider, :rec, :reason_place_change, :collection_year)"),
+            [{**r, "decom": r["decom"].date(), "dec": r["dec"] and r["dec"].date()}
+             for r in episodes.to_dict("records")])
+    old.close()
+    upgraded = Store.open(url)
+    try:
+        back = latest_load(upgraded, LA)
+        assert "ssda903_episode" not in inspect(upgraded.engine).get_table_names()
+    finally:
+        upgraded.close()
+    expected = data.episodes.sort_values(["child_id", "decom"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(back.episodes.astype(object), expected.astype(object))
+    assert back.collection_years == (2022, 2023)

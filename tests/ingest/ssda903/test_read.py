@@ -14,10 +14,10 @@ from sf_benefits.ingest.ssda903.codes import (
     EPISODE_COLUMNS,
     HEADER_COLUMNS,
     PLACE_CODES,
-    PLACEMENT_OF_PLACE,
 )
 from sf_benefits.ingest.ssda903.read import _order, check_returns
 from sf_benefits.project.categories import PLACEMENTS
+from sf_benefits.ssda903_data import PLACEMENT_OF_PLACE
 
 # Rule 146 code lists of csc-validator-be-903 0.1.17 (rule sets 2022-23 and 2025-26).
 VALIDATOR_PLACE_2022_23 = {
@@ -103,6 +103,10 @@ def _problems(files: list[Path]) -> list[Problem]:
     ("episodes", "DECOM", "31/02/2022", "141"),
     ("episodes", "DECOM", "2022-01-01", "141"),
     ("header", "DOB", "not a date", "102"),
+    ("header", "DOB", "01/01/0001", "102"),
+    ("header", "DOB", "31/12/9999", "102"),
+    ("header", "DOB", "31/12/2100", "301"),
+    ("header", "DOB", "01/01/1900", "351"),
     ("header", "SEX", "3", "101"),
     ("header", "ETHNIC", "XXXX", "103"),
 ])

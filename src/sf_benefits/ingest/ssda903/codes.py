@@ -1,4 +1,5 @@
-"""SSDA903 column names, DfE code lists and the mapping of placement codes to placement categories.
+"""SSDA903 column names and DfE code lists (the mapping of placement codes to placement categories
+is in `sf_benefits.ssda903_data`).
 
 Code lists are the union over collection years 2022-23 to 2025-26 of the lists in the DfE
 validation rules as implemented by `csc-validator-be-903` 0.1.17 (rules 101, 103, 143, 144, 145,
@@ -6,8 +7,6 @@ validation rules as implemented by `csc-validator-be-903` 0.1.17 (rules 101, 103
 """
 
 from __future__ import annotations
-
-from types import MappingProxyType
 
 HEADER_COLUMNS: tuple[str, ...] = ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB")
 EPISODE_COLUMNS: tuple[str, ...] = (
@@ -47,30 +46,3 @@ REASON_PLACE_CHANGE_CODES = frozenset({
     "CARPL", "CLOSE", "ALLEG", "STAND", "APPRR", "CREQB", "CREQO", "CHILD", "LAREQ", "PLACE",
     "CUSTOD", "OTHER",
 })
-CONTINUATION_REC = "X1"
-"""Reason ceased 'X1': the episode ended and a new one began the same day (still in care)."""
-
-_CATEGORY_CODES: dict[str, tuple[str, ...]] = {
-    "foster": ("U1", "U2", "U3", "U4", "U5", "U6"),
-    "childrens_homes_secure": ("K1", "K2", "R1"),
-    "other_residential": ("R2", "R3", "R5", "S1"),
-    "placed_with_parents": ("P1",),
-    "independent_living": ("P2", "P3", "H5", "K3"),
-    "placed_for_adoption": ("A3", "A4", "A5", "A6"),
-    "other": ("T0", "T1", "T2", "T3", "T4", "Z1", "Z11", "Z12", "Z13", "Z14"),
-}
-
-PLACEMENT_OF_PLACE: MappingProxyType[str, str] = MappingProxyType({
-    code: category for category, codes in _CATEGORY_CODES.items() for code in codes
-})
-"""PLACE code -> LA-level placement category (sf_benefits.project.categories.PLACEMENTS).
-
-Foster care U1-U6 (family and friends U1-U3, other foster carers U4-U6); children's homes and
-secure units K1 (secure children's home), K2 (children's home), R1 (residential care home);
-other residential settings R2 (NHS/health trust), R3 (family centre or mother and baby unit),
-R5 (young offender institution or prison), S1 (residential school); placed with parents P1;
-independent and semi-independent living P2 (independent living), P3 (residential employment),
-H5 (semi-independent accommodation, to 2023) and K3 (supported accommodation, from 2024);
-placed for adoption A3-A6; everything else, temporary placements T0-T4 and other placements
-Z1/Z11-Z14, is 'other'.
-"""

@@ -1,19 +1,26 @@
 """Pseudonymise checked SSDA903 returns and load them into the store, all or nothing.
 
-CHILD becomes HMAC-SHA256(key, CHILD): the key comes from the environment
-(SF_BENEFITS_PSEUDONYM_KEY) and is never stored, so the store alone cannot be linked back to
-children. Postcodes, URNs, UPNs and mothers' details are dropped before anything is written.
+CHILD becomes HMAC-SHA256(key, CHILD). The key is a random secret of 256 bits made by
+`sf-benefits ssda903 new-key`, given in the environment (SF_BENEFITS_PSEUDONYM_KEY) and never
+stored: LA child identifiers are short and guessable, so only a key nobody can guess keeps the
+store from being linked back to children. Postcodes, URNs, UPNs and mothers' details are dropped
+before anything is written. Each load is stored as two Parquet tables (children; episodes
+pointing at their child's row), which the engine reads back whole in a fraction of a second.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import io
 import json
 import os
+import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,77 +31,80 @@ import pandas as pd
 
 from sf_benefits.config import PSEUDONYM_KEY_ENV
 from sf_benefits.ingest.ssda903.read import CheckedReturns, check_returns
+from sf_benefits.ssda903_data import EPISODE_FIELDS, Ssda903Data
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from sf_benefits.store import Store
 
-MIN_KEY_LENGTH = 16
+KEY_PREFIX = "sf903k-"
+KEY_BYTES = 32
+MIN_KEY_BYTES = 16
+"""128 bits: the least a key may hold (`new_key` makes 256)."""
 _KEY_CHECK_MESSAGE = b"sf-benefits pseudonym key check"
-EPISODE_FIELDS: tuple[str, ...] = (
-    "child_id", "decom", "dec", "rne", "ls", "cin", "place", "place_provider", "rec",
-    "reason_place_change", "collection_year",
-)
+CHILDREN, EPISODES = "children", "episodes"
+_CODE_FIELDS = ("rne", "ls", "cin", "place", "place_provider", "rec", "reason_place_change")
 
 
 class PseudonymKeyError(RuntimeError):
     """No usable pseudonymisation key is configured, so child-level data cannot be loaded."""
 
 
+def new_key() -> str:
+    """A fresh random key (256 bits from the operating system's secure generator) as text."""
+    return KEY_PREFIX + base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode().rstrip("=")
+
+
+def parse_key(text: str) -> bytes:
+    """The key bytes of a key made by `new_key`; refuses anything else (a chosen password or a
+    short or patterned string could be guessed by hashing candidate child identifiers)."""
+    advice = (f"{PSEUDONYM_KEY_ENV} must hold a key made by `sf-benefits ssda903 new-key` (a "
+              f"random secret of at least {MIN_KEY_BYTES * 8} bits). Keep it outside the data and "
+              "use the same key for every load of the same LA.")
+    body = text.strip()
+    if not body.startswith(KEY_PREFIX):
+        raise PseudonymKeyError(advice)
+    try:
+        key = base64.urlsafe_b64decode(body[len(KEY_PREFIX):] + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise PseudonymKeyError(advice) from None
+    return check_key(key, advice)
+
+
+def check_key(key: bytes, advice: str | None = None) -> bytes:
+    """`key` when it can be a random key of at least 128 bits: long enough, and not a run or
+    repetition of a few byte values (a random key of n bytes has almost surely n/2 distinct)."""
+    if len(key) < MIN_KEY_BYTES or len(set(key)) < len(key) // 2:
+        raise PseudonymKeyError(advice or f"the pseudonymisation key must be random bytes, at "
+                                          f"least {MIN_KEY_BYTES} of them")
+    return key
+
+
 def pseudonym_key() -> bytes:
-    """The pseudonymisation key from SF_BENEFITS_PSEUDONYM_KEY; refuses a missing or short key."""
-    value = os.environ.get(PSEUDONYM_KEY_ENV, "")
-    if len(value) < MIN_KEY_LENGTH:
-        raise PseudonymKeyError(
-            f"Set {PSEUDONYM_KEY_ENV} to a secret of at least {MIN_KEY_LENGTH} characters before "
-            "loading SSDA903 returns: child identifiers are replaced by a keyed hash, and the key "
-            "is kept outside the data (use the same key for every load of the same LA).")
-    return value.encode("utf-8")
+    """The pseudonymisation key from SF_BENEFITS_PSEUDONYM_KEY; refuses a missing or weak key."""
+    return parse_key(os.environ.get(PSEUDONYM_KEY_ENV, ""))
 
 
 def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
-    """HMAC-SHA256 (RFC 2104) of each identifier under `key`, as 64 hex characters.
-
-    The keyed inner and outer hash states are prepared once and copied per identifier, which
-    gives the same digests as `hmac.new(key, id, sha256)` several times faster."""
+    """HMAC-SHA256 (RFC 2104, the standard library's `hmac`) of each identifier under `key`, as
+    64 hex characters; each distinct identifier is hashed once, from a copy of the keyed state."""
     codes, unique = pd.factorize(ids.astype(str))
-    block = hashlib.sha256().block_size
-    padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
-    start_inner, start_outer = inner.copy, outer.copy
-    hexes: list[str] = []
-    for raw in unique:
-        first = start_inner()
-        first.update(str(raw).encode("utf-8"))
-        second = start_outer()
-        second.update(first.digest())
-        hexes.append(second.hexdigest())
-    digests = np.empty(len(hexes), dtype=object)
-    digests[:] = hexes
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
+    digests = np.empty(len(unique), dtype=object)
+    digests[:] = [_digest(keyed.copy(), str(raw).encode("utf-8")) for raw in unique]
     return pd.Series(digests[codes], index=ids.index, dtype=object)
 
 
+def _digest(state: hmac.HMAC, message: bytes) -> str:
+    state.update(message)
+    return state.hexdigest()
+
+
 def key_check(key: bytes) -> str:
-    """A fingerprint that tells whether two loads used the same key without revealing it."""
+    """A fingerprint that tells whether two loads used the same key without revealing it (with a
+    random key of 128 bits or more it is no help to anyone guessing the key)."""
     return hmac.new(key, _KEY_CHECK_MESSAGE, hashlib.sha256).hexdigest()
-
-
-@dataclass
-class Ssda903Data:
-    """Pseudonymised SSDA903 care data of one LA: what the child-level engine works from.
-
-    `children`: child_id, sex, dob. `episodes`: EPISODE_FIELDS with dates as Timestamps (dec is
-    NaT while the episode is open). `data_end` is the last day the returns cover.
-    `episode_child`, when known, is the row in `children` (one row per child) of each episode's
-    child, so the engine need not match the long hashed identifiers again.
-    """
-
-    la_code: str
-    children: pd.DataFrame
-    episodes: pd.DataFrame
-    collection_years: tuple[int, ...]
-    data_end: pd.Timestamp
-    episode_child: npt.NDArray[np.intp] | None = field(default=None, repr=False, compare=False)
 
 
 def pseudonymised(checked: CheckedReturns, key: bytes, la_code: str) -> Ssda903Data:
@@ -134,7 +144,7 @@ def pseudonymised(checked: CheckedReturns, key: bytes, la_code: str) -> Ssda903D
 def read_returns(paths: Sequence[Path | str], la_code: str, key: bytes | None = None
                  ) -> Ssda903Data:
     """Check and pseudonymise SSDA903 files in memory (raises IngestError on any problem)."""
-    key = key if key is not None else pseudonym_key()
+    key = check_key(key) if key is not None else pseudonym_key()
     return pseudonymised(check_returns(paths), key, la_code)
 
 
@@ -149,8 +159,84 @@ class LoadSummary:
     episodes: int
 
 
-def _dates(values: pd.Series) -> list[object]:
-    return [None if pd.isna(v) else pd.Timestamp(v).date() for v in values]
+def _parquet(columns: dict[str, pa.Array]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink, compression="none")
+    return sink.getvalue()
+
+
+def _codes(values: pd.Series) -> pa.Array:
+    """Codes as an Arrow dictionary column (categoricals keep theirs)."""
+    import pyarrow as pa
+
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return pa.DictionaryArray.from_arrays(
+            pa.array(values.cat.codes.to_numpy(), type=pa.int16(),
+                     mask=values.cat.codes.to_numpy() < 0),
+            pa.array(values.cat.categories.to_numpy(dtype=object), type=pa.string()))
+    return pa.array(values.to_numpy(dtype=object), type=pa.string()).dictionary_encode()
+
+
+def _days(values: pd.Series | npt.NDArray[np.datetime64]) -> pa.Array:
+    import pyarrow as pa
+
+    return pa.array(np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]"),
+                    type=pa.date32())
+
+
+def to_parquet(data: Ssda903Data) -> dict[str, bytes]:
+    """The children and episodes tables as Parquet; each episode names its child by row."""
+    import pyarrow as pa
+
+    children, episodes = data.children, data.episodes
+    row = data.episode_child
+    if row is None or len(row) != len(episodes):
+        row = pd.Index(children["child_id"]).get_indexer(episodes["child_id"])
+    return {
+        CHILDREN: _parquet({
+            "child_id": pa.array(children["child_id"].to_numpy(dtype=object), type=pa.string()),
+            "sex": _codes(children["sex"]), "dob": _days(children["dob"]),
+            "ethnic": _codes(children["ethnic"])}),
+        EPISODES: _parquet({
+            "child": pa.array(np.asarray(row, dtype=np.int32)),
+            "decom": _days(episodes["decom"]), "dec": _days(episodes["dec"]),
+            **{c: _codes(episodes[c]) for c in _CODE_FIELDS},
+            "collection_year": pa.array(episodes["collection_year"].to_numpy(dtype=np.int16))}),
+    }
+
+
+def from_parquet(tables: dict[str, bytes], la_code: str, collection_years: tuple[int, ...],
+                 data_end: pd.Timestamp, pseudonyms: bool = True) -> Ssda903Data:
+    """The engine's input from the two stored Parquet tables (codes come back as categoricals).
+
+    Without `pseudonyms`, child_id is the child's row number instead of the keyed hash: all a
+    projection needs is to tell children apart, and 64-character texts of every child are the
+    largest part of a load in memory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def frame(name: str, skip: str | None = None) -> pd.DataFrame:
+        source = pq.ParquetFile(pa.BufferReader(tables[name]))
+        columns = [c for c in source.schema_arrow.names if c != skip]
+        read = source.read(columns, use_threads=False).to_pandas(date_as_object=False,
+                                                                  self_destruct=True)
+        for column in read.columns:
+            if pd.api.types.is_datetime64_any_dtype(read[column]):
+                read[column] = read[column].astype("datetime64[ns]")
+        return read
+
+    children = frame(CHILDREN, None if pseudonyms else "child_id")
+    if not pseudonyms:
+        children.insert(0, "child_id", np.arange(len(children)))
+    stored = frame(EPISODES)
+    row = stored.pop("child").to_numpy(dtype=np.intp)
+    stored.insert(0, "child_id", children["child_id"].to_numpy()[row])
+    stored["collection_year"] = stored["collection_year"].astype(int)
+    return Ssda903Data(la_code, children, stored[list(EPISODE_FIELDS)], collection_years,
+                       data_end, row)
 
 
 def store_returns(store: Store, data: Ssda903Data, key: bytes, source_files: Sequence[Path]
@@ -158,54 +244,38 @@ def store_returns(store: Store, data: Ssda903Data, key: bytes, source_files: Seq
     """Write one load in a single transaction (nothing is written if any insert fails)."""
     from sqlalchemy import insert
 
-    from sf_benefits.ingest.ssda903.tables import ssda903_child, ssda903_episode, ssda903_load
+    from sf_benefits.ingest.ssda903.tables import ssda903_load, ssda903_table
 
     load_id = uuid.uuid4().hex
-    children = data.children
-    episodes = data.episodes
-    child_rows = [
-        {"load_id": load_id, "child_id": c, "sex": s, "dob": d, "ethnic": e}
-        for c, s, d, e in zip(children["child_id"], children["sex"], _dates(children["dob"]),
-                              children["ethnic"], strict=True)
-    ]
-    episode_frame = episodes.assign(decom=pd.Series(_dates(episodes["decom"]), dtype=object,
-                                                    index=episodes.index),
-                                    dec=pd.Series(_dates(episodes["dec"]), dtype=object,
-                                                  index=episodes.index))
-    episode_rows = [dict(zip(EPISODE_FIELDS, values, strict=True))
-                    for values in episode_frame[list(EPISODE_FIELDS)].itertuples(index=False)]
-    for row in episode_rows:
-        row["load_id"] = load_id
-        row["collection_year"] = int(row["collection_year"])
+    tables = to_parquet(data)
     with store.transaction() as conn:
         conn.execute(insert(ssda903_load), [{
             "load_id": load_id, "la_code": data.la_code, "loaded_at": datetime.now(UTC),
             "collection_years": ",".join(str(y) for y in data.collection_years),
             "source_files": json.dumps([Path(p).name for p in source_files]),
-            "children": len(child_rows), "episodes": len(episode_rows),
+            "children": len(data.children), "episodes": len(data.episodes),
             "data_end": data.data_end.date(), "key_check": key_check(key),
         }])
-        for start in range(0, len(child_rows), 50_000):
-            conn.execute(insert(ssda903_child), child_rows[start:start + 50_000])
-        for start in range(0, len(episode_rows), 50_000):
-            conn.execute(insert(ssda903_episode), episode_rows[start:start + 50_000])
-    return LoadSummary(load_id, data.la_code, data.collection_years, len(child_rows),
-                       len(episode_rows))
+        conn.execute(insert(ssda903_table), [{"load_id": load_id, "name": name, "parquet": blob}
+                                             for name, blob in tables.items()])
+    return LoadSummary(load_id, data.la_code, data.collection_years, len(data.children),
+                       len(data.episodes))
 
 
 def load_returns(store: Store, paths: Sequence[Path | str], la_code: str,
                  key: bytes | None = None) -> LoadSummary:
     """Check, pseudonymise and store SSDA903 files for `la_code`; all or nothing."""
-    key = key if key is not None else pseudonym_key()
+    key = check_key(key) if key is not None else pseudonym_key()
     data = read_returns(paths, la_code, key)
     return store_returns(store, data, key, [Path(p) for p in paths])
 
 
-def latest_load(store: Store, la_code: str) -> Ssda903Data:
-    """The most recent load of `la_code` from the store, as the engine's input."""
+def latest_load(store: Store, la_code: str, pseudonyms: bool = True) -> Ssda903Data:
+    """The most recent load of `la_code` from the store, as the engine's input (with child_id
+    the row number of each child when `pseudonyms` is False, as `from_parquet`)."""
     from sqlalchemy import select
 
-    from sf_benefits.ingest.ssda903.tables import ssda903_child, ssda903_episode, ssda903_load
+    from sf_benefits.ingest.ssda903.tables import ssda903_load, ssda903_table
 
     with store.engine.connect() as conn:
         load = conn.execute(
@@ -213,22 +283,11 @@ def latest_load(store: Store, la_code: str) -> Ssda903Data:
             .order_by(ssda903_load.c.loaded_at.desc()).limit(1)).mappings().first()
         if load is None:
             raise LookupError(f"no SSDA903 returns have been loaded for LA {la_code}")
-        children = pd.DataFrame(conn.execute(
-            select(ssda903_child.c.child_id, ssda903_child.c.sex, ssda903_child.c.dob,
-                   ssda903_child.c.ethnic)
-            .where(ssda903_child.c.load_id == load["load_id"])).all(),
-            columns=["child_id", "sex", "dob", "ethnic"])
-        episodes = pd.DataFrame(conn.execute(
-            select(*[ssda903_episode.c[f] for f in EPISODE_FIELDS])
-            .where(ssda903_episode.c.load_id == load["load_id"])).all(),
-            columns=list(EPISODE_FIELDS))
-    children["dob"] = pd.to_datetime(children["dob"])
-    episodes["decom"] = pd.to_datetime(episodes["decom"])
-    episodes["dec"] = pd.to_datetime(episodes["dec"])
-    episodes = episodes.sort_values(["child_id", "decom"], kind="stable").reset_index(drop=True)
+        tables = {str(name): bytes(blob) for name, blob in conn.execute(
+            select(ssda903_table.c.name, ssda903_table.c.parquet)
+            .where(ssda903_table.c.load_id == load["load_id"])).all()}
     years = tuple(int(y) for y in str(load["collection_years"]).split(",") if y)
-    return Ssda903Data(la_code, children, episodes, years,
-                       pd.Timestamp(load["data_end"]))
+    return from_parquet(tables, la_code, years, pd.Timestamp(load["data_end"]), pseudonyms)
 
 
 def expected_key_matches(store: Store, la_code: str, key: bytes) -> bool:
@@ -241,11 +300,11 @@ def expected_key_matches(store: Store, la_code: str, key: bytes) -> bool:
         stored = conn.execute(
             select(ssda903_load.c.key_check).where(ssda903_load.c.la_code == la_code)
             .order_by(ssda903_load.c.loaded_at.desc()).limit(1)).scalar()
-    return stored is None or stored == key_check(key)
+    return stored is None or hmac.compare_digest(str(stored), key_check(key))
 
 
 __all__ = [
-    "LoadSummary", "PseudonymKeyError", "Ssda903Data", "expected_key_matches", "key_check",
-    "latest_load", "load_returns", "pseudonym_key", "pseudonymise", "read_returns",
-    "store_returns",
+    "LoadSummary", "PseudonymKeyError", "Ssda903Data", "check_key", "expected_key_matches",
+    "key_check", "latest_load", "load_returns", "new_key", "parse_key", "pseudonym_key",
+    "pseudonymise", "read_returns", "store_returns",
 ]

@@ -5,8 +5,8 @@ stored. Rule codes are the DfE's where one exists (e.g. 146: placement code not 
 
 from __future__ import annotations
 
+import csv
 import re
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +18,6 @@ import pandas as pd
 from sf_benefits.ingest.errors import IngestError, Problem
 from sf_benefits.ingest.ssda903.codes import (
     CIN_CODES,
-    CONTINUATION_REC,
     DATE_FORMAT,
     DIRECT_IDENTIFIERS,
     EPISODE_COLUMNS,
@@ -34,9 +33,13 @@ from sf_benefits.ingest.ssda903.codes import (
     RNE_CODES,
     SEX_CODES,
 )
+from sf_benefits.ssda903_data import CONTINUATION_REC
 
 HEADER = "header"
 EPISODES = "episodes"
+UASC = "uasc"
+RETURN_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+UASC_REQUIRED: tuple[str, ...] = ("CHILD", "DUC")
 FIRST_DATA_LINE = 2
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 
@@ -113,22 +116,52 @@ def _wanted(column: str) -> bool:
 
 
 def _read_frame(path: Path, all_columns: bool, categorical: bool = False) -> pd.DataFrame:
-    """The file as text; with `categorical`, CSV columns other than CHILD are categoricals of
-    that text, which the parser builds without making a string for every cell."""
+    """The file as text; with `categorical`, CSV columns are categoricals of that text, which the
+    Arrow CSV reader builds (on every core) without making a string for every cell."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         frame = pd.read_excel(path, dtype=object, engine="openpyxl")
         frame.columns = [str(c).strip().upper() for c in frame.columns]
         return _clean_spreadsheet(frame)
     if suffix == ".csv":
-        types: defaultdict[str, str | type[str]] = defaultdict(lambda: "category", {"CHILD": str})
-        frame = pd.read_csv(path, dtype=types if categorical else str, keep_default_na=False,
-                            na_filter=False, encoding="utf-8-sig",
-                            usecols=None if all_columns else _wanted)
-        frame.columns = [str(c).strip().upper() for c in frame.columns]
-        return frame
+        return _read_csv(path, all_columns, categorical)
     raise IngestError([Problem(str(path), None, None, "903-format",
                                "only .csv and .xlsx SSDA903 files can be read")])
+
+
+def _read_csv(path: Path, all_columns: bool, categorical: bool) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        names = next(csv.reader(handle), [])
+    if len(set(names)) < len(names):
+        raise ValueError(f"repeated column names in {names}")
+    kept = [n for n in names if all_columns or _wanted(n)]
+    text = pa.dictionary(pa.int32(), pa.string()) if categorical else pa.string()
+    try:
+        table = pacsv.read_csv(
+            path, read_options=pacsv.ReadOptions(encoding="utf8"),
+            memory_pool=pa.system_memory_pool(),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: text for n in names}, include_columns=kept,
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except pa.ArrowInvalid as error:
+        raise ValueError(str(error)) from error
+    if not categorical:
+        frame = table.to_pandas()
+    else:
+        columns: dict[str, pd.Categorical] = {}
+        for name, column in zip(table.column_names, table.unify_dictionaries().columns,
+                                strict=True):
+            joined = column.combine_chunks() if column.num_chunks else pa.array([], type=text)
+            columns[name] = _categorical(
+                joined.indices.to_numpy(zero_copy_only=False),
+                pd.CategoricalDtype(pd.Index(joined.dictionary.to_numpy(zero_copy_only=False),
+                                             dtype=object)))
+        frame = pd.DataFrame(columns)
+    frame.columns = [str(c).strip().upper() for c in frame.columns]
+    return frame
 
 
 def _factorized(values: pd.Series | npt.NDArray[np.object_]
@@ -149,45 +182,12 @@ def _factorized(values: pd.Series | npt.NDArray[np.object_]
     return codes, np.asarray(uniques, dtype=object)
 
 
-def parse_dates(text: pd.Series) -> pd.Series:
-    """dd/mm/yyyy text to Timestamps (NaT where blank or not a real date), vectorised: the fixed
-    layout is read digit by digit and impossible days (31/02) are refused by a round trip."""
-    codes, uniques = _factorized(text)
-    return pd.Series(_parse_date_values(uniques)[codes], index=text.index)
-
-
 def _parse_date_values(values: npt.NDArray[np.object_]) -> npt.NDArray[np.datetime64]:
-    try:
-        encoded = values.astype("S11")
-    except UnicodeEncodeError:
-        encoded = np.asarray([str(v).encode("ascii", "replace")[:11] for v in values],
-                             dtype="S11")
-    lengths = np.char.str_len(encoded)
-    regular = lengths == 10
-    result = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
-    if regular.any():
-        raw = encoded[regular].astype("S10").view(np.uint8).reshape(-1, 10)
-        digits = raw.astype(np.int64) - ord("0")
-        positions = [0, 1, 3, 4, 6, 7, 8, 9]
-        shaped = ((digits[:, positions] >= 0) & (digits[:, positions] <= 9)).all(axis=1) & (
-            raw[:, 2] == ord("/")) & (raw[:, 5] == ord("/"))
-        day = digits[:, 0] * 10 + digits[:, 1]
-        month = digits[:, 3] * 10 + digits[:, 4]
-        year = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
-        plausible = shaped & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
-        months = ((np.where(plausible, year, 1970) - 1970) * 12
-                  + np.where(plausible, month, 1) - 1).astype("datetime64[M]")
-        dates = months.astype("datetime64[D]") + (np.where(plausible, day, 1) - 1)
-        same_month = dates.astype("datetime64[M]") == months
-        ok = plausible & same_month
-        converted = np.full(ok.size, np.datetime64("NaT"), dtype="datetime64[ns]")
-        converted[ok] = dates[ok].astype("datetime64[ns]")
-        result[regular] = converted
-    irregular = ~regular & (lengths > 0)
-    if irregular.any():
-        result[irregular] = pd.to_datetime(pd.Series(values[irregular]), format=DATE_FORMAT,
-                                           errors="coerce").to_numpy(dtype="datetime64[ns]")
-    return result
+    """dd/mm/yyyy text to dates (NaT where blank, not a real date, or outside the years pandas
+    can hold, 1677-2262): pandas' own parser, run on distinct values only."""
+    text = pd.Series(values, dtype=object).astype(str).str.strip()
+    return pd.to_datetime(text, format=DATE_FORMAT, errors="coerce").to_numpy(
+        dtype="datetime64[ns]")
 
 
 EPISODE_CODES: dict[str, frozenset[str]] = {
@@ -233,6 +233,21 @@ def _year_of(path: Path) -> int | None:
     return None
 
 
+def return_files(paths: Sequence[Path | str]) -> list[Path]:
+    """The files of the given returns: files as given; a folder stands for the CSV and XLSX files
+    in it and in its sub-folders (a year's return, or a folder of year folders), in name order."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found += sorted((p for p in path.rglob("*") if p.is_file()
+                             and p.suffix.lower() in RETURN_SUFFIXES and not p.name.startswith(".")),
+                            key=lambda p: p.relative_to(path).parts)
+        else:
+            found.append(path)
+    return found
+
+
 def read_tables(paths: Sequence[Path], all_columns: bool = False, categorical: bool = False
                 ) -> tuple[list[ReturnTable], list[Problem]]:
     """Read each file and tell header from episodes by its columns; problems for unusable files.
@@ -258,7 +273,9 @@ def read_tables(paths: Sequence[Path], all_columns: bool = False, categorical: b
             continue
         columns = set(frame.columns)
         stem = path.stem.lower()
-        if "DECOM" in columns or "episode" in stem:
+        if "DUC" in columns or "uasc" in stem:
+            table, required = UASC, UASC_REQUIRED
+        elif "DECOM" in columns or "episode" in stem:
             table, required = EPISODES, EPISODE_REQUIRED
         elif "DOB" in columns or "header" in stem:
             table, required = HEADER, HEADER_REQUIRED
@@ -317,10 +334,6 @@ def _date_problems(table: ReturnTable, column: str, rule: str, label: str,
     positions, uniques = table.distinct(column)
     distinct = pd.Series(uniques, dtype=object)
     parsed = pd.Series(_parse_date_values(uniques))
-    retry = parsed.isna() & (distinct != "")
-    if bool(retry.any()):
-        parsed[retry] = pd.to_datetime(distinct[retry].str.strip(), format=DATE_FORMAT,
-                                       errors="coerce")
     bad = (parsed.isna() & ~((distinct == "") & blank_ok)).to_numpy()[positions]
     problems = [Problem(table.name, _row(i), column, rule,
                         f"child {child}: {label} {value!r} is not a valid dd/mm/yyyy date")
@@ -336,8 +349,11 @@ def _child_codes(tables: Sequence[ReturnTable]) -> tuple[list[npt.NDArray[np.int
     stripped."""
     if not tables:
         return [], -1
-    numbered, names = _factorized(np.concatenate(
-        [t.frame["CHILD"].to_numpy(dtype=object) for t in tables]))
+    parts = [_factorized(t.frame["CHILD"]) for t in tables]
+    numbered, names = _factorized(np.concatenate([names for _, names in parts]))
+    offsets = np.cumsum([0, *[len(names) for _, names in parts[:-1]]])
+    numbered = np.concatenate([numbered[offset + codes]
+                               for (codes, _), offset in zip(parts, offsets, strict=True)])
     stripped = _stripped(names)
     if not bool((stripped == names).all()):
         renumbered, stripped = _factorized(stripped)
@@ -385,7 +401,7 @@ def _check_header(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code: i
     problems += _code_problems(table, "SEX", SEX_CODES, "101", "sex", blank_ok=False)
     problems += _code_problems(table, "ETHNIC", ETHNIC_CODES, "103", "ethnicity", blank_ok=False)
     dob, date_problems = _date_problems(table, "DOB", "102", "date of birth", blank_ok=False)
-    problems += date_problems
+    problems += date_problems + _impossible_births(table, dob.to_numpy(dtype="datetime64[ns]"))
     typed: Columns = {
         "CHILD": frame["CHILD"].to_numpy(dtype=object), "SEX": frame["SEX"].to_numpy(dtype=object),
         "DOB": dob.to_numpy(dtype="datetime64[ns]"),
@@ -395,6 +411,26 @@ def _check_header(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code: i
         "year": np.full(len(frame), table.year or 0, dtype=np.int64), "code": codes}
     table.forget()
     return typed, problems
+
+
+def _impossible_births(table: ReturnTable, born: npt.NDArray[np.datetime64]) -> list[Problem]:
+    """DfE rules 301 (date of birth after the collection year ended) and 351 (child over 25 at
+    the start of the collection year): a date can be real and still impossible for a child."""
+    if table.year is None:
+        return []
+    year_end = pd.Timestamp(year=table.year, month=3, day=31)
+    oldest = pd.Timestamp(year=table.year - 1 - 25, month=4, day=1)
+    child, text = table.frame["CHILD"].to_numpy(), table.frame["DOB"].to_numpy()
+    problems = []
+    for rule, wrong, why in (
+            ("301", born > np.datetime64(year_end, "ns"),
+             f"falls after the collection year ended ({year_end:%d/%m/%Y})"),
+            ("351", born < np.datetime64(oldest, "ns"),
+             "makes the child over 25 at the start of the collection year")):
+        problems += [Problem(table.name, _row(i), "DOB", rule,
+                             f"child {child[i]}: date of birth {text[i]} {why}")
+                     for i in np.flatnonzero(wrong)]
+    return problems
 
 
 def _check_episodes(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code: int
@@ -483,6 +519,7 @@ def _overlaps(name: str, codes: npt.NDArray[np.intp], starts: npt.NDArray[np.dat
 def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
     """Read and check every file; raise IngestError with every problem, or return typed tables."""
     tables, problems = read_tables([Path(p) for p in paths], categorical=True)
+    tables = [t for t in tables if t.table != UASC]
     if not any(t.table == EPISODES for t in tables) and not problems:
         problems.append(Problem(", ".join(str(p) for p in paths), None, None, "903-files",
                                 "no SSDA903 episodes table among the files"))

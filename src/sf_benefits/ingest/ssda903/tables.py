@@ -1,7 +1,9 @@
-"""Store tables for SSDA903 returns: one row per load, per pseudonymised child and per episode.
+"""Store tables for SSDA903 returns: one row per load, and its children and episodes as Parquet.
 
 No raw child identifier, postcode, URN, UPN or mother's details is ever written: `child_id` is a
-keyed hash (HMAC-SHA256) of the LA's CHILD identifier.
+keyed hash (HMAC-SHA256) of the LA's CHILD identifier. The tables of a load are columnar data read
+whole by the engine, so each is one Parquet value (`load.to_parquet`), written and read in one
+statement on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKeyConstraint,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -33,32 +36,11 @@ ssda903_load = Table(
     Column("key_check", String(64), nullable=False),
 )
 
-ssda903_child = Table(
-    "ssda903_child",
+ssda903_table = Table(
+    "ssda903_table",
     metadata,
     Column("load_id", String(32), primary_key=True),
-    Column("child_id", String(64), primary_key=True),
-    Column("sex", String(1), nullable=False),
-    Column("dob", Date, nullable=False),
-    Column("ethnic", String(4), nullable=False),
+    Column("name", String(16), primary_key=True),
+    Column("parquet", LargeBinary, nullable=False),
     ForeignKeyConstraint(["load_id"], ["ssda903_load.load_id"], ondelete="CASCADE"),
-)
-
-ssda903_episode = Table(
-    "ssda903_episode",
-    metadata,
-    Column("load_id", String(32), primary_key=True),
-    Column("child_id", String(64), primary_key=True),
-    Column("decom", Date, primary_key=True),
-    Column("dec", Date, nullable=True),
-    Column("rne", String(1), nullable=False),
-    Column("ls", String(2), nullable=False),
-    Column("cin", String(2), nullable=False),
-    Column("place", String(3), nullable=False),
-    Column("place_provider", String(3), nullable=False),
-    Column("rec", String(3), nullable=False),
-    Column("reason_place_change", String(6), nullable=False),
-    Column("collection_year", Integer, nullable=False),
-    ForeignKeyConstraint(["load_id", "child_id"], ["ssda903_child.load_id",
-                                                   "ssda903_child.child_id"], ondelete="CASCADE"),
 )

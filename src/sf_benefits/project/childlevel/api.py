@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 
 from sf_benefits.assumptions import InnovationModel
-from sf_benefits.ingest.ssda903.load import Ssda903Data
 from sf_benefits.project.api import DEFAULT_PRICE_BASE, DEFAULT_SEED, prepare_assumptions
 from sf_benefits.project.childlevel.model import ChildLevelModel, RateScenario
 from sf_benefits.project.engine import plan_run, simulate
 from sf_benefits.project.result import ProjectionResult
+from sf_benefits.ssda903_data import Ssda903Data
 
 METHOD = "child_level_multistate"
 

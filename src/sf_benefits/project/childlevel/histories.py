@@ -14,8 +14,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from sf_benefits.ingest.ssda903.codes import CONTINUATION_REC, PLACEMENT_OF_PLACE
-from sf_benefits.ingest.ssda903.load import Ssda903Data
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.childlevel.ages import (
     AGE_BAND_LOWER_YEARS,
@@ -24,6 +22,7 @@ from sf_benefits.project.childlevel.ages import (
     DAYS_PER_YEAR,
     age_band_index,
 )
+from sf_benefits.ssda903_data import CONTINUATION_REC, PLACEMENT_OF_PLACE, Ssda903Data
 
 EXIT = "exit"
 OPEN = "open"
@@ -193,14 +192,15 @@ def population_at(histories: CareHistories, dates: Sequence[pd.Timestamp]) -> pd
 
 def band_exposure_days(dob: npt.NDArray[np.datetime64], start: npt.NDArray[np.datetime64],
                        end: npt.NDArray[np.datetime64]) -> npt.NDArray[np.float64]:
-    """Days each interval [start, end) spends in each age band: an (n, bands) array."""
+    """Days each interval [start, end) spends in each age band: an (n, bands) array (worked out
+    band by band, so the temporaries are one column long)."""
     born = dob.astype("datetime64[D]").astype(np.int64).astype(float)
     first = start.astype("datetime64[D]").astype(np.int64).astype(float)
     last = end.astype("datetime64[D]").astype(np.int64).astype(float)
-    lowers = np.asarray(AGE_BAND_LOWER_YEARS, dtype=float)
-    uppers = np.r_[lowers[1:], float(CARE_ENDS_AT_YEARS)]
-    band_start = born[:, None] + lowers[None, :] * DAYS_PER_YEAR
-    band_end = born[:, None] + uppers[None, :] * DAYS_PER_YEAR
-    band_end[:, -1] = np.inf
-    overlap = np.minimum(last[:, None], band_end) - np.maximum(first[:, None], band_start)
-    return np.clip(overlap, 0.0, None)
+    lowers = np.asarray(AGE_BAND_LOWER_YEARS, dtype=float) * DAYS_PER_YEAR
+    uppers = np.r_[lowers[1:], np.inf]
+    days = np.empty((len(born), len(lowers)))
+    for band, (lower, upper) in enumerate(zip(lowers, uppers, strict=True)):
+        np.subtract(np.minimum(last, born + upper), np.maximum(first, born + lower),
+                    out=days[:, band])
+    return np.clip(days, 0.0, None, out=days)

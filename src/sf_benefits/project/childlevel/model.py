@@ -5,9 +5,10 @@ occurrence/exposure rates (moves per child-year) over a reference window, entrie
 year by single year of age and first placement. The projection ages children step by step
 (quarterly by default, ages tracked to the same step), moves them with the one-step transition
 matrices exp(Q dt), takes every child out of care on their 18th birthday and adds entries.
-Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate per draw) with
-chance (multinomial moves and Poisson entries). Everything is vectorised over draws, ages and
-placements.
+Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate per draw), random
+walks of the entry level and of the rate of leaving care from year to year as wide as the returns'
+own year-on-year changes beyond chance (`entry_drift`, `exit_drift`), and chance (multinomial
+moves and Poisson entries). Everything is vectorised over draws, ages and placements.
 
 The interface follows the project's models: the constructor stores settings, `fit` returns self,
 `predict(horizon, level)` gives a tidy frame of mean and intervals, `sample(horizon, n_draws,
@@ -23,8 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.linalg import expm
 
-from sf_benefits.ingest.ssda903.load import Ssda903Data
 from sf_benefits.project.categories import ALL_PLACEMENTS, MEASURES, PLACEMENTS
 from sf_benefits.project.childlevel.ages import (
     AGE_BANDS,
@@ -39,6 +40,7 @@ from sf_benefits.project.childlevel.histories import (
     band_exposure_days,
     build_histories,
 )
+from sf_benefits.ssda903_data import Ssda903Data
 
 if TYPE_CHECKING:
     from sf_benefits.project.demand import DemandDraws
@@ -99,6 +101,10 @@ class FittedRates:
     exposure_years: FloatArray  # (bands, placements)
     entries: FloatArray  # (18 single years of age, placements) over the window
     window_years: float
+    entry_drift: float = 0.0
+    """Year-to-year spread (sd of the log) of the entry level beyond chance, from the returns."""
+    exit_drift: float = 0.0
+    """The same for the rate of leaving care."""
 
     @property
     def hazards(self) -> FloatArray:
@@ -152,20 +158,50 @@ def _split_arrivals(per_step: FloatArray) -> tuple[FloatArray, FloatArray]:
     return half, half.copy()
 
 
-def _batched_expm(matrices: FloatArray, terms: int = 14) -> FloatArray:
-    """Matrix exponential of a stack of small matrices: scaling and squaring with a Taylor series
-    (the norm is scaled below 1/2, so 14 terms are exact to machine precision)."""
-    norm = float(np.abs(matrices).sum(axis=-1).max()) if matrices.size else 0.0
-    squarings = max(0, int(np.ceil(np.log2(norm / 0.5)))) if norm > 0.5 else 0
-    scaled = matrices / (2.0 ** squarings)
-    result = np.broadcast_to(np.eye(matrices.shape[-1]), matrices.shape).copy()
-    term = result.copy()
-    for n in range(1, terms + 1):
-        term = term @ scaled / n
-        result = result + term
-    for _ in range(squarings):
-        result = result @ result
-    return result
+def _yearly(histories: CareHistories, until: pd.Timestamp
+            ) -> tuple[list[int], list[int], list[int]]:
+    """Per collection year up to `until`: periods of care started, ended, and open on 1 April."""
+    spells = histories.spells
+    starts = spells["start"].to_numpy(dtype="datetime64[ns]")
+    ends = spells["end"].to_numpy(dtype="datetime64[ns]")
+    began: list[int] = []
+    ended: list[int] = []
+    open_at_start: list[int] = []
+    for year in histories.collection_years:
+        year_end = pd.Timestamp(year=year, month=3, day=31)
+        if year_end > until:
+            continue
+        first = np.datetime64(pd.Timestamp(year=year - 1, month=4, day=1), "ns")
+        last = np.datetime64(year_end, "ns")
+        began.append(int(((starts >= first) & (starts <= last)).sum()))
+        ended.append(int(((ends >= first) & (ends <= last)).sum()))
+        open_at_start.append(int(((starts < first) & (np.isnat(ends) | (ends >= first))).sum()))
+    return began, ended, open_at_start
+
+
+def _drift_beyond_chance(counts: list[int], exposure: list[float]) -> float:
+    """The sd of the year-on-year change in log(count / exposure), less the part Poisson chance
+    explains (2 / mean count); zero with fewer than three years."""
+    if len(counts) < 3 or min(counts) == 0 or min(exposure) <= 0:
+        return 0.0
+    changes = np.diff(np.log(np.asarray(counts, dtype=float) / np.asarray(exposure)))
+    beyond_chance = float(np.mean(changes ** 2)) - 2.0 / float(np.mean(counts))
+    return float(np.sqrt(max(beyond_chance, 0.0)))
+
+
+def entry_drift(histories: CareHistories, until: pd.Timestamp) -> float:
+    """How much the yearly number of entries moves from one year to the next beyond chance, over
+    the collection years up to `until` (see `_drift_beyond_chance`)."""
+    began, _, _ = _yearly(histories, until)
+    return _drift_beyond_chance(began, [1.0] * len(began))
+
+
+def exit_drift(histories: CareHistories, until: pd.Timestamp) -> float:
+    """How much the yearly rate of leaving care (periods ended per child in care at 1 April or
+    entering in the year) moves from one year to the next beyond chance."""
+    began, ended, open_at_start = _yearly(histories, until)
+    return _drift_beyond_chance(ended, [float(b + o) for b, o in zip(began, open_at_start,
+                                                                       strict=True)])
 
 
 class ChildLevelModel:
@@ -256,7 +292,9 @@ class ChildLevelModel:
         np.add.at(entries, (entry_age, entry_place), 1.0)
         window_years = float((w1 - w0) / np.timedelta64(1, "D")) / DAYS_PER_YEAR
         return FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
-                           exposure / DAYS_PER_YEAR, entries, window_years)
+                           exposure / DAYS_PER_YEAR, entries, window_years,
+                           entry_drift(histories, end), exit_drift(histories, end))
+
 
     def _stock_at(self, histories: CareHistories, when: pd.Timestamp) -> FloatArray:
         """Children in care at `when` by age slot (steps_per_year per year of age) and placement."""
@@ -338,7 +376,7 @@ class ChildLevelModel:
         index = np.arange(k)
         generator[:, :, index, index] = 0.0
         generator[:, :, index, index] = -generator[:, :, :k, :].sum(axis=3)
-        step = _batched_expm(generator / self.steps_per_year)
+        step = expm(generator / self.steps_per_year)
         step = np.clip(step, 0.0, None)
         return np.asarray(step / step.sum(axis=3, keepdims=True))
 
@@ -371,24 +409,30 @@ class ChildLevelModel:
         stock[:, 0] = np.add.reduceat(pop, band_starts, axis=1)
         starts = np.zeros((n_draws, steps))
         ceases = np.zeros((n_draws, steps))
-        last_effect = -1.0
+        last_effect, last_year = -1.0, -1
         matrices = np.empty(0)
         kernel = _StepKernel(np.empty(0), np.empty((0, k + 1)))
         base_entries = entries_per_year[:, slot_year, :] / (spy * spy)
+        drifting = stochastic and self.rate_uncertainty
+        level, exit_level = (self._random_walk(rng, drift if drifting else 0.0, n_draws, horizon)
+                             for drift in (self.rates.entry_drift, self.rates.exit_drift))
         for t in range(steps):
             effect = scenario.ramp((t + 0.5) / spy) if scenario is not None else 0.0
-            if effect != last_effect:
+            if effect != last_effect or t // spy != last_year:
                 factor = 1.0 + (hazard_factor - 1.0) * effect
-                matrices = self._step_matrices(hazards * factor[None, None])[:, slot_band]
+                drifted = hazards * factor[None, None]
+                drifted[..., k] *= exit_level[:, t // spy, None, None]
+                matrices = self._step_matrices(drifted)[:, slot_band]
                 kernel = _StepKernel.of(matrices) if stochastic else kernel
                 entry_now = base_entries * (1.0 + (entry_factor - 1.0) * effect)[slot_band][
                     None, :, None]
                 early, late = _split_arrivals(entry_now)
-                last_effect = effect
+                last_effect, last_year = effect, t // spy
             if stochastic:
-                arriving_early = rng.poisson(early).astype(float)
+                year_level = level[:, t // spy, None, None]
+                arriving_early = rng.poisson(early * year_level).astype(float)
                 moved = self._multinomial_moves(rng, pop + arriving_early, kernel)
-                arriving_late = rng.poisson(late).astype(float)
+                arriving_late = rng.poisson(late * year_level).astype(float)
             else:
                 arriving_early = early
                 moved = np.einsum("dak,dakj->daj", pop + early, matrices[:, :, :k, :])
@@ -404,6 +448,13 @@ class ChildLevelModel:
         dates = pd.DatetimeIndex([jump_off + pd.DateOffset(months=12 // spy * i)
                                   for i in range(steps + 1)])
         return _Paths(dates, stock, starts, ceases)
+
+    @staticmethod
+    def _random_walk(rng: np.random.Generator, drift: float, n_draws: int, years: int
+                     ) -> FloatArray:
+        """Per draw, a multiplier for each projection year: a random walk in logs with steps of
+        sd `drift`, each step's multiplier of mean 1."""
+        return np.exp(np.cumsum(rng.normal(-drift ** 2 / 2, drift, (n_draws, years)), axis=1))
 
     @staticmethod
     def _multinomial_moves(rng: np.random.Generator, pop: FloatArray, kernel: _StepKernel
