@@ -117,10 +117,6 @@ def read_csv_strings(path: Path) -> pd.DataFrame:
     return strip_cells(frame)
 
 
-def is_ees(columns: list[str]) -> bool:
-    return "time_period" in columns and "geographic_level" in columns
-
-
 def year_ending(time_period: str) -> int | None:
     """`2023` → 2023; `202223` (financial or academic year) → 2023, the year it ends in."""
     if re.fullmatch(r"\d{4}", time_period):
