@@ -97,3 +97,17 @@ def test_national_forecast_retires_codes_and_splits_successors(planted: pd.DataF
     north = table[table["la_code"] == "E06000020"].set_index("year")["p50"]
     south = table[table["la_code"] == "E06000021"].set_index("year")["p50"]
     np.testing.assert_allclose(north / south, 1.5, rtol=0.01)
+
+
+def test_pooled_forecast_from_an_origin_ignores_every_later_year(planted: pd.DataFrame) -> None:
+    """Origin-2018 forecasts and intervals stay the same when every value after 2018 changes."""
+    rng = np.random.default_rng(5)
+    later = planted["year"] > 2018
+    altered = planted.assign(value=planted["value"].where(
+        ~later, (planted["value"] * rng.uniform(0.5, 2.0, len(planted))).round()))
+    origin = planted[planted["la_code"] == "E06000010"]
+    seen, unseen = (make_model("pooled", panel=panel).fit(origin[origin["year"] <= 2018])
+                    .total_forecast(3) for panel in (planted, altered))
+    for first, second in ((seen.mean, unseen.mean), (seen.lo, unseen.lo), (seen.hi, unseen.hi)):
+        np.testing.assert_allclose(first, second)
+    assert not np.allclose(altered.loc[later, "value"], planted.loc[later, "value"])
