@@ -15,6 +15,7 @@ from sf_benefits.project.defaults import BACKTEST_METHODS
 from sf_benefits.project.demand import AUTO_CANDIDATES, METHODS, make_model
 from sf_benefits.project.forecasting import DemandModel, TotalForecast
 from sf_benefits.project.history import CLA, CareHistory, naive_mae, split_histories
+from sf_benefits.project.pooled import PanelEngine
 
 CHUNK_TASKS = 200
 """Forecasts per batch: statsforecast fits a batch in one call; progress is reported per batch."""
@@ -265,8 +266,6 @@ def hindsight_ceiling(history: pd.DataFrame, result: BacktestResult) -> pd.DataF
     they use the outcome years: the last value moved by the median change across LAs over the
     same years, by the LA's own average yearly change over its whole series (less the panel's),
     or by both. They bound what any model of national and LA trends could gain over naive."""
-    from sf_benefits.project.pooled import PanelEngine
-
     engine = PanelEngine.of(split_histories(history).values())
     scored = scored_by_all(result.forecasts[result.forecasts["placement"] == ALL_PLACEMENTS])
     rows = scored.drop_duplicates(["la_code", "origin", "horizon"])
