@@ -27,21 +27,21 @@ from sf_benefits.store.queries import (
     statistical_neighbours,
 )
 
-
 ValueStatus = Literal["published", "suppressed", "not available"]
 """Whether a benchmark figure was published, withheld by the publisher to protect
 confidentiality (shown as "c"), or not published at all (not collected, not applicable)."""
 
-SUPPRESSION_MARKERS = frozenset({"c", "low", "k", "~"})
-"""Published markers of a figure withheld to protect confidentiality or because it rounds to
-nothing ("low", "k", "~"): shown as "c". Other markers ("x" not available, "z" not applicable,
-".", ":", "..", "u", blank) mean no figure exists, shown as "–"."""
+SUPPRESSION_MARKERS = frozenset({"c", "low", "k"})
+"""Published markers of a figure the publisher withheld: "c" to protect confidentiality, "low"
+and "k" because it rounds to nothing (under 0.5%). Each is shown as "c". Other markers ("x" not
+available, "z" not applicable, ".", ":", "..", "u", "-", blank) mean no figure, shown as "–"."""
 
 NOT_PUBLISHED = "\u2013"
 """Shown where no figure was published."""
 
-MARKER_NOTE = (f"{SUPPRESSED} = suppressed by the DfE to protect confidentiality (a small "
-               f"number of children); {NOT_PUBLISHED} = no figure published.")
+SUPPRESSED_MEANING = "withheld by the DfE to protect confidentiality or as too small to show"
+MARKER_NOTE = (f"{SUPPRESSED} = {SUPPRESSED_MEANING}; {NOT_PUBLISHED} = no figure published "
+               "(not collected or not applicable).")
 """The legend for every table or chart of benchmark figures."""
 
 
