@@ -67,3 +67,11 @@ def test_ratio_of_a_suppressed_count_is_suppressed(loaded_store: Store) -> None:
     summary = result.to_frames()["summary"].set_index("indicator_id")
     assert summary.loc["cla_spend_per_child", "la_value"] == "c"
     assert summary.loc["cla_spend_total", "la_value"] == pytest.approx(total.la_value)
+
+
+def test_the_latest_year_is_the_latest_published_even_when_suppressed(
+        loaded_store: Store) -> None:
+    """Halton's latest figure is a "c": it is shown as such, not replaced by an older year."""
+    result = benchmark_la(loaded_store, "Halton", indicator_ids=["cla_rate_per_10k"])
+    assert result.indicators[0].year == 2024
+    assert result.indicators[0].la_status == "suppressed"

@@ -363,8 +363,9 @@ def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalA
     wide = table.la
     own = wide[la.la_code].dropna() if la.la_code in wide.columns else pd.Series(dtype=float)
     if year is None:
-        year = int(own.index.max()) if not own.empty else (
-            int(wide.index.max()) if not wide.empty else None)
+        held = {int(y) for y in own.index} | {y for level, y, code in table.suppressed
+                                               if level == LA_LEVEL and code == la.la_code}
+        year = max(held) if held else (int(wide.index.max()) if not wide.empty else None)
     this_year = pd.Series(wide.loc[year] if year in wide.index else [], dtype=float)
     national = competition_rank(this_year, indicator.polarity)
     ranked = int(this_year.notna().sum())
