@@ -431,7 +431,8 @@ def _headline_charts(bench: BenchmarkResult, headline: IndicatorBenchmark) -> li
     for column in ("la", "neighbour_mean", "region", "england"):
         if column not in trend.columns:
             trend[column] = None
-        status = (trend[TREND_STATUS[column]].tolist() if TREND_STATUS.get(column) in trend
+        status_column = TREND_STATUS.get(column, "")
+        status = (trend[status_column].tolist() if status_column in trend.columns
                   else ["published"] * len(trend))
         trend[column] = pd.Series([_shown(v, unit, s) for v, s in
                                    zip(trend[column].tolist(), status, strict=True)],
