@@ -126,6 +126,10 @@ class FittedRates:
     """Year-to-year spread (sd of the log) of the entry level beyond chance, from the returns."""
     exit_drift: float = 0.0
     """The same for the rate of leaving care."""
+    move_drift: float = 0.0
+    """The same for each move's rate by age band, beyond the change all moves share."""
+    entry_mix_drift: float = 0.0
+    """The same for entries by age band and first placement, beyond the change all share."""
 
     @property
     def pooled_hazards(self) -> FloatArray:
@@ -164,6 +168,100 @@ class _Paths:
     stock: FloatArray  # (draws, steps + 1, bands, placements)
     starts: FloatArray  # (draws, steps)
     ceases: FloatArray  # (draws, steps)
+
+
+def count_moves(histories: CareHistories, start: np.datetime64, end: np.datetime64,
+                time_in_care_lower_years: Sequence[float] = TIME_IN_CARE_LOWER_YEARS
+                ) -> tuple[FloatArray, FloatArray]:
+    """Moves (bands, times in care, K, K+1) and child-years of exposure (bands, times in care, K)
+    in [start, end); a move's age and time in care are those on its last day in the placement."""
+    periods = histories.periods
+    placements = list(histories.placements)
+    n_bands, n_stages, k = len(AGE_BANDS), len(time_in_care_lower_years), len(placements)
+    raw_end = periods["end"].to_numpy(dtype="datetime64[ns]")
+    raw_start = periods["start"].to_numpy(dtype="datetime64[ns]")
+    overlaps = (raw_start < end) & (np.isnat(raw_end) | (raw_end >= start))
+    raw_end, raw_start = raw_end[overlaps], raw_start[overlaps]
+    first = np.maximum(raw_start, start)
+    last = np.minimum(np.where(np.isnat(raw_end), end, raw_end), end)
+    dob = periods["dob"].to_numpy(dtype="datetime64[ns]")[overlaps]
+    began = spell_start_of_periods(histories)[overlaps]
+    place = pd.Categorical(periods["placement"].to_numpy()[overlaps], categories=placements).codes
+    exposure = np.zeros((n_bands, n_stages, k))
+    for band, stage, days in exposure_days_by_age_and_time_in_care(
+            dob, began, first, last, time_in_care_lower_years):
+        exposure[band, stage] = np.bincount(place, weights=days, minlength=k)
+
+    next_state = periods["next"].to_numpy()[overlaps]
+    ended = (~np.isnat(raw_end)) & (raw_end >= start) & (raw_end < end)
+    counted = ended & (next_state != "open") & ~periods["aged_out"].to_numpy()[overlaps]
+    target = pd.Categorical(next_state[counted], categories=[*placements, EXIT]).codes
+    end_age = age_in_years(pd.Series(dob[counted]), pd.Series(raw_end[counted]))
+    in_care_days = (raw_end[counted] - began[counted]) / np.timedelta64(1, "D")
+    lower = np.asarray(time_in_care_lower_years, dtype=float)
+    stage_at_end = np.clip(np.searchsorted(lower, (in_care_days - 0.5) / DAYS_PER_YEAR,
+                                           side="right") - 1, 0, n_stages - 1)
+    events = np.zeros((n_bands, n_stages, k, k + 1))
+    np.add.at(events, (age_band_index(end_age - 0.5 / DAYS_PER_YEAR), stage_at_end,
+                       place[counted], target), 1.0)
+    return events, exposure / DAYS_PER_YEAR
+
+
+def count_entries(histories: CareHistories, start: np.datetime64, end: np.datetime64
+                  ) -> FloatArray:
+    """Periods of care begun in [start, end) by single year of age and first placement."""
+    spells = histories.spells
+    spell_start = spells["start"].to_numpy(dtype="datetime64[ns]")
+    entering = (spell_start >= start) & (spell_start < end)
+    age = np.clip(np.floor(spells["age_at_start"].to_numpy()[entering]), 0,
+                  CARE_ENDS_AT_YEARS - 1).astype(int)
+    place = pd.Categorical(spells["entry_placement"].to_numpy()[entering],
+                           categories=list(histories.placements)).codes
+    entries = np.zeros((CARE_ENDS_AT_YEARS, len(histories.placements)))
+    np.add.at(entries, (age, place), 1.0)
+    return entries
+
+
+def _spread_beyond_chance(counts: FloatArray, exposure: FloatArray, least: float = 5.0) -> float:
+    """The sd of the year-on-year change in the log rate of each cell (counts / exposure, with
+    years on the first axis) beyond chance (1/n + 1/n' for counts n, n') and beyond the change
+    all cells share that year, weighted by each change's precision; cells with fewer than
+    `least` counts in either year are left out, and zero without two such years."""
+    total = weights = 0.0
+    for n0, n1, x0, x1 in zip(counts[:-1], counts[1:], exposure[:-1], exposure[1:], strict=True):
+        used = (n0 >= least) & (n1 >= least) & (x0 > 0) & (x1 > 0)
+        if used.sum() < 2:
+            continue
+        change = np.log(n1[used] / x1[used]) - np.log(n0[used] / x0[used])
+        chance = 1.0 / n0[used] + 1.0 / n1[used]
+        weight = 1.0 / chance
+        change -= float(np.sum(weight * change) / weight.sum())
+        total += float(np.sum(weight * (change ** 2 - chance)))
+        weights += float(weight.sum())
+    return float(np.sqrt(max(total / weights, 0.0))) if weights > 0 else 0.0
+
+
+def cell_drifts(histories: CareHistories, until: pd.Timestamp) -> tuple[float, float]:
+    """How much single rates move from one collection year to the next beyond chance and beyond
+    the change they share: each move's rate by age band, and entries by age band and first
+    placement (see `_spread_beyond_chance`), over the collection years up to `until`."""
+    moves, exposure, entries = [], [], []
+    entry_band = age_band_index(np.arange(CARE_ENDS_AT_YEARS))
+    for year in histories.collection_years:
+        if pd.Timestamp(year=year, month=3, day=31) > until:
+            continue
+        start = np.datetime64(pd.Timestamp(year=year - 1, month=4, day=1), "ns")
+        end = np.datetime64(pd.Timestamp(year=year, month=4, day=1), "ns")
+        events, years = count_moves(histories, start, end, (0.0,))
+        moves.append(events[:, 0].reshape(-1))
+        exposure.append(np.broadcast_to(years[:, 0, :, None], events[:, 0].shape).reshape(-1))
+        by_band = np.zeros((len(AGE_BANDS), len(histories.placements)))
+        np.add.at(by_band, entry_band, count_entries(histories, start, end))
+        entries.append(by_band.reshape(-1))
+    if len(moves) < 2:
+        return 0.0, 0.0
+    return (_spread_beyond_chance(np.asarray(moves), np.asarray(exposure)),
+            _spread_beyond_chance(np.asarray(entries), np.ones((len(entries), len(entries[0])))))
 
 
 def time_in_care_band(years: npt.ArrayLike) -> npt.NDArray[np.int64]:
@@ -283,52 +381,19 @@ class ChildLevelModel:
 
     def _estimate(self, histories: CareHistories, start: pd.Timestamp, end: pd.Timestamp
                   ) -> FittedRates:
-        periods = histories.periods
-        n_bands, n_stages, n_places = (len(AGE_BANDS), len(TIME_IN_CARE_BANDS),
-                                       len(self.placements))
-        w0 = np.datetime64(start, "ns")
-        w1 = np.datetime64(end, "ns")
-        first = np.maximum(periods["start"].to_numpy(dtype="datetime64[ns]"), w0)
-        raw_end = periods["end"].to_numpy(dtype="datetime64[ns]")
-        last = np.minimum(np.where(np.isnat(raw_end), w1, raw_end), w1)
-        dob = periods["dob"].to_numpy(dtype="datetime64[ns]")
-        began = spell_start_of_periods(histories)
-        place = pd.Categorical(periods["placement"], categories=list(self.placements)).codes
-        exposure = np.zeros((n_bands, n_stages, n_places))
-        for band, stage, days in exposure_days_by_age_and_time_in_care(
-                dob, began, first, last, TIME_IN_CARE_LOWER_YEARS):
-            exposure[band, stage] = np.bincount(place, weights=days, minlength=n_places)
-
-        targets = [*self.placements, EXIT]
-        next_state = periods["next"].to_numpy()
-        ended = (~np.isnat(raw_end)) & (raw_end >= w0) & (raw_end < w1)
-        counted = ended & (next_state != "open") & ~periods["aged_out"].to_numpy()
-        target_index = pd.Categorical(next_state[counted], categories=targets).codes
-        end_age = age_in_years(pd.Series(dob[counted]), pd.Series(raw_end[counted]))
-        band_at_end = age_band_index(end_age - 0.5 / DAYS_PER_YEAR)
-        in_care_days = (raw_end[counted] - began[counted]) / np.timedelta64(1, "D")
-        stage_at_end = time_in_care_band((in_care_days - 0.5) / DAYS_PER_YEAR)
-        events = np.zeros((n_bands, n_stages, n_places, n_places + 1))
-        np.add.at(events, (band_at_end, stage_at_end, place[counted], target_index), 1.0)
-
-        spells = histories.spells
-        spell_start = spells["start"].to_numpy(dtype="datetime64[ns]")
+        w0, w1 = np.datetime64(start, "ns"), np.datetime64(end, "ns")
         e0 = max(w0, w1 - np.timedelta64(round(self.entry_window_years * DAYS_PER_YEAR), "D"))
-        entering = (spell_start >= w0) & (spell_start < w1)
-        recent = float(((spell_start >= e0) & (spell_start < w1)).sum())
-        entry_age = np.clip(np.floor(spells["age_at_start"].to_numpy()[entering]), 0,
-                            CARE_ENDS_AT_YEARS - 1).astype(int)
-        entry_place = pd.Categorical(spells["entry_placement"].to_numpy()[entering],
-                                     categories=list(self.placements)).codes
-        entries = np.zeros((CARE_ENDS_AT_YEARS, n_places))
-        np.add.at(entries, (entry_age, entry_place), 1.0)
+        events, exposure = count_moves(histories, w0, w1)
+        entries = count_entries(histories, w0, w1)
+        recent = float(count_entries(histories, e0, w1).sum())
+
         def years(since: np.datetime64) -> float:
             return float((w1 - since) / np.timedelta64(1, "D")) / DAYS_PER_YEAR
 
         return FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
-                           exposure / DAYS_PER_YEAR, entries, years(w0), years(e0), recent,
-                           entry_drift(histories, end), exit_drift(histories, end))
-
+                           exposure, entries, years(w0), years(e0), recent,
+                           entry_drift(histories, end), exit_drift(histories, end),
+                           *cell_drifts(histories, end))
 
     def _stock_at(self, histories: CareHistories, when: pd.Timestamp) -> FloatArray:
         """Children in care at `when` by age slot (steps_per_year per year of age), time in care
@@ -460,8 +525,13 @@ class ChildLevelModel:
         starts = np.zeros((n_draws, steps))
         ceases = np.zeros((n_draws, steps))
         base_entries = entries_per_year[:, slot_year, :] / (spy * spy)
+        rates = self.rates
         level, exit_level = (self._random_walk(rng, drift if uncertain else 0.0, n_draws, horizon)
-                             for drift in (self.rates.entry_drift, self.rates.exit_drift))
+                             for drift in (rates.entry_drift, rates.exit_drift))
+        move_level = self._random_walk(rng, rates.move_drift if uncertain else 0.0, n_draws,
+                                       horizon, (len(AGE_BANDS), k, k + 1))
+        mix_level = self._random_walk(rng, rates.entry_mix_drift if uncertain else 0.0, n_draws,
+                                      horizon, (len(AGE_BANDS), k))[:, :, slot_band]
         last_effect, last_year = -1.0, -1
         step = arriving = np.empty(0)
         for t in range(steps):
@@ -469,11 +539,11 @@ class ChildLevelModel:
             effect = scenario.ramp((t + 0.5) / spy) if scenario is not None else 0.0
             if effect != last_effect or t // spy != last_year:
                 factor = 1.0 + (hazard_factor - 1.0) * effect
-                drifted = hazards * factor
+                drifted = hazards * factor * move_level[:, t // spy, :, None]
                 drifted[..., k] *= exit_level[:, t // spy, None, None, None]
                 step = self._step_probabilities(drifted)[:, slot_band][:, :, slot_stage]
                 arriving = (base_entries * (1.0 + (entry_factor - 1.0) * effect)[slot_band][
-                    None, :, None] * level[:, t // spy, None, None]) / 2
+                    None, :, None] * level[:, t // spy, None, None] * mix_level[:, t // spy]) / 2
                 last_effect, last_year = effect, t // spy
             pop[:, :, 0, 1] += arriving
             moved = np.matmul(pop, step)
@@ -509,11 +579,14 @@ class ChildLevelModel:
         return drawn + rng.poisson(expected[:, :, 1])
 
     @staticmethod
-    def _random_walk(rng: np.random.Generator, drift: float, n_draws: int, years: int
-                     ) -> FloatArray:
-        """Per draw, a multiplier for each projection year: a random walk in logs with steps of
-        sd `drift`, each step's multiplier of mean 1."""
-        return np.exp(np.cumsum(rng.normal(-drift ** 2 / 2, drift, (n_draws, years)), axis=1))
+    def _random_walk(rng: np.random.Generator, drift: float, n_draws: int, years: int,
+                     cells: tuple[int, ...] = ()) -> FloatArray:
+        """Per draw, a multiplier for each projection year (and each of `cells`, independently):
+        a random walk in logs with steps of sd `drift`, each step's multiplier of mean 1."""
+        if drift <= 0:
+            return np.ones((n_draws, years, *cells))
+        steps = rng.normal(-drift ** 2 / 2, drift, (n_draws, years, *cells))
+        return np.exp(np.cumsum(steps, axis=1))
 
     def predict(self, horizon: int, level: Sequence[int] | int = (80,),
                 n_draws: int | None = None, seed: int | None = None,
