@@ -38,8 +38,10 @@ from sf_benefits.project.categories import ALL_PLACEMENTS, MEASURES, PLACEMENTS
 from sf_benefits.project.childlevel.ages import (
     AGE_BANDS,
     CARE_ENDS_AT_YEARS,
+    MONTHS_IN_CARE_AGE,
     DAYS_PER_YEAR,
     age_band_index,
+    band_of_month_of_age,
 )
 from sf_benefits.project.childlevel.histories import (
     EXIT,
@@ -115,7 +117,7 @@ class FittedRates:
     placements: tuple[str, ...]
     events: FloatArray  # (bands, times in care, placements, placements + exit)
     exposure_years: FloatArray  # (bands, times in care, placements)
-    entries: FloatArray  # (18 single years of age, placements) over the window
+    entries: FloatArray  # (216 whole months of age, placements) over the window
     window_years: float
     entry_window_years: float
     """Length of the last part of the window whose number of entries gives the entry level (the
@@ -209,15 +211,16 @@ def count_moves(histories: CareHistories, start: np.datetime64, end: np.datetime
 
 def count_entries(histories: CareHistories, start: np.datetime64, end: np.datetime64
                   ) -> FloatArray:
-    """Periods of care begun in [start, end) by single year of age and first placement."""
+    """Periods of care begun in [start, end) by whole month of age and first placement (many
+    children enter care at birth: a year of age is too coarse for the under-1s)."""
     spells = histories.spells
     spell_start = spells["start"].to_numpy(dtype="datetime64[ns]")
     entering = (spell_start >= start) & (spell_start < end)
-    age = np.clip(np.floor(spells["age_at_start"].to_numpy()[entering]), 0,
-                  CARE_ENDS_AT_YEARS - 1).astype(int)
+    age = np.clip(np.floor(spells["age_at_start"].to_numpy()[entering] * 12), 0,
+                  MONTHS_IN_CARE_AGE - 1).astype(int)
     place = pd.Categorical(spells["entry_placement"].to_numpy()[entering],
                            categories=list(histories.placements)).codes
-    entries = np.zeros((CARE_ENDS_AT_YEARS, len(histories.placements)))
+    entries = np.zeros((MONTHS_IN_CARE_AGE, len(histories.placements)))
     np.add.at(entries, (age, place), 1.0)
     return entries
 
@@ -246,7 +249,7 @@ def cell_drifts(histories: CareHistories, until: pd.Timestamp) -> tuple[float, f
     the change they share: each move's rate by age band, and entries by age band and first
     placement (see `_spread_beyond_chance`), over the collection years up to `until`."""
     moves, exposure, entries = [], [], []
-    entry_band = age_band_index(np.arange(CARE_ENDS_AT_YEARS))
+    entry_band = band_of_month_of_age()
     for year in histories.collection_years:
         if pd.Timestamp(year=year, month=3, day=31) > until:
             continue
@@ -327,7 +330,7 @@ def exit_drift(histories: CareHistories, until: pd.Timestamp) -> float:
 class ChildLevelModel:
     """Multi-state projection of children in care from SSDA903 episodes (see module docstring)."""
 
-    def __init__(self, window_years: float = 2.0, placement_map: Mapping[str, str] | None = None,
+    def __init__(self, window_years: float = 3.0, placement_map: Mapping[str, str] | None = None,
                  placements: Sequence[str] = PLACEMENTS, steps_per_year: int = 4,
                  n_draws: int = 200, seed: int = 903, rate_uncertainty: bool = True,
                  entry_window_years: float = 1.0) -> None:
@@ -445,7 +448,7 @@ class ChildLevelModel:
     def entry_rates(self) -> pd.DataFrame:
         """Entries per year by age band and first placement (tidy)."""
         rates = self.rates
-        bands = age_band_index(np.arange(CARE_ENDS_AT_YEARS))
+        bands = band_of_month_of_age()
         rows = []
         for b, band in enumerate(AGE_BANDS):
             per_year = rates.entries_per_year[bands == b].sum(axis=0)
@@ -507,7 +510,6 @@ class ChildLevelModel:
         slots = spy * CARE_ENDS_AT_YEARS
         slot_band = age_band_index(np.arange(slots) / spy)
         band_starts = np.flatnonzero(np.r_[True, slot_band[1:] != slot_band[:-1]])
-        slot_year = np.arange(slots) // spy
         slot_stage = time_in_care_band(np.arange(spy + 1) / spy)
         uncertain = stochastic and self.rate_uncertainty
         hazards, entries_per_year = self._draw_parameters(rng, n_draws, uncertain)
@@ -524,7 +526,7 @@ class ChildLevelModel:
         expected = np.zeros((n_draws, steps + 1, 2, len(AGE_BANDS), k))
         starts = np.zeros((n_draws, steps))
         ceases = np.zeros((n_draws, steps))
-        base_entries = entries_per_year[:, slot_year, :] / (spy * spy)
+        base_entries = entries_per_year.reshape(n_draws, slots, -1, k).sum(axis=2) / spy
         rates = self.rates
         level, exit_level = (self._random_walk(rng, drift if uncertain else 0.0, n_draws, horizon)
                              for drift in (rates.entry_drift, rates.exit_drift))
@@ -582,10 +584,12 @@ class ChildLevelModel:
     def _random_walk(rng: np.random.Generator, drift: float, n_draws: int, years: int,
                      cells: tuple[int, ...] = ()) -> FloatArray:
         """Per draw, a multiplier for each projection year (and each of `cells`, independently):
-        a random walk in logs with steps of sd `drift`, each step's multiplier of mean 1."""
+        a random walk in logs with steps of sd `drift`, each step's multiplier of mean 1. Draws
+        come in antithetic pairs (steps z and -z), so the mean over draws is steadier."""
         if drift <= 0:
             return np.ones((n_draws, years, *cells))
-        steps = rng.normal(-drift ** 2 / 2, drift, (n_draws, years, *cells))
+        half = rng.normal(0.0, drift, ((n_draws + 1) // 2, years, *cells))
+        steps = np.concatenate([half, -half])[:n_draws] - drift ** 2 / 2
         return np.exp(np.cumsum(steps, axis=1))
 
     def predict(self, horizon: int, level: Sequence[int] | int = (80,),
