@@ -211,19 +211,3 @@ def exposure_days_by_age_and_time_in_care(
             overlap = np.minimum(hi_age, began + c1) - np.maximum(lo_age, began + c0)
             out.append((band, stage, np.clip(overlap, 0.0, None)))
     return out
-
-
-def band_exposure_days(dob: npt.NDArray[np.datetime64], start: npt.NDArray[np.datetime64],
-                       end: npt.NDArray[np.datetime64]) -> npt.NDArray[np.float64]:
-    """Days each interval [start, end) spends in each age band: an (n, bands) array (worked out
-    band by band, so the temporaries are one column long)."""
-    born = dob.astype("datetime64[D]").astype(np.int64).astype(float)
-    first = start.astype("datetime64[D]").astype(np.int64).astype(float)
-    last = end.astype("datetime64[D]").astype(np.int64).astype(float)
-    lowers = np.asarray(AGE_BAND_LOWER_YEARS, dtype=float) * DAYS_PER_YEAR
-    uppers = np.r_[lowers[1:], np.inf]
-    days = np.empty((len(born), len(lowers)))
-    for band, (lower, upper) in enumerate(zip(lowers, uppers, strict=True)):
-        np.subtract(np.minimum(last, born + upper), np.maximum(first, born + lower),
-                    out=days[:, band])
-    return np.clip(days, 0.0, None, out=days)
