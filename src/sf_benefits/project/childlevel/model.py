@@ -27,7 +27,7 @@ seed)` gives DemandDraws that the LA-level scenario and money engine consumes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -132,6 +132,10 @@ class FittedRates:
     """The same for each move's rate by age band, beyond the change all moves share."""
     entry_mix_drift: float = 0.0
     """The same for entries by age band and first placement, beyond the change all share."""
+    mix_misfit: float = 0.0
+    """Spread (sd of the log) beyond chance of children in care by age band and placement
+    around the model's expectation one year ahead, relative to the total, when the model is run
+    a year earlier on the same returns: how far its mix misses for reasons it does not model."""
 
     @property
     def pooled_hazards(self) -> FloatArray:
@@ -225,10 +229,12 @@ def count_entries(histories: CareHistories, start: np.datetime64, end: np.dateti
     return entries
 
 
-def _spread_beyond_chance(counts: FloatArray, exposure: FloatArray, least: float = 5.0) -> float:
+def _spread_beyond_chance(counts: FloatArray, exposure: FloatArray, least: float = 5.0,
+                          first_counted: bool = True) -> float:
     """The sd of the year-on-year change in the log rate of each cell (counts / exposure, with
-    years on the first axis) beyond chance (1/n + 1/n' for counts n, n') and beyond the change
-    all cells share that year, weighted by each change's precision; cells with fewer than
+    years on the first axis) beyond chance (1/n + 1/n' for counts n, n'; only 1/n' when the
+    first year holds expected numbers rather than counts, `first_counted` False) and beyond the
+    change all cells share that year, weighted by each change's precision; cells with fewer than
     `least` counts in either year are left out, and zero without two such years."""
     total = weights = 0.0
     for n0, n1, x0, x1 in zip(counts[:-1], counts[1:], exposure[:-1], exposure[1:], strict=True):
@@ -236,7 +242,7 @@ def _spread_beyond_chance(counts: FloatArray, exposure: FloatArray, least: float
         if used.sum() < 2:
             continue
         change = np.log(n1[used] / x1[used]) - np.log(n0[used] / x0[used])
-        chance = 1.0 / n0[used] + 1.0 / n1[used]
+        chance = 1.0 / n1[used] + (1.0 / n0[used] if first_counted else 0.0)
         weight = 1.0 / chance
         change -= float(np.sum(weight * change) / weight.sum())
         total += float(np.sum(weight * (change ** 2 - chance)))
@@ -380,10 +386,33 @@ class ChildLevelModel:
         self.histories_ = histories
         self.rates_ = self._estimate(histories, start, end)
         self._initial = self._stock_at(histories, end)
+        misfit = self._mix_misfit(histories, max(first_day, start - pd.DateOffset(years=1)), end)
+        self.rates_ = replace(self.rates_, mix_misfit=misfit)
         return self
 
-    def _estimate(self, histories: CareHistories, start: pd.Timestamp, end: pd.Timestamp
-                  ) -> FittedRates:
+    def _mix_misfit(self, histories: CareHistories, start: pd.Timestamp, end: pd.Timestamp
+                    ) -> float:
+        """How far the model's mix of children by age band and placement missed, beyond chance,
+        when run a year before `end` (rates from `start`) against the children in care at `end`
+        (see `_spread_beyond_chance`); zero when that leaves less than a year of returns."""
+        earlier = end - pd.DateOffset(years=1)
+        if earlier - start < pd.Timedelta(days=365):
+            return 0.0
+        rerun = ChildLevelModel(self.window_years, self.placement_map, self.placements,
+                                self.steps_per_year, rate_uncertainty=False,
+                                entry_window_years=self.entry_window_years)
+        rerun.rates_ = rerun._estimate(histories, start, earlier, drifts=False)
+        rerun._initial = rerun._stock_at(histories, earlier)
+        expected = rerun._simulate(1, 1, 0, None, stochastic=False).stock[0, -1]
+        assert self._initial is not None
+        slot_band = age_band_index(np.arange(self._initial.shape[0]) / self.steps_per_year)
+        actual = np.zeros_like(expected)
+        np.add.at(actual, slot_band, self._initial.sum(axis=1))
+        return _spread_beyond_chance(np.stack([expected.reshape(-1), actual.reshape(-1)]),
+                                     np.ones((2, expected.size)), first_counted=False)
+
+    def _estimate(self, histories: CareHistories, start: pd.Timestamp, end: pd.Timestamp,
+                  drifts: bool = True) -> FittedRates:
         w0, w1 = np.datetime64(start, "ns"), np.datetime64(end, "ns")
         e0 = max(w0, w1 - np.timedelta64(round(self.entry_window_years * DAYS_PER_YEAR), "D"))
         events, exposure = count_moves(histories, w0, w1)
@@ -393,10 +422,14 @@ class ChildLevelModel:
         def years(since: np.datetime64) -> float:
             return float((w1 - since) / np.timedelta64(1, "D")) / DAYS_PER_YEAR
 
-        return FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
-                           exposure, entries, years(w0), years(e0), recent,
-                           entry_drift(histories, end), exit_drift(histories, end),
-                           *cell_drifts(histories, end))
+        rates = FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
+                            exposure, entries, years(w0), years(e0), recent)
+        if not drifts:
+            return rates
+        return replace(rates, entry_drift=entry_drift(histories, end),
+                       exit_drift=exit_drift(histories, end),
+                       **dict(zip(("move_drift", "entry_mix_drift"), cell_drifts(histories, end),
+                                  strict=True)))
 
     def _stock_at(self, histories: CareHistories, when: pd.Timestamp) -> FloatArray:
         """Children in care at `when` by age slot (steps_per_year per year of age), time in care
@@ -560,6 +593,9 @@ class ChildLevelModel:
         stock = expected.sum(axis=2)
         if stochastic:
             stock[:, 1:] = self._chance(rng, expected[:, 1:], self._initial.sum())
+            if uncertain and rates.mix_misfit > 0:
+                stock[:, 1:] = self._mix_noise(rng, stock[:, 1:], rates.mix_misfit,
+                                               np.arange(1, steps + 1) / spy)
             starts, ceases = rng.poisson(starts).astype(float), rng.poisson(ceases).astype(float)
         jump_off = self.rates.reference_end
         dates = pd.DatetimeIndex([jump_off + pd.DateOffset(months=12 // spy * i)
@@ -579,6 +615,20 @@ class ChildLevelModel:
         shares /= shares.sum(axis=2, keepdims=True)
         drawn = rng.multinomial(int(round(opening)), shares)[:, :, :-1].reshape(stayers.shape)
         return drawn + rng.poisson(expected[:, :, 1])
+
+    @staticmethod
+    def _mix_noise(rng: np.random.Generator, stock: FloatArray, misfit: float,
+                   years: FloatArray) -> FloatArray:
+        """Children in care (draws, dates, bands, K) with each draw's mix across age bands and
+        placements moved by the model's misfit: each cell scaled by a log-normal factor of sd
+        `misfit` x sqrt(years ahead), fixed over dates, then all rescaled to the draw's total."""
+        z = rng.normal(size=(stock.shape[0], 1, *stock.shape[2:]))
+        spread = misfit * np.sqrt(years)[None, :, None, None]
+        moved = stock * np.exp(spread * z - spread ** 2 / 2)
+        total = stock.sum(axis=(2, 3), keepdims=True)
+        scale = np.divide(total, moved.sum(axis=(2, 3), keepdims=True),
+                          out=np.ones_like(total), where=total > 0)
+        return moved * scale
 
     @staticmethod
     def _random_walk(rng: np.random.Generator, drift: float, n_draws: int, years: int,
