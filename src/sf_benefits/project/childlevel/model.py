@@ -38,15 +38,14 @@ from sf_benefits.project.categories import ALL_PLACEMENTS, MEASURES, PLACEMENTS
 from sf_benefits.project.childlevel.ages import (
     AGE_BANDS,
     CARE_ENDS_AT_YEARS,
-    MONTHS_IN_CARE_AGE,
     DAYS_PER_YEAR,
+    MONTHS_IN_CARE_AGE,
     age_band_index,
     band_of_month_of_age,
 )
 from sf_benefits.project.childlevel.histories import (
     EXIT,
     CareHistories,
-    age_in_years,
     build_histories,
     exposure_days_by_age_and_time_in_care,
 )
@@ -176,56 +175,86 @@ class _Paths:
     ceases: FloatArray  # (draws, steps)
 
 
-def count_moves(histories: CareHistories, start: np.datetime64, end: np.datetime64,
+@dataclass(frozen=True)
+class CareArrays:
+    """The columns of care histories that rates are counted from, as arrays (made once a fit):
+    per placement period its start, end (NaT while open), date of birth, the day its period of
+    care began, placement, what came next (a placement's index, K for out of care, -1 while
+    open) and whether it ended on turning 18; per period of care its start, month of age at
+    entry and first placement."""
+
+    start: npt.NDArray[np.datetime64]
+    end: npt.NDArray[np.datetime64]
+    dob: npt.NDArray[np.datetime64]
+    began: npt.NDArray[np.datetime64]
+    place: npt.NDArray[np.intp]
+    target: npt.NDArray[np.intp]
+    aged_out: npt.NDArray[np.bool_]
+    spell_start: npt.NDArray[np.datetime64]
+    entry_month: npt.NDArray[np.intp]
+    entry_place: npt.NDArray[np.intp]
+    placements: int
+
+    @classmethod
+    def of(cls, histories: CareHistories) -> CareArrays:
+        periods, spells = histories.periods, histories.spells
+        placements = list(histories.placements)
+        row = np.searchsorted(spells["spell"].to_numpy(), periods["spell"].to_numpy())
+        spell_start = spells["start"].to_numpy(dtype="datetime64[ns]")
+        next_state = pd.Categorical(periods["next"].to_numpy(), categories=[*placements, EXIT])
+        return cls(
+            periods["start"].to_numpy(dtype="datetime64[ns]"),
+            periods["end"].to_numpy(dtype="datetime64[ns]"),
+            periods["dob"].to_numpy(dtype="datetime64[ns]"), spell_start[row],
+            np.asarray(pd.Categorical(periods["placement"].to_numpy(), categories=placements)
+                       .codes, dtype=np.intp),
+            np.asarray(next_state.codes, dtype=np.intp), periods["aged_out"].to_numpy(dtype=bool),
+            spell_start,
+            np.clip(np.floor(spells["age_at_start"].to_numpy() * 12), 0,
+                    MONTHS_IN_CARE_AGE - 1).astype(np.intp),
+            np.asarray(pd.Categorical(spells["entry_placement"].to_numpy(),
+                                      categories=placements).codes, dtype=np.intp),
+            len(placements))
+
+
+def count_moves(arrays: CareArrays, start: np.datetime64, end: np.datetime64,
                 time_in_care_lower_years: Sequence[float] = TIME_IN_CARE_LOWER_YEARS
                 ) -> tuple[FloatArray, FloatArray]:
     """Moves (bands, times in care, K, K+1) and child-years of exposure (bands, times in care, K)
     in [start, end); a move's age and time in care are those on its last day in the placement."""
-    periods = histories.periods
-    placements = list(histories.placements)
-    n_bands, n_stages, k = len(AGE_BANDS), len(time_in_care_lower_years), len(placements)
-    raw_end = periods["end"].to_numpy(dtype="datetime64[ns]")
-    raw_start = periods["start"].to_numpy(dtype="datetime64[ns]")
-    overlaps = (raw_start < end) & (np.isnat(raw_end) | (raw_end >= start))
-    raw_end, raw_start = raw_end[overlaps], raw_start[overlaps]
-    first = np.maximum(raw_start, start)
+    n_bands, n_stages, k = len(AGE_BANDS), len(time_in_care_lower_years), arrays.placements
+    overlaps = np.flatnonzero((arrays.start < end)
+                              & (np.isnat(arrays.end) | (arrays.end >= start)))
+    raw_end = arrays.end[overlaps]
+    first = np.maximum(arrays.start[overlaps], start)
     last = np.minimum(np.where(np.isnat(raw_end), end, raw_end), end)
-    dob = periods["dob"].to_numpy(dtype="datetime64[ns]")[overlaps]
-    began = spell_start_of_periods(histories)[overlaps]
-    place = pd.Categorical(periods["placement"].to_numpy()[overlaps], categories=placements).codes
+    dob, began, place = arrays.dob[overlaps], arrays.began[overlaps], arrays.place[overlaps]
     exposure = np.zeros((n_bands, n_stages, k))
     for band, stage, days in exposure_days_by_age_and_time_in_care(
             dob, began, first, last, time_in_care_lower_years):
         exposure[band, stage] = np.bincount(place, weights=days, minlength=k)
 
-    next_state = periods["next"].to_numpy()[overlaps]
-    ended = (~np.isnat(raw_end)) & (raw_end >= start) & (raw_end < end)
-    counted = ended & (next_state != "open") & ~periods["aged_out"].to_numpy()[overlaps]
-    target = pd.Categorical(next_state[counted], categories=[*placements, EXIT]).codes
-    end_age = age_in_years(pd.Series(dob[counted]), pd.Series(raw_end[counted]))
-    in_care_days = (raw_end[counted] - began[counted]) / np.timedelta64(1, "D")
+    target = arrays.target[overlaps]
+    counted = ((~np.isnat(raw_end)) & (raw_end >= start) & (raw_end < end) & (target >= 0)
+               & ~arrays.aged_out[overlaps])
+    day = np.timedelta64(1, "D")
+    end_age = np.floor((raw_end[counted] - dob[counted]) / day) / DAYS_PER_YEAR
+    in_care_days = (raw_end[counted] - began[counted]) / day
     lower = np.asarray(time_in_care_lower_years, dtype=float)
     stage_at_end = np.clip(np.searchsorted(lower, (in_care_days - 0.5) / DAYS_PER_YEAR,
                                            side="right") - 1, 0, n_stages - 1)
     events = np.zeros((n_bands, n_stages, k, k + 1))
     np.add.at(events, (age_band_index(end_age - 0.5 / DAYS_PER_YEAR), stage_at_end,
-                       place[counted], target), 1.0)
+                       place[counted], target[counted]), 1.0)
     return events, exposure / DAYS_PER_YEAR
 
 
-def count_entries(histories: CareHistories, start: np.datetime64, end: np.datetime64
-                  ) -> FloatArray:
+def count_entries(arrays: CareArrays, start: np.datetime64, end: np.datetime64) -> FloatArray:
     """Periods of care begun in [start, end) by whole month of age and first placement (many
     children enter care at birth: a year of age is too coarse for the under-1s)."""
-    spells = histories.spells
-    spell_start = spells["start"].to_numpy(dtype="datetime64[ns]")
-    entering = (spell_start >= start) & (spell_start < end)
-    age = np.clip(np.floor(spells["age_at_start"].to_numpy()[entering] * 12), 0,
-                  MONTHS_IN_CARE_AGE - 1).astype(int)
-    place = pd.Categorical(spells["entry_placement"].to_numpy()[entering],
-                           categories=list(histories.placements)).codes
-    entries = np.zeros((MONTHS_IN_CARE_AGE, len(histories.placements)))
-    np.add.at(entries, (age, place), 1.0)
+    entering = (arrays.spell_start >= start) & (arrays.spell_start < end)
+    entries = np.zeros((MONTHS_IN_CARE_AGE, arrays.placements))
+    np.add.at(entries, (arrays.entry_month[entering], arrays.entry_place[entering]), 1.0)
     return entries
 
 
@@ -250,22 +279,23 @@ def _spread_beyond_chance(counts: FloatArray, exposure: FloatArray, least: float
     return float(np.sqrt(max(total / weights, 0.0))) if weights > 0 else 0.0
 
 
-def cell_drifts(histories: CareHistories, until: pd.Timestamp) -> tuple[float, float]:
+def cell_drifts(arrays: CareArrays, collection_years: Sequence[int], until: pd.Timestamp
+                ) -> tuple[float, float]:
     """How much single rates move from one collection year to the next beyond chance and beyond
     the change they share: each move's rate by age band, and entries by age band and first
     placement (see `_spread_beyond_chance`), over the collection years up to `until`."""
     moves, exposure, entries = [], [], []
     entry_band = band_of_month_of_age()
-    for year in histories.collection_years:
+    for year in collection_years:
         if pd.Timestamp(year=year, month=3, day=31) > until:
             continue
         start = np.datetime64(pd.Timestamp(year=year - 1, month=4, day=1), "ns")
         end = np.datetime64(pd.Timestamp(year=year, month=4, day=1), "ns")
-        events, years = count_moves(histories, start, end, (0.0,))
+        events, years = count_moves(arrays, start, end, (0.0,))
         moves.append(events[:, 0].reshape(-1))
         exposure.append(np.broadcast_to(years[:, 0, :, None], events[:, 0].shape).reshape(-1))
-        by_band = np.zeros((len(AGE_BANDS), len(histories.placements)))
-        np.add.at(by_band, entry_band, count_entries(histories, start, end))
+        by_band = np.zeros((len(AGE_BANDS), arrays.placements))
+        np.add.at(by_band, entry_band, count_entries(arrays, start, end))
         entries.append(by_band.reshape(-1))
     if len(moves) < 2:
         return 0.0, 0.0
@@ -278,13 +308,6 @@ def time_in_care_band(years: npt.ArrayLike) -> npt.NDArray[np.int64]:
     lower = np.asarray(TIME_IN_CARE_LOWER_YEARS, dtype=float)
     index = np.searchsorted(lower, np.asarray(years, dtype=float), side="right") - 1
     return np.clip(index, 0, len(lower) - 1).astype(np.int64)
-
-
-def spell_start_of_periods(histories: CareHistories) -> npt.NDArray[np.datetime64]:
-    """The day each placement period's period of care began."""
-    spells = histories.spells
-    row = np.searchsorted(spells["spell"].to_numpy(), histories.periods["spell"].to_numpy())
-    return spells["start"].to_numpy(dtype="datetime64[ns]")[row]
 
 
 def _yearly(histories: CareHistories, until: pd.Timestamp
@@ -384,14 +407,14 @@ class ChildLevelModel:
         if start >= end:
             raise ValueError("the reference window is empty")
         self.histories_ = histories
-        self.rates_ = self._estimate(histories, start, end)
-        self._initial = self._stock_at(histories, end)
-        misfit = self._mix_misfit(histories, max(first_day, start - pd.DateOffset(years=1)), end)
+        arrays = CareArrays.of(histories)
+        self.rates_ = self._estimate(arrays, start, end, histories)
+        self._initial = self._stock_at(arrays, end)
+        misfit = self._mix_misfit(arrays, max(first_day, start - pd.DateOffset(years=1)), end)
         self.rates_ = replace(self.rates_, mix_misfit=misfit)
         return self
 
-    def _mix_misfit(self, histories: CareHistories, start: pd.Timestamp, end: pd.Timestamp
-                    ) -> float:
+    def _mix_misfit(self, arrays: CareArrays, start: pd.Timestamp, end: pd.Timestamp) -> float:
         """How far the model's mix of children by age band and placement missed, beyond chance,
         when run a year before `end` (rates from `start`) against the children in care at `end`
         (see `_spread_beyond_chance`); zero when that leaves less than a year of returns."""
@@ -401,8 +424,8 @@ class ChildLevelModel:
         rerun = ChildLevelModel(self.window_years, self.placement_map, self.placements,
                                 self.steps_per_year, rate_uncertainty=False,
                                 entry_window_years=self.entry_window_years)
-        rerun.rates_ = rerun._estimate(histories, start, earlier, drifts=False)
-        rerun._initial = rerun._stock_at(histories, earlier)
+        rerun.rates_ = rerun._estimate(arrays, start, earlier)
+        rerun._initial = rerun._stock_at(arrays, earlier)
         expected = rerun._simulate(1, 1, 0, None, stochastic=False).stock[0, -1]
         assert self._initial is not None
         slot_band = age_band_index(np.arange(self._initial.shape[0]) / self.steps_per_year)
@@ -411,45 +434,42 @@ class ChildLevelModel:
         return _spread_beyond_chance(np.stack([expected.reshape(-1), actual.reshape(-1)]),
                                      np.ones((2, expected.size)), first_counted=False)
 
-    def _estimate(self, histories: CareHistories, start: pd.Timestamp, end: pd.Timestamp,
-                  drifts: bool = True) -> FittedRates:
+    def _estimate(self, arrays: CareArrays, start: pd.Timestamp, end: pd.Timestamp,
+                  histories: CareHistories | None = None) -> FittedRates:
+        """Rates over [start, end), and (given the histories) how they drift from year to year."""
         w0, w1 = np.datetime64(start, "ns"), np.datetime64(end, "ns")
         e0 = max(w0, w1 - np.timedelta64(round(self.entry_window_years * DAYS_PER_YEAR), "D"))
-        events, exposure = count_moves(histories, w0, w1)
-        entries = count_entries(histories, w0, w1)
-        recent = float(count_entries(histories, e0, w1).sum())
+        events, exposure = count_moves(arrays, w0, w1)
+        entries = count_entries(arrays, w0, w1)
+        recent = float(count_entries(arrays, e0, w1).sum())
 
         def years(since: np.datetime64) -> float:
             return float((w1 - since) / np.timedelta64(1, "D")) / DAYS_PER_YEAR
 
         rates = FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
                             exposure, entries, years(w0), years(e0), recent)
-        if not drifts:
+        if histories is None:
             return rates
+        move, mix = cell_drifts(arrays, histories.collection_years, end)
         return replace(rates, entry_drift=entry_drift(histories, end),
-                       exit_drift=exit_drift(histories, end),
-                       **dict(zip(("move_drift", "entry_mix_drift"), cell_drifts(histories, end),
-                                  strict=True)))
+                       exit_drift=exit_drift(histories, end), move_drift=move,
+                       entry_mix_drift=mix)
 
-    def _stock_at(self, histories: CareHistories, when: pd.Timestamp) -> FloatArray:
+    def _stock_at(self, arrays: CareArrays, when: pd.Timestamp) -> FloatArray:
         """Children in care at `when` by age slot (steps_per_year per year of age), time in care
         (steps of the first year, then a year or more) and placement."""
-        periods = histories.periods
         stamp = np.datetime64(when, "ns")
-        start = periods["start"].to_numpy(dtype="datetime64[ns]")
-        end = periods["end"].to_numpy(dtype="datetime64[ns]")
-        in_care = (start <= stamp) & (np.isnat(end) | (end > stamp))
+        in_care = np.flatnonzero((arrays.start <= stamp)
+                                 & (np.isnat(arrays.end) | (arrays.end > stamp)))
         spy = self.steps_per_year
-        ages = age_in_years(periods["dob"][in_care], when)
+        day = np.timedelta64(1, "D")
+        ages = np.floor((stamp - arrays.dob[in_care]) / day) / DAYS_PER_YEAR
         slots = spy * CARE_ENDS_AT_YEARS
         slot = np.clip(np.floor(ages * spy), 0, slots - 1).astype(int)
-        in_care_years = (stamp - spell_start_of_periods(histories)[in_care]) / np.timedelta64(
-            1, "D") / DAYS_PER_YEAR
+        in_care_years = (stamp - arrays.began[in_care]) / day / DAYS_PER_YEAR
         care_slot = np.clip(np.rint(in_care_years * spy), 0, spy).astype(int)
-        place = pd.Categorical(periods["placement"][in_care],
-                               categories=list(self.placements)).codes
         stock = np.zeros((slots, spy + 1, len(self.placements)))
-        np.add.at(stock, (slot, care_slot, place), 1.0)
+        np.add.at(stock, (slot, care_slot, arrays.place[in_care]), 1.0)
         return stock
 
     def opening_stock(self) -> FloatArray:
@@ -614,7 +634,7 @@ class ChildLevelModel:
         shares = np.concatenate([shares, gone], axis=2)
         shares /= shares.sum(axis=2, keepdims=True)
         drawn = rng.multinomial(int(round(opening)), shares)[:, :, :-1].reshape(stayers.shape)
-        return drawn + rng.poisson(expected[:, :, 1])
+        return np.asarray(drawn + rng.poisson(expected[:, :, 1]), dtype=float)
 
     @staticmethod
     def _mix_noise(rng: np.random.Generator, stock: FloatArray, misfit: float,
