@@ -6,17 +6,23 @@ months in care, so one rate for all would send too many long-stayers out and too
 out of care is absorbing. Transition hazards by age band and time in care are occurrence/exposure
 rates (moves per child-year) over a reference window, each pooled towards its age band's rate
 over all times in care with the weight of `POOLING_YEARS` child-years (so sparse cells of a small
-LA borrow strength); entries are counts per year by single year of age and first placement. The
-projection ages children step by step (quarterly by default, ages and the first year in care
-tracked to the same step), moves them with competing-risk step probabilities, takes every child
-out of care on their 18th birthday and adds entries.
+LA borrow strength). Entries per year are the number in the last year of the window (entries
+trend; moves need more exposure: both windows chosen by the backtest in
+benchmarks/ssda903_vs_cs_demand_model.py), spread over months of age and first placements as in
+the whole window. The projection ages children step by step (quarterly by default, ages and the
+first year in care tracked to the same step), moves them with competing-risk probabilities
+chained over short sub-steps, takes every child out of care on their 18th birthday and adds
+entries.
 
-Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate per draw), random
-walks of the entry level and of the rate of leaving care from year to year as wide as the returns'
-own year-on-year changes beyond chance (`entry_drift`, `exit_drift`), and chance: each draw's
-expected path is exact for its rates, and the children in care on a date are drawn around it
-(a multinomial over cells for the children already in care at the jump-off, who each are in one
-cell or out of care; Poisson for later entrants, a thinned Poisson process). Everything is
+Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate and of the entry
+level per draw); random walks from year to year, as wide as the returns' own year-on-year changes
+beyond chance, of the entry level and the rate of leaving care (`entry_drift`, `exit_drift`), and
+of each move's rate and each age band's entries by first placement beyond the change they share
+(`move_drift`, `entry_mix_drift`); the model's own misfit of the mix by age band and placement,
+measured by rerunning it a year earlier on the same returns (`mix_misfit`); and chance: each
+draw's expected path is exact for its rates, and the children in care on a date are drawn around
+it (a multinomial over cells for the children already in care at the jump-off, who each are in
+one cell or out of care; Poisson for later entrants, a thinned Poisson process). Everything is
 vectorised over draws, ages, times in care and placements.
 
 The interface follows the project's models: the constructor stores settings, `fit` returns self,
@@ -160,7 +166,7 @@ class FittedRates:
 
     @property
     def entries_per_year(self) -> FloatArray:
-        """Entries per year by single year of age and first placement."""
+        """Entries per year by month of age and first placement."""
         return (self.entries / max(self.entries.sum(), 1.0) * self.recent_entries
                 / self.entry_window_years)
 
@@ -197,6 +203,7 @@ class CareArrays:
 
     @classmethod
     def of(cls, histories: CareHistories) -> CareArrays:
+        """The arrays of `histories`."""
         periods, spells = histories.periods, histories.spells
         placements = list(histories.placements)
         row = np.searchsorted(spells["spell"].to_numpy(), periods["spell"].to_numpy())
