@@ -570,6 +570,7 @@ class ChildLevelModel:
         slots = spy * CARE_ENDS_AT_YEARS
         slot_band = age_band_index(np.arange(slots) / spy)
         band_starts = np.flatnonzero(np.r_[True, slot_band[1:] != slot_band[:-1]])
+        band_slots = list(zip(band_starts, [*band_starts[1:], slots], strict=True))
         slot_stage = time_in_care_band(np.arange(spy + 1) / spy)
         uncertain = stochastic and self.rate_uncertainty
         hazards, entries_per_year = self._draw_parameters(rng, n_draws, uncertain)
@@ -596,6 +597,7 @@ class ChildLevelModel:
                                       horizon, (len(AGE_BANDS), k))[:, :, slot_band]
         last_effect, last_year = -1.0, -1
         step = arriving = np.empty(0)
+        moved = np.empty((*pop.shape[:-1], k + 1))
         for t in range(steps):
             expected[:, t] = np.add.reduceat(pop.sum(axis=2), band_starts, axis=1).swapaxes(1, 2)
             effect = scenario.ramp((t + 0.5) / spy) if scenario is not None else 0.0
@@ -603,15 +605,16 @@ class ChildLevelModel:
                 factor = 1.0 + (hazard_factor - 1.0) * effect
                 drifted = hazards * factor * move_level[:, t // spy, :, None]
                 drifted[..., k] *= exit_level[:, t // spy, None, None, None]
-                step = self._step_probabilities(drifted)[:, slot_band][:, :, slot_stage]
+                step = self._step_probabilities(drifted)[:, :, slot_stage]
                 arriving = (base_entries * (1.0 + (entry_factor - 1.0) * effect)[slot_band][
                     None, :, None] * level[:, t // spy, None, None] * mix_level[:, t // spy]) / 2
                 last_effect, last_year = effect, t // spy
             pop[:, :, 0, 1] += arriving
-            moved = np.matmul(pop, step)
+            for band, (first, last) in enumerate(band_slots):
+                np.matmul(pop[:, first:last], step[:, band, None], out=moved[:, first:last])
             ceases[:, t] = (moved[..., k].sum(axis=(1, 2, 3))
                             + moved[:, -1, :, :, :k].sum(axis=(1, 2, 3)))
-            pop = np.zeros_like(pop)
+            pop[:] = 0.0
             pop[:, 1:, 1:] = moved[:, :-1, :-1, :, :k]
             pop[:, 1:, -1] += moved[:, :-1, -1, :, :k]
             pop[:, :, 0, 1] += arriving
