@@ -246,3 +246,13 @@ def test_exit_drift_is_the_change_in_the_rate_of_leaving_beyond_chance() -> None
     changes = np.diff(np.log(rates))
     expected = np.sqrt(np.mean(changes ** 2) - 2 / np.mean(leaving))
     assert exit_drift(histories, pd.Timestamp("2022-03-31")) == pytest.approx(expected)
+
+
+def test_constant_planted_rates_give_little_drift_or_misfit(fitted: ChildLevelModel) -> None:
+    """The planted rates do not change from year to year and the planted moves are the model's
+    own kind, so the year-to-year spreads and the model's misfit are near zero (they would widen
+    the intervals for nothing)."""
+    rates = fitted.rates
+    spreads = [rates.entry_drift, rates.exit_drift, rates.move_drift, rates.entry_mix_drift,
+               rates.mix_misfit]
+    assert all(0.0 <= spread < 0.08 for spread in spreads), spreads

@@ -520,8 +520,9 @@ class ChildLevelModel:
 
     def _draw_parameters(self, rng: np.random.Generator, n_draws: int, uncertain: bool
                          ) -> tuple[FloatArray, FloatArray]:
-        """Hazards (draws, bands, times in care, K, K+1) and entries per year (draws, ages, K) for
-        each draw: Gamma posterior draws when `uncertain`, else the posterior means."""
+        """Hazards (draws, bands, times in care, K, K+1) and entries per year (draws, months of
+        age, K) for each draw: posterior draws when `uncertain` (Gamma for each hazard and the
+        entry level, Dirichlet for the entries' mix), else the posterior means."""
         rates = self.rates
         shape, rate = rates.posterior
         shapes = np.broadcast_to(shape, (n_draws, *shape.shape))
@@ -532,8 +533,8 @@ class ChildLevelModel:
         counts = np.broadcast_to(rates.entries, (n_draws, *rates.entries.shape))
         mix = np.where(counts > 0, rng.gamma(np.where(counts > 0, counts, 1.0)), 0.0)
         mix /= np.maximum(mix.sum(axis=(1, 2), keepdims=True), 1e-12)
-        level = rng.gamma(max(rates.recent_entries, 1e-9), size=n_draws) if (
-            rates.recent_entries > 0) else np.zeros(n_draws)
+        level = (rng.gamma(rates.recent_entries, size=n_draws) if rates.recent_entries > 0
+                 else np.zeros(n_draws))
         return hazards, mix * (level / rates.entry_window_years)[:, None, None]
 
     def _step_probabilities(self, hazards: FloatArray) -> FloatArray:
