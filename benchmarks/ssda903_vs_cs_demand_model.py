@@ -7,7 +7,10 @@ Speed is measured on the path a user runs, each command in its own process under
 up to 31 March 2021 and forecast 2022 and 2023, and fit to 2022 and forecast 2023, against the
 children in care in the later returns, in cs-demand-model's placement categories (fostering,
 residential, supported, other) and DfE age bands; each tool with its own default reference window
-(SF Benefits 2 years, cs-demand-model 6 months). Also SF Benefits' 80% interval coverage.
+(SF Benefits: moves over 3 years, entries over the last year; cs-demand-model 6 months). Also SF
+Benefits' 80% interval coverage of cells (age band x placement), placements and totals, per scale
+and over all; a cell counts when it held a child or the model expected one there (an empty cell
+nobody expects, such as a baby in semi-independent living, would be covered by any interval).
 
 cs-demand-model 0.5.1 pins pandas < 2 and numpy < 2, so it is installed from PyPI into its own
 virtual environment (created on first use under the data directory) and run in a subprocess.
@@ -164,11 +167,13 @@ def scores(predicted: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
         if "lo-80" in predicted.columns:
             at = predicted[predicted["date"] == when]
             by_place = at[at["age_band"] == "all"].set_index("placement")
-            inside = (group["children"] >= np.floor(group["lo-80"])) & (
-                group["children"] <= np.ceil(group["hi-80"]))
+            scored = (group["children"] > 0) | (group["mean"] >= 0.5)
+            inside = ((group["children"] >= np.floor(group["lo-80"])) & (
+                group["children"] <= np.ceil(group["hi-80"])))[scored]
             counts = places["children"].reindex(THEIR_CATEGORIES, fill_value=0)
             band = by_place.reindex(list(THEIR_CATEGORIES))
             row["cover_cells"] = 100 * float(inside.mean())
+            row["cells_inside"], row["cells_scored"] = int(inside.sum()), int(scored.sum())
             row["cover_placements"] = 100 * float(((counts >= np.floor(band["lo-80"])) & (
                 counts <= np.ceil(band["hi-80"]))).mean())
             whole = at[(at["age_band"] == "all") & (at["placement"] == "all")]
@@ -230,10 +235,23 @@ def print_accuracy(accuracy: dict[str, pd.DataFrame]) -> None:
                      if r.tool == "SF Benefits" else "")
             print(f"| {scale} | {r.origin} | {r.date} | {r.tool} | {r.total_error:+.1f} | "
                   f"{r.wape_placements:.1f} | {r.wape_cells:.1f} | {cover} |")
-    every = pd.concat(accuracy.values())
+    every = pd.concat(accuracy, names=["scale"]).reset_index(level=0)
     ours = every[every["tool"] == "SF Benefits"]
-    print(f"\nSF Benefits 80% intervals, all scales and origins: cells {ours['cover_cells'].mean():.0f}%,"
-          f" placements {ours['cover_placements'].mean():.0f}%, totals {ours['cover_total'].mean():.0f}%")
+    theirs = every[every["tool"] != "SF Benefits"]
+    print("\n| scale | mean abs. total error %: SF Benefits / cs-demand-model | cases SF Benefits "
+          "<= cs-demand-model | WAPE placements % | SF Benefits 80% coverage cells / placements /"
+          " totals |")
+    print("|---|---|---|---|---|")
+    for scale, group in [*ours.groupby("scale", sort=False), ("all", ours)]:
+        other = theirs[theirs["scale"].isin(group["scale"])]
+        wins = int((group["total_error"].abs().to_numpy()
+                    <= other["total_error"].abs().to_numpy()).sum())
+        cells = 100 * group["cells_inside"].sum() / group["cells_scored"].sum()
+        print(f"| {scale} | {group['total_error'].abs().mean():.2f} / "
+              f"{other['total_error'].abs().mean():.2f} | {wins} of {len(group)} | "
+              f"{group['wape_placements'].mean():.1f} / {other['wape_placements'].mean():.1f} | "
+              f"{cells:.0f}% of {int(group['cells_scored'].sum())} / "
+              f"{group['cover_placements'].mean():.0f}% / {group['cover_total'].mean():.0f}% |")
 
 
 def main() -> None:

@@ -205,7 +205,7 @@ def project(
     seed: Annotated[int, typer.Option(
         "--seed", help="Random seed (same seed, same figures).")] = 903,
     window_years: Annotated[float, typer.Option(
-        help="Years of history the rates are estimated on.")] = 2.0,
+        help="Years of history moves between placements are estimated on (entries: the last).")] = 3.0,
     output: Annotated[Path | None, typer.Option(
         "--output", help="Write the full table as CSV.")] = None,
     entry_multiplier: EntryMultiplier = 1.0,
@@ -251,7 +251,7 @@ def rates(
     la_code: Annotated[str, typer.Option(
         "--la", help="LA whose latest load to analyse: name, 3-digit or GSS code.")],
     window_years: Annotated[float, typer.Option(
-        help="Years of history the rates are estimated on.")] = 2.0,
+        help="Years of history moves between placements are estimated on (entries: the last).")] = 3.0,
     output: Annotated[Path | None, typer.Option(
         "--output", help="Write every rate as CSV.")] = None,
     database_url: DatabaseUrl = None,
@@ -296,7 +296,7 @@ def appraise(
     by: Annotated[str | None, typer.Option(
         "--by", help="Who supplied the overrides (recorded with each)")] = None,
     window_years: Annotated[float, typer.Option(
-        help="Years of history the rates are estimated on.")] = 2.0,
+        help="Years of history moves between placements are estimated on (entries: the last).")] = 3.0,
     entry_multiplier: EntryMultiplier = 1.0,
     ramp_years: RampYears = 0.0,
     database_url: DatabaseUrl = None,

@@ -10,8 +10,8 @@ import pandas as pd
 from sf_benefits.ingest.ssda903.load import Ssda903Data
 from sf_benefits.project.childlevel.histories import (
     age_in_years,
-    band_exposure_days,
     build_histories,
+    exposure_days_by_age_and_time_in_care,
     population_at,
 )
 from sf_benefits.project.childlevel.model import care_history_table
@@ -80,11 +80,24 @@ def test_age_and_exposure_by_band() -> None:
                         pd.Series(pd.to_datetime(["2010-01-01"])))
     assert np.isclose(ages[0], 3653 / 365.25)
     dob = np.array(["2010-01-01"], dtype="datetime64[ns]")
-    days = band_exposure_days(dob, np.array(["2014-07-01"], dtype="datetime64[ns]"),
-                              np.array(["2015-07-01"], dtype="datetime64[ns]"))
-    assert days.shape == (1, 5)
-    assert days[0, 0] == 0 and days[0, 2] > 0 and days[0, 1] > 0
-    assert np.isclose(days.sum(), 365.0)
+    began = np.array(["2014-06-01"], dtype="datetime64[ns]")
+    days = {(band, stage): float(d[0]) for band, stage, d in exposure_days_by_age_and_time_in_care(
+        dob, began, np.array(["2014-07-01"], dtype="datetime64[ns]"),
+        np.array(["2015-07-01"], dtype="datetime64[ns]"), (0.0, 0.25, 1.0))}
+    assert len(days) == 5 * 3
+    assert np.isclose(sum(days.values()), 365.0)
+    # in care since 1 June 2014: first 3 months to 31 August (aged 4), then 3-12 months to
+    # 1 June 2015 (turning 5 on 1 January 2015), then a year or more (aged 5)
+    def day(text: str) -> float:
+        return float(np.datetime64(text, "D").astype(np.int64))
+
+    five = day("2010-01-01") + 5 * 365.25
+    three_months, year = day("2014-06-01") + 0.25 * 365.25, day("2014-06-01") + 365.25
+    assert np.isclose(days[1, 0], three_months - day("2014-07-01"))
+    assert np.isclose(days[1, 1], five - three_months)
+    assert np.isclose(days[2, 1], year - five)
+    assert np.isclose(days[2, 2], day("2015-07-01") - year)
+    assert days[0, 0] == days[2, 0] == days[1, 2] == 0
 
 
 def test_known_child_rows_give_the_same_histories(planted_data: Ssda903Data) -> None:

@@ -19,7 +19,7 @@ from sf_benefits.project.childlevel import (
     build_histories,
     population_at,
 )
-from sf_benefits.project.childlevel.model import entry_drift, exit_drift
+from sf_benefits.project.childlevel.model import POOLING_YEARS, entry_drift, exit_drift
 from sf_benefits.project.demand import CareHistory, DemandDraws
 from sf_benefits.project.scenario import apply_scenario, ramp_fraction
 
@@ -33,15 +33,29 @@ def test_fit_recovers_the_planted_transition_rates(fitted: ChildLevelModel,
                                                    planted: SyntheticReturns) -> None:
     rates = fitted.rates
     truth = planted.rates.hazards
-    events = rates.events
+    events = rates.events.sum(axis=1)
     informative = events >= 30
     assert informative.sum() >= 40
     standard_error = truth[informative] / np.sqrt(events[informative])
-    z = (rates.hazards[informative] - truth[informative]) / standard_error
+    z = (rates.pooled_hazards[informative] - truth[informative]) / standard_error
     assert np.all(np.abs(z) < 4.5), z
     assert np.abs(np.median(z)) < 1.0
     never = truth == 0
     assert events[never].sum() < 0.01 * events.sum(), "moves that never happen are rare"
+
+
+def test_rates_by_time_in_care_agree_when_the_truth_has_no_duration_effect(
+        fitted: ChildLevelModel, planted: SyntheticReturns) -> None:
+    """The planted hazards do not depend on time in care, so each time-in-care band's estimate
+    is the planted rate within chance (the exposure split across bands is right)."""
+    rates = fitted.rates
+    truth = np.broadcast_to(planted.rates.hazards[:, None], rates.events.shape)
+    informative = rates.events >= 30
+    assert informative[:, 0].sum() >= 5 and informative[:, 2].sum() >= 20
+    z = (rates.hazards[informative] - truth[informative]) / (
+        truth[informative] / np.sqrt(rates.events[informative]))
+    assert np.all(np.abs(z) < 4.5), z
+    assert np.abs(np.median(z)) < 1.0
 
 
 def test_fit_recovers_planted_entries_by_age_band(fitted: ChildLevelModel,
@@ -170,27 +184,34 @@ def test_unfitted_model_and_bad_windows(planted_data: Ssda903Data) -> None:
 
 
 def test_rate_draws_follow_the_gamma_posterior(fitted: ChildLevelModel) -> None:
-    """Each hazard is drawn from Gamma(events, 1 / exposure) and each entry count from
-    Gamma(entries) / window: mean events / exposure and sd sqrt(events) / exposure; a rate seen
-    once is drawn too, one never seen is zero."""
+    """Each hazard is drawn from Gamma(events + w x pooled rate, exposure + w) with w =
+    POOLING_YEARS child-years at the age band's rate over all times in care; the number of
+    entries per year from Gamma(entries in the last year) / that year, spread over ages and first
+    placements by a Dirichlet draw of the window's mix. A move never seen in an age band is
+    zero."""
     rates = fitted.rates
     hazards, entries = fitted._draw_parameters(np.random.default_rng(3), 20_000, uncertain=True)
-    exposure = np.broadcast_to(rates.exposure_years[:, :, None], rates.events.shape)
-    cells = (rates.events >= 20) & (exposure > 0)
+    pooled = rates.pooled_hazards[:, None]
+    shape = rates.events + POOLING_YEARS * pooled
+    rate = rates.exposure_years[..., None] + POOLING_YEARS
+    rate = np.broadcast_to(rate, shape.shape)
+    cells = rates.events >= 20
     assert cells.sum() >= 10
-    events, exposure = rates.events[cells], exposure[cells]
     drawn = hazards[:, cells]
-    assert drawn.mean(axis=0) == pytest.approx(events / exposure, rel=0.01)
-    assert drawn.std(axis=0) == pytest.approx(np.sqrt(events) / exposure, rel=0.03)
-    assert (hazards[:, rates.events == 0] == 0).all()
-    single = rates.events == 1
-    assert single.any() and (hazards[:, single] > 0).all()
-    assert (rates.entries == 1).any() and (entries[:, rates.entries == 1] > 0).all()
-    counted = rates.entries >= 20
-    assert counted.sum() >= 5
-    per_year = entries[:, counted]
-    assert per_year.std(axis=0) == pytest.approx(
-        np.sqrt(rates.entries[counted]) / rates.window_years, rel=0.03)
+    assert drawn.mean(axis=0) == pytest.approx(shape[cells] / rate[cells], rel=0.01)
+    assert drawn.std(axis=0) == pytest.approx(np.sqrt(shape[cells]) / rate[cells], rel=0.03)
+    sparse = (rates.events[:, 0] == 0) & (pooled[:, 0] > 0)
+    assert sparse.any()
+    borrowed = hazards[:, :, 0][:, sparse].mean(axis=0)
+    assert borrowed == pytest.approx((shape[:, 0] / rate[:, 0])[sparse], rel=0.2)
+    never = np.broadcast_to(pooled == 0, shape.shape)
+    assert (hazards[:, never] == 0).all()
+    total = entries.sum(axis=(1, 2)) * rates.entry_window_years
+    assert total.mean() == pytest.approx(rates.recent_entries, rel=0.01)
+    assert total.std() == pytest.approx(np.sqrt(rates.recent_entries), rel=0.05)
+    share = entries / entries.sum(axis=(1, 2), keepdims=True)
+    assert share.mean(axis=0) == pytest.approx(rates.entries / rates.entries.sum(), abs=1e-3)
+    assert (share[:, rates.entries == 0] == 0).all()
 
 
 def test_entry_drift_is_the_year_on_year_change_beyond_chance() -> None:
@@ -225,3 +246,13 @@ def test_exit_drift_is_the_change_in_the_rate_of_leaving_beyond_chance() -> None
     changes = np.diff(np.log(rates))
     expected = np.sqrt(np.mean(changes ** 2) - 2 / np.mean(leaving))
     assert exit_drift(histories, pd.Timestamp("2022-03-31")) == pytest.approx(expected)
+
+
+def test_constant_planted_rates_give_little_drift_or_misfit(fitted: ChildLevelModel) -> None:
+    """The planted rates do not change from year to year and the planted moves are the model's
+    own kind, so the year-to-year spreads and the model's misfit are near zero (they would widen
+    the intervals for nothing)."""
+    rates = fitted.rates
+    spreads = [rates.entry_drift, rates.exit_drift, rates.move_drift, rates.entry_mix_drift,
+               rates.mix_misfit]
+    assert all(0.0 <= spread < 0.08 for spread in spreads), spreads

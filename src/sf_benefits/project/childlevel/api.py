@@ -29,7 +29,7 @@ def run_childlevel_projection(
     overrides: Mapping[str, Any] | str | Path | None = None,
     discount_rate: float | None = None,
     overrides_by: str | None = None,
-    window_years: float = 2.0,
+    window_years: float = 3.0,
     rate_scenario: RateScenario | None = None,
     sensitivity: bool = True,
     keep_draws: bool = False,

@@ -190,17 +190,24 @@ def population_at(histories: CareHistories, dates: Sequence[pd.Timestamp]) -> pd
     return pd.DataFrame(rows, columns=["date", "placement", "age_band", "children"])
 
 
-def band_exposure_days(dob: npt.NDArray[np.datetime64], start: npt.NDArray[np.datetime64],
-                       end: npt.NDArray[np.datetime64]) -> npt.NDArray[np.float64]:
-    """Days each interval [start, end) spends in each age band: an (n, bands) array (worked out
-    band by band, so the temporaries are one column long)."""
-    born = dob.astype("datetime64[D]").astype(np.int64).astype(float)
-    first = start.astype("datetime64[D]").astype(np.int64).astype(float)
-    last = end.astype("datetime64[D]").astype(np.int64).astype(float)
-    lowers = np.asarray(AGE_BAND_LOWER_YEARS, dtype=float) * DAYS_PER_YEAR
-    uppers = np.r_[lowers[1:], np.inf]
-    days = np.empty((len(born), len(lowers)))
-    for band, (lower, upper) in enumerate(zip(lowers, uppers, strict=True)):
-        np.subtract(np.minimum(last, born + upper), np.maximum(first, born + lower),
-                    out=days[:, band])
-    return np.clip(days, 0.0, None, out=days)
+def exposure_days_by_age_and_time_in_care(
+        dob: npt.NDArray[np.datetime64], spell_start: npt.NDArray[np.datetime64],
+        start: npt.NDArray[np.datetime64], end: npt.NDArray[np.datetime64],
+        time_in_care_lower_years: Sequence[float]) -> list[tuple[int, int, npt.NDArray[np.float64]]]:
+    """Days each interval [start, end) spends in each age band and band of time since its
+    period of care began: (age band, time-in-care band, days per interval) for every pair
+    (age and time in care grow together, so each pair is one overlap of three intervals)."""
+    def days(values: npt.NDArray[np.datetime64]) -> npt.NDArray[np.float64]:
+        return values.astype("datetime64[D]").astype(np.int64).astype(float)
+
+    born, began, first, last = days(dob), days(spell_start), days(start), days(end)
+    age_lower = np.asarray(AGE_BAND_LOWER_YEARS, dtype=float) * DAYS_PER_YEAR
+    care_lower = np.asarray(time_in_care_lower_years, dtype=float) * DAYS_PER_YEAR
+    out = []
+    for band, (a0, a1) in enumerate(zip(age_lower, np.r_[age_lower[1:], np.inf], strict=True)):
+        lo_age, hi_age = np.maximum(first, born + a0), np.minimum(last, born + a1)
+        for stage, (c0, c1) in enumerate(zip(care_lower, np.r_[care_lower[1:], np.inf],
+                                             strict=True)):
+            overlap = np.minimum(hi_age, began + c1) - np.maximum(lo_age, began + c0)
+            out.append((band, stage, np.clip(overlap, 0.0, None)))
+    return out

@@ -1,14 +1,29 @@
 """Multi-state model of children in care, fitted to an LA's own SSDA903 episodes.
 
-States are placement categories; out of care is absorbing. Transition hazards by age band are
-occurrence/exposure rates (moves per child-year) over a reference window, entries are counts per
-year by single year of age and first placement. The projection ages children step by step
-(quarterly by default, ages tracked to the same step), moves them with the one-step transition
-matrices exp(Q dt), takes every child out of care on their 18th birthday and adds entries.
-Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate per draw), random
-walks of the entry level and of the rate of leaving care from year to year as wide as the returns'
-own year-on-year changes beyond chance (`entry_drift`, `exit_drift`), and chance (multinomial
-moves and Poisson entries). Everything is vectorised over draws, ages and placements.
+States are placement categories and time since the period of care began (first three months,
+rest of the first year, a year or more: children move and leave most in their first weeks and
+months in care, so one rate for all would send too many long-stayers out and too few newcomers);
+out of care is absorbing. Transition hazards by age band and time in care are occurrence/exposure
+rates (moves per child-year) over a reference window, each pooled towards its age band's rate
+over all times in care with the weight of `POOLING_YEARS` child-years (so sparse cells of a small
+LA borrow strength). Entries per year are the number in the last year of the window (entries
+trend; moves need more exposure: both windows chosen by the backtest in
+benchmarks/ssda903_vs_cs_demand_model.py), spread over months of age and first placements as in
+the whole window. The projection ages children step by step (quarterly by default, ages and the
+first year in care tracked to the same step), moves them with competing-risk probabilities
+chained over short sub-steps, takes every child out of care on their 18th birthday and adds
+entries.
+
+Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate and of the entry
+level per draw); random walks from year to year, as wide as the returns' own year-on-year changes
+beyond chance, of the entry level and the rate of leaving care (`entry_drift`, `exit_drift`), and
+of each move's rate and each age band's entries by first placement beyond the change they share
+(`move_drift`, `entry_mix_drift`); the model's own misfit of the mix by age band and placement,
+measured by rerunning it a year earlier on the same returns (`mix_misfit`); and chance: each
+draw's expected path is exact for its rates, and the children in care on a date are drawn around
+it (a multinomial over cells for the children already in care at the jump-off, who each are in
+one cell or out of care; Poisson for later entrants, a thinned Poisson process). Everything is
+vectorised over draws, ages, times in care and placements.
 
 The interface follows the project's models: the constructor stores settings, `fit` returns self,
 `predict(horizon, level)` gives a tidy frame of mean and intervals, `sample(horizon, n_draws,
@@ -18,27 +33,27 @@ seed)` gives DemandDraws that the LA-level scenario and money engine consumes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.linalg import expm
 
 from sf_benefits.project.categories import ALL_PLACEMENTS, MEASURES, PLACEMENTS
 from sf_benefits.project.childlevel.ages import (
     AGE_BANDS,
     CARE_ENDS_AT_YEARS,
     DAYS_PER_YEAR,
+    MONTHS_IN_CARE_AGE,
     age_band_index,
+    band_of_month_of_age,
 )
 from sf_benefits.project.childlevel.histories import (
     EXIT,
     CareHistories,
-    age_in_years,
-    band_exposure_days,
     build_histories,
+    exposure_days_by_age_and_time_in_care,
 )
 from sf_benefits.ssda903_data import Ssda903Data
 
@@ -48,6 +63,14 @@ if TYPE_CHECKING:
 ALL_AGES = "all"
 CLA, STARTS, CEASES = MEASURES[0], MEASURES[1], MEASURES[2]
 FloatArray = npt.NDArray[np.float64]
+
+TIME_IN_CARE_BANDS: tuple[str, ...] = ("first_3_months", "3_to_12_months", "1_year_or_more")
+TIME_IN_CARE_LOWER_YEARS: tuple[float, ...] = (0.0, 0.25, 1.0)
+SUBSTEP_HALVINGS = 4
+"""Moves are worked out over 1/16 of a step (under a week for quarterly steps) and chained."""
+POOLING_YEARS = 1.0
+"""Prior weight (child-years) pulling each rate by time in care towards its age band's rate over
+all times in care: negligible where a cell has years of exposure, decisive where it has days."""
 
 
 @dataclass(frozen=True)
@@ -97,26 +120,55 @@ class FittedRates:
     reference_start: pd.Timestamp
     reference_end: pd.Timestamp
     placements: tuple[str, ...]
-    events: FloatArray  # (bands, placements, placements + exit)
-    exposure_years: FloatArray  # (bands, placements)
-    entries: FloatArray  # (18 single years of age, placements) over the window
+    events: FloatArray  # (bands, times in care, placements, placements + exit)
+    exposure_years: FloatArray  # (bands, times in care, placements)
+    entries: FloatArray  # (216 whole months of age, placements) over the window
     window_years: float
+    entry_window_years: float
+    """Length of the last part of the window whose number of entries gives the entry level (the
+    mix of ages and first placements comes from the whole window)."""
+    recent_entries: float
+    """Entries in that last part."""
     entry_drift: float = 0.0
     """Year-to-year spread (sd of the log) of the entry level beyond chance, from the returns."""
     exit_drift: float = 0.0
     """The same for the rate of leaving care."""
+    move_drift: float = 0.0
+    """The same for each move's rate by age band, beyond the change all moves share."""
+    entry_mix_drift: float = 0.0
+    """The same for entries by age band and first placement, beyond the change all share."""
+    mix_misfit: float = 0.0
+    """Spread (sd of the log) beyond chance of children in care by age band and placement
+    around the model's expectation one year ahead, relative to the total, when the model is run
+    a year earlier on the same returns: how far its mix misses for reasons it does not model."""
+
+    @property
+    def pooled_hazards(self) -> FloatArray:
+        """Moves per child-year over all times in care, (bands, from, to/exit); zero where there
+        was no exposure."""
+        exposure = self.exposure_years.sum(axis=1)[:, :, None]
+        events = self.events.sum(axis=1)
+        return np.divide(events, exposure, out=np.zeros_like(events), where=exposure > 0)
+
+    @property
+    def posterior(self) -> tuple[FloatArray, FloatArray]:
+        """Gamma posterior (shape, rate) of every hazard, (bands, times in care, from, to/exit):
+        events and exposure plus `POOLING_YEARS` child-years at the age band's pooled rate."""
+        shape = self.events + POOLING_YEARS * self.pooled_hazards[:, None]
+        rate = np.broadcast_to(self.exposure_years[..., None] + POOLING_YEARS, shape.shape)
+        return shape, rate
 
     @property
     def hazards(self) -> FloatArray:
-        """Moves per child-year, (bands, from, to/exit); zero where there was no exposure."""
-        exposure = self.exposure_years[:, :, None]
-        return np.divide(self.events, exposure, out=np.zeros_like(self.events),
-                         where=exposure > 0)
+        """Moves per child-year (posterior means), (bands, times in care, from, to/exit)."""
+        shape, rate = self.posterior
+        return shape / rate
 
     @property
     def entries_per_year(self) -> FloatArray:
-        """Entries per year by single year of age and first placement."""
-        return self.entries / self.window_years
+        """Entries per year by month of age and first placement."""
+        return (self.entries / max(self.entries.sum(), 1.0) * self.recent_entries
+                / self.entry_window_years)
 
 
 @dataclass
@@ -130,32 +182,139 @@ class _Paths:
 
 
 @dataclass(frozen=True)
-class _StepKernel:
-    """Per (draw, age, placement) cell: chance of moving in a step, and where movers go."""
+class CareArrays:
+    """The columns of care histories that rates are counted from, as arrays (made once a fit):
+    per placement period its start, end (NaT while open), date of birth, the day its period of
+    care began, placement, what came next (a placement's index, K for out of care, -1 while
+    open) and whether it ended on turning 18; per period of care its start, month of age at
+    entry and first placement."""
 
-    move: FloatArray  # (cells,)
-    away: FloatArray  # (cells, K+1), own placement zeroed, rows sum to 1 (or 0)
+    start: npt.NDArray[np.datetime64]
+    end: npt.NDArray[np.datetime64]
+    dob: npt.NDArray[np.datetime64]
+    began: npt.NDArray[np.datetime64]
+    place: npt.NDArray[np.intp]
+    target: npt.NDArray[np.intp]
+    aged_out: npt.NDArray[np.bool_]
+    spell_start: npt.NDArray[np.datetime64]
+    entry_month: npt.NDArray[np.intp]
+    entry_place: npt.NDArray[np.intp]
+    placements: int
 
     @classmethod
-    def of(cls, matrices: FloatArray) -> _StepKernel:
-        """From one-step matrices (draws, slots, K+1, K+1)."""
-        k = matrices.shape[-1] - 1
-        rows = matrices[:, :, :k, :].reshape(-1, k + 1).copy()
-        own = np.tile(np.arange(k), rows.shape[0] // k)
-        index = np.arange(rows.shape[0])
-        move = np.clip(1.0 - rows[index, own], 0.0, 1.0)
-        rows[index, own] = 0.0
-        total = rows.sum(axis=1, keepdims=True)
-        away = np.divide(rows, total, out=np.zeros_like(rows), where=total > 0)
-        return cls(move, away)
+    def of(cls, histories: CareHistories) -> CareArrays:
+        """The arrays of `histories`."""
+        periods, spells = histories.periods, histories.spells
+        placements = list(histories.placements)
+        row = np.searchsorted(spells["spell"].to_numpy(), periods["spell"].to_numpy())
+        spell_start = spells["start"].to_numpy(dtype="datetime64[ns]")
+        next_state = pd.Categorical(periods["next"].to_numpy(), categories=[*placements, EXIT])
+        return cls(
+            periods["start"].to_numpy(dtype="datetime64[ns]"),
+            periods["end"].to_numpy(dtype="datetime64[ns]"),
+            periods["dob"].to_numpy(dtype="datetime64[ns]"), spell_start[row],
+            np.asarray(pd.Categorical(periods["placement"].to_numpy(), categories=placements)
+                       .codes, dtype=np.intp),
+            np.asarray(next_state.codes, dtype=np.intp), periods["aged_out"].to_numpy(dtype=bool),
+            spell_start,
+            np.clip(np.floor(spells["age_at_start"].to_numpy() * 12), 0,
+                    MONTHS_IN_CARE_AGE - 1).astype(np.intp),
+            np.asarray(pd.Categorical(spells["entry_placement"].to_numpy(),
+                                      categories=placements).codes, dtype=np.intp),
+            len(placements))
 
 
-def _split_arrivals(per_step: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Split a step's expected entries (by the age slot they enter at) into the half added
-    before the step's moves and ageing and the half added after: entrants then face moves for
-    half a step and end the step half a slot older, on average, as arrivals spread over a step."""
-    half = per_step * 0.5
-    return half, half.copy()
+def count_moves(arrays: CareArrays, start: np.datetime64, end: np.datetime64,
+                time_in_care_lower_years: Sequence[float] = TIME_IN_CARE_LOWER_YEARS
+                ) -> tuple[FloatArray, FloatArray]:
+    """Moves (bands, times in care, K, K+1) and child-years of exposure (bands, times in care, K)
+    in [start, end); a move's age and time in care are those on its last day in the placement."""
+    n_bands, n_stages, k = len(AGE_BANDS), len(time_in_care_lower_years), arrays.placements
+    overlaps = np.flatnonzero((arrays.start < end)
+                              & (np.isnat(arrays.end) | (arrays.end >= start)))
+    raw_end = arrays.end[overlaps]
+    first = np.maximum(arrays.start[overlaps], start)
+    last = np.minimum(np.where(np.isnat(raw_end), end, raw_end), end)
+    dob, began, place = arrays.dob[overlaps], arrays.began[overlaps], arrays.place[overlaps]
+    exposure = np.zeros((n_bands, n_stages, k))
+    for band, stage, days in exposure_days_by_age_and_time_in_care(
+            dob, began, first, last, time_in_care_lower_years):
+        exposure[band, stage] = np.bincount(place, weights=days, minlength=k)
+
+    target = arrays.target[overlaps]
+    counted = ((~np.isnat(raw_end)) & (raw_end >= start) & (raw_end < end) & (target >= 0)
+               & ~arrays.aged_out[overlaps])
+    day = np.timedelta64(1, "D")
+    end_age = np.floor((raw_end[counted] - dob[counted]) / day) / DAYS_PER_YEAR
+    in_care_days = (raw_end[counted] - began[counted]) / day
+    lower = np.asarray(time_in_care_lower_years, dtype=float)
+    stage_at_end = np.clip(np.searchsorted(lower, (in_care_days - 0.5) / DAYS_PER_YEAR,
+                                           side="right") - 1, 0, n_stages - 1)
+    events = np.zeros((n_bands, n_stages, k, k + 1))
+    np.add.at(events, (age_band_index(end_age - 0.5 / DAYS_PER_YEAR), stage_at_end,
+                       place[counted], target[counted]), 1.0)
+    return events, exposure / DAYS_PER_YEAR
+
+
+def count_entries(arrays: CareArrays, start: np.datetime64, end: np.datetime64) -> FloatArray:
+    """Periods of care begun in [start, end) by whole month of age and first placement (many
+    children enter care at birth: a year of age is too coarse for the under-1s)."""
+    entering = (arrays.spell_start >= start) & (arrays.spell_start < end)
+    entries = np.zeros((MONTHS_IN_CARE_AGE, arrays.placements))
+    np.add.at(entries, (arrays.entry_month[entering], arrays.entry_place[entering]), 1.0)
+    return entries
+
+
+def _spread_beyond_chance(counts: FloatArray, exposure: FloatArray, least: float = 5.0,
+                          first_counted: bool = True) -> float:
+    """The sd of the year-on-year change in the log rate of each cell (counts / exposure, with
+    years on the first axis) beyond chance (1/n + 1/n' for counts n, n'; only 1/n' when the
+    first year holds expected numbers rather than counts, `first_counted` False) and beyond the
+    change all cells share that year, weighted by each change's precision; cells with fewer than
+    `least` counts in either year are left out, and zero without two such years."""
+    total = weights = 0.0
+    for n0, n1, x0, x1 in zip(counts[:-1], counts[1:], exposure[:-1], exposure[1:], strict=True):
+        used = (n0 >= least) & (n1 >= least) & (x0 > 0) & (x1 > 0)
+        if used.sum() < 2:
+            continue
+        change = np.log(n1[used] / x1[used]) - np.log(n0[used] / x0[used])
+        chance = 1.0 / n1[used] + (1.0 / n0[used] if first_counted else 0.0)
+        weight = 1.0 / chance
+        change -= float(np.sum(weight * change) / weight.sum())
+        total += float(np.sum(weight * (change ** 2 - chance)))
+        weights += float(weight.sum())
+    return float(np.sqrt(max(total / weights, 0.0))) if weights > 0 else 0.0
+
+
+def cell_drifts(arrays: CareArrays, collection_years: Sequence[int], until: pd.Timestamp
+                ) -> tuple[float, float]:
+    """How much single rates move from one collection year to the next beyond chance and beyond
+    the change they share: each move's rate by age band, and entries by age band and first
+    placement (see `_spread_beyond_chance`), over the collection years up to `until`."""
+    moves, exposure, entries = [], [], []
+    entry_band = band_of_month_of_age()
+    for year in collection_years:
+        if pd.Timestamp(year=year, month=3, day=31) > until:
+            continue
+        start = np.datetime64(pd.Timestamp(year=year - 1, month=4, day=1), "ns")
+        end = np.datetime64(pd.Timestamp(year=year, month=4, day=1), "ns")
+        events, years = count_moves(arrays, start, end, (0.0,))
+        moves.append(events[:, 0].reshape(-1))
+        exposure.append(np.broadcast_to(years[:, 0, :, None], events[:, 0].shape).reshape(-1))
+        by_band = np.zeros((len(AGE_BANDS), arrays.placements))
+        np.add.at(by_band, entry_band, count_entries(arrays, start, end))
+        entries.append(by_band.reshape(-1))
+    if len(moves) < 2:
+        return 0.0, 0.0
+    return (_spread_beyond_chance(np.asarray(moves), np.asarray(exposure)),
+            _spread_beyond_chance(np.asarray(entries), np.ones((len(entries), len(entries[0])))))
+
+
+def time_in_care_band(years: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Index into TIME_IN_CARE_BANDS for each time since the period of care began (years)."""
+    lower = np.asarray(TIME_IN_CARE_LOWER_YEARS, dtype=float)
+    index = np.searchsorted(lower, np.asarray(years, dtype=float), side="right") - 1
+    return np.clip(index, 0, len(lower) - 1).astype(np.int64)
 
 
 def _yearly(histories: CareHistories, until: pd.Timestamp
@@ -207,12 +366,14 @@ def exit_drift(histories: CareHistories, until: pd.Timestamp) -> float:
 class ChildLevelModel:
     """Multi-state projection of children in care from SSDA903 episodes (see module docstring)."""
 
-    def __init__(self, window_years: float = 2.0, placement_map: Mapping[str, str] | None = None,
+    def __init__(self, window_years: float = 3.0, placement_map: Mapping[str, str] | None = None,
                  placements: Sequence[str] = PLACEMENTS, steps_per_year: int = 4,
-                 n_draws: int = 200, seed: int = 903, rate_uncertainty: bool = True) -> None:
+                 n_draws: int = 200, seed: int = 903, rate_uncertainty: bool = True,
+                 entry_window_years: float = 1.0) -> None:
         if steps_per_year not in (1, 2, 3, 4, 6, 12):
             raise ValueError("steps_per_year must divide 12 (1, 2, 3, 4, 6 or 12)")
         self.window_years = window_years
+        self.entry_window_years = entry_window_years
         self.placement_map = placement_map
         self.placements = tuple(placements)
         self.steps_per_year = steps_per_year
@@ -227,8 +388,10 @@ class ChildLevelModel:
 
     def fit(self, data: Ssda903Data | CareHistories, reference_start: pd.Timestamp | None = None,
             reference_end: pd.Timestamp | None = None) -> ChildLevelModel:
-        """Estimate rates over [reference_start, reference_end) (default: the last
-        `window_years` of the data) and take the care population at reference_end."""
+        """Estimate moves over [reference_start, reference_end) (default: the last
+        `window_years` of the data) and entries over its last `entry_window_years` (entries
+        trend, so the latest year says most about the next; moves need the longer window's
+        exposure: both chosen by the backtest), and take the care population at reference_end."""
         histories = (data if isinstance(data, CareHistories)
                      else build_histories(data, self.placement_map, self.placements))
         if histories.placements != self.placements:
@@ -251,72 +414,76 @@ class ChildLevelModel:
         if start >= end:
             raise ValueError("the reference window is empty")
         self.histories_ = histories
-        self.rates_ = self._estimate(histories, start, end)
-        self._initial = self._stock_at(histories, end)
+        arrays = CareArrays.of(histories)
+        self.rates_ = self._estimate(arrays, start, end, histories)
+        self._initial = self._stock_at(arrays, end)
+        misfit = self._mix_misfit(arrays, max(first_day, start - pd.DateOffset(years=1)), end)
+        self.rates_ = replace(self.rates_, mix_misfit=misfit)
         return self
 
-    def _estimate(self, histories: CareHistories, start: pd.Timestamp, end: pd.Timestamp
-                  ) -> FittedRates:
-        periods = histories.periods
-        n_bands, n_places = len(AGE_BANDS), len(self.placements)
-        w0 = np.datetime64(start, "ns")
-        w1 = np.datetime64(end, "ns")
-        first = np.maximum(periods["start"].to_numpy(dtype="datetime64[ns]"), w0)
-        raw_end = periods["end"].to_numpy(dtype="datetime64[ns]")
-        last = np.minimum(np.where(np.isnat(raw_end), w1, raw_end), w1)
-        dob = periods["dob"].to_numpy(dtype="datetime64[ns]")
-        place = pd.Categorical(periods["placement"], categories=list(self.placements)).codes
-        days = band_exposure_days(dob, first, last)
-        exposure = np.zeros((n_bands, n_places))
-        for band in range(n_bands):
-            exposure[band] = np.bincount(place, weights=days[:, band], minlength=n_places)
+    def _mix_misfit(self, arrays: CareArrays, start: pd.Timestamp, end: pd.Timestamp) -> float:
+        """How far the model's mix of children by age band and placement missed, beyond chance,
+        when run a year before `end` (rates from `start`) against the children in care at `end`
+        (see `_spread_beyond_chance`); zero when that leaves less than a year of returns."""
+        earlier = end - pd.DateOffset(years=1)
+        if earlier - start < pd.Timedelta(days=365):
+            return 0.0
+        rerun = ChildLevelModel(self.window_years, self.placement_map, self.placements,
+                                self.steps_per_year, rate_uncertainty=False,
+                                entry_window_years=self.entry_window_years)
+        rerun.rates_ = rerun._estimate(arrays, start, earlier)
+        rerun._initial = rerun._stock_at(arrays, earlier)
+        expected = rerun._simulate(1, 1, 0, None, stochastic=False).stock[0, -1]
+        assert self._initial is not None
+        slot_band = age_band_index(np.arange(self._initial.shape[0]) / self.steps_per_year)
+        actual = np.zeros_like(expected)
+        np.add.at(actual, slot_band, self._initial.sum(axis=1))
+        return _spread_beyond_chance(np.stack([expected.reshape(-1), actual.reshape(-1)]),
+                                     np.ones((2, expected.size)), first_counted=False)
 
-        targets = [*self.placements, EXIT]
-        next_state = periods["next"].to_numpy()
-        ended = (~np.isnat(raw_end)) & (raw_end >= w0) & (raw_end < w1)
-        counted = ended & (next_state != "open") & ~periods["aged_out"].to_numpy()
-        target_index = pd.Categorical(next_state[counted], categories=targets).codes
-        end_age = age_in_years(pd.Series(dob[counted]), pd.Series(raw_end[counted]))
-        band_at_end = age_band_index(end_age - 0.5 / DAYS_PER_YEAR)
-        events = np.zeros((n_bands, n_places, n_places + 1))
-        np.add.at(events, (band_at_end, place[counted], target_index), 1.0)
+    def _estimate(self, arrays: CareArrays, start: pd.Timestamp, end: pd.Timestamp,
+                  histories: CareHistories | None = None) -> FittedRates:
+        """Rates over [start, end), and (given the histories) how they drift from year to year."""
+        w0, w1 = np.datetime64(start, "ns"), np.datetime64(end, "ns")
+        e0 = max(w0, w1 - np.timedelta64(round(self.entry_window_years * DAYS_PER_YEAR), "D"))
+        events, exposure = count_moves(arrays, w0, w1)
+        entries = count_entries(arrays, w0, w1)
+        recent = float(count_entries(arrays, e0, w1).sum())
 
-        spells = histories.spells
-        spell_start = spells["start"].to_numpy(dtype="datetime64[ns]")
-        entering = (spell_start >= w0) & (spell_start < w1)
-        entry_age = np.clip(np.floor(spells["age_at_start"].to_numpy()[entering]), 0,
-                            CARE_ENDS_AT_YEARS - 1).astype(int)
-        entry_place = pd.Categorical(spells["entry_placement"].to_numpy()[entering],
-                                     categories=list(self.placements)).codes
-        entries = np.zeros((CARE_ENDS_AT_YEARS, n_places))
-        np.add.at(entries, (entry_age, entry_place), 1.0)
-        window_years = float((w1 - w0) / np.timedelta64(1, "D")) / DAYS_PER_YEAR
-        return FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
-                           exposure / DAYS_PER_YEAR, entries, window_years,
-                           entry_drift(histories, end), exit_drift(histories, end))
+        def years(since: np.datetime64) -> float:
+            return float((w1 - since) / np.timedelta64(1, "D")) / DAYS_PER_YEAR
 
+        rates = FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
+                            exposure, entries, years(w0), years(e0), recent)
+        if histories is None:
+            return rates
+        move, mix = cell_drifts(arrays, histories.collection_years, end)
+        return replace(rates, entry_drift=entry_drift(histories, end),
+                       exit_drift=exit_drift(histories, end), move_drift=move,
+                       entry_mix_drift=mix)
 
-    def _stock_at(self, histories: CareHistories, when: pd.Timestamp) -> FloatArray:
-        """Children in care at `when` by age slot (steps_per_year per year of age) and placement."""
-        periods = histories.periods
+    def _stock_at(self, arrays: CareArrays, when: pd.Timestamp) -> FloatArray:
+        """Children in care at `when` by age slot (steps_per_year per year of age), time in care
+        (steps of the first year, then a year or more) and placement."""
         stamp = np.datetime64(when, "ns")
-        start = periods["start"].to_numpy(dtype="datetime64[ns]")
-        end = periods["end"].to_numpy(dtype="datetime64[ns]")
-        in_care = (start <= stamp) & (np.isnat(end) | (end > stamp))
-        ages = age_in_years(periods["dob"][in_care], when)
-        slots = self.steps_per_year * CARE_ENDS_AT_YEARS
-        slot = np.clip(np.floor(ages * self.steps_per_year), 0, slots - 1).astype(int)
-        place = pd.Categorical(periods["placement"][in_care],
-                               categories=list(self.placements)).codes
-        stock = np.zeros((slots, len(self.placements)))
-        np.add.at(stock, (slot, place), 1.0)
+        in_care = np.flatnonzero((arrays.start <= stamp)
+                                 & (np.isnat(arrays.end) | (arrays.end > stamp)))
+        spy = self.steps_per_year
+        day = np.timedelta64(1, "D")
+        ages = np.floor((stamp - arrays.dob[in_care]) / day) / DAYS_PER_YEAR
+        slots = spy * CARE_ENDS_AT_YEARS
+        slot = np.clip(np.floor(ages * spy), 0, slots - 1).astype(int)
+        in_care_years = (stamp - arrays.began[in_care]) / day / DAYS_PER_YEAR
+        care_slot = np.clip(np.rint(in_care_years * spy), 0, spy).astype(int)
+        stock = np.zeros((slots, spy + 1, len(self.placements)))
+        np.add.at(stock, (slot, care_slot, arrays.place[in_care]), 1.0)
         return stock
 
     def opening_stock(self) -> FloatArray:
         """Children in care at the jump-off date (the reference end) by placement."""
         if self._initial is None:
             raise RuntimeError("ChildLevelModel is not fitted: call fit(data) first")
-        return np.asarray(self._initial.sum(axis=0))
+        return np.asarray(self._initial.sum(axis=(0, 1)))
 
     @property
     def rates(self) -> FittedRates:
@@ -326,12 +493,13 @@ class ChildLevelModel:
         return self.rates_
 
     def transition_rates(self) -> pd.DataFrame:
-        """Tidy table of every move: age_band, from, to, events, exposure_years, rate_per_year."""
+        """Tidy table of every move: age_band, from, to, events, exposure_years, rate_per_year
+        (over all times in care)."""
         rates = self.rates
-        hazards = rates.hazards
+        hazards = rates.pooled_hazards
+        events, exposure = rates.events.sum(axis=1), rates.exposure_years.sum(axis=1)
         targets = [*self.placements, EXIT]
-        rows = [(band, source, target, rates.events[b, i, j], rates.exposure_years[b, i],
-                 hazards[b, i, j])
+        rows = [(band, source, target, events[b, i, j], exposure[b, i], hazards[b, i, j])
                 for b, band in enumerate(AGE_BANDS) for i, source in enumerate(self.placements)
                 for j, target in enumerate(targets) if target != source]
         return pd.DataFrame(rows, columns=["age_band", "from", "to", "events", "exposure_years",
@@ -340,7 +508,7 @@ class ChildLevelModel:
     def entry_rates(self) -> pd.DataFrame:
         """Entries per year by age band and first placement (tidy)."""
         rates = self.rates
-        bands = age_band_index(np.arange(CARE_ENDS_AT_YEARS))
+        bands = band_of_month_of_age()
         rows = []
         for b, band in enumerate(AGE_BANDS):
             per_year = rates.entries_per_year[bands == b].sum(axis=0)
@@ -352,33 +520,43 @@ class ChildLevelModel:
 
     def _draw_parameters(self, rng: np.random.Generator, n_draws: int, uncertain: bool
                          ) -> tuple[FloatArray, FloatArray]:
-        """Hazards (draws, bands, K, K+1) and entries per year (draws, ages, K) for each draw:
-        Gamma posterior draws when `uncertain`, else the fitted rates."""
+        """Hazards (draws, bands, times in care, K, K+1) and entries per year (draws, months of
+        age, K) for each draw: posterior draws when `uncertain` (Gamma for each hazard and the
+        entry level, Dirichlet for the entries' mix), else the posterior means."""
         rates = self.rates
+        shape, rate = rates.posterior
+        shapes = np.broadcast_to(shape, (n_draws, *shape.shape))
         if not uncertain:
-            return (np.broadcast_to(rates.hazards, (n_draws, *rates.hazards.shape)).copy(),
-                    np.broadcast_to(rates.entries_per_year,
-                                    (n_draws, *rates.entries.shape)).copy())
-        exposure = rates.exposure_years[:, :, None]
-        shape = np.broadcast_to(rates.events, (n_draws, *rates.events.shape))
-        scale = np.divide(1.0, exposure, out=np.zeros_like(exposure), where=exposure > 0)
-        hazards = rng.gamma(np.where(shape > 0, shape, 1.0)) * scale
-        hazards = np.where(shape > 0, hazards, 0.0)
+            return ((shapes / rate).copy(),
+                    np.broadcast_to(rates.entries_per_year, (n_draws, *rates.entries.shape)))
+        hazards = np.where(shapes > 0, rng.gamma(np.where(shapes > 0, shapes, 1.0)), 0.0) / rate
         counts = np.broadcast_to(rates.entries, (n_draws, *rates.entries.shape))
-        entries = np.where(counts > 0, rng.gamma(np.where(counts > 0, counts, 1.0)), 0.0)
-        return hazards, entries / rates.window_years
+        mix = np.where(counts > 0, rng.gamma(np.where(counts > 0, counts, 1.0)), 0.0)
+        mix /= np.maximum(mix.sum(axis=(1, 2), keepdims=True), 1e-12)
+        level = (rng.gamma(rates.recent_entries, size=n_draws) if rates.recent_entries > 0
+                 else np.zeros(n_draws))
+        return hazards, mix * (level / rates.entry_window_years)[:, None, None]
 
-    def _step_matrices(self, hazards: FloatArray) -> FloatArray:
-        """One-step transition probabilities exp(Q dt), (draws, bands, K+1, K+1), rows sum to 1."""
-        n_draws, n_bands, k, _ = hazards.shape
-        generator = np.zeros((n_draws, n_bands, k + 1, k + 1))
-        generator[:, :, :k, :] = hazards
+    def _step_probabilities(self, hazards: FloatArray) -> FloatArray:
+        """Chance of each move in one step, (..., K, K+1) with rows summing to 1: over each
+        2**-SUBSTEP_HALVINGS of a step a child leaves their placement with probability
+        1 - exp(-total hazard x time), for each destination in proportion to its hazard
+        (competing risks), and those short steps are chained, so a child can move several
+        times in a step (into a placement that seldom lasts a quarter, and out again)."""
+        k = hazards.shape[-2]
         index = np.arange(k)
-        generator[:, :, index, index] = 0.0
-        generator[:, :, index, index] = -generator[:, :, :k, :].sum(axis=3)
-        step = expm(generator / self.steps_per_year)
-        step = np.clip(step, 0.0, None)
-        return np.asarray(step / step.sum(axis=3, keepdims=True))
+        moves = hazards.copy()
+        moves[..., index, index] = 0.0
+        total = moves.sum(axis=-1, keepdims=True)
+        leave = -np.expm1(-total / (self.steps_per_year * 2 ** SUBSTEP_HALVINGS))
+        step = np.zeros((*hazards.shape[:-2], k + 1, k + 1))
+        step[..., :k, :] = np.divide(moves * leave, total, out=np.zeros_like(moves),
+                                     where=total > 0)
+        step[..., index, index] = 1.0 - leave[..., 0]
+        step[..., k, k] = 1.0
+        for _ in range(SUBSTEP_HALVINGS):
+            step = np.matmul(step, step)
+        return step[..., :k, :]
 
     def _simulate(self, horizon: int, n_draws: int, seed: int, scenario: RateScenario | None,
                   stochastic: bool = True) -> _Paths:
@@ -393,94 +571,107 @@ class ChildLevelModel:
         slots = spy * CARE_ENDS_AT_YEARS
         slot_band = age_band_index(np.arange(slots) / spy)
         band_starts = np.flatnonzero(np.r_[True, slot_band[1:] != slot_band[:-1]])
-        slot_year = np.arange(slots) // spy
-        hazards, entries_per_year = self._draw_parameters(
-            rng, n_draws, uncertain=stochastic and self.rate_uncertainty)
+        band_slots = list(zip(band_starts, [*band_starts[1:], slots], strict=True))
+        slot_stage = time_in_care_band(np.arange(spy + 1) / spy)
+        uncertain = stochastic and self.rate_uncertainty
+        hazards, entries_per_year = self._draw_parameters(rng, n_draws, uncertain)
         entry_factor = np.ones(len(AGE_BANDS))
         hazard_factor = np.ones((k, k + 1))
         if scenario is not None:
             entry_factor = scenario.entry_factors()
             hazard_factor = scenario.hazard_factors(self.placements)
 
-        pop = np.broadcast_to(self._initial, (n_draws, slots, k)).astype(float)
-        if stochastic:
-            pop = np.rint(pop)
-        stock = np.zeros((n_draws, steps + 1, len(AGE_BANDS), k))
-        stock[:, 0] = np.add.reduceat(pop, band_starts, axis=1)
+        # (draws, age slots, time-in-care slots, cohort, placements); cohort 0 is the children in
+        # care at the jump-off, cohort 1 those who enter later
+        pop = np.zeros((n_draws, slots, spy + 1, 2, k))
+        pop[:, :, :, 0] = self._initial
+        expected = np.zeros((n_draws, steps + 1, 2, len(AGE_BANDS), k))
         starts = np.zeros((n_draws, steps))
         ceases = np.zeros((n_draws, steps))
+        base_entries = entries_per_year.reshape(n_draws, slots, -1, k).sum(axis=2) / spy
+        rates = self.rates
+        level, exit_level = (self._random_walk(rng, drift if uncertain else 0.0, n_draws, horizon)
+                             for drift in (rates.entry_drift, rates.exit_drift))
+        move_level = self._random_walk(rng, rates.move_drift if uncertain else 0.0, n_draws,
+                                       horizon, (len(AGE_BANDS), k, k + 1))
+        mix_level = self._random_walk(rng, rates.entry_mix_drift if uncertain else 0.0, n_draws,
+                                      horizon, (len(AGE_BANDS), k))[:, :, slot_band]
         last_effect, last_year = -1.0, -1
-        matrices = np.empty(0)
-        kernel = _StepKernel(np.empty(0), np.empty((0, k + 1)))
-        base_entries = entries_per_year[:, slot_year, :] / (spy * spy)
-        drifting = stochastic and self.rate_uncertainty
-        level, exit_level = (self._random_walk(rng, drift if drifting else 0.0, n_draws, horizon)
-                             for drift in (self.rates.entry_drift, self.rates.exit_drift))
+        step = arriving = np.empty(0)
+        moved = np.empty((*pop.shape[:-1], k + 1))
         for t in range(steps):
+            expected[:, t] = np.add.reduceat(pop.sum(axis=2), band_starts, axis=1).swapaxes(1, 2)
             effect = scenario.ramp((t + 0.5) / spy) if scenario is not None else 0.0
             if effect != last_effect or t // spy != last_year:
                 factor = 1.0 + (hazard_factor - 1.0) * effect
-                drifted = hazards * factor[None, None]
-                drifted[..., k] *= exit_level[:, t // spy, None, None]
-                matrices = self._step_matrices(drifted)[:, slot_band]
-                kernel = _StepKernel.of(matrices) if stochastic else kernel
-                entry_now = base_entries * (1.0 + (entry_factor - 1.0) * effect)[slot_band][
-                    None, :, None]
-                early, late = _split_arrivals(entry_now)
+                drifted = hazards * factor * move_level[:, t // spy, :, None]
+                drifted[..., k] *= exit_level[:, t // spy, None, None, None]
+                step = self._step_probabilities(drifted)[:, :, slot_stage]
+                arriving = (base_entries * (1.0 + (entry_factor - 1.0) * effect)[slot_band][
+                    None, :, None] * level[:, t // spy, None, None] * mix_level[:, t // spy]) / 2
                 last_effect, last_year = effect, t // spy
-            if stochastic:
-                year_level = level[:, t // spy, None, None]
-                arriving_early = rng.poisson(early * year_level).astype(float)
-                moved = self._multinomial_moves(rng, pop + arriving_early, kernel)
-                arriving_late = rng.poisson(late * year_level).astype(float)
-            else:
-                arriving_early = early
-                moved = np.einsum("dak,dakj->daj", pop + early, matrices[:, :, :k, :])
-                arriving_late = late
-            leaving = moved[:, :, k].sum(axis=1) + moved[:, -1, :k].sum(axis=1)
-            aged = np.zeros_like(pop)
-            aged[:, 1:] = moved[:, :-1, :k]
-            pop = aged + arriving_late
-            starts[:, t] = arriving_early.sum(axis=(1, 2)) + arriving_late.sum(axis=(1, 2))
-            ceases[:, t] = leaving
-            stock[:, t + 1] = np.add.reduceat(pop, band_starts, axis=1)
+            pop[:, :, 0, 1] += arriving
+            for band, (first, last) in enumerate(band_slots):
+                np.matmul(pop[:, first:last], step[:, band, None], out=moved[:, first:last])
+            ceases[:, t] = (moved[..., k].sum(axis=(1, 2, 3))
+                            + moved[:, -1, :, :, :k].sum(axis=(1, 2, 3)))
+            pop[:] = 0.0
+            pop[:, 1:, 1:] = moved[:, :-1, :-1, :, :k]
+            pop[:, 1:, -1] += moved[:, :-1, -1, :, :k]
+            pop[:, :, 0, 1] += arriving
+            starts[:, t] = 2 * arriving.sum(axis=(1, 2))
+        expected[:, steps] = np.add.reduceat(pop.sum(axis=2), band_starts, axis=1).swapaxes(1, 2)
+        stock = expected.sum(axis=2)
+        if stochastic:
+            stock[:, 1:] = self._chance(rng, expected[:, 1:], self._initial.sum())
+            if uncertain and rates.mix_misfit > 0:
+                stock[:, 1:] = self._mix_noise(rng, stock[:, 1:], rates.mix_misfit,
+                                               np.arange(1, steps + 1) / spy)
+            starts, ceases = rng.poisson(starts).astype(float), rng.poisson(ceases).astype(float)
         jump_off = self.rates.reference_end
         dates = pd.DatetimeIndex([jump_off + pd.DateOffset(months=12 // spy * i)
                                   for i in range(steps + 1)])
         return _Paths(dates, stock, starts, ceases)
 
     @staticmethod
-    def _random_walk(rng: np.random.Generator, drift: float, n_draws: int, years: int
-                     ) -> FloatArray:
-        """Per draw, a multiplier for each projection year: a random walk in logs with steps of
-        sd `drift`, each step's multiplier of mean 1."""
-        return np.exp(np.cumsum(rng.normal(-drift ** 2 / 2, drift, (n_draws, years)), axis=1))
+    def _chance(rng: np.random.Generator, expected: FloatArray, opening: float) -> FloatArray:
+        """Children in care drawn around each draw's expected numbers (draws, dates, cohort,
+        bands, K): the children in care at the jump-off are each in one cell or out of care
+        (a multinomial over cells), later entrants in a cell are Poisson (a thinned Poisson
+        process). Returns (draws, dates, bands, K)."""
+        stayers = expected[:, :, 0]
+        shares = stayers.reshape(*stayers.shape[:2], -1) / max(opening, 1.0)
+        gone = np.clip(1.0 - shares.sum(axis=2, keepdims=True), 0.0, 1.0)
+        shares = np.concatenate([shares, gone], axis=2)
+        shares /= shares.sum(axis=2, keepdims=True)
+        drawn = rng.multinomial(int(round(opening)), shares)[:, :, :-1].reshape(stayers.shape)
+        return np.asarray(drawn + rng.poisson(expected[:, :, 1]), dtype=float)
 
     @staticmethod
-    def _multinomial_moves(rng: np.random.Generator, pop: FloatArray, kernel: _StepKernel
-                           ) -> FloatArray:
-        """Where each child goes in one step: (draws, slots, K+1) counts by destination.
+    def _mix_noise(rng: np.random.Generator, stock: FloatArray, misfit: float,
+                   years: FloatArray) -> FloatArray:
+        """Children in care (draws, dates, bands, K) with each draw's mix across age bands and
+        placements moved by the model's misfit: each cell scaled by a log-normal factor of sd
+        `misfit` x sqrt(years ahead), fixed over dates, then all rescaled to the draw's total."""
+        z = rng.normal(size=(stock.shape[0], 1, *stock.shape[2:]))
+        spread = misfit * np.sqrt(years)[None, :, None, None]
+        moved = stock * np.exp(spread * z - spread ** 2 / 2)
+        total = stock.sum(axis=(2, 3), keepdims=True)
+        scale = np.divide(total, moved.sum(axis=(2, 3), keepdims=True),
+                          out=np.ones_like(total), where=total > 0)
+        return moved * scale
 
-        Equivalent to one multinomial draw per occupied (draw, age, placement) cell, done as a
-        binomial draw of the children who move and a multinomial over destinations for the few
-        cells with movers.
-        """
-        n_draws, slots, k = pop.shape
-        counts = pop.reshape(-1).astype(np.int64)
-        occupied = np.flatnonzero(counts)
-        movers = rng.binomial(counts[occupied], kernel.move[occupied])
-        destinations = np.zeros((n_draws * slots, k + 1))
-        flat = destinations.reshape(-1)
-        stayers = counts[occupied] - movers
-        flat[(occupied // k) * (k + 1) + occupied % k] += stayers
-        moving = movers > 0
-        if moving.any():
-            cells = occupied[moving]
-            drawn = rng.multinomial(movers[moving], kernel.away[cells])
-            which, target = np.nonzero(drawn)
-            flat += np.bincount((cells[which] // k) * (k + 1) + target,
-                                weights=drawn[which, target], minlength=flat.size)
-        return destinations.reshape(n_draws, slots, k + 1)
+    @staticmethod
+    def _random_walk(rng: np.random.Generator, drift: float, n_draws: int, years: int,
+                     cells: tuple[int, ...] = ()) -> FloatArray:
+        """Per draw, a multiplier for each projection year (and each of `cells`, independently):
+        a random walk in logs with steps of sd `drift`, each step's multiplier of mean 1. Draws
+        come in antithetic pairs (steps z and -z), so the mean over draws is steadier."""
+        if drift <= 0:
+            return np.ones((n_draws, years, *cells))
+        half = rng.normal(0.0, drift, ((n_draws + 1) // 2, years, *cells))
+        steps = np.concatenate([half, -half])[:n_draws] - drift ** 2 / 2
+        return np.exp(np.cumsum(steps, axis=1))
 
     def predict(self, horizon: int, level: Sequence[int] | int = (80,),
                 n_draws: int | None = None, seed: int | None = None,
