@@ -200,6 +200,12 @@ def test_changed_data_of_a_finished_la_is_redone(inputs: list[LAInput], panel: p
     assert sorted(calls.calls) == sorted(i.la_code for i in inputs)  # the panel changed
 
 
+def test_a_method_that_learns_across_las_needs_the_panel(inputs: list[LAInput],
+                                                          tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="learns across LAs"):
+        run_sweep(inputs, SweepSettings(models=(FS,), n_draws=10, method="pooled"), tmp_path)
+
+
 def test_unknown_override_is_refused(inputs: list[LAInput], tmp_path: Path) -> None:
     settings = SweepSettings(models=(FS,), n_draws=10, overrides={"fs_reducton": 0.1})
     with pytest.raises(ValueError, match="fs_reducton"):

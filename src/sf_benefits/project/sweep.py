@@ -4,10 +4,9 @@ with national and regional totals and the assumptions that drive the national NP
 `appraise_la` is a pure function of one LA's inputs (its care history or its SSDA903 returns,
 handed over whole, so workers never open the store), the sweep settings and the panel of every
 LA's history (for a demand method that learns across LAs; sent to each worker once). `run_sweep`
-runs it
-for many LAs on a `dask.distributed` client (or in this process), keeps each finished LA in a
-part file listed in a manifest so an interrupted sweep resumes where it stopped, retries a task
-that fails and reports what still failed, then adds the LAs up draw by draw.
+runs it for many LAs on a `dask.distributed` client (or in this process), keeps each finished LA
+in a part file listed in a manifest so an interrupted sweep resumes where it stopped, retries a
+task that fails and reports what still failed, then adds the LAs up draw by draw.
 
 Seeds: every LA's parameters are drawn from the sweep seed (one national value of each
 assumption per draw, as the assumption is one fact for all), and its demand forecast from
@@ -202,6 +201,17 @@ def check_overrides(settings: SweepSettings) -> None:
         raise ValueError(f"override(s) for parameters no model of the sweep has: {sorted(unused)}")
 
 
+def check_panel(inputs: Sequence[LAInput], settings: SweepSettings,
+                panel: pd.DataFrame | None) -> None:
+    """Refuse to sweep care histories without the panel when the method learns across LAs."""
+    from sf_benefits.project.demand import METHODS
+
+    learns = getattr(METHODS.get(settings.method), "learns_across_las", False)
+    if learns and panel is None and any(i.history is not None for i in inputs):
+        raise ValueError(f"the {settings.method} demand method learns across LAs: give the "
+                         "sweep every LA's history as its panel")
+
+
 def _project(inputs: LAInput, model: str, settings: SweepSettings, panel: pd.DataFrame | None
              ) -> ProjectionResult:
     common: dict[str, Any] = dict(
@@ -332,12 +342,14 @@ def run_sweep(
 ) -> SweepReport:
     """Appraise every LA (on `client`, or in this process when None) and write the sweep to
     `out_dir`; LAs already finished there with the same settings and data are not redone.
-    `panel` is every LA's demand history, for a demand method that learns across LAs (without
-    it, each LA's own history is all such a method sees); it goes to each worker once.
+    `panel` is every LA's demand history, which a demand method that learns across LAs needs; it
+    goes to each worker once.
 
     A task that raises is resubmitted up to `retries` times; what still fails is reported, not
-    fatal. Raises ValueError when `out_dir` holds a sweep made with other settings."""
+    fatal. Raises ValueError when `out_dir` holds a sweep made with other settings, or when the
+    method needs a panel and none is given."""
     check_overrides(settings)
+    check_panel(inputs, settings, panel)
     out_dir = Path(out_dir)
     parts = out_dir / "parts"
     parts.mkdir(parents=True, exist_ok=True)
