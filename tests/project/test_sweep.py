@@ -177,11 +177,12 @@ def test_failed_task_is_retried_then_reported_and_a_resume_redoes_only_it(
     pd.testing.assert_frame_equal(resumed.results, serial.results)
 
 
-def test_a_folder_of_another_sweep_is_not_resumed(inputs: list[LAInput], serial: Any) -> None:
+def test_a_folder_of_another_sweep_is_not_resumed(inputs: list[LAInput], panel: pd.DataFrame,
+                                                  serial: Any) -> None:
     other = SweepSettings(models=SETTINGS.models, n_draws=301, seed=11, overrides=UNCERTAIN,
                           overrides_by="test")
     with pytest.raises(ValueError, match="n_draws"):
-        run_sweep(inputs, other, serial.out_dir)
+        run_sweep(inputs, other, serial.out_dir, panel=panel)
 
 
 def test_changed_data_of_a_finished_la_is_redone(inputs: list[LAInput], panel: pd.DataFrame,
