@@ -7,6 +7,8 @@ starts, ceases and population, with suppressed cells and the odd missing year.
     .venv/bin/python benchmarks/bench_backtest.py [--synthetic] [--methods naive,ets]
 
 Target on a 2-core machine: the full backtest (the `sf-benefits backtest` methods) under 2 minutes.
+Also prints the hindsight ceiling (`project.backtest.hindsight_ceiling`): how far forecasts that
+knew the outcome years' national change and each LA's average growth would beat naive.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from sf_benefits.project.backtest import run_backtest
+from sf_benefits.project.backtest import hindsight_ceiling, run_backtest
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.defaults import BACKTEST_METHODS
 from sf_benefits.project.demand import METHODS, CareHistory, make_model
@@ -126,6 +128,10 @@ def main() -> None:
         previous = finished
     print("\n" + result.summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"best by mean MASE: {result.best_method()}")
+    print("\nMAPE (%) of forecasts that know the outcome years' trends (no method can; a bound on "
+          "what modelling national and LA trends could gain over naive):")
+    print(hindsight_ceiling(history, result).to_string(index=False, float_format=lambda v:
+                                                        f"{v:.2f}"))
     bench_sampling(history)
 
 

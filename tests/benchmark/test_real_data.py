@@ -86,3 +86,19 @@ def test_placements_add_up_to_england_cla_in_2023(real_store: Store) -> None:
     assert total == pytest.approx(83_750, rel=0.01)
     assert by_type == pytest.approx(total, rel=0.03)  # LA cells of 1-5 are suppressed ('c')
     assert by_type <= total
+
+
+def test_a_published_c_is_suppressed_not_missing(real_store: Store, shared_data: Path) -> None:
+    """Redbridge's share of children looked after in secure units or children's homes at
+    31 March 2023 is published as "c"; the benchmark keeps it apart from "no figure"."""
+    published = read_frame(shared_data / "dfe" / "la_cla_on_31_march_by_characteristics.csv")
+    cell = published[(published["time_period"] == "2023")
+                     & (published["new_la_code"] == "E09000026")
+                     & (published["characteristic"] == "Secure homes and children's homes")]
+    assert list(cell["percentage"]) == ["c"]
+    result = benchmark_la(real_store, "Redbridge", year=2023,
+                          indicator_ids=["cla_childrens_homes_secure_pct"])
+    b = result.indicators[0]
+    assert b.la_value is None and b.la_status == "suppressed"
+    assert b.national_rank is None and b.las_ranked > 140
+    assert result.to_frames()["summary"]["la_value"].tolist() == ["c"]

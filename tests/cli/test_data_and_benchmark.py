@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import zipfile
+from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -125,3 +127,45 @@ def test_benchmark_reads_in_80_columns(cli_env: Path) -> None:
     assert "Children looked after at 31 March, rate per 10,000 children (2023)" in result.output
     assert re.search(r"Warrington \d+\.\d · band [A-D] · rank \d+ of \d+ in England",
                      result.output)
+
+
+def test_a_suppressed_figure_is_c_in_every_output(cli_env: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Halton's 2024 CLA figures are published as "c": the table, the 80-column blocks, the
+    CSV, the workbook and both charts show "c" (with its meaning), never a number or a blank."""
+    halton = ["benchmark", "--la", "Halton", "--year", "2024", "--indicators",
+              "cla_rate_per_10k"]
+    wide = runner.invoke(app, halton, env={"COLUMNS": "250"})
+    assert wide.exit_code == 0, wide.output
+    row = next(line for line in wide.output.splitlines() if "Children looked after" in line)
+    assert row.split("│")[3].strip() == "c"
+    narrow = runner.invoke(app, halton, env={"COLUMNS": "80"})
+    assert "Halton c · band – · rank – in England" in narrow.output
+    for output in (wide.output, narrow.output):
+        assert "c = withheld by the DfE to protect confidentiality" in " ".join(output.split())
+    csv = runner.invoke(app, [*halton, "--format", "csv"])
+    assert pd.read_csv(StringIO(csv.output))["la_value"].tolist() == ["c"]
+    xlsx = cli_env / "halton.xlsx"
+    assert runner.invoke(app, [*halton, "--format", "xlsx", "--out", str(xlsx)]).exit_code == 0
+    book = openpyxl.load_workbook(xlsx)
+    header = [c.value for c in book["Summary"][4]]
+    assert dict(zip(header, (c.value for c in book["Summary"][5]), strict=True))["This LA"] == "c"
+    trend = book["Trend charts"]
+    years = {row[0].value: row for row in trend.iter_rows(min_row=4, max_col=6)}
+    assert years[2024][1].value is None and years[2024][5].value == "This LA"
+    assert years[2023][1].value is not None and years[2023][5].value is None
+    assert book["Trend"].cell(row=11, column=3).value == "c"
+    warrington = ["benchmark", "--la", "Warrington", "--year", "2024", "--indicators",
+                  "cla_rate_per_10k", "--chart"]
+    page = cli_env / "w.html"
+    assert runner.invoke(app, [*warrington, str(page)]).exit_code == 0
+    assert '"text":["c"]' in page.read_text().replace(" ", "")
+    from sf_benefits.benchmark import charts
+
+    drawn: list[Any] = []
+    monkeypatch.setattr(charts.plt, "close", drawn.append)
+    for args in (warrington, halton + ["--chart"]):
+        assert runner.invoke(app, [*args, str(cli_env / "c.png")]).exit_code == 0
+    bars, trend_axes = drawn[0].axes[0], drawn[1].axes[1]
+    assert any(t.get_text().strip().startswith("c (suppressed)") for t in bars.texts)
+    assert [t.get_text() for t in trend_axes.texts] == ["c"]

@@ -11,7 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from sf_benefits.cli.main import app
-from sf_benefits.project.backtest import forecast_origins, run_backtest, select_method
+from sf_benefits.project.backtest import (
+    forecast_origins,
+    hindsight_ceiling,
+    run_backtest,
+    select_method,
+)
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.demand import CareHistory
 from sf_benefits.store import Store
@@ -196,3 +201,17 @@ def test_best_method_passes_over_overconfident_intervals() -> None:
     assert result(coverage_a=0.45).best_method() == "b"
     assert result(coverage_a=0.75).best_method() == "a"
     assert result(coverage_a=0.45).best_method(min_coverage=0.9) == "a"
+
+
+def test_hindsight_ceiling_knows_the_outcome_years_trends() -> None:
+    """LAs move by a national change each year plus their own fixed growth: knowing both
+    forecasts exactly, knowing either beats naive, and naive matches the backtest's."""
+    national = np.cumsum(np.random.default_rng(3).normal(0.02, 0.05, YEARS.size))
+    own = np.repeat([-0.02, 0.02], 20)[:, None] * (YEARS - 2010)
+    panel = total_panel(800 * np.exp(national + own))
+    result = run_backtest(panel, methods=["naive"])
+    ceiling = hindsight_ceiling(panel, result).set_index("horizon")
+    np.testing.assert_allclose(ceiling["both known"], 0.0, atol=1e-9)
+    for known in ("national change known", "own average growth known"):
+        assert (ceiling[known] < ceiling["naive"]).all(), ceiling
+    np.testing.assert_allclose(ceiling["naive"], result.summary["MAPE"].to_numpy())

@@ -12,6 +12,7 @@ from sf_benefits.project.backtest import run_backtest
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.demand import DemandModelError, PooledGrowthModel, make_model
 from sf_benefits.project.national import SuccessorShare, forecast_all_las
+from sf_benefits.project.pooled import Calibration, engine_for
 
 YEARS = np.arange(2008, 2024)
 MIX = np.array([0.70, 0.10, 0.03, 0.06, 0.05, 0.03, 0.03])
@@ -97,3 +98,31 @@ def test_national_forecast_retires_codes_and_splits_successors(planted: pd.DataF
     north = table[table["la_code"] == "E06000020"].set_index("year")["p50"]
     south = table[table["la_code"] == "E06000021"].set_index("year")["p50"]
     np.testing.assert_allclose(north / south, 1.5, rtol=0.01)
+
+
+def test_pooled_forecast_from_an_origin_ignores_every_later_year(planted: pd.DataFrame) -> None:
+    """Origin-2018 forecasts and intervals stay the same when every value after 2018 changes."""
+    rng = np.random.default_rng(5)
+    later = planted["year"] > 2018
+    altered = planted.assign(value=planted["value"].where(
+        ~later, (planted["value"] * rng.uniform(0.5, 2.0, len(planted))).round()))
+    origin = planted[planted["la_code"] == "E06000010"]
+    seen, unseen = (make_model("pooled", panel=panel).fit(origin[origin["year"] <= 2018])
+                    .total_forecast(3) for panel in (planted, altered))
+    for first, second in ((seen.mean, unseen.mean), (seen.lo, unseen.lo), (seen.hi, unseen.hi)):
+        np.testing.assert_allclose(first, second)
+    assert not np.allclose(altered.loc[later, "value"], planted.loc[later, "value"])
+
+
+def test_intervals_calibrate_on_past_errors_only_once_three_origins_made_them(
+        planted: pd.DataFrame) -> None:
+    """One-year forecasts: the first fit is 2009's, so by 2011 two origins' errors are known (the
+    fit's own residuals are used) and by 2012 three (the out-of-sample errors are)."""
+    engine = engine_for(planted)
+    latest = engine.fit(2011, 1)
+    assert latest is not None
+    early, later = engine.calibration(2011, 1), engine.calibration(2012, 1)
+    assert early is not None and later is not None
+    np.testing.assert_allclose(early.errors,
+                               Calibration.of(latest.residuals, latest.levels).errors)
+    assert later.errors.size == 3 * planted["la_code"].nunique()

@@ -80,11 +80,13 @@ def make_benchmark(la_name: str = "Testshire", neighbour_names: tuple[str, ...] 
         base = (70.0, 68.0, 42_000_000.0)[k]
         values = [base * (0.8 + 0.04 * i) for i in range(10)]
         table = pd.DataFrame({"rank": range(1, 11), "la_code": [n.la_code for n in neighbours],
-                              "la_name": names, "value": values})
+                              "la_name": names, "value": values, "status": "published"})
         trend = pd.DataFrame({"year": [2021, 2022, 2023, 2024],
                               "la": [base * f for f in (0.95, 1.0, 1.05, 1.1)],
                               "neighbour_mean": [base * f for f in (0.97, 0.99, 1.0, 1.0)],
-                              "region": [base * 1.1] * 4, "england": [base * 0.9] * 4})
+                              "region": [base * 1.1] * 4, "england": [base * 0.9] * 4,
+                              "la_status": "published", "region_status": "published",
+                              "england_status": "published"})
         items.append(IndicatorBenchmark(
             indicator=catalogue[indicator_id], year=2024, la_value=base * 1.1,
             neighbour_values=table, neighbour_mean=sum(values) / 10,

@@ -131,8 +131,23 @@ def test_analyst_journey_and_other_la_locked_out(server: str, browser: Any,
     page.wait_for_selector("text=Your changes have been saved.")
 
     page.click("#run-projection")
-    page.wait_for_selector("#fan-cla .main-svg", timeout=60_000)
+    page.wait_for_selector("#fan-cla-details", state="attached", timeout=60_000)
     assert "prices" in page.locator(".price-base").inner_text()
+    assert page.locator("#assumptions form").first.is_hidden(), "settings a click away"
+    shot(page, "06-scenario-summary")
+    summary_end = page.evaluate(
+        "document.querySelector('table:has(td)').closest('.table-wrap').getBoundingClientRect()"
+        ".bottom")
+    assert summary_end < 900, f"the P10/P50/P90 table ends {summary_end} px down: off screen"
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 1.75 * 900, f"the scenario page is {height} px tall: details a click away"
+    page.click("a:has-text(\"Each assumption's source and grade\")")
+    assert page.locator("#run-assumptions-details table").is_visible()
+    page.click("#fan-cla-details > summary")
+    page.wait_for_selector("#fan-cla .main-svg", timeout=60_000)
+    width = page.evaluate("document.querySelector('#fan-cla .main-svg').getBoundingClientRect()"
+                          ".width")
+    assert width > 900, f"the fan chart, opened, is {width} px wide: it fills the page"
     assert page.locator("#fan-cla-figure table tbody tr").count() >= 5
     shot(page, "06-scenario-fan-chart")
 
@@ -150,14 +165,18 @@ def test_analyst_journey_and_other_la_locked_out(server: str, browser: Any,
     page.set_input_files("#file", files=[{
         "name": "leeds-browser-actuals.csv", "mimeType": "text/csv",
         "buffer": b"period,measure,placement,count,spend_gbp\n"
-                  b"2025-26 Q1,cla,all,1031,\n2025-26 Q2,cla,all,1022,\n"}])
+                  b"2025-26 Q1,cla,all,1031,\n"}])
     page.click("button:has-text('Check and upload')")
     page.wait_for_selector("text=Your actuals have been checked and loaded.")
     page.fill("#go_live_date", "2025-04-01")
     page.click("button:has-text('Record go-live and lock the baseline')")
     section = "section:has(h3:has-text('Family Valued'))"
     page.wait_for_selector(f"{section} [id$='-saving'] .main-svg", timeout=60_000)
-    assert page.locator(f"{section} [id$='-cla-figure'] table tbody tr").count() == 2
+    assert page.locator(f"{section} [id$='-cla-figure'] table tbody tr").count() == 1
+    for chart, lines in (("cla", 3), ("saving", 2)):  # one period: each line is a marker
+        points = page.locator(f"{section} [id$='-{chart}'] .scatterlayer path.point")
+        assert points.count() == lines, f"the {chart} chart of a single period lacks markers"
+        assert points.first.bounding_box() is not None
     shot(page, "07-tracking-realised-benefit")
     page.click("button:has-text('Sign out')")
     page.wait_for_url("**/login")

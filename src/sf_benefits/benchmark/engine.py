@@ -4,12 +4,15 @@ indicator: value, ranks, quartile band with polarity, gap to the neighbour mean,
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from sf_benefits.benchmark.catalogue import Indicator, Polarity, Selector, indicators
+from sf_benefits.disclosure import SUPPRESSED
 from sf_benefits.ingest.ees import JOINT_STATUS
 from sf_benefits.store import Store
 from sf_benefits.store.queries import (
@@ -23,6 +26,28 @@ from sf_benefits.store.queries import (
     series_break,
     statistical_neighbours,
 )
+
+ValueStatus = Literal["published", "suppressed", "not available"]
+"""Whether a benchmark figure was published, withheld by the publisher to protect
+confidentiality (shown as "c"), or not published at all (not collected, not applicable)."""
+
+SUPPRESSION_MARKERS = frozenset({"c", "low", "k"})
+"""Published markers of a figure the publisher withheld: "c" to protect confidentiality, "low"
+and "k" because it rounds to nothing (under 0.5%). Each is shown as "c". Other markers ("x" not
+available, "z" not applicable, ".", ":", "..", "u", "-", blank) mean no figure, shown as "–"."""
+
+NOT_PUBLISHED = "\u2013"
+"""Shown where no figure was published."""
+
+SUPPRESSED_MEANING = "withheld by the DfE to protect confidentiality or as too small to show"
+MARKER_NOTE = (f"{SUPPRESSED} = {SUPPRESSED_MEANING}; {NOT_PUBLISHED} = no figure published "
+               "(not collected or not applicable).")
+"""The legend for every table or chart of benchmark figures."""
+
+
+def shown(value: float | None, status: ValueStatus) -> float | str | None:
+    """A figure as published: the number, "c" where suppressed, None where none was published."""
+    return SUPPRESSED if status == "suppressed" else _num(value)
 
 
 @dataclass(frozen=True)
@@ -42,7 +67,9 @@ class UnknownLocalAuthority(LookupError):
 
 @dataclass(frozen=True)
 class IndicatorBenchmark:
-    """One indicator for one LA in one year, against neighbours, region and England."""
+    """One indicator for one LA in one year, against neighbours, region and England. A value
+    the publisher suppressed is None here (left out of every mean and rank) with its status
+    "suppressed"; `neighbour_values` has a status per neighbour."""
 
     indicator: Indicator
     year: int | None
@@ -59,6 +86,10 @@ class IndicatorBenchmark:
     quartile_band: str | None
     gap_to_neighbour_mean: float | None
     trend: pd.DataFrame
+    """year, la, neighbour_mean, region, england, and la_status, region_status, england_status."""
+    la_status: ValueStatus = "published"
+    region_status: ValueStatus = "published"
+    england_status: ValueStatus = "published"
 
 
 @dataclass(frozen=True)
@@ -73,23 +104,44 @@ class BenchmarkResult:
     notes: list[str] = field(default_factory=list)
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
-        """Tidy tables: `summary` (one row per indicator), `neighbours` (long), `trend` (long)."""
+        """Tidy tables as published: `summary` (one row per indicator), `neighbours` (long),
+        `trend` (long); a suppressed figure is "c", one never published is empty."""
         summary = pd.DataFrame([{
             "indicator_id": b.indicator.id, "indicator": b.indicator.label,
             "unit": b.indicator.unit, "polarity": b.indicator.polarity, "year": b.year,
-            "la_value": b.la_value, "neighbour_mean": b.neighbour_mean,
-            "neighbour_median": b.neighbour_median, "region_value": b.region_value,
-            "england_value": b.england_value, "rank_among_neighbours": b.rank_among_neighbours,
+            "la_value": shown(b.la_value, b.la_status), "neighbour_mean": b.neighbour_mean,
+            "neighbour_median": b.neighbour_median,
+            "region_value": shown(b.region_value, b.region_status),
+            "england_value": shown(b.england_value, b.england_status),
+            "rank_among_neighbours": b.rank_among_neighbours,
             "neighbours_ranked": b.neighbours_ranked, "national_rank": b.national_rank,
             "las_ranked": b.las_ranked, "quartile_band": b.quartile_band,
             "gap_to_neighbour_mean": b.gap_to_neighbour_mean, "source": b.indicator.source,
         } for b in self.indicators])
         neighbours = pd.concat(
-            [b.neighbour_values.assign(indicator_id=b.indicator.id, year=b.year)
-             for b in self.indicators], ignore_index=True) if self.indicators else pd.DataFrame()
-        trend = pd.concat([b.trend.assign(indicator_id=b.indicator.id) for b in self.indicators],
-                          ignore_index=True) if self.indicators else pd.DataFrame()
+            [published_values(b.neighbour_values, {"value": "status"}).assign(
+                indicator_id=b.indicator.id, year=b.year) for b in self.indicators],
+            ignore_index=True) if self.indicators else pd.DataFrame()
+        trend = pd.concat([published_values(b.trend, TREND_STATUS).assign(
+            indicator_id=b.indicator.id) for b in self.indicators],
+            ignore_index=True) if self.indicators else pd.DataFrame()
         return {"summary": summary, "neighbours": neighbours, "trend": trend}
+
+
+TREND_STATUS = {"la": "la_status", "region": "region_status", "england": "england_status"}
+"""Each published series of a trend and the column holding its status."""
+
+
+def published_values(frame: pd.DataFrame, status_of: Mapping[str, str]) -> pd.DataFrame:
+    """`frame` with each value column shown as published ("c" where its status column says
+    suppressed) and the status columns dropped."""
+    out = frame.copy()
+    for column, status in status_of.items():
+        if column in out.columns and status in out.columns:
+            out[column] = pd.Series([shown(v, s) for v, s in zip(out[column], out[status],
+                                                                  strict=True)],
+                                    index=out.index, dtype=object)
+    return out.drop(columns=[s for s in status_of.values() if s in out.columns])
 
 
 def resolve_la(store: Store, text: str) -> LocalAuthority:
@@ -152,9 +204,11 @@ def indicator_values(frame: pd.DataFrame, indicator: Indicator,
 
     if indicator.numerator is not None and indicator.denominator is not None:
         merged = pick(indicator.numerator, "ratio").merge(
-            pick(indicator.denominator, "ratio")[[*keys, "value", "dataset"]], on=keys,
+            pick(indicator.denominator, "ratio")[[*keys, "value", "status", "dataset"]], on=keys,
             suffixes=("", "_den"))
         merged["value"] = merged["value"] / merged["value_den"].where(merged["value_den"] > 0)
+        merged["status"] = merged["status"].where(merged["status"].notna(),
+                                                  merged["status_den"])
         merged["dataset"] = merged["dataset"] + " ÷ " + merged["dataset_den"]
         return merged[columns]
     parts = [pick(indicator.value, "published")] if indicator.value is not None else []
@@ -230,6 +284,8 @@ class IndicatorTable:
     region: pd.DataFrame
     england: pd.Series
     joint_returns: frozenset[tuple[int, str]] = frozenset()
+    suppressed: frozenset[tuple[str, int, str]] = frozenset()
+    """(geographic level, year, area code) of each figure the publisher suppressed."""
 
     @classmethod
     def from_values(cls, values: pd.DataFrame) -> IndicatorTable:
@@ -241,9 +297,21 @@ class IndicatorTable:
         england = wide("National")
         joint = values[(values["status"] == JOINT_STATUS)
                        & (values["geographic_level"] == "Local authority")]
+        hidden = values[values["value"].isna()
+                        & values["status"].fillna("").str.lower().isin(SUPPRESSION_MARKERS)]
         return cls(wide("Local authority"), wide("Regional"),
                    england.iloc[:, 0] if not england.empty else pd.Series(dtype=float),
-                   frozenset(zip(joint["year"].astype(int), joint["area_code"], strict=True)))
+                   frozenset(zip(joint["year"].astype(int), joint["area_code"], strict=True)),
+                   frozenset(zip(hidden["geographic_level"], hidden["year"].astype(int),
+                                 hidden["area_code"], strict=True)))
+
+    def status(self, level: str, year: int | None, area_code: object,
+               value: object) -> ValueStatus:
+        """The status of the figure `value` for an area (level as published) in a year."""
+        if _num(value) is not None:
+            return "published"
+        return ("suppressed" if year is not None and (level, int(year), area_code)
+                in self.suppressed else "not available")
 
 
 def indicator_tables(store: Store, chosen: list[Indicator]) -> dict[str, IndicatorTable]:
@@ -286,14 +354,18 @@ def benchmark_from_tables(store: Store, las: pd.DataFrame, tables: dict[str, Ind
     return BenchmarkResult(target, year, model, neighbour_las, results, notes)
 
 
+LA_LEVEL = "Local authority"
+
+
 def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalAuthority,
                          neighbour_codes: list[str], names: dict[str, str],
                          year: int | None) -> IndicatorBenchmark:
     wide = table.la
     own = wide[la.la_code].dropna() if la.la_code in wide.columns else pd.Series(dtype=float)
     if year is None:
-        year = int(own.index.max()) if not own.empty else (
-            int(wide.index.max()) if not wide.empty else None)
+        held = {int(y) for y in own.index} | {y for level, y, code in table.suppressed
+                                               if level == LA_LEVEL and code == la.la_code}
+        year = max(held) if held else (int(wide.index.max()) if not wide.empty else None)
     this_year = pd.Series(wide.loc[year] if year in wide.index else [], dtype=float)
     national = competition_rank(this_year, indicator.polarity)
     ranked = int(this_year.notna().sum())
@@ -310,6 +382,8 @@ def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalA
         "rank": range(1, len(neighbour_codes) + 1), "la_code": neighbour_codes,
         "la_name": [names.get(c, c) for c in neighbour_codes],
         "value": [_num(v) for v in neighbour_only],
+        "status": [table.status(LA_LEVEL, year, c, v)
+                   for c, v in zip(neighbour_codes, neighbour_only, strict=True)],
     })
     trend = pd.DataFrame({
         "la": wide[la.la_code] if la.la_code in wide.columns else pd.Series(dtype=float),
@@ -317,15 +391,24 @@ def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalA
         "region": region_series, "england": table.england,
     }).rename_axis("year").reset_index().sort_values("year")
     trend = trend.dropna(subset=["la", "neighbour_mean", "region", "england"], how="all")
+    areas = {"la": (LA_LEVEL, la.la_code), "region": ("Regional", la.region_code),
+             "england": ("National", table.england.name)}
+    for column, (level, code) in areas.items():
+        trend[TREND_STATUS[column]] = [table.status(level, y, code, v) for y, v in
+                                       zip(trend["year"], trend[column], strict=True)]
+    region_value = _num(region_series.get(year))
+    england_value = _num(table.england.get(year))
     return IndicatorBenchmark(
         indicator=indicator, year=year, la_value=la_value, neighbour_values=neighbour_table,
-        neighbour_mean=mean, neighbour_median=median, region_value=_num(region_series.get(year)),
-        england_value=_num(table.england.get(year)),
+        neighbour_mean=mean, neighbour_median=median, region_value=region_value,
+        england_value=england_value,
         rank_among_neighbours=_int(group_rank.get(la.la_code)),
         neighbours_ranked=int(group.notna().sum()), national_rank=national_rank,
         las_ranked=ranked, quartile_band=quartile_band(national_rank, ranked),
         gap_to_neighbour_mean=None if la_value is None or mean is None else la_value - mean,
-        trend=trend,
+        trend=trend, la_status=table.status(LA_LEVEL, year, la.la_code, la_value),
+        region_status=table.status("Regional", year, la.region_code, region_value),
+        england_status=table.status("National", year, table.england.name, england_value),
     )
 
 

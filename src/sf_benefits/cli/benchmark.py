@@ -39,8 +39,11 @@ class NeighbourSource(StrEnum):
     computed = "computed"
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """A value as a finance reader expects it: £ with separators, % with one decimal place."""
+def format_value(value: float | str | None, unit: str) -> str:
+    """A value as a finance reader expects it: £ with separators, % with one decimal place;
+    "c" where the publisher suppressed it, "–" where there is none."""
+    if isinstance(value, str):
+        return value
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if unit.startswith("GBP"):
@@ -55,6 +58,8 @@ WIDE_TABLE_COLUMNS = 150
 
 
 def _render_table(result: BenchmarkResult) -> None:
+    from sf_benefits.benchmark.engine import MARKER_NOTE, shown
+
     la = result.la
     console.print(f"[bold]{la.la_name}[/] ({la.la_code}, {la.old_la_code}) — {la.region_name}; "
                   f"neighbours: {result.neighbour_model}")
@@ -68,15 +73,17 @@ def _render_table(result: BenchmarkResult) -> None:
         for b in result.indicators:
             unit = b.indicator.unit
             table.add_row(
-                b.indicator.label, str(b.year or "–"), format_value(b.la_value, unit),
+                b.indicator.label, str(b.year or "–"),
+                format_value(shown(b.la_value, b.la_status), unit),
                 format_value(b.neighbour_mean, unit), format_value(b.neighbour_median, unit),
-                format_value(b.region_value, unit), format_value(b.england_value, unit),
+                format_value(shown(b.region_value, b.region_status), unit),
+                format_value(shown(b.england_value, b.england_status), unit),
                 _rank(b.rank_among_neighbours, b.neighbours_ranked),
                 _rank(b.national_rank, b.las_ranked), b.quartile_band or "–", _trend(b) or "–")
         console.print(table)
     console.print("Rank 1 and band A are best for indicators with a polarity; for neutral "
-                  "indicators they mark the lowest values. '–' means suppressed or not published. "
-                  "Every column: --format csv or xlsx.")
+                  f"indicators they mark the lowest values. {MARKER_NOTE} "
+                  "Every column: --format csv or xlsx.", highlight=False)
     for note in result.notes:
         console.print(f"[yellow]Note:[/] {note}")
 
@@ -86,25 +93,30 @@ def _rank(rank: int | None, of: int | None) -> str:
 
 
 def _trend(b: IndicatorBenchmark) -> str:
-    trend = b.trend.dropna(subset=["la"])
-    return " → ".join(format_value(v, b.indicator.unit) for v in trend["la"].tail(4))
+    from sf_benefits.benchmark.engine import TREND_STATUS, published_values
+
+    trend = published_values(b.trend, TREND_STATUS)
+    shown_la = trend["la"][trend["la"].notna()]
+    return " → ".join(format_value(v, b.indicator.unit) for v in shown_la.tail(4))
 
 
 def _render_blocks(result: BenchmarkResult) -> None:
     """One short block per indicator, readable in an 80-column terminal."""
+    from sf_benefits.benchmark.engine import shown
+
     la = result.la
     for b in result.indicators:
         unit = b.indicator.unit
         console.print(f"\n[bold]{b.indicator.label}[/] ({b.year or 'no year'})", highlight=False)
         console.print(
-            f"  {la.la_name} [bold]{format_value(b.la_value, unit)}[/] · band "
+            f"  {la.la_name} [bold]{format_value(shown(b.la_value, b.la_status), unit)}[/] · band "
             f"{b.quartile_band or '–'} · rank {_rank(b.national_rank, b.las_ranked)} in England, "
             f"{_rank(b.rank_among_neighbours, b.neighbours_ranked)} neighbours", highlight=False)
         console.print(
             f"  Neighbours {format_value(b.neighbour_mean, unit)} (median "
             f"{format_value(b.neighbour_median, unit)}) · {la.region_name or 'Region'} "
-            f"{format_value(b.region_value, unit)} · England {format_value(b.england_value, unit)}",
-            highlight=False)
+            f"{format_value(shown(b.region_value, b.region_status), unit)} · England "
+            f"{format_value(shown(b.england_value, b.england_status), unit)}", highlight=False)
         trend = _trend(b)
         if trend:
             console.print(f"  Trend {trend}", highlight=False)

@@ -3,6 +3,7 @@ and score against what happened (MAPE, MASE, coverage of the prediction interval
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from sf_benefits.project.defaults import BACKTEST_METHODS
 from sf_benefits.project.demand import AUTO_CANDIDATES, METHODS, make_model
 from sf_benefits.project.forecasting import DemandModel, TotalForecast
 from sf_benefits.project.history import CLA, CareHistory, naive_mae, split_histories
+from sf_benefits.project.pooled import PanelEngine
 
 CHUNK_TASKS = 200
 """Forecasts per batch: statsforecast fits a batch in one call; progress is reported per batch."""
@@ -253,3 +255,33 @@ def select_method(history: pd.DataFrame, candidates: Sequence[str] = AUTO_CANDID
     result = run_backtest(history, methods=candidates, horizons=(1, 2, 3),
                           min_train_years=min_train_years)
     return result.best_method() or candidates[0]
+
+
+HINDSIGHT_FORECASTS: tuple[str, ...] = (
+    "naive", "national change known", "own average growth known", "both known")
+
+
+def hindsight_ceiling(history: pd.DataFrame, result: BacktestResult) -> pd.DataFrame:
+    """MAPE by horizon, on the backtest's scored totals, of forecasts no method can make because
+    they use the outcome years: the last value moved by the median change across LAs over the
+    same years, by the LA's own average yearly change over its whole series (less the panel's),
+    or by both. They bound what any model of national and LA trends could gain over naive."""
+    engine = PanelEngine.of(split_histories(history).values())
+    scored = scored_by_all(result.forecasts[result.forecasts["placement"] == ALL_PLACEMENTS])
+    rows = scored.drop_duplicates(["la_code", "origin", "horizon"])
+    row = rows["la_code"].map({code: i for i, code in enumerate(engine.codes)}).to_numpy()
+    start = rows["origin"].to_numpy() - int(engine.years[0])
+    end = start + rows["horizon"].to_numpy()
+    log_cla = engine.log_cla
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        national = np.nanmedian(log_cla[:, end] - log_cla[:, start], axis=0)
+        growth = np.nanmean(np.diff(log_cla, axis=1), axis=1)
+    own = (growth[row] - np.nanmean(growth)) * rows["horizon"].to_numpy()
+    actual = rows["actual"].to_numpy(float)
+    last = np.exp(log_cla[row, start])
+    frame = pd.DataFrame({"horizon": rows["horizon"].to_numpy()})
+    for name, change in zip(HINDSIGHT_FORECASTS, (0.0, national, own, national + own),
+                            strict=True):
+        frame[name] = np.abs(last * np.exp(change) - actual) / actual * 100.0
+    return frame.groupby("horizon").mean().reset_index()

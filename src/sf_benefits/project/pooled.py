@@ -44,8 +44,11 @@ DIRECT_HORIZONS = 3
 as a random walk would (no backtest can score them on 14 years of data)."""
 MIN_TRAINING_ROWS = 50
 MIN_CALIBRATION_ERRORS = 100
-"""Past out-of-sample errors needed to calibrate an interval; fewer and the fit's own residuals
-are used instead (only at the earliest origins)."""
+MIN_CALIBRATION_ORIGINS = 3
+"""Past out-of-sample errors needed to calibrate an interval, from at least this many forecast
+origins: one year's errors share one national shock and understate how much years differ. With
+fewer (only at the earliest origins) the fit's own residuals, which span every training year,
+are used instead."""
 
 Panel = Mapping[str, CareHistory]
 
@@ -191,7 +194,8 @@ class PanelEngine:
                 levels.append(level)
             errors = np.concatenate(residuals) if residuals else np.empty(0)
             result: Calibration | None
-            if errors.size >= MIN_CALIBRATION_ERRORS:
+            if (errors.size >= MIN_CALIBRATION_ERRORS
+                    and len(residuals) >= MIN_CALIBRATION_ORIGINS):
                 result = Calibration.of(errors, np.concatenate(levels))
             else:
                 latest = self.fit(origin, horizon)

@@ -11,6 +11,8 @@ import pandas as pd
 import xlsxwriter
 
 from sf_benefits.benchmark import BenchmarkResult
+from sf_benefits.benchmark.engine import SUPPRESSED_MEANING
+from sf_benefits.disclosure import SUPPRESSED
 
 BAND_COLOURS = {"A": "#C6EFCE", "B": "#E2EFDA", "C": "#FFEB9C", "D": "#FFC7CE"}
 """LAIT's quartile shading: A (best quarter of LAs) green through D (worst) red."""
@@ -68,6 +70,7 @@ class _Book:
         self.title = self.book.add_format({"bold": True, "font_size": 14})
         self.note = self.book.add_format({"italic": True, "font_color": "#505050"})
         self.wrap = self.book.add_format({"text_wrap": True, "valign": "top"})
+        self.marker = self.book.add_format({"align": "right", "valign": "top"})
         self.formats: dict[str, Any] = {}
         self.bands = {band: self.book.add_format({"bg_color": colour, "bold": True,
                                                   "align": "center",
@@ -90,7 +93,8 @@ def _summary_sheet(book: _Book, result: BenchmarkResult, summary: pd.DataFrame) 
     sheet.write_string(1, 0, f"Neighbours ({result.neighbour_model}): {neighbours}. Money is in "
                              "cash terms of each financial year. Band A is the best quarter of "
                              "LAs in England, D the worst (for neutral indicators A is the "
-                             "lowest). Blank: suppressed or not published.", book.note)
+                             f"lowest). {SUPPRESSED}: {SUPPRESSED_MEANING}. Blank: no figure "
+                             "published.", book.note)
     top = 3
     for col, (_key, label, _kind) in enumerate(SUMMARY_COLUMNS):
         sheet.write_string(top, col, label, book.header)
@@ -103,7 +107,9 @@ def _summary_sheet(book: _Book, result: BenchmarkResult, summary: pd.DataFrame) 
             value = row.get(key)
             if kind == "value":
                 number = _number(value)
-                if number is None:
+                if value == SUPPRESSED:
+                    sheet.write_string(i, col, SUPPRESSED, book.marker)
+                elif number is None:
                     sheet.write_blank(i, col, None, fmt)
                 else:
                     sheet.write_number(i, col, number, fmt)
@@ -149,7 +155,8 @@ def _long_sheet(book: _Book, name: str, frame: pd.DataFrame, columns: list[tuple
 def _chart_sheet(book: _Book, result: BenchmarkResult, trend: pd.DataFrame,
                  units: dict[str, str], labels: dict[str, str]) -> None:
     """One native line chart per indicator (LA, neighbour mean, region, England by year), with
-    its figures in a table beside it for readers who cannot see the chart."""
+    its figures in a table beside it for readers who cannot see the chart. A suppressed figure
+    is a gap in the chart (Excel would draw a "c" cell as zero), named in the last column."""
     sheet = book.book.add_worksheet("Trend charts")
     sheet.write_string(0, 0, f"{result.la.la_name}: each indicator over time", book.title)
     row = 2
@@ -160,6 +167,7 @@ def _chart_sheet(book: _Book, result: BenchmarkResult, trend: pd.DataFrame,
         sheet.write_string(row + 1, 0, "Year", book.header)
         for col, (_key, label) in enumerate(TREND_SERIES, start=1):
             sheet.write_string(row + 1, col, label, book.header)
+        sheet.write_string(row + 1, len(TREND_SERIES) + 1, "Suppressed (c)", book.header)
         first = row + 2
         for i, item in enumerate(rows.to_dict("records")):
             sheet.write_number(first + i, 0, int(item["year"]), book.number("0"))
@@ -167,6 +175,9 @@ def _chart_sheet(book: _Book, result: BenchmarkResult, trend: pd.DataFrame,
                 number = _number(item.get(key))
                 if number is not None:
                     sheet.write_number(first + i, col, number, fmt)
+            hidden = [label for key, label in TREND_SERIES if item.get(key) == SUPPRESSED]
+            if hidden:
+                sheet.write_string(first + i, len(TREND_SERIES) + 1, ", ".join(hidden))
         last = first + len(rows) - 1
         chart = book.book.add_chart({"type": "line"})
         for col, (_key, label) in enumerate(TREND_SERIES, start=1):
@@ -179,10 +190,10 @@ def _chart_sheet(book: _Book, result: BenchmarkResult, trend: pd.DataFrame,
                           "num_format": number_format(units.get(str(indicator_id), ""))})
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 620, "height": 300})
-        sheet.insert_chart(row, 6, chart)
+        sheet.insert_chart(row, 7, chart)
         row = max(last + 3, row + 17)
     sheet.set_column(0, 0, 10)
-    sheet.set_column(1, 4, 16)
+    sheet.set_column(1, 5, 16)
 
 
 def write_benchmark_workbook(result: BenchmarkResult, path: Path) -> Path:

@@ -20,6 +20,7 @@ from typing import Protocol, cast
 import pandas as pd
 
 from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark
+from sf_benefits.benchmark.engine import TREND_STATUS, ValueStatus
 from sf_benefits.disclosure import (
     SUPPRESSED,
     RowTotal,
@@ -39,7 +40,12 @@ from sf_benefits.reports.document import (
     Section,
     Table,
 )
-from sf_benefits.reports.formatting import format_value, money_in_words, price_base_note
+from sf_benefits.reports.formatting import (
+    NOT_AVAILABLE,
+    format_value,
+    money_in_words,
+    price_base_note,
+)
 from sf_benefits.track.realised import RealisedBenefit
 
 HEADLINE_INDICATOR = "cla_rate_per_10k"
@@ -88,8 +94,10 @@ CASH_NOTE = "£ figures are cash (outturn) prices of the year shown."
 
 STANDARD_CAVEATS = (
     "Counts of children from 1 to 5 are shown as 'c' and, where a published total would "
-    "reveal one, the next smallest count is also shown as 'c' (DfE practice). 'x' marks a "
-    "figure that is not available. Money, rates and percentages are not suppressed.",
+    "reveal one, the next smallest count is also shown as 'c' (DfE practice). A published "
+    "benchmark figure the DfE withheld (to protect confidentiality, or as too small to show) "
+    f"is also 'c'; '{NOT_AVAILABLE}' marks a figure that is not available. Money, rates and "
+    "percentages the tool computes are not suppressed.",
     "Projections are not forecasts of what will happen: they show what the stated assumptions "
     "imply. P10, P50 and P90 are the 10th, 50th (central) and 90th percentiles of the Monte "
     "Carlo draws, so eight in ten draws lie between P10 and P90.",
@@ -204,8 +212,12 @@ def _headline(bench: BenchmarkResult, indicator_id: str) -> IndicatorBenchmark |
     return bench.indicators[0] if bench.indicators else None
 
 
-def _shown(value: float | None, unit: str) -> float | int | str | None:
-    """A benchmark value as exported: counts of children suppressed, others unchanged."""
+def _shown(value: float | None, unit: str,
+           status: ValueStatus = "published") -> float | int | str | None:
+    """A benchmark value as exported: "c" where the publisher suppressed it, counts of children
+    from 1 to 5 suppressed too, others unchanged."""
+    if status == "suppressed":
+        return SUPPRESSED
     return suppress_count(value) if is_count_unit(unit) else value
 
 
@@ -226,7 +238,10 @@ def _summary(bench: BenchmarkResult, proj: ProjectionResult,
              headline: IndicatorBenchmark | None) -> tuple[str, ...]:
     la = bench.la.la_name
     words: list[str] = []
-    if headline is not None and headline.la_value is not None:
+    if headline is not None and headline.la_status == "suppressed":
+        words.append(f"In {headline.year}, {la}'s figure for '{headline.indicator.label}' was "
+                     f"withheld by the DfE ({SUPPRESSED}), so it is not compared or ranked.")
+    elif headline is not None and headline.la_value is not None:
         unit = headline.indicator.unit
         kind = unit_kind(unit)
         sentence = (f"In {headline.year}, {la}'s figure for "
@@ -326,11 +341,12 @@ def _key_figures(proj: ProjectionResult,
     if headline is not None:
         unit = headline.indicator.unit
         kind = unit_kind(unit)
+        england = _shown(headline.england_value, unit, headline.england_status)
         figures.insert(0, KeyFigure(
             f"{headline.indicator.label} ({headline.year})",
-            _shown(headline.la_value, unit), kind,
+            _shown(headline.la_value, unit, headline.la_status), kind,
             f"Neighbour mean {format_value(_shown(headline.neighbour_mean, unit), kind)}; "
-            f"England {format_value(_shown(headline.england_value, unit), kind)}; {unit}."))
+            f"England {format_value(england, kind)}; {unit}."))
     return tuple(figures)
 
 
@@ -346,13 +362,14 @@ def _benchmark_section(bench: BenchmarkResult,
     kinds: list[ColumnKind] = []
     for item in bench.indicators:
         unit = item.indicator.unit
-        la_value, mean = _shown(item.la_value, unit), _shown(item.neighbour_mean, unit)
+        la_value = _shown(item.la_value, unit, item.la_status)
+        mean = _shown(item.neighbour_mean, unit)
         rows.append({
             "indicator": item.indicator.label, "unit": unit, "year": item.year,
             "la_value": la_value, "neighbour_mean": mean,
             "neighbour_median": _shown(item.neighbour_median, unit),
-            "region_value": _shown(item.region_value, unit),
-            "england_value": _shown(item.england_value, unit),
+            "region_value": _shown(item.region_value, unit, item.region_status),
+            "england_value": _shown(item.england_value, unit, item.england_status),
             "rank": (f"{item.rank_among_neighbours} of {item.neighbours_ranked}"
                      if item.rank_among_neighbours is not None else None),
             "national_rank": (f"{item.national_rank} of {item.las_ranked}"
@@ -398,7 +415,11 @@ def _headline_charts(bench: BenchmarkResult, headline: IndicatorBenchmark) -> li
              bench.la.region_name or "Region", "England"]
     values = [headline.la_value, *neighbours["value"].tolist(), headline.neighbour_mean,
               headline.region_value, headline.england_value]
-    comparison = pd.DataFrame({"area": areas, "value": [_shown(v, unit) for v in values]})
+    statuses: list[ValueStatus] = [
+        headline.la_status, *neighbours["status"].tolist(), "published",
+        headline.region_status, headline.england_status]
+    comparison = pd.DataFrame({"area": areas, "value": [
+        _shown(v, unit, s) for v, s in zip(values, statuses, strict=True)]})
     label = f"{headline.indicator.label} ({headline.year})"
     bar = Chart(
         "benchmark_headline", label, "bar",
@@ -411,7 +432,11 @@ def _headline_charts(bench: BenchmarkResult, headline: IndicatorBenchmark) -> li
     for column in ("la", "neighbour_mean", "region", "england"):
         if column not in trend.columns:
             trend[column] = None
-        trend[column] = pd.Series([_shown(v, unit) for v in trend[column].tolist()],
+        status_column = TREND_STATUS.get(column, "")
+        status = (trend[status_column].tolist() if status_column in trend.columns
+                  else ["published"] * len(trend))
+        trend[column] = pd.Series([_shown(v, unit, s) for v, s in
+                                   zip(trend[column].tolist(), status, strict=True)],
                                   index=trend.index, dtype=object)
     trend_columns = (
         Column("year", "Year", "year"), Column("la", la, kind),

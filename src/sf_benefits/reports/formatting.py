@@ -11,11 +11,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from sf_benefits.benchmark.engine import NOT_PUBLISHED
 from sf_benefits.disclosure import SUPPRESSED
 from sf_benefits.reports.document import ColumnKind
 
-NOT_AVAILABLE = "x"
-"""Shown where a value does not exist or was not published (the DfE symbol)."""
+NOT_AVAILABLE = NOT_PUBLISHED
+"""Shown where a value does not exist or was not published ("–", as on the web pages and the
+command line; "c" is kept for a suppressed figure)."""
 
 NUMERIC_KINDS: frozenset[ColumnKind] = frozenset(
     {"count", "money", "percent", "fraction", "rate", "number"})

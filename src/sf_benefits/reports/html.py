@@ -12,6 +12,7 @@ import jinja2
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from sf_benefits.disclosure import SUPPRESSED
 from sf_benefits.reports.document import Chart, ReportDocument, Table
 from sf_benefits.reports.formatting import (
     BAR_COLOURS,
@@ -62,8 +63,20 @@ def _plot_value(value: object) -> float | None:
     return float(value)  # type: ignore[arg-type]
 
 
+def _suppressed_marks(hidden: list[str], label: str, horizontal: bool) -> go.Scatter:
+    """A "c" at the foot of the chart (the left of horizontal bars) for each suppressed point."""
+    at_zero = [0] * len(hidden)
+    return go.Scatter(x=at_zero if horizontal else hidden, y=hidden if horizontal else at_zero,
+                      mode="markers+text", text=[SUPPRESSED] * len(hidden),
+                      textposition="middle right" if horizontal else "top center",
+                      marker={"symbol": "line-ns-open" if horizontal else "line-ew-open",
+                              "size": 14, "color": "#505a5f"},
+                      name=f"{label}: {SUPPRESSED} = suppressed")
+
+
 def figure(chart: Chart) -> go.Figure:
-    """The interactive plotly figure for a chart; suppressed and missing points are gaps."""
+    """The interactive plotly figure for a chart; a suppressed point is marked "c" at the foot,
+    a missing one is a gap."""
     table = chart.table
     frame = table.frame
     x = [str(v) for v in frame[chart.x].tolist()]
@@ -81,6 +94,10 @@ def figure(chart: Chart) -> go.Figure:
         ))
     for number, key in enumerate(chart.series):
         values = [_plot_value(v) for v in frame[key]]
+        hidden = [xv for xv, v in zip(x, frame[key], strict=True) if is_suppressed(v)]
+        if hidden:
+            fig.add_trace(_suppressed_marks(hidden, table.column(key).label,
+                                            chart.kind == "bar" and chart.horizontal))
         if chart.kind == "bar":
             colours = [BAR_COLOURS[chart.bar_role(xv)] for xv in x]
             if chart.horizontal:

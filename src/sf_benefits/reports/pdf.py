@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from matplotlib import rc_context
+from matplotlib import rc_context, transforms
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from reportlab.lib import colors
@@ -33,6 +33,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus import Table as PdfTable
 
+from sf_benefits.disclosure import SUPPRESSED
 from sf_benefits.reports.document import Chart, ColumnKind, ReportDocument, Section, Table
 from sf_benefits.reports.formatting import (
     BAR_COLOURS,
@@ -105,8 +106,8 @@ def _plot_values(values: Sequence[object]) -> list[float]:
 
 @rc_context({"text.parse_math": False})
 def chart_png(chart: Chart, width_in: float = 7.0, height_in: float = 3.6) -> bytes:
-    """The chart drawn with matplotlib as PNG bytes; suppressed and missing points are gaps, and
-    text is drawn as typed (a "$" in a name never starts mathtext)."""
+    """The chart drawn with matplotlib as PNG bytes; a suppressed point is marked "c" at the
+    foot, a missing one is a gap, and text is drawn as typed (a "$" never starts mathtext)."""
     table = chart.table
     frame = table.frame
     x = [str(v) for v in frame[chart.x].tolist()]
@@ -144,6 +145,7 @@ def chart_png(chart: Chart, width_in: float = 7.0, height_in: float = 3.6) -> by
         axes.yaxis.set_major_formatter(_axis_formatter(kind))
         axes.set_ylabel(chart.y_label, fontsize=8)
         axes.legend(fontsize=7, frameon=False, loc="best")
+    _mark_suppressed(axes, chart, positions)
     axes.tick_params(labelsize=7)
     axes.grid(alpha=0.3)
     axes.spines[["top", "right"]].set_visible(False)
@@ -152,6 +154,21 @@ def chart_png(chart: Chart, width_in: float = 7.0, height_in: float = 3.6) -> by
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _mark_suppressed(axes: Any, chart: Chart, positions: list[int]) -> None:
+    """A "c" at the foot of the axes (the left of horizontal bars) at each suppressed point."""
+    horizontal = chart.kind == "bar" and chart.horizontal
+    foot = (transforms.blended_transform_factory(axes.transAxes, axes.transData) if horizontal
+            else transforms.blended_transform_factory(axes.transData, axes.transAxes))
+    for number, key in enumerate(chart.series):
+        colour = "#505a5f" if chart.kind == "bar" else SERIES_COLOURS[
+            number % len(SERIES_COLOURS)]
+        for position, value in zip(positions, chart.table.frame[key].tolist(), strict=True):
+            if is_suppressed(value):
+                where = (0.01, position) if horizontal else (position, 0.04)
+                axes.text(*where, SUPPRESSED, transform=foot, fontsize=8, fontweight="bold",
+                          color=colour, ha="left" if horizontal else "center", va="center")
 
 
 def _image(chart: Chart, height_in: float = 3.6) -> Image:

@@ -42,9 +42,13 @@ class BenchmarkOut(BaseModel):
     notes: list[str]
     price_base: str
     summary: list[Row] = Field(description="One row per indicator: LA, neighbour mean, region, "
-                                           "England, band")
-    neighbour_values: list[Row] = Field(description="Each neighbour's value per indicator")
-    trend: list[Row] = Field(description="Values by year per indicator and area")
+                                           "England, band. A value is a number, the string "
+                                           "\"c\" where the DfE withheld it, or null where "
+                                           "none was published")
+    neighbour_values: list[Row] = Field(description="Each neighbour's value per indicator "
+                                                    "(number, \"c\" or null)")
+    trend: list[Row] = Field(description="Values by year per indicator and area (number, "
+                                         "\"c\" or null)")
 
 
 class ResultOut(BaseModel):

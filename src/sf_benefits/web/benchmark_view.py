@@ -14,11 +14,28 @@ import pandas as pd
 from sqlalchemy import select
 
 from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark, indicators
-from sf_benefits.benchmark.engine import IndicatorTable, benchmark_from_tables, indicator_tables
+from sf_benefits.benchmark.engine import (
+    MARKER_NOTE,
+    SUPPRESSED_MEANING,
+    TREND_STATUS,
+    IndicatorTable,
+    benchmark_from_tables,
+    indicator_tables,
+    published_values,
+    shown,
+)
 from sf_benefits.store import Store
 from sf_benefits.store.queries import data_version, local_authorities
 from sf_benefits.store.schema import local_authority
-from sf_benefits.web.views import PALETTE, Chart, Column, DataTable, chart_values, plain, records
+from sf_benefits.web.views import (
+    PALETTE,
+    Chart,
+    Column,
+    DataTable,
+    chart_values,
+    records,
+    suppressed_marks,
+)
 
 _CACHE_SIZE = 256
 _cache: OrderedDict[tuple[str, str, str], BenchmarkResult] = OrderedDict()
@@ -157,15 +174,17 @@ def build_benchmark_view(store: Store, la_code: str) -> BenchmarkView:
         kind = _kind(item.indicator.unit)
         summary_rows.append({
             "indicator": item.indicator.label, "unit": item.indicator.unit, "year": item.year,
-            "la_value": item.la_value, "neighbour_mean": item.neighbour_mean,
-            "region_value": item.region_value, "england_value": item.england_value,
+            "la_value": shown(item.la_value, item.la_status),
+            "neighbour_mean": item.neighbour_mean,
+            "region_value": shown(item.region_value, item.region_status),
+            "england_value": shown(item.england_value, item.england_status),
             "rank": (f"{item.rank_among_neighbours} of {item.neighbours_ranked}"
                      if item.rank_among_neighbours is not None else None),
             "quartile_band": item.quartile_band, "_kind": kind,
             "_id": item.indicator.id, "_spark": sparkline(item.trend),
-            "_detail": item.la_value is not None,
+            "_detail": has_detail(item),
         })
-        if item.la_value is not None:
+        if has_detail(item):
             sections.append((item, [_neighbour_chart(result, item, kind),
                                     _trend_chart(result, item, kind)]))
     summary = DataTable(
@@ -182,12 +201,18 @@ def build_benchmark_view(store: Store, la_code: str) -> BenchmarkView:
     return BenchmarkView(result, summary, sections)
 
 
+def has_detail(item: IndicatorBenchmark) -> bool:
+    """True when the LA has a figure, published or suppressed, so its charts say something."""
+    return item.la_value is not None or item.la_status == "suppressed"
+
+
 def _neighbour_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: str) -> Chart:
-    neighbours = item.neighbour_values
-    rows = [{"la_name": result.la.la_name, "value": item.la_value, "_highlight": True}]
-    rows += [{"la_name": r["la_name"], "value": plain(r["value"])}
-             for r in neighbours.to_dict("records")]
-    rows.sort(key=lambda r: (r["value"] is None, r["value"] if r["value"] is not None else 0))
+    neighbours = published_values(item.neighbour_values, {"value": "status"})
+    rows = [{"la_name": result.la.la_name, "value": shown(item.la_value, item.la_status),
+             "_highlight": True}]
+    rows += [{"la_name": r["la_name"], "value": r["value"]} for r in neighbours.to_dict("records")]
+    rows.sort(key=lambda r: (not isinstance(r["value"], float), r["value"]
+                             if isinstance(r["value"], float) else 0))
     colours = [PALETTE["la"] if r.get("_highlight") else "#b1b4b6" for r in rows]
     shapes = []
     references = [(item.neighbour_mean, PALETTE["neighbours"], "Neighbour mean")]
@@ -198,10 +223,12 @@ def _neighbour_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: st
             shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": value, "x1": value,
                            "y0": 0, "y1": 1, "line": {"color": colour, "dash": "dash",
                                                       "width": 2}, "name": label})
+    names, values = [r["la_name"] for r in rows], [r["value"] for r in rows]
     figure = {
-        "data": [{"type": "bar", "orientation": "h", "x": chart_values([r["value"] for r in rows]),
-                  "y": [r["la_name"] for r in rows], "marker": {"color": colours},
-                  "hovertemplate": "%{y}: %{x:,.1f}<extra></extra>", "name": item.indicator.unit}],
+        "data": [{"type": "bar", "orientation": "h", "x": chart_values(values), "y": names,
+                  "marker": {"color": colours},
+                  "hovertemplate": "%{y}: %{x:,.1f}<extra></extra>", "name": item.indicator.unit},
+                 *suppressed_marks(names, values, "Value", SUPPRESSED_MEANING, horizontal=True)],
         "layout": {"shapes": shapes, "xaxis": {"title": {"text": item.indicator.unit}},
                    "yaxis": {"automargin": True}, "hovermode": "closest", "showlegend": False,
                    "height": 380, "margin": {"l": 20, "b": 60}},
@@ -217,13 +244,13 @@ def _neighbour_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: st
         rows=rows)
     note = ("Dashed line: neighbour mean. England's total is in the table below: on this "
             "axis it would squash every LA to zero." if is_total_money(item.indicator.unit)
-            else "Dashed lines: neighbour mean (orange) and England (grey).")
+            else "Dashed lines: neighbour mean (orange) and England (grey).") + " " + MARKER_NOTE
     return Chart(id=f"nb-{item.indicator.id}", title=f"{item.indicator.label}, {item.year}",
                  figure=figure, table=table, note=note)
 
 
 def _trend_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: str) -> Chart:
-    trend = item.trend
+    trend = published_values(item.trend, TREND_STATUS)
     series = [("la", result.la.la_name), ("neighbour_mean", "Neighbour mean"),
               ("region", result.la.region_name or "Region"), ("england", "England")]
     colours = {"la": PALETTE["la"], "neighbour_mean": PALETTE["neighbours"],
@@ -235,6 +262,8 @@ def _trend_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: str) -
              "y": chart_values(list(trend[key])), "line": {"color": colours[key],
                                                            "width": 3 if key == "la" else 2}}
             for key, label in charted if key in trend.columns]
+    data += [mark for key, label in charted if key in trend.columns
+             for mark in suppressed_marks(years, list(trend[key]), label, SUPPRESSED_MEANING)]
     figure = {"data": data, "layout": {"xaxis": {"title": {"text": "Year (to 31 March)"},
                                                  "dtick": 1},
                                        "yaxis": {"title": {"text": item.indicator.unit}},
@@ -243,7 +272,7 @@ def _trend_chart(result: BenchmarkResult, item: IndicatorBenchmark, kind: str) -
         caption=f"{item.indicator.label}: trend ({item.indicator.unit})",
         columns=[Column("year", "Year")] + [Column(key, label, kind) for key, label in series],
         rows=records(trend))
-    note = f"Source: {item.indicator.source}."
+    note = f"Source: {item.indicator.source}. {MARKER_NOTE}"
     if is_total_money(item.indicator.unit):
         note += (" Region and England totals are in the table only: on the same axis they "
                  "would flatten the LA and its neighbours to zero.")

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature
 from starlette.concurrency import run_in_threadpool
 
+from sf_benefits.benchmark.engine import MARKER_NOTE, shown
 from sf_benefits.ingest.errors import IngestError
 from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_SEED
 from sf_benefits.store import Store
@@ -188,7 +189,7 @@ def la_overview(request: Request, la_code: str, access: ReadLA) -> Response:
     view = benchmark_view(_store(request), access.la_code)
     return render(request, "la_overview.html", access.principal,
                   title=f"{access.la['la_name'] if access.la else la_code}: overview",
-                  la=access.la, view=view)
+                  la=access.la, view=view, marker_note=MARKER_NOTE)
 
 
 @router.get("/la/{la_code}/indicators/{indicator_id}")
@@ -203,6 +204,7 @@ def indicator_page(request: Request, la_code: str, indicator_id: str, access: Re
     return render(request, "indicator.html", access.principal,
                   title=f"{item.indicator.label}: {access.la['la_name'] if access.la else la_code}",
                   la=access.la, item=item, charts=charts,
+                  la_value=shown(item.la_value, item.la_status), marker_note=MARKER_NOTE,
                   kind="money" if item.indicator.unit.upper().startswith("GBP") else "rate")
 
 

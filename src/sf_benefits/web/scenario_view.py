@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ class ScenarioResultView:
     charts: list[Chart]
     money_table: DataTable
     assumptions: DataTable
+    evidence: str
 
     @property
     def price_base(self) -> str:
@@ -193,17 +195,33 @@ def _headline(payload: dict[str, Any]) -> DataTable:
         {"measure": "Return on investment (net benefit per £1 of cost)", "_kind": "rate",
          **h["return_on_investment"]},
     ]
-    grade_d = ", ".join(h.get("rests_on_grade_d", []))
     for row in rows:
         row.pop("mean", None)
-        row["evidence"] = f"rests on grade D: {grade_d}" if grade_d else "no grade-D driver"
     return DataTable(
         caption=f"Appraisal over {payload['horizon']} years, £ in {price_base} prices, discounted "
                 f"at {payload['discount_rate'] * 100:.1f}% a year",
         columns=[Column("measure", "Measure"), Column("p10", "P10 (pessimistic)", "value"),
                  Column("p50", "P50 (central)", "value"),
-                 Column("p90", "P90 (optimistic)", "value"), Column("evidence", "Evidence")],
+                 Column("p90", "P90 (optimistic)", "value")],
         rows=rows)
+
+
+def evidence_summary(payload: dict[str, Any]) -> str:
+    """How strong the evidence behind the run is, in a sentence or two: assumptions by
+    confidence grade, and the grade-D ones the figures rest on most (short names)."""
+    grades = Counter(str(a.get("confidence") or "X") for a in payload["assumptions"])
+    counted = ", ".join(f"{grades[g]} {g}" for g in sorted(grades))
+    names = {a.get("id"): a.get("description") or a.get("id") for a in payload["assumptions"]}
+    resting = [_short(str(names.get(pid, pid)))
+               for pid in payload["headline"].get("rests_on_grade_d", [])]
+    return (f"Assumptions by confidence grade (A strongest, D weakest, X not found): {counted}. "
+            + (f"The figures rest most on grade-D ones: {'; '.join(resting)}." if resting
+               else "None of those that move the figures most is graded D."))
+
+
+def _short(description: str) -> str:
+    """An assumption's description without its bracketed detail."""
+    return description.split(" (")[0].rstrip(".")
 
 
 def _money_table(payload: dict[str, Any]) -> DataTable:
@@ -238,7 +256,7 @@ def scenario_result_view(payload: dict[str, Any]) -> ScenarioResultView:
     if sensitivity is not None:
         charts.append(sensitivity)
     return ScenarioResultView(payload, _headline(payload), charts, _money_table(payload),
-                              _assumptions_table(payload))
+                              _assumptions_table(payload), evidence_summary(payload))
 
 
 def backtest_chart(payload: dict[str, Any]) -> Chart:

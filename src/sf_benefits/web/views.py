@@ -84,14 +84,22 @@ def chart_values(values: list[Any]) -> list[float | None]:
     return out
 
 
-def suppressed_marks(x: list[Any], values: list[Any], name: str) -> list[dict[str, Any]]:
-    """A trace marking, at the foot of the chart, each point whose count is suppressed: a "c"
-    as in the tables, so a gap in a line is never read as zero or as missing data."""
+def suppressed_marks(x: list[Any], values: list[Any], name: str,
+                     meaning: str = "count from 1 to 5, not shown",
+                     horizontal: bool = False) -> list[dict[str, Any]]:
+    """A trace marking, at the foot of the chart (the left of a horizontal bar chart), each
+    point whose figure is suppressed: a "c" as in the tables, so a gap in a line or a missing
+    bar is never read as zero or as missing data."""
     hidden = [xi for xi, v in zip(x, values, strict=True) if v == SUPPRESSED]
     if not hidden:
         return []
-    return [{"type": "scatter", "mode": "markers+text", "x": hidden, "y": [0] * len(hidden),
-             "text": [SUPPRESSED] * len(hidden), "textposition": "top center",
-             "marker": {"symbol": "line-ew-open", "size": 14, "color": "#505a5f"},
-             "name": f"{name}: {SUPPRESSED} = count from 1 to 5, not shown",
-             "hovertemplate": f"%{{x}}: {name} suppressed ({SUPPRESSED})<extra></extra>"}]
+    at_zero = [0] * len(hidden)
+    axes = {"x": at_zero, "y": hidden} if horizontal else {"x": hidden, "y": at_zero}
+    return [{"type": "scatter", "mode": "markers+text", **axes,
+             "text": [SUPPRESSED] * len(hidden),
+             "textposition": "middle right" if horizontal else "top center",
+             "marker": {"symbol": "line-ns-open" if horizontal else "line-ew-open", "size": 14,
+                        "color": "#505a5f"},
+             "name": f"{name}: {SUPPRESSED} = {meaning}",
+             "hovertemplate": (f"%{{{'y' if horizontal else 'x'}}}: {name} suppressed "
+                               f"({SUPPRESSED})<extra></extra>")}]

@@ -47,8 +47,27 @@
     poll();
   }
 
+  // A chart drawn while its <details> was closed has no width: fit it when the section opens.
+  function fitChartsWhenOpened(details) {
+    details.addEventListener("toggle", function () {
+      if (!details.open || typeof Plotly === "undefined") { return; }
+      details.querySelectorAll(".chart[data-figure]").forEach(function (el) {
+        Plotly.Plots.resize(el);
+      });
+    });
+  }
+
+  // A link to a closed section (#its-id) opens it.
+  function openLinkedSection() {
+    var target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+    if (target && target.tagName === "DETAILS") { target.open = true; }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts();
+    document.querySelectorAll("details").forEach(fitChartsWhenOpened);
+    openLinkedSection();
+    window.addEventListener("hashchange", openLinkedSection);
     document.querySelectorAll("[data-job-url]").forEach(followJob);
   });
 }());
