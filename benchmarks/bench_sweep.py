@@ -1,13 +1,15 @@
 """Benchmark the national sweep: wall time and peak memory serially and on a local Dask cluster of
 1, 2 and 4 workers, and the scaling that implies for a bigger cluster.
 
-Reads every current LA's inputs from the store (SF_BENEFITS_DATABASE_URL or the embedded store;
-load the real data first with `sf-benefits data load`), or with --returns a folder of SSDA903
+Reads every current LA's inputs and the panel of every LA's history (which the default demand
+method learns from; sent to each worker once) from the store (SF_BENEFITS_DATABASE_URL or the
+embedded store; load the real data first with `sf-benefits data load`), or with --returns a folder of SSDA903
 returns (one sub-folder per LA; needs SF_BENEFITS_PSEUDONYM_KEY). Peak memory is the largest
 resident memory of this process and its worker processes together, sampled every 0.1 s; CPU
 seconds are theirs from the start of the sweep (after the cluster has started and imported).
 
     .venv/bin/python benchmarks/bench_sweep.py [--draws 10000] [--las N] [--workers 1,2,4]
+        [--method M]
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import psutil
 
+from sf_benefits.project.defaults import DEFAULT_METHOD
+from sf_benefits.project.inputs import projection_data
 from sf_benefits.project.sweep import (
     MODELS,
     LAInput,
@@ -94,8 +99,8 @@ def _warm() -> None:
     import sf_benefits.project.sweep  # noqa: F401
 
 
-def sweep_with(inputs: list[LAInput], settings: SweepSettings, workers: int | None
-               ) -> tuple[float, float, PeakMemory, SweepReport]:
+def sweep_with(inputs: list[LAInput], settings: SweepSettings, panel: pd.DataFrame | None,
+               workers: int | None) -> tuple[float, float, PeakMemory, SweepReport]:
     """Cluster start seconds, sweep seconds, memory and CPU, and the report of a full sweep into
     a fresh folder: in this process (workers None) or on a new local cluster."""
     out = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
@@ -105,7 +110,7 @@ def sweep_with(inputs: list[LAInput], settings: SweepSettings, workers: int | No
             if workers is None:
                 memory.mark()
                 begin = time.perf_counter()
-                report = run_sweep(inputs, settings, out)
+                report = run_sweep(inputs, settings, out, panel=panel)
                 return 0.0, time.perf_counter() - begin, memory, report
             from distributed import Client, LocalCluster
 
@@ -115,7 +120,7 @@ def sweep_with(inputs: list[LAInput], settings: SweepSettings, workers: int | No
                 client.run(_warm)
                 memory.mark()
                 started = time.perf_counter()
-                report = run_sweep(inputs, settings, out, client=client)
+                report = run_sweep(inputs, settings, out, client=client, panel=panel)
                 done = time.perf_counter()
         return started - begin, done - started, memory, report
     finally:
@@ -128,11 +133,13 @@ def main() -> None:
     parser.add_argument("--las", type=int, default=None, help="Only the first N LAs")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--models", default="all")
+    parser.add_argument("--method", default=DEFAULT_METHOD, help="Demand method (LA level)")
     parser.add_argument("--returns", type=Path, default=None,
                         help="Child level: a folder with one sub-folder of returns per LA")
     args = parser.parse_args()
 
     start = time.perf_counter()
+    panel = None
     if args.returns is not None:
         from sf_benefits.ingest.ssda903.load import pseudonym_key
 
@@ -140,19 +147,21 @@ def main() -> None:
     else:
         store = Store.open(os.environ.get("SF_BENEFITS_DATABASE_URL"))
         inputs = inputs_from_store(store)
+        panel = projection_data(store).panel
         store.close()
     inputs = inputs[: args.las] if args.las else inputs
     models = MODELS if args.models == "all" else tuple(args.models.split(","))
-    settings = SweepSettings(models=models, n_draws=args.draws)
+    settings = SweepSettings(models=models, n_draws=args.draws, method=args.method)
     print(f"Inputs of {len(inputs)} LAs read in {time.perf_counter() - start:.1f} s; "
-          f"{len(models)} model(s), {args.draws:,} draws; {os.cpu_count()} CPU core(s)")
+          f"{len(models)} model(s), {args.draws:,} draws, {settings.method} demand method; "
+          f"{os.cpu_count()} CPU core(s)")
 
     rows: list[tuple[str, int | None, float, float]] = []
     cpu: dict[int, tuple[float, float]] = {}
     reference: SweepReport | None = None
     for workers in [None, *(int(w) for w in args.workers.split(","))]:
         label = "serial" if workers is None else f"{workers} worker(s)"
-        start_up, wall, memory, report = sweep_with(inputs, settings, workers)
+        start_up, wall, memory, report = sweep_with(inputs, settings, panel, workers)
         peak = memory.peak / 1e6
         own, workers_cpu = memory.cpu_seconds
         if workers is not None:

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 from sf_benefits.assumptions import MissingAssumptionError
 from sf_benefits.benchmark import resolve_la
 from sf_benefits.cli.main import app
-from sf_benefits.project import run_projection
+from sf_benefits.project import DEFAULT_METHOD, run_projection
 from sf_benefits.project.api import resolve_method
+from sf_benefits.project.inputs import projection_data
 from sf_benefits.store import Store
-from sf_benefits.store.queries import care_history
 from tests.project.projection_fixtures import complete_overrides, model_without
 
 runner = CliRunner()
@@ -23,8 +23,8 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def history(loaded_store: Store) -> tuple[pd.DataFrame, str]:
-    code = resolve_la(loaded_store, "warrington").la_code
-    return care_history(loaded_store, la_codes=[code]), code
+    """Every LA's history (a method that learns across LAs needs them all) and Warrington's code."""
+    return projection_data(loaded_store).panel, resolve_la(loaded_store, "warrington").la_code
 
 
 def test_run_projection_from_a_store_history(history: tuple[pd.DataFrame, str]) -> None:
@@ -33,7 +33,8 @@ def test_run_projection_from_a_store_history(history: tuple[pd.DataFrame, str]) 
                                    implementation=250_000, running=50_000)
     result = run_projection(frame, code, horizon=3, n_draws=300, seed=3, overrides=overrides,
                             overrides_by="Warrington finance")
-    last_year = int(frame[(frame["measure"] == "cla_31_march") & (frame["placement"] == "all")]
+    mine = frame[frame["la_code"] == code]
+    last_year = int(mine[(mine["measure"] == "cla_31_march") & (mine["placement"] == "all")]
                     .dropna(subset=["value"])["year"].max())
     counts = result.counts
     assert sorted(counts["year"].unique()) == [last_year + 1, last_year + 2, last_year + 3]
@@ -41,7 +42,7 @@ def test_run_projection_from_a_store_history(history: tuple[pd.DataFrame, str]) 
     scenario = counts[(counts["series"] == "scenario") & (counts["placement"] == "all")]
     assert (baseline["p50"] > 0).all()
     assert (scenario["p50"].to_numpy() < baseline["p50"].to_numpy()).all()
-    assert result.method == "stock_flow"
+    assert result.method == DEFAULT_METHOD
     assert result.financial_years[0] == f"{last_year}-{(last_year + 1) % 100:02d}"
     assert not result.observed.empty
     assert result.assumptions.set_index("id").loc["fs_reduction_in_starts", "source"] == \

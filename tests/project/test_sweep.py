@@ -18,6 +18,7 @@ from sf_benefits.cli.main import app
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.ingest.ssda903.synthetic import generate_returns
 from sf_benefits.project import run_projection
+from sf_benefits.project.inputs import projection_data
 from sf_benefits.project.sweep import (
     ENGLAND,
     FORECAST_AND_INTERACTIONS,
@@ -25,7 +26,6 @@ from sf_benefits.project.sweep import (
     LAOutcome,
     SweepSettings,
     appraise_la,
-    demand_seed,
     first_order_share,
     inputs_from_returns,
     inputs_from_store,
@@ -49,30 +49,37 @@ def inputs(loaded_store: Store) -> list[LAInput]:
 
 
 @pytest.fixture(scope="module")
-def serial(inputs: list[LAInput], tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return run_sweep(inputs, SETTINGS, tmp_path_factory.mktemp("serial"))
+def panel(loaded_store: Store) -> pd.DataFrame:
+    return projection_data(loaded_store).panel
+
+
+@pytest.fixture(scope="module")
+def serial(inputs: list[LAInput], panel: pd.DataFrame,
+           tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return run_sweep(inputs, SETTINGS, tmp_path_factory.mktemp("serial"), panel=panel)
 
 
 def test_two_worker_cluster_gives_the_serial_numbers_exactly(
-        inputs: list[LAInput], serial: Any, tmp_path: Path) -> None:
+        inputs: list[LAInput], panel: pd.DataFrame, serial: Any, tmp_path: Path) -> None:
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
-        distributed = run_sweep(inputs, SETTINGS, tmp_path, client=client)
+        distributed = run_sweep(inputs, SETTINGS, tmp_path, client=client, panel=panel)
     assert not serial.failed and (serial.runs["status"] == "ok").all()
     pd.testing.assert_frame_equal(serial.results, distributed.results)
     pd.testing.assert_frame_equal(serial.variance, distributed.variance)
     pd.testing.assert_frame_equal(serial.runs, distributed.runs)
 
 
-def test_la_rows_are_the_single_la_projection(inputs: list[LAInput], serial: Any) -> None:
+def test_la_rows_are_the_single_la_projection(inputs: list[LAInput], panel: pd.DataFrame,
+                                               serial: Any) -> None:
     first = inputs[0]
     assert first.history is not None
     alone = run_projection(first.history, first.la_code, FS, n_draws=300, seed=11,
                            overrides=UNCERTAIN, overrides_by="test", sensitivity=False,
-                           unit_costs=first.unit_costs, la_name=first.la_name,
-                           demand_seed=demand_seed(11, first.la_code))
+                           unit_costs=first.unit_costs, la_name=first.la_name, panel=panel)
+    assert alone.method == SETTINGS.method == serial.runs["method"].iloc[0]
     rows = serial.results[(serial.results["area_code"] == first.la_code)
                           & (serial.results["model"] == FS)]
     npv = rows[rows["measure"] == "net_present_value"].iloc[0]
@@ -124,9 +131,10 @@ def test_workers_get_their_inputs_not_the_store(tmp_path: Path, dfe_dir: Path) -
     store = Store.open(f"sqlite:///{tmp_path / 'own.sqlite'}")
     load_directory(store, dfe_dir)
     inputs = inputs_from_store(store)[:2]
+    panel = projection_data(store).panel
     store.close()
     (tmp_path / "own.sqlite").unlink()
-    report = run_sweep(inputs, SETTINGS, tmp_path / "out")
+    report = run_sweep(inputs, SETTINGS, tmp_path / "out", panel=panel)
     assert (report.runs["status"] == "ok").all()
 
 
@@ -136,24 +144,26 @@ class Flaky:
     def __init__(self, la_code: str, failures: int) -> None:
         self.la_code, self.failures, self.calls = la_code, failures, []
 
-    def __call__(self, inputs: LAInput, settings: SweepSettings) -> LAOutcome:
+    def __call__(self, inputs: LAInput, settings: SweepSettings, panel: pd.DataFrame | None
+                 ) -> LAOutcome:
         self.calls.append(inputs.la_code)
         if inputs.la_code == self.la_code and self.calls.count(self.la_code) <= self.failures:
             raise OSError("worker lost its network share")
-        return appraise_la(inputs, settings)
+        return appraise_la(inputs, settings, panel)
 
 
 def test_failed_task_is_retried_then_reported_and_a_resume_redoes_only_it(
-        inputs: list[LAInput], serial: Any, tmp_path: Path) -> None:
+        inputs: list[LAInput], panel: pd.DataFrame, serial: Any, tmp_path: Path) -> None:
     retried = Flaky(inputs[1].la_code, failures=1)
-    report = run_sweep(inputs, SETTINGS, tmp_path / "retried", task=retried, retries=2)
+    report = run_sweep(inputs, SETTINGS, tmp_path / "retried", task=retried, retries=2,
+                       panel=panel)
     assert not report.failed
     attempts = report.runs.groupby("la_code")["attempts"].first()
     assert attempts[inputs[1].la_code] == 2 and attempts.drop(inputs[1].la_code).eq(1).all()
 
     out = tmp_path / "broken"
     broken = Flaky(inputs[2].la_code, failures=99)
-    report = run_sweep(inputs, SETTINGS, out, task=broken, retries=1)
+    report = run_sweep(inputs, SETTINGS, out, task=broken, retries=1, panel=panel)
     assert set(report.failed) == {inputs[2].la_code}
     assert "OSError: worker lost its network share" in report.failed[inputs[2].la_code]
     assert json.loads((out / "manifest.json").read_text())["failed"][inputs[2].la_code][
@@ -161,21 +171,22 @@ def test_failed_task_is_retried_then_reported_and_a_resume_redoes_only_it(
     assert inputs[2].la_code not in set(report.results["area_code"])
 
     resumed_task = Flaky("none", failures=0)
-    resumed = run_sweep(inputs, SETTINGS, out, task=resumed_task)
+    resumed = run_sweep(inputs, SETTINGS, out, task=resumed_task, panel=panel)
     assert resumed_task.calls == [inputs[2].la_code]
     assert resumed.resumed == len(inputs) - 1 and not resumed.failed
     pd.testing.assert_frame_equal(resumed.results, serial.results)
 
 
-def test_a_folder_of_another_sweep_is_not_resumed(inputs: list[LAInput], serial: Any) -> None:
+def test_a_folder_of_another_sweep_is_not_resumed(inputs: list[LAInput], panel: pd.DataFrame,
+                                                  serial: Any) -> None:
     other = SweepSettings(models=SETTINGS.models, n_draws=301, seed=11, overrides=UNCERTAIN,
                           overrides_by="test")
     with pytest.raises(ValueError, match="n_draws"):
-        run_sweep(inputs, other, serial.out_dir)
+        run_sweep(inputs, other, serial.out_dir, panel=panel)
 
 
-def test_changed_data_of_a_finished_la_is_redone(inputs: list[LAInput], serial: Any,
-                                                 tmp_path: Path) -> None:
+def test_changed_data_of_a_finished_la_is_redone(inputs: list[LAInput], panel: pd.DataFrame,
+                                                 serial: Any, tmp_path: Path) -> None:
     shutil.copytree(serial.out_dir, tmp_path / "copy")
     first = inputs[0]
     assert first.history is not None
@@ -183,8 +194,17 @@ def test_changed_data_of_a_finished_la_is_redone(inputs: list[LAInput], serial: 
     calls = Flaky("none", failures=0)
     run_sweep([LAInput(first.la_code, first.la_name, first.region_code, first.region_name,
                        changed, first.unit_costs), *inputs[1:]], SETTINGS, tmp_path / "copy",
-              task=calls)
+              task=calls, panel=panel)
     assert calls.calls == [first.la_code]
+    calls = Flaky("none", failures=0)
+    run_sweep(inputs, SETTINGS, tmp_path / "copy", task=calls, panel=panel.iloc[1:])
+    assert sorted(calls.calls) == sorted(i.la_code for i in inputs)  # the panel changed
+
+
+def test_a_method_that_learns_across_las_needs_the_panel(inputs: list[LAInput],
+                                                          tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="learns across LAs"):
+        run_sweep(inputs, SweepSettings(models=(FS,), n_draws=10, method="pooled"), tmp_path)
 
 
 def test_unknown_override_is_refused(inputs: list[LAInput], tmp_path: Path) -> None:

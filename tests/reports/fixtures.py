@@ -59,10 +59,12 @@ def fixture_overrides(source: str = "report test fixture") -> dict[str, object]:
 
 
 def make_projection(overrides_by: str = "report tests") -> ProjectionResult:
-    """A real projection run: Family Safeguarding, five years, 300 draws."""
+    """A real projection run: Family Safeguarding, five years, 300 draws, by a demand method that
+    needs only the LA's own history."""
     return run_projection(
-        synthetic_history(), LA_CODE, "family_safeguarding", horizon=5, n_draws=300, seed=7,
-        price_base_year=PRICE_BASE, overrides=fixture_overrides(), overrides_by=overrides_by)
+        synthetic_history(), LA_CODE, "family_safeguarding", horizon=5, method="stock_flow",
+        n_draws=300, seed=7, price_base_year=PRICE_BASE, overrides=fixture_overrides(),
+        overrides_by=overrides_by)
 
 
 def make_benchmark(la_name: str = "Testshire", neighbour_names: tuple[str, ...] = ()) -> (

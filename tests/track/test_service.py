@@ -55,13 +55,13 @@ def test_seed_demo_records_the_18_sfpc_adopters(store: Store) -> None:
 
 
 def test_lock_from_a_real_projection(store: Store, loaded_store: Store) -> None:
-    from sf_benefits.store.queries import care_history
+    from sf_benefits.project.inputs import projection_data
 
-    history = care_history(loaded_store)
-    la = str(history["la_code"].iloc[0])
+    data = projection_data(loaded_store)
+    la = str(data.panel["la_code"].iloc[0])
     imp = record_implementation(store, la, "Synthetic LA", "family_safeguarding",
                                 date(2022, 6, 1), "FS central case")
-    locked = lock_from_projection(store, imp.implementation_id, history, "synthetic DfE set",
+    locked = lock_from_projection(store, imp.implementation_id, data, "synthetic DfE set",
                                   n_draws=200, sensitivity=False, overrides=FS_OVERRIDES)
     assert locked.data_vintage.endswith("years to 31 March 2022 (before go-live)")
     assert locked.values["year"].min() >= 2022
@@ -76,9 +76,9 @@ def test_lock_from_a_real_projection(store: Store, loaded_store: Store) -> None:
 
 def test_baseline_from_projection_shape(loaded_store: Store) -> None:
     from sf_benefits.project.api import run_projection
-    from sf_benefits.store.queries import care_history
+    from sf_benefits.store.queries import demand_history
 
-    history = care_history(loaded_store)
+    history = demand_history(loaded_store)
     result = run_projection(history, str(history["la_code"].iloc[0]), "family_safeguarding",
                             n_draws=100, sensitivity=False, overrides=FS_OVERRIDES)
     inputs = baseline_from_projection(result)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from sf_benefits.cli.main import app as cli
+from sf_benefits.project import DEFAULT_METHOD
 from sf_benefits.store import Store
 from sf_benefits.store.schema import local_authority
 from sf_benefits.web import services
@@ -42,9 +43,9 @@ def test_a_projection_runs_in_a_worker_process_with_progress_in_the_db(
         assert web_store.engine.url.database
     runner = JobRunner(web_store, services.JOB_FUNCTIONS, mode="process", workers=1)
     try:
-        params = {"scenario_id": None, "la_code": LA_A, "model": MODEL, "horizon_years": 3,
-                  "n_draws": 100, "seed": 3, "overrides": runnable_overrides(MODEL),
-                  "by": "process-test"}
+        params = {"scenario_id": None, "la_code": LA_A, "model": MODEL, "method": DEFAULT_METHOD,
+                  "horizon_years": 3, "n_draws": 100, "seed": 3,
+                  "overrides": runnable_overrides(MODEL), "by": "process-test"}
         started = time.monotonic()
         job_id = runner.submit(web_store, services.PROJECTION, LA_A, params,
                                Actor(None, "process-test", None))

@@ -22,7 +22,13 @@ from sf_benefits.cli.common import (
     write_csv,
 )
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS
-from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_PRICE_BASE, DEFAULT_SEED
+from sf_benefits.project.defaults import (
+    DEFAULT_METHOD,
+    DEFAULT_PRICE_BASE,
+    DEFAULT_SEED,
+    DEMAND_METHODS,
+)
+from sf_benefits.project.method_words import method_technical, method_words
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,9 +70,10 @@ def _band(low: object, mid: object, high: object) -> str:
 def render_projection(result: ProjectionResult, la_name: str) -> None:
     """A projection as the terminal shows it: CLA, money, appraisal, sensitivity, assumptions."""
     console.print(
-        f"[bold]{la_name}[/] ({result.la_code}) — {result.model_title}; demand method "
-        f"{result.method}; {result.n_draws:,} draws, seed {result.seed}; £ at "
-        f"{result.price_base_year} prices, discounted at {result.discount_rate:.1%}"
+        f"[bold]{la_name}[/] ({result.la_code}) — {result.model_title}; demand forecast: "
+        f"{method_words(result.method)} ({method_technical(result.method)}); "
+        f"{result.n_draws:,} draws, seed {result.seed}; £ at {result.price_base_year} prices, "
+        f"discounted at {result.discount_rate:.1%}"
     )
     counts = result.suppressed_counts()
     totals = counts[counts["placement"] == ALL_PLACEMENTS].set_index(["series", "year"])
@@ -200,9 +207,9 @@ def project(
     years: Annotated[int, typer.Option("--years", min=1, max=30,
                                        help="Years to project")] = 5,
     method: Annotated[str, typer.Option(
-        "--method", help="Demand method: pooled (learns across every LA; the backtest's pick), "
-                         "stock_flow, statsforecast, ets, arima, theta, naive, linear_trend or "
-                         "auto (best backtest on this LA)")] = DEFAULT_METHOD,
+        "--method", help=f"Demand method: {', '.join(DEMAND_METHODS)}, statsforecast (= ets) or "
+                         f"auto (best backtest on this LA); default {DEFAULT_METHOD}, the "
+                         "backtest's pick on every LA")] = DEFAULT_METHOD,
     draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = DEFAULT_SEED,
     price_base: Annotated[str, typer.Option("--price-base",
@@ -222,9 +229,7 @@ def project(
     database_url: Annotated[str | None, typer.Option("--database-url")] = None,
 ) -> None:
     """Project care demand and its cost with and without an innovation, with P10/P50/P90."""
-    from sf_benefits.project import run_projection
-    from sf_benefits.project.unit_costs import LAIT_INDICATORS
-    from sf_benefits.store.queries import demand_history, observations
+    from sf_benefits.project.inputs import projection_data
 
     for path in (chart, chart_benefit):
         if path is not None:
@@ -232,21 +237,17 @@ def project(
     store = open_store(database_url)
     try:
         authority = resolve_authority(store, la)
-        panel = demand_history(store)
-        history = panel[panel["la_code"] == authority.la_code]
-        unit_costs = observations(store, list(LAIT_INDICATORS))
+        data = projection_data(store)
     finally:
         store.close()
-    if history.empty:
+    if data.history(authority.la_code).empty:
         raise fail(f"the store holds no care history for {authority.la_name}; "
                    "run `sf-benefits data load` first")
     with projection_errors(model):
-        result = run_projection(
-            history, authority.la_code, model=model, horizon=years, method=method,
-            n_draws=draws, seed=seed, price_base_year=price_base, overrides=overrides,
-            discount_rate=discount_rate, overrides_by=by, unit_costs=unit_costs,
-            la_name=authority.la_name, panel=panel,
-        )
+        result = data.project(
+            authority.la_code, model=model, horizon=years, method=method, n_draws=draws,
+            seed=seed, price_base_year=price_base, overrides=overrides,
+            discount_rate=discount_rate, overrides_by=by)
 
     frames = export_frames(result)
     if output_format is OutputFormat.csv:

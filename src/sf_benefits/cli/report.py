@@ -21,7 +21,7 @@ from sf_benefits.cli.common import (
     projection_errors,
     resolve_authority,
 )
-from sf_benefits.project.defaults import DEFAULT_PRICE_BASE, DEFAULT_SEED
+from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_PRICE_BASE, DEFAULT_SEED
 
 if TYPE_CHECKING:
     from sf_benefits.store import Store
@@ -73,7 +73,7 @@ def report(
     draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = DEFAULT_SEED,
     method: Annotated[str, typer.Option(
-        "--method", help="Demand method (see `sf-benefits project --help`)")] = "stock_flow",
+        "--method", help="Demand method (see `sf-benefits project --help`)")] = DEFAULT_METHOD,
     price_base: Annotated[str, typer.Option(
         "--price-base", help="Financial year of the £")] = DEFAULT_PRICE_BASE,
     overrides: Annotated[Path | None, typer.Option(
@@ -87,10 +87,8 @@ def report(
 ) -> None:
     """Write a report for one LA and one innovation: benchmark, projection, money, assumptions."""
     from sf_benefits.benchmark import benchmark_la
-    from sf_benefits.project import run_projection
-    from sf_benefits.project.unit_costs import LAIT_INDICATORS
+    from sf_benefits.project.inputs import projection_data
     from sf_benefits.reports import ReportInput, build_report
-    from sf_benefits.store.queries import care_history, observations
 
     if neighbours not in ("published", "computed"):
         raise fail("--neighbours must be 'published' or 'computed'")
@@ -102,16 +100,15 @@ def report(
         with projection_errors(model):
             with console.status("Benchmarking against neighbours…"):
                 benchmark = benchmark_la(store, authority, neighbours=neighbours)
-                history = care_history(store, la_codes=[authority.la_code])
-            if history.empty:
+                data = projection_data(store)
+            if data.history(authority.la_code).empty:
                 raise fail(f"the store holds no care history for {authority.la_name}; "
                            "run `sf-benefits data load` first")
             with console.status(f"Projecting {draws:,} draws over {years} years…"):
-                projection = run_projection(
-                    history, authority.la_code, model=model, horizon=years, method=method,
+                projection = data.project(
+                    authority.la_code, model=model, horizon=years, method=method,
                     n_draws=draws, seed=seed, price_base_year=price_base, overrides=overrides,
-                    overrides_by=by, unit_costs=observations(store, list(LAIT_INDICATORS)),
-                    la_name=authority.la_name)
+                    overrides_by=by)
         realised = _realised_benefit(store, authority.la_code, model)
     finally:
         store.close()

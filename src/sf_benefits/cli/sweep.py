@@ -12,9 +12,10 @@ from rich.table import Table
 
 from sf_benefits.cli.common import console, errors, fail, open_store
 from sf_benefits.cli.project import money_text
-from sf_benefits.project.defaults import DEFAULT_PRICE_BASE, DEFAULT_SEED
+from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_PRICE_BASE, DEFAULT_SEED
 
 if TYPE_CHECKING:
+    import pandas as pd
     from distributed import Client
 
     from sf_benefits.project.sweep import LAInput, SweepReport
@@ -36,7 +37,9 @@ def sweep(
     draws: Annotated[int, typer.Option("--draws", min=1, help="Monte Carlo draws per LA")] = 10_000,
     seed: Annotated[int, typer.Option("--seed")] = DEFAULT_SEED,
     years: Annotated[int, typer.Option("--years", min=1, help="Years to project")] = 5,
-    method: Annotated[str, typer.Option("--method", help="Demand method (LA level)")] = "stock_flow",
+    method: Annotated[str, typer.Option(
+        "--method", help="Demand method, LA level (see `sf-benefits project --help`)")
+    ] = DEFAULT_METHOD,
     price_base: Annotated[str, typer.Option("--price-base")] = DEFAULT_PRICE_BASE,
     sensitivity: Annotated[bool, typer.Option(
         "--sensitivity", help="Also each LA's one-at-a-time sensitivity (slower)")] = False,
@@ -70,7 +73,7 @@ def sweep(
     settings = SweepSettings(models=chosen, n_draws=draws, seed=seed, horizon=years, method=method,
                              price_base_year=price_base, sensitivity=sensitivity,
                              overrides=loaded, overrides_by=by or file_by)
-    inputs = _inputs(all_las, la, returns, database_url)
+    inputs, panel = _inputs(all_las, la, returns, database_url)
     address = scheduler or os.environ.get(SCHEDULER_ENV)
     with ExitStack() as stack:
         client = None if serial else _client(stack, address, workers)
@@ -79,7 +82,7 @@ def sweep(
                       f"seed {seed}, {where}")
         try:
             report = run_sweep(inputs, settings, out, client=client, retries=retries,
-                               progress=True)
+                               progress=True, panel=panel)
         except ValueError as error:
             raise fail(str(error)) from None
     written = write_outputs(report, csv=csv)
@@ -90,10 +93,12 @@ def sweep(
 
 
 def _inputs(all_las: bool, la: list[str] | None, returns: Path | None,
-            database_url: str | None) -> list[LAInput]:
-    """The LAs' inputs, read here (workers never open the store)."""
+            database_url: str | None) -> tuple[list[LAInput], pd.DataFrame | None]:
+    """The LAs' inputs and the panel of every LA's history (None for SSDA903 returns), read
+    here: workers never open the store."""
     from sf_benefits.ingest.ssda903 import PseudonymKeyError
     from sf_benefits.ingest.ssda903.load import pseudonym_key
+    from sf_benefits.project.inputs import projection_data
     from sf_benefits.project.sweep import inputs_from_returns, inputs_from_store
     from sf_benefits.store import queries
 
@@ -102,15 +107,17 @@ def _inputs(all_las: bool, la: list[str] | None, returns: Path | None,
     store = open_store(database_url)
     try:
         if returns is not None:
-            return inputs_from_returns(returns, pseudonym_key(), queries.local_authorities(store))
+            return inputs_from_returns(returns, pseudonym_key(),
+                                       queries.local_authorities(store)), None
         found = inputs_from_store(store, la or None)
+        panel = projection_data(store).panel
     except (ValueError, PseudonymKeyError) as error:
         raise fail(str(error)) from None
     finally:
         store.close()
     if not found:
         raise fail("the store holds no LA; run `sf-benefits data load` first")
-    return found
+    return found, panel
 
 
 def _client(stack: ExitStack, address: str | None, workers: int | None) -> Client:

@@ -148,17 +148,17 @@ def implement(
                        + _withdraw_hint(existing.implementation_id))
     projected = None
     if lock:
-        from sf_benefits.store.queries import care_history
+        from sf_benefits.project.inputs import projection_data
         from sf_benefits.track.service import lock_projected, project_to_go_live, store_data_vintage
 
-        history = care_history(store, [code])
-        if history.empty:
+        data = projection_data(store)
+        if data.history(code).empty:
             raise fail(f"the store holds no care history for {name} to project a baseline from; "
                        "run `sf-benefits data load` first (nothing was recorded)")
         with console.status("Projecting the baseline from the data up to go-live…"), \
                 projection_errors(model):
             projected = project_to_go_live(
-                history, code, model, go_live_date, store_data_vintage(store), n_draws=n_draws,
+                data, code, model, go_live_date, store_data_vintage(store), n_draws=n_draws,
                 sensitivity=False, overrides=overrides)
     try:
         with store.transaction() as conn:

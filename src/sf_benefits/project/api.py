@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from sf_benefits.assumptions import (
     load_model,
 )
 from sf_benefits.project.categories import PLACEMENTS
-from sf_benefits.project.defaults import DEFAULT_PRICE_BASE, DEFAULT_SEED
+from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_PRICE_BASE, DEFAULT_SEED
 from sf_benefits.project.engine import plan_run, simulate
 from sf_benefits.project.result import ProjectionResult
 from sf_benefits.project.unit_costs import local_unit_costs, spend_check
@@ -43,6 +44,13 @@ def prepare_assumptions(
     return loaded, apply_overrides(params, overrides, by=overrides_by)
 
 
+def demand_seed(seed: int, la_code: str) -> int:
+    """The seed of one LA's demand forecast: fixed by the run's seed and the LA code, so the
+    forecast noise of different LAs is independent and an LA gets the same draws wherever it is
+    projected (alone, in a report, in the web app or in a national sweep)."""
+    return zlib.crc32(f"{seed}:{la_code}".encode())
+
+
 def resolve_method(method: str, history: pd.DataFrame) -> str:
     """A demand method of the demand engine; "auto" picks the best backtest on this history."""
     from sf_benefits.project.backtest import select_method
@@ -62,7 +70,7 @@ def run_projection(
     la_code: str,
     model: str | Path | InnovationModel = "family_safeguarding",
     horizon: int = 5,
-    method: str = "stock_flow",
+    method: str = DEFAULT_METHOD,
     n_draws: int = 10_000,
     seed: int = DEFAULT_SEED,
     price_base_year: str = DEFAULT_PRICE_BASE,
@@ -74,7 +82,6 @@ def run_projection(
     la_name: str | None = None,
     panel: pd.DataFrame | None = None,
     keep_draws: bool = False,
-    demand_seed: int | None = None,
 ) -> ProjectionResult:
     """Project one LA's care demand with and without an innovation, in money, with uncertainty.
 
@@ -82,10 +89,10 @@ def run_projection(
     LAs. `unit_costs` holds the store's LAIT observations (`LAIT_INDICATORS`): the LA's own
     published unit costs then replace the research defaults (England's where the LA's is
     suppressed). Refuses, naming every parameter, when the run needs an assumption with no value
-    that `overrides` does not supply. A method that learns across LAs (`pooled`) learns from
-    `panel`, every LA's history (default: `history`). `demand_seed` (default `seed`) seeds the
-    demand forecast alone, so runs for many LAs can have independent forecast noise and common
-    parameter draws.
+    that `overrides` does not supply. A method that learns across LAs learns from `panel`, every
+    LA's history (default: `history`, so hand over every LA's history as `history` or `panel`).
+    Parameters are drawn from `seed` and the demand forecast from `demand_seed(seed, la_code)`,
+    so runs for many LAs share each parameter's draws and have independent forecast noise.
     """
     from sf_benefits.project.demand import CareHistory, make_model, placement_counts
 
@@ -107,9 +114,8 @@ def run_projection(
     plan_run(innovation, params, PLACEMENTS, seen, horizon, price_base_year)
 
     chosen = resolve_method(method, mine)
-    demand_stream = seed if demand_seed is None else demand_seed
     demand = make_model(chosen, panel=history if panel is None else panel).fit(parsed).sample(
-        horizon, n_draws, demand_stream)
+        horizon, n_draws, demand_seed(seed, str(la_code)))
     opening = _opening_stock(counts, tuple(demand.placements))
     result = simulate(
         demand, innovation, params, opening_cla=opening, price_base_year=price_base_year,

@@ -2,15 +2,17 @@
 with national and regional totals and the assumptions that drive the national NPV's variance.
 
 `appraise_la` is a pure function of one LA's inputs (its care history or its SSDA903 returns,
-handed over whole, so workers never open the store) and the sweep settings. `run_sweep` runs it
-for many LAs on a `dask.distributed` client (or in this process), keeps each finished LA in a
-part file listed in a manifest so an interrupted sweep resumes where it stopped, retries a task
-that fails and reports what still failed, then adds the LAs up draw by draw.
+handed over whole, so workers never open the store), the sweep settings and the panel of every
+LA's history (for a demand method that learns across LAs; sent to each worker once). `run_sweep`
+runs it for many LAs on a `dask.distributed` client (or in this process), keeps each finished LA
+in a part file listed in a manifest so an interrupted sweep resumes where it stopped, retries a
+task that fails and reports what still failed, then adds the LAs up draw by draw.
 
 Seeds: every LA's parameters are drawn from the sweep seed (one national value of each
 assumption per draw, as the assumption is one fact for all), and its demand forecast from
-`demand_seed(seed, la_code)` (forecast noise independent between LAs), so the numbers do not
-depend on where or in which order the LAs ran.
+`demand_seed(seed, la_code)` (forecast noise independent between LAs), as `run_projection` does
+for one LA: an LA's rows are its `sf-benefits project` figures, and the numbers do not depend on
+where or in which order the LAs ran.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import hashlib
 import json
 import os
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -33,8 +34,10 @@ from sf_benefits.assumptions import assumptions_for, financial_year_label
 from sf_benefits.csv_export import write_csv
 from sf_benefits.disclosure import whole_children
 from sf_benefits.project.api import (
+    DEFAULT_METHOD,
     DEFAULT_PRICE_BASE,
     DEFAULT_SEED,
+    demand_seed,
     prepare_assumptions,
     run_projection,
 )
@@ -86,7 +89,7 @@ class SweepSettings:
     n_draws: int = 10_000
     seed: int = DEFAULT_SEED
     horizon: int = 5
-    method: str = "stock_flow"
+    method: str = DEFAULT_METHOD
     price_base_year: str = DEFAULT_PRICE_BASE
     sensitivity: bool = False
     overrides: Mapping[str, Any] | None = None
@@ -112,14 +115,20 @@ class LAInput:
     unit_costs: pd.DataFrame | None = None
     returns: Ssda903Data | None = field(default=None, repr=False)
 
-    def digest(self) -> str:
-        """A digest of the input data: a finished LA is redone on resume if its data changed."""
-        digest = hashlib.sha256(self.la_code.encode())
+    def digest(self, panel_digest: str = "") -> str:
+        """A digest of the input data and of the panel they are swept with: a finished LA is
+        redone on resume if either changed."""
         frames = [f for f in (self.history, self.unit_costs) if f is not None] + (
             [self.returns.children, self.returns.episodes] if self.returns is not None else [])
-        for frame in frames:
-            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-        return digest.hexdigest()[:16]
+        return _frame_digest(*frames, salt=f"{self.la_code}|{panel_digest}")
+
+
+def _frame_digest(*frames: pd.DataFrame, salt: str = "") -> str:
+    """A short digest of the frames' contents (and `salt`)."""
+    digest = hashlib.sha256(salt.encode())
+    for frame in frames:
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -134,13 +143,10 @@ class LAOutcome:
     runs: pd.DataFrame
 
 
-def demand_seed(seed: int, la_code: str) -> int:
-    """The demand-forecast seed of one LA in a sweep: fixed by the sweep seed and the LA code."""
-    return zlib.crc32(f"{seed}:{la_code}".encode())
-
-
-def appraise_la(inputs: LAInput, settings: SweepSettings) -> LAOutcome:
-    """Appraise one LA under every model of the sweep (pure: reads only its arguments).
+def appraise_la(inputs: LAInput, settings: SweepSettings, panel: pd.DataFrame | None = None
+                ) -> LAOutcome:
+    """Appraise one LA under every model of the sweep (pure: reads only its arguments); `panel`
+    is every LA's demand history, which a method that learns across LAs needs.
 
     A model the LA's data or the assumptions cannot support (a ValueError, e.g. a missing
     assumption or no history) is recorded as refused with its reason; any other error is raised
@@ -153,7 +159,7 @@ def appraise_la(inputs: LAInput, settings: SweepSettings) -> LAOutcome:
                "demand_seed": la_seed, "method": "", "status": "ok", "reason": "",
                "parameters": "", "first_financial_year": "", "excluded": ""}
         try:
-            result = _project(inputs, model, settings, la_seed)
+            result = _project(inputs, model, settings, panel)
         except ValueError as error:
             runs.append({**run, "status": "refused", "reason": str(error)})
             continue
@@ -195,22 +201,34 @@ def check_overrides(settings: SweepSettings) -> None:
         raise ValueError(f"override(s) for parameters no model of the sweep has: {sorted(unused)}")
 
 
-def _project(inputs: LAInput, model: str, settings: SweepSettings, la_seed: int
+def check_panel(inputs: Sequence[LAInput], settings: SweepSettings,
+                panel: pd.DataFrame | None) -> None:
+    """Refuse to sweep care histories without the panel when the method learns across LAs."""
+    from sf_benefits.project.demand import METHODS
+
+    learns = getattr(METHODS.get(settings.method), "learns_across_las", False)
+    if learns and panel is None and any(i.history is not None for i in inputs):
+        raise ValueError(f"the {settings.method} demand method learns across LAs: give the "
+                         "sweep every LA's history as its panel")
+
+
+def _project(inputs: LAInput, model: str, settings: SweepSettings, panel: pd.DataFrame | None
              ) -> ProjectionResult:
     common: dict[str, Any] = dict(
         model=model, horizon=settings.horizon, n_draws=settings.n_draws, seed=settings.seed,
         price_base_year=settings.price_base_year,
         overrides=overrides_for(model, settings.overrides),
-        overrides_by=settings.overrides_by, sensitivity=settings.sensitivity, keep_draws=True,
-        demand_seed=la_seed)
+        overrides_by=settings.overrides_by, sensitivity=settings.sensitivity, keep_draws=True)
     if inputs.returns is not None:
         from sf_benefits.project.childlevel.api import run_childlevel_projection
 
-        return run_childlevel_projection(inputs.returns, **common)
+        return run_childlevel_projection(inputs.returns, **common,
+                                         demand_seed=demand_seed(settings.seed, inputs.la_code))
     if inputs.history is None:
         raise ValueError(f"no care history or SSDA903 returns given for LA {inputs.la_code}")
     return run_projection(inputs.history, inputs.la_code, method=settings.method,
-                          unit_costs=inputs.unit_costs, la_name=inputs.la_name, **common)
+                          unit_costs=inputs.unit_costs, la_name=inputs.la_name, panel=panel,
+                          **common)
 
 
 def _span(result: ProjectionResult) -> str:
@@ -238,8 +256,10 @@ def _tidy(result: ProjectionResult) -> pd.DataFrame:
 
 def inputs_from_store(store: Store, la_codes: Sequence[str] | None = None) -> list[LAInput]:
     """Each current LA's inputs read from the store (every LA when `la_codes` is None), so the
-    sweep's workers need no store. LAs abolished in a reorganisation are left out."""
-    from sf_benefits.project.unit_costs import ENGLAND_CODE, LAIT_INDICATORS
+    sweep's workers need no store. LAs abolished in a reorganisation are left out. The panel to
+    sweep them with is `projection_data(store).panel`."""
+    from sf_benefits.project.inputs import projection_data
+    from sf_benefits.project.unit_costs import ENGLAND_CODE
     from sf_benefits.store import queries
 
     authorities = queries.local_authorities(store)
@@ -249,8 +269,9 @@ def inputs_from_store(store: Store, la_codes: Sequence[str] | None = None) -> li
         if unknown:
             raise ValueError(f"LA code(s) not in the store: {unknown}")
         current = authorities[authorities["la_code"].isin(la_codes)]
-    history = queries.care_history(store, list(current["la_code"]))
-    lait = queries.observations(store, list(LAIT_INDICATORS))
+    data = projection_data(store)
+    history, lait = data.panel, data.unit_costs
+    history = history[history["la_code"].isin(current["la_code"])]
     by_la = dict(tuple(history.groupby("la_code"))) if not history.empty else {}
     lait_by_area = dict(tuple(lait.groupby("area_code"))) if not lait.empty else {}
     england = lait_by_area.get(ENGLAND_CODE, lait.iloc[0:0])
@@ -306,7 +327,7 @@ class SweepReport:
     resumed: int
 
 
-Task = Callable[[LAInput, SweepSettings], LAOutcome]
+Task = Callable[[LAInput, SweepSettings, pd.DataFrame | None], LAOutcome]
 
 
 def run_sweep(
@@ -317,13 +338,18 @@ def run_sweep(
     retries: int = 2,
     progress: bool = False,
     task: Task = appraise_la,
+    panel: pd.DataFrame | None = None,
 ) -> SweepReport:
     """Appraise every LA (on `client`, or in this process when None) and write the sweep to
     `out_dir`; LAs already finished there with the same settings and data are not redone.
+    `panel` is every LA's demand history, which a demand method that learns across LAs needs; it
+    goes to each worker once.
 
     A task that raises is resubmitted up to `retries` times; what still fails is reported, not
-    fatal. Raises ValueError when `out_dir` holds a sweep made with other settings."""
+    fatal. Raises ValueError when `out_dir` holds a sweep made with other settings, or when the
+    method needs a panel and none is given."""
     check_overrides(settings)
+    check_panel(inputs, settings, panel)
     out_dir = Path(out_dir)
     parts = out_dir / "parts"
     parts.mkdir(parents=True, exist_ok=True)
@@ -331,7 +357,8 @@ def run_sweep(
     by_code = {i.la_code: i for i in inputs}
     if len(by_code) != len(inputs):
         raise ValueError("the sweep inputs name an LA more than once")
-    digests = {code: i.digest() for code, i in by_code.items()}
+    panel_digest = "" if panel is None else _frame_digest(panel)
+    digests = {code: i.digest(panel_digest) for code, i in by_code.items()}
     done = {code for code, entry in manifest["done"].items()
             if code in by_code and entry["digest"] == digests[code]}
     todo = [i for i in inputs if i.la_code not in done]
@@ -350,31 +377,33 @@ def run_sweep(
         _write_json(out_dir / MANIFEST, manifest)
 
     if client is None:
-        _run_here(todo, settings, task, retries, progress, finished, gave_up)
+        _run_here(todo, settings, panel, task, retries, progress, finished, gave_up)
     else:
-        _run_on(client, todo, settings, task, retries, progress, finished, gave_up)
+        _run_on(client, todo, settings, panel, task, retries, progress, finished, gave_up)
     complete = [i for i in inputs if i.la_code in manifest["done"]]
     return _assemble(out_dir, complete, settings, manifest, failed, len(done))
 
 
-def guarded(task: Task, inputs: LAInput, settings: SweepSettings) -> LAOutcome | str:
+def guarded(task: Task, inputs: LAInput, settings: SweepSettings, panel: pd.DataFrame | None
+            ) -> LAOutcome | str:
     """Run one LA's task; an error comes back as its text, so a failed task is a result the
     runner can retry (and Dask's progress bar carries on) rather than an exception."""
     try:
-        return task(inputs, settings)
+        return task(inputs, settings, panel)
     except Exception as error:  # any failure is retried, then reported
         return f"{type(error).__name__}: {error}"
 
 
-def _run_here(todo: Sequence[LAInput], settings: SweepSettings, task: Task, retries: int,
-              progress: bool, finished: Callable[[LAOutcome, int], None],
+def _run_here(todo: Sequence[LAInput], settings: SweepSettings, panel: pd.DataFrame | None,
+              task: Task, retries: int, progress: bool,
+              finished: Callable[[LAOutcome, int], None],
               gave_up: Callable[[str, str, int], None]) -> None:
     from rich.progress import track
 
     items: Iterable[LAInput] = track(todo, description="Sweep") if progress else todo
     for inputs in items:
         for attempt in range(1, retries + 2):
-            outcome = guarded(task, inputs, settings)
+            outcome = guarded(task, inputs, settings, panel)
             if isinstance(outcome, LAOutcome):
                 finished(outcome, attempt)
                 break
@@ -382,23 +411,26 @@ def _run_here(todo: Sequence[LAInput], settings: SweepSettings, task: Task, retr
                 gave_up(inputs.la_code, outcome, attempt)
 
 
-def _run_on(client: Client, todo: Sequence[LAInput], settings: SweepSettings, task: Task,
-            retries: int, progress: bool, finished: Callable[[LAOutcome, int], None],
+def _run_on(client: Client, todo: Sequence[LAInput], settings: SweepSettings,
+            panel: pd.DataFrame | None, task: Task, retries: int, progress: bool,
+            finished: Callable[[LAOutcome, int], None],
             gave_up: Callable[[str, str, int], None]) -> None:
     """Submit one task per LA; take results as they finish, resubmitting failures. A worker that
-    dies is Dask's to handle (its tasks move to other workers, up to its allowed failures)."""
+    dies is Dask's to handle (its tasks move to other workers, up to its allowed failures). The
+    settings and the panel are sent to every worker once, not with each task."""
     from distributed import as_completed
     from distributed.diagnostics.progressbar import progress as dask_progress
 
     if not todo:
         return
     settings_future = client.scatter(settings, broadcast=True)
+    panel_future = None if panel is None else client.scatter(panel, broadcast=True)
     attempts: dict[str, int] = {}
     owner: dict[Any, LAInput] = {}
 
     def submit(inputs: LAInput) -> Any:
         attempts[inputs.la_code] = attempts.get(inputs.la_code, 0) + 1
-        future = client.submit(guarded, task, inputs, settings_future, pure=False,
+        future = client.submit(guarded, task, inputs, settings_future, panel_future, pure=False,
                                key=f"sweep-{inputs.la_code}-{attempts[inputs.la_code]}-"
                                    f"{os.urandom(4).hex()}")
         owner[future.key] = inputs

@@ -29,6 +29,7 @@ from sf_benefits.disclosure import (
     suppress_realised,
 )
 from sf_benefits.project.categories import ALL_PLACEMENTS, PLACEMENT_LABELS, PLACEMENTS
+from sf_benefits.project.method_words import method_technical, method_words
 from sf_benefits.project.result import ProjectionResult
 from sf_benefits.reports.document import (
     Chart,
@@ -524,10 +525,11 @@ def _projection_section(proj: ProjectionResult) -> Section:
             (Column("year", "Year (31 March)", "year"), Column("measure", "Measure", "text"),
              Column("placement", "Placement", "text"), Column("value", "Children", "count"))))
     paragraphs = (
-        f"Method: {proj.method}; {proj.n_draws:,} Monte Carlo draws (seed {proj.seed}); "
-        f"{proj.horizon} years from {proj.financial_years[0]}.",
+        f"Demand forecast: {method_words(proj.method)}*; {proj.n_draws:,} Monte Carlo "
+        f"draws (seed {proj.seed}); {proj.horizon} years from {proj.financial_years[0]}.",
         "Baseline: demand for care without the innovation. Scenario: the same demand with the "
         "innovation's effects applied as its assumptions state.",
+        f"* Statistical method: {method_technical(proj.method)}.",
     )
     return Section("projections", "Projections: baseline and scenario", paragraphs,
                    tuple(blocks))

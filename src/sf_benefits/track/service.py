@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,9 @@ from sf_benefits.track.implementations import (
     record_implementation,
 )
 from sf_benefits.track.realised import RealisedBenefit, StatusThresholds, realised_benefit
+
+if TYPE_CHECKING:
+    from sf_benefits.project.inputs import ProjectionData
 
 MIN_PUBLISHED_COMPARATORS = 5
 COMPUTED_COMPARATORS = 20
@@ -131,15 +134,13 @@ def last_count_before(go_live: date) -> int:
     return go_live.year if (go_live.month, go_live.day) >= (3, 31) else go_live.year - 1
 
 
-def project_to_go_live(history: pd.DataFrame, la_code: str, model: str, go_live: date,
+def project_to_go_live(data: ProjectionData, la_code: str, model: str, go_live: date,
                        data_vintage: str, **projection_options: Any) -> GoLiveProjection:
-    """Project an LA and model from the years whose 31 March falls on or before go-live, so a
+    """Project an LA and model as `sf-benefits project` does, from the published data (every LA's
+    histories and unit costs) of the years whose 31 March falls on or before go-live, so a
     baseline locked after the event is still the one the LA would have had at go-live."""
-    from sf_benefits.project.api import run_projection
-
     last_year = last_count_before(go_live)
-    fitted = history[history["year"] <= last_year]
-    result = run_projection(fitted, la_code, model, **projection_options)
+    result = data.up_to(last_year).project(la_code, model=model, **projection_options)
     return GoLiveProjection(baseline_from_projection(result),
                             f"{data_vintage}; years to 31 March {last_year} (before go-live)")
 
@@ -156,11 +157,11 @@ def lock_projected(store: Store, implementation_id: str, projected: GoLiveProjec
         unit_cost_source="projection assumptions (weekly unit cost x 365/7)", conn=conn)
 
 
-def lock_from_projection(store: Store, implementation_id: str, history: pd.DataFrame,
+def lock_from_projection(store: Store, implementation_id: str, data: ProjectionData,
                          data_vintage: str, **projection_options: Any) -> LockedBaseline:
     """Project the implementation's LA and model from data up to go-live and lock the result."""
     implementation = get_implementation(store, implementation_id)
-    projected = project_to_go_live(history, implementation.la_code, implementation.model,
+    projected = project_to_go_live(data, implementation.la_code, implementation.model,
                                    implementation.go_live_date, data_vintage,
                                    **projection_options)
     return lock_projected(store, implementation.implementation_id, projected)

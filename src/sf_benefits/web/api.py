@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sf_benefits.ingest.errors import IngestError
+from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_SEED
 from sf_benefits.store import Store
 from sf_benefits.web import services
 from sf_benefits.web.access import (
@@ -119,11 +120,12 @@ class ScenarioCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     model: str = Field(max_length=64)
-    method: str = Field(default="stock_flow", max_length=32,
-                        description="Demand method: " + ", ".join(DEMAND_METHODS))
+    method: str = Field(default=DEFAULT_METHOD, max_length=32,
+                        description="Demand method: " + ", ".join(DEMAND_METHODS)
+                                    + f" (default {DEFAULT_METHOD}, the backtest's pick)")
     horizon_years: int = Field(default=5, ge=1, le=MAX_HORIZON_YEARS)
     n_draws: int = Field(default=500, ge=MIN_DRAWS, le=MAX_DRAWS)
-    seed: int = Field(default=20240401, ge=0, le=2**31 - 1)
+    seed: int = Field(default=DEFAULT_SEED, ge=0, le=2**31 - 1)
     overrides: dict[str, float | dict[str, Any]] = Field(default_factory=dict)
 
 

@@ -115,7 +115,7 @@ def build_download(store: Store, scenario: dict[str, Any], job: dict[str, Any], 
     projection = services.run_projection_for(
         store, params["la_code"], params["model"], int(params["horizon_years"]),
         int(params["n_draws"]), int(params["seed"]), params["overrides"], params["by"],
-        params.get("method", "stock_flow"))
+        params["method"])
     tracking, effects = _tracking(store, implementation)
     report_input = ReportInput(benchmark=cached_benchmark(store, params["la_code"]),
                                projection=projection, tracking=tracking, effects=effects,

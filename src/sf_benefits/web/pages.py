@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sf_benefits.benchmark.engine import MARKER_NOTE, shown
 from sf_benefits.ingest.errors import IngestError
+from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_SEED
 from sf_benefits.store import Store
 from sf_benefits.track import write_template
 from sf_benefits.web import downloads, services
@@ -324,10 +325,11 @@ def backtest_page(request: Request, la_code: str, access: WriteLA) -> Response:
 def create_scenario_page(request: Request, la_code: str, access: WriteLA,
                          name: Annotated[str, Form(max_length=200)],
                          model: Annotated[str, Form(max_length=64)],
-                         method: Annotated[str, Form(max_length=32)] = "stock_flow",
+                         method: Annotated[str, Form(max_length=32)] = DEFAULT_METHOD,
                          horizon_years: Annotated[int, Form()] = 5,
                          n_draws: Annotated[int, Form()] = 1000,
-                         seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 20240401) -> Response:
+                         seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = DEFAULT_SEED
+                         ) -> Response:
     """Save a new scenario and open its builder."""
     try:
         services.check_model_and_overrides(model, {})

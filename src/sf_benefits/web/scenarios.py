@@ -9,6 +9,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from sf_benefits.project.defaults import DEFAULT_METHOD
+from sf_benefits.project.method_words import METHOD_TECHNICAL as METHOD_TECHNICAL
+from sf_benefits.project.method_words import methods_default_first
 from sf_benefits.store import Store
 from sf_benefits.web.audit import Actor, record
 from sf_benefits.web.tables import saved_scenario
@@ -17,25 +20,9 @@ MAX_HORIZON_YEARS = 10
 MIN_DRAWS = 50
 MAX_DRAWS = 5000
 MAX_ABS_VALUE = 1e15
-DEFAULT_METHOD = "stock_flow"
-DEMAND_METHODS: dict[str, str] = {
-    "stock_flow": "Children coming in and leaving care, by placement",
-    "auto": "Whichever method forecast this LA's past years best",
-    "ets": "Recent years weighted most",
-    "theta": "Long-run trend plus the latest level",
-    "linear_trend": "Straight-line trend through past years",
-    "naive": "Last year's figure carried forward",
-    "arima": "Pattern in past year-to-year changes",
-}
-"""Each demand forecasting method in words a finance officer uses."""
-METHOD_TECHNICAL: dict[str, str] = {
-    "stock_flow": "stock-and-flow model of starts and ceases (stock_flow)",
-    "auto": "method with the lowest backtest error (auto)",
-    "ets": "exponential smoothing (ETS)", "theta": "Theta method (theta)",
-    "linear_trend": "linear trend (linear_trend)", "naive": "naive forecast (naive)",
-    "arima": "ARIMA model (arima)",
-}
-"""The statistical name of each method, for a tooltip or footnote."""
+DEMAND_METHODS = methods_default_first()
+"""Each demand forecasting method in words a finance officer uses, the default first; the
+statistical names (for a tooltip) are in METHOD_TECHNICAL."""
 
 
 class ScenarioError(ValueError):

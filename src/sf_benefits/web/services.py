@@ -22,10 +22,10 @@ from sf_benefits.assumptions import (
 )
 from sf_benefits.assumptions.schema import is_money_unit
 from sf_benefits.disclosure import RowTotal, suppress_counts
-from sf_benefits.project import DEFAULT_PRICE_BASE, ProjectionResult, run_projection
-from sf_benefits.project.unit_costs import LAIT_INDICATORS
+from sf_benefits.project import DEFAULT_PRICE_BASE, ProjectionResult
+from sf_benefits.project.inputs import projection_data
 from sf_benefits.store import Store
-from sf_benefits.store.queries import care_history, observations
+from sf_benefits.store.queries import care_history
 from sf_benefits.store.schema import local_authority
 from sf_benefits.web.access import Access, can_read_la
 from sf_benefits.web.audit import Actor, record
@@ -197,14 +197,14 @@ def settings_changed(scenario: Mapping[str, Any], job: Mapping[str, Any] | None)
 
 
 def run_projection_for(store: Store, la_code: str, model: str, horizon_years: int, n_draws: int,
-                       seed: int, overrides: Mapping[str, Any], by: str,
-                       method: str = "stock_flow") -> ProjectionResult:
-    """The projection engine on the LA's published care history with the scenario's overrides."""
-    history = care_history(store, la_codes=[la_code])
-    return run_projection(history, la_code, model=model, horizon=horizon_years, method=method,
-                          n_draws=n_draws, seed=seed, price_base_year=PRICE_BASE_YEAR,
-                          overrides=engine_overrides(model, overrides), overrides_by=by,
-                          unit_costs=observations(store, list(LAIT_INDICATORS)))
+                       seed: int, overrides: Mapping[str, Any], by: str, method: str
+                       ) -> ProjectionResult:
+    """The projection engine on the store's published histories (read once per data version)
+    with the scenario's overrides, as `sf-benefits project` runs it."""
+    return projection_data(store).project(
+        la_code, model=model, horizon=horizon_years, method=method, n_draws=n_draws, seed=seed,
+        price_base_year=PRICE_BASE_YEAR, overrides=engine_overrides(model, overrides),
+        overrides_by=by)
 
 
 def projection_job(store: Store, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -213,7 +213,7 @@ def projection_job(store: Store, params: dict[str, Any], progress: Progress) -> 
     result = run_projection_for(store, params["la_code"], params["model"],
                                 int(params["horizon_years"]), int(params["n_draws"]),
                                 int(params["seed"]), params["overrides"], params["by"],
-                                params.get("method", "stock_flow"))
+                                params["method"])
     progress(0.9, "Applying small-number suppression")
     return result_payload(result)
 
@@ -229,12 +229,11 @@ def lock_baseline_job(store: Store, params: dict[str, Any], progress: Progress
 
     go_live = date.fromisoformat(params["go_live_date"])
     progress(0.1, f"Running the baseline projection ({params['n_draws']:,} draws)")
-    history = care_history(store, la_codes=[params["la_code"]])
     projected = project_to_go_live(
-        history, params["la_code"], params["model"], go_live, store_data_vintage(store),
-        horizon=int(params["horizon_years"]), n_draws=int(params["n_draws"]),
-        method=params.get("method", "stock_flow"),
-        seed=int(params["seed"]), price_base_year=PRICE_BASE_YEAR,
+        projection_data(store), params["la_code"], params["model"], go_live,
+        store_data_vintage(store), horizon=int(params["horizon_years"]),
+        n_draws=int(params["n_draws"]), method=params["method"], seed=int(params["seed"]),
+        price_base_year=PRICE_BASE_YEAR,
         overrides=engine_overrides(params["model"], params["overrides"]),
         overrides_by=params["by"])
     progress(0.9, "Recording go-live and locking the baseline")
