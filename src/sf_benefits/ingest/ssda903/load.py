@@ -43,7 +43,7 @@ KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 """128 bits: the least a key may hold (`new_key` makes 256)."""
 _KEY_CHECK_MESSAGE = b"sf-benefits pseudonym key check"
-CHILDREN, EPISODES = "children", "episodes"
+CHILDREN, EPISODES, CHILD_IDS = "children", "episodes", "child_ids"
 _CODE_FIELDS = ("rne", "ls", "cin", "place", "place_provider", "rec", "reason_place_change")
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -233,14 +233,15 @@ def to_parquet(data: Ssda903Data) -> dict[str, bytes]:
 
 def _tables(child_id: pa.Array, children: pd.DataFrame, episodes: pd.DataFrame,
             row: npt.NDArray[np.intp]) -> dict[str, bytes]:
-    """Parquet of the children (child_id given; sex, dob, ethnic) and of their episodes
-    (EPISODE_FIELDS but child_id, and `row`: the row of each episode's child)."""
+    """Parquet of the children (sex, dob, ethnic), of their pseudonyms (child_id, given; apart,
+    since a projection does not read them) and of their episodes (EPISODE_FIELDS but child_id,
+    and `row`: the row of each episode's child)."""
     import pyarrow as pa
 
     return {
-        CHILDREN: _parquet({
-            "child_id": child_id, "sex": _codes(children["sex"]), "dob": _days(children["dob"]),
-            "ethnic": _codes(children["ethnic"])}),
+        CHILDREN: _parquet({"sex": _codes(children["sex"]), "dob": _days(children["dob"]),
+                            "ethnic": _codes(children["ethnic"])}),
+        CHILD_IDS: _parquet({"child_id": child_id}),
         EPISODES: _parquet({
             "child": pa.array(np.asarray(row, dtype=np.int32)),
             "decom": _days(episodes["decom"]), "dec": _days(episodes["dec"]),
@@ -251,33 +252,34 @@ def _tables(child_id: pa.Array, children: pd.DataFrame, episodes: pd.DataFrame,
 
 def from_parquet(tables: dict[str, bytes], la_code: str, collection_years: tuple[int, ...],
                  data_end: pd.Timestamp, pseudonyms: bool = True) -> Ssda903Data:
-    """The engine's input from the two stored Parquet tables (codes come back as categoricals).
+    """The engine's input from the stored Parquet tables (codes come back as categoricals).
 
-    Without `pseudonyms`, child_id is the child's row number instead of the keyed hash: all a
-    projection needs is to tell children apart, and 64-character texts of every child are the
-    largest part of a load in memory."""
+    Without `pseudonyms`, child_id is the child's row number instead of the keyed hash (and
+    the table of pseudonyms need not be given): all a projection needs is to tell children
+    apart, and 64-character texts of every child are the largest part of a load in memory.
+    Loads made before the pseudonyms had a table of their own hold them in the children's."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     def frame(name: str, skip: str | None = None) -> pd.DataFrame:
         source = pq.ParquetFile(pa.BufferReader(tables[name]))
         columns = [c for c in source.schema_arrow.names if c != skip]
-        read = source.read(columns, use_threads=False).to_pandas(date_as_object=False,
-                                                                  self_destruct=True)
-        for column in read.columns:
-            if pd.api.types.is_datetime64_any_dtype(read[column]):
-                read[column] = read[column].astype("datetime64[ns]")
-        return read
+        return source.read(columns, use_threads=False).to_pandas(
+            date_as_object=False, coerce_temporal_nanoseconds=True, split_blocks=True,
+            self_destruct=True)
 
-    children = frame(CHILDREN, None if pseudonyms else "child_id")
+    children = frame(CHILDREN, None if pseudonyms and CHILD_IDS not in tables else "child_id")
     if not pseudonyms:
         children.insert(0, "child_id", np.arange(len(children)))
-    stored = frame(EPISODES)
-    row = stored.pop("child").to_numpy(dtype=np.intp)
-    stored.insert(0, "child_id", children["child_id"].to_numpy()[row])
-    stored["collection_year"] = stored["collection_year"].astype(int)
-    return Ssda903Data(la_code, children, stored[list(EPISODE_FIELDS)], collection_years,
-                       data_end, row)
+    elif CHILD_IDS in tables:
+        children.insert(0, "child_id", frame(CHILD_IDS)["child_id"].to_numpy(dtype=object))
+    episodes = frame(EPISODES)
+    row = episodes.pop("child").to_numpy(dtype=np.intp)
+    episodes.insert(0, "child_id", children["child_id"].to_numpy()[row])
+    episodes["collection_year"] = episodes["collection_year"].astype(int)
+    if list(episodes.columns) != list(EPISODE_FIELDS):
+        episodes = episodes[list(EPISODE_FIELDS)]
+    return Ssda903Data(la_code, children, episodes, collection_years, data_end, row)
 
 
 def store_returns(store: Store, data: Ssda903Data, key: bytes, source_files: Sequence[Path]
@@ -340,9 +342,11 @@ def latest_load(store: Store, la_code: str, pseudonyms: bool = True) -> Ssda903D
             .order_by(ssda903_load.c.loaded_at.desc()).limit(1)).mappings().first()
         if load is None:
             raise LookupError(f"no SSDA903 returns have been loaded for LA {la_code}")
+        wanted = [CHILDREN, EPISODES, *([CHILD_IDS] if pseudonyms else [])]
         tables = {str(name): bytes(blob) for name, blob in conn.execute(
             select(ssda903_table.c.name, ssda903_table.c.parquet)
-            .where(ssda903_table.c.load_id == load["load_id"])).all()}
+            .where(ssda903_table.c.load_id == load["load_id"], ssda903_table.c.name.in_(wanted))
+        ).all()}
     years = tuple(int(y) for y in str(load["collection_years"]).split(",") if y)
     return from_parquet(tables, la_code, years, pd.Timestamp(load["data_end"]), pseudonyms)
 

@@ -154,7 +154,7 @@ def _read_csv(path: Path, all_columns: bool, categorical: bool
     child = next((n for n in names if categorical and n.strip().upper() == "CHILD"), None)
     try:
         table = pacsv.read_csv(
-            path, read_options=pacsv.ReadOptions(encoding="utf8"),
+            path, read_options=pacsv.ReadOptions(encoding="utf8", use_threads=False),
             memory_pool=pa.system_memory_pool(),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() if n == child else text for n in names},
@@ -426,9 +426,9 @@ def _check_header(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code: i
         "CHILD": frame["CHILD"].array, "SEX": _as_codes(table, "SEX", SEX_CODES),
         "DOB": dob.to_numpy(dtype="datetime64[ns]"),
         "ETHNIC": _as_codes(table, "ETHNIC", ETHNIC_CODES),
-        "row": np.arange(len(frame), dtype=np.int64) + FIRST_DATA_LINE,
+        "row": np.arange(FIRST_DATA_LINE, len(frame) + FIRST_DATA_LINE, dtype=np.int32),
         "file": _repeated(table.name, len(frame)),
-        "year": np.full(len(frame), table.year or 0, dtype=np.int64), "code": codes}
+        "year": np.full(len(frame), table.year or 0, dtype=np.int16), "code": codes}
     table.forget()
     return typed, problems
 
@@ -499,14 +499,14 @@ def _check_episodes(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code:
                              f"child {child}: episode dates must be on or before the end of "
                              f"the collection year ({year_end:%d/%m/%Y})")
                      for i, child in zip(late, _children(table, late), strict=True)]
-    rows = np.arange(len(frame), dtype=np.int64) + FIRST_DATA_LINE
+    rows = np.arange(FIRST_DATA_LINE, len(frame) + FIRST_DATA_LINE, dtype=np.int32)
     typed: Columns = {
         "CHILD": frame["CHILD"].array, "DECOM": starts, "DEC": ends,
         **{c: _as_codes(table, c, codes) for c, codes in EPISODE_CODES.items()},
         "REASON_PLACE_CHANGE": _as_codes(table, "REASON_PLACE_CHANGE", REASON_PLACE_CHANGE_CODES),
         "row": rows,
         "file": _repeated(table.name, len(frame)),
-        "collection_year": np.full(len(frame), table.year or 0, dtype=np.int64),
+        "collection_year": np.full(len(frame), table.year or 0, dtype=np.int16),
         "code": codes,
     }
     table.forget()
@@ -691,7 +691,7 @@ def _combine_years(episodes: pd.DataFrame) -> tuple[pd.DataFrame, npt.NDArray[np
     columns = ["CHILD", "DECOM", "DEC", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "REC",
                "REASON_PLACE_CHANGE", "collection_year"]
     kept = order[~repeated]
-    latest = episodes.take(kept)[columns].reset_index(drop=True)
+    latest = pd.DataFrame({c: episodes[c].array.take(kept) for c in columns})
     kept_codes = codes[~repeated]
     has_next = np.r_[kept_codes[1:] == kept_codes[:-1], False]
     next_start = latest["DECOM"].shift(-1).where(has_next)
