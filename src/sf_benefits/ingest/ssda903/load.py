@@ -95,14 +95,14 @@ def keyed_hashes(identifiers: Iterable[str], key: bytes) -> npt.NDArray[np.uint8
     padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
-    digests = []
+    digests = bytearray()
     for text in identifiers:
         state = inner.copy()
         state.update(text.encode("utf-8"))
         final = outer.copy()
         final.update(state.digest())
-        digests.append(final.digest())
-    return np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 32)
+        digests += final.digest()
+    return np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)
 
 
 def pseudonym_array(identifiers: Iterable[str], key: bytes) -> pa.StringArray:
@@ -115,8 +115,7 @@ def pseudonym_array(identifiers: Iterable[str], key: bytes) -> pa.StringArray:
     hexed[:, 0::2] = _HEX[digests >> 4]
     hexed[:, 1::2] = _HEX[digests & 15]
     offsets = np.arange(0, 64 * len(digests) + 1, 64, dtype=np.int32)
-    return pa.StringArray.from_buffers(len(digests), pa.py_buffer(offsets),
-                                       pa.py_buffer(hexed.tobytes()))
+    return pa.StringArray.from_buffers(len(digests), pa.py_buffer(offsets), pa.py_buffer(hexed))
 
 
 def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:

@@ -559,6 +559,7 @@ def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
             typed, found = _check_episodes(table, codes, blank_code)
             episode_frames.append(typed)
         problems += found
+        table.frame = table.frame.iloc[:0]  # checked: only its typed columns are needed now
     if headers and episode_frames:
         children = _stack(headers)
         episodes = _stack(episode_frames)
