@@ -225,3 +225,20 @@ def test_exit_drift_is_the_change_in_the_rate_of_leaving_beyond_chance() -> None
     changes = np.diff(np.log(rates))
     expected = np.sqrt(np.mean(changes ** 2) - 2 / np.mean(leaving))
     assert exit_drift(histories, pd.Timestamp("2022-03-31")) == pytest.approx(expected)
+
+
+def test_matrix_exponential_equals_scipy_for_every_generator_shape() -> None:
+    from scipy.linalg import expm
+
+    from sf_benefits.project.childlevel.model import matrix_exponential
+
+    rng = np.random.default_rng(7)
+    for scale in (0.0, 0.01, 1.0, 40.0):
+        generators = rng.gamma(0.5, scale, (3, 4, 8, 8)) if scale else np.zeros((3, 4, 8, 8))
+        generators[..., 7, :] = 0.0
+        index = np.arange(8)
+        generators[..., index, index] = 0.0
+        generators[..., index, index] = -generators.sum(axis=-1)
+        ours = matrix_exponential(generators)
+        assert np.allclose(ours, expm(generators), rtol=1e-12, atol=1e-13)
+        assert np.allclose(ours.sum(axis=-1), 1.0, atol=1e-12)
