@@ -587,15 +587,14 @@ def _stack(parts: Sequence[Columns]) -> pd.DataFrame:
     stacked: dict[str, npt.NDArray[np.generic] | pd.Categorical] = {}
     for column, first in list(parts[0].items()):
         values = [p.pop(column) for p in parts]
-        if isinstance(first, pd.Categorical) and all(
-                isinstance(v, pd.Categorical) and (v.dtype is first.dtype or v.dtype == first.dtype)
-                for v in values):
-            stacked[column] = _categorical(np.concatenate(
-                [v.codes for v in values if isinstance(v, pd.Categorical)]), first.dtype)
-        elif isinstance(first, pd.Categorical):
-            stacked[column] = union_categoricals(values)
-        else:
+        categoricals = [v for v in values if isinstance(v, pd.Categorical)]
+        if len(categoricals) < len(values):
             stacked[column] = np.concatenate([np.asarray(v) for v in values])
+        elif all(v.dtype is first.dtype or v.dtype == first.dtype for v in categoricals):
+            stacked[column] = _categorical(np.concatenate([v.codes for v in categoricals]),
+                                           categoricals[0].dtype)
+        else:
+            stacked[column] = union_categoricals(categoricals)
     return pd.DataFrame(stacked)
 
 
