@@ -1,14 +1,13 @@
 """SF Benefits' child-level engine side by side with the sector's open model, cs-demand-model.
 
 Speed is measured on the path a user runs, each command in its own process under GNU time
-(wall and CPU seconds, peak resident memory; with the machine's load average): for SF Benefits
-`sf-benefits ssda903 load --la LA DIR` (validate, pseudonymise, store) then
-`sf-benefits ssda903 project --la LA`; for cs-demand-model `demand-model predict DIR`. Accuracy
-is a backtest of both on the same returns: fit to the data up to 31 March 2021 and forecast 2022
-and 2023, and fit to 2022 and forecast 2023, against the children in care in the later returns,
-in cs-demand-model's placement categories (fostering, residential, supported, other) and DfE age
-bands; each tool with its own default reference window (SF Benefits 2 years, cs-demand-model 6
-months). Also SF Benefits' 80% interval coverage.
+(wall and CPU seconds, peak memory, load average): for SF Benefits `sf-benefits ssda903 load --la LA DIR`
+(validate, pseudonymise, store) then `sf-benefits ssda903 project --la LA`; for cs-demand-model
+`demand-model predict DIR`. Accuracy is a backtest of both on the same returns: fit to the data
+up to 31 March 2021 and forecast 2022 and 2023, and fit to 2022 and forecast 2023, against the
+children in care in the later returns, in cs-demand-model's placement categories (fostering,
+residential, supported, other) and DfE age bands; each tool with its own default reference window
+(SF Benefits 2 years, cs-demand-model 6 months). Also SF Benefits' 80% interval coverage.
 
 cs-demand-model 0.5.1 pins pandas < 2 and numpy < 2, so it is installed from PyPI into its own
 virtual environment (created on first use under the data directory) and run in a subprocess.
