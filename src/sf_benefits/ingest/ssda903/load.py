@@ -4,8 +4,10 @@ CHILD becomes HMAC-SHA256(key, CHILD). The key is a random secret of 256 bits ma
 `sf-benefits ssda903 new-key`, given in the environment (SF_BENEFITS_PSEUDONYM_KEY) and never
 stored: LA child identifiers are short and guessable, so only a key nobody can guess keeps the
 store from being linked back to children. Postcodes, URNs, UPNs and mothers' details are dropped
-before anything is written. Each load is stored as two Parquet tables (children; episodes
-pointing at their child's row), which the engine reads back whole in a fraction of a second.
+before anything is written. Each load is stored as three Parquet tables (children; their
+pseudonyms; episodes pointing at their child's row), which the engine reads back in a fraction of
+a second (a projection skips the pseudonyms). The load path hashes each child once and writes the
+checked tables straight to Parquet.
 """
 
 from __future__ import annotations
@@ -220,7 +222,8 @@ def _days(values: pd.Series | npt.NDArray[np.datetime64]) -> pa.Array:
 
 
 def to_parquet(data: Ssda903Data) -> dict[str, bytes]:
-    """The children and episodes tables as Parquet; each episode names its child by row."""
+    """The children, pseudonyms and episodes tables as Parquet; each episode names its child by
+    row."""
     import pyarrow as pa
 
     row = data.episode_child

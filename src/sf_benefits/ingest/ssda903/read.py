@@ -127,8 +127,9 @@ def _wanted(column: str) -> bool:
 def _read_frame(path: Path, all_columns: bool, categorical: bool = False
                 ) -> tuple[pd.DataFrame, pa.ChunkedArray | None]:
     """The file as text; with `categorical`, CSV columns are categoricals of that text, which the
-    Arrow CSV reader builds (on every core) without making a string for every cell, and CHILD
-    is returned apart as Arrow text (see ReturnTable)."""
+    Arrow CSV reader builds without making a string for every cell, and CHILD is returned apart
+    as Arrow text (see ReturnTable). One reading thread: more hold more memory, and on a machine
+    shared with other work they save no time."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         frame = pd.read_excel(path, dtype=object, engine="openpyxl")
@@ -559,7 +560,6 @@ def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
             typed, found = _check_episodes(table, codes, blank_code)
             episode_frames.append(typed)
         problems += found
-        table.frame = table.frame.iloc[:0]  # checked: only its typed columns are needed now
     if headers and episode_frames:
         children = _stack(headers)
         episodes = _stack(episode_frames)
