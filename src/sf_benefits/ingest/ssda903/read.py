@@ -178,7 +178,7 @@ def _read_csv(path: Path, all_columns: bool, categorical: bool
                 joined.indices.to_numpy(zero_copy_only=False),
                 pd.CategoricalDtype(pd.Index(joined.dictionary.to_numpy(zero_copy_only=False),
                                              dtype=object)))
-        frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+        frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows), copy=False)
     frame.columns = [str(c).strip().upper() for c in frame.columns]
     return frame, child_text
 
@@ -595,7 +595,7 @@ def _stack(parts: Sequence[Columns]) -> pd.DataFrame:
                                            categoricals[0].dtype)
         else:
             stacked[column] = union_categoricals(categoricals)
-    return pd.DataFrame(stacked)
+    return pd.DataFrame(stacked, copy=False)
 
 
 def _order(child: pd.Series | npt.NDArray[np.intp], *then: pd.Series | npt.NDArray[np.generic]
@@ -691,7 +691,7 @@ def _combine_years(episodes: pd.DataFrame) -> tuple[pd.DataFrame, npt.NDArray[np
     columns = ["CHILD", "DECOM", "DEC", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "REC",
                "REASON_PLACE_CHANGE", "collection_year"]
     kept = order[~repeated]
-    latest = pd.DataFrame({c: episodes[c].array.take(kept) for c in columns})
+    latest = pd.DataFrame({c: episodes[c].array.take(kept) for c in columns}, copy=False)
     kept_codes = codes[~repeated]
     has_next = np.r_[kept_codes[1:] == kept_codes[:-1], False]
     next_start = latest["DECOM"].shift(-1).where(has_next)
