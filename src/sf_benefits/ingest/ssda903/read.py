@@ -560,6 +560,8 @@ def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
             typed, found = _check_episodes(table, codes, blank_code)
             episode_frames.append(typed)
         problems += found
+    files = tuple(t.path for t in tables)
+    del tables, numbered  # the text of every file: only the typed columns are needed now
     if headers and episode_frames:
         children = _stack(headers)
         episodes = _stack(episode_frames)
@@ -572,13 +574,14 @@ def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
         problems += found
     if problems:
         raise IngestError(problems)
-    children = children.take(child_order[latest])[["CHILD", "SEX", "DOB", "ETHNIC"]]
+    chosen = child_order[latest]
+    children = pd.DataFrame({c: children[c].array.take(chosen)
+                             for c in ("CHILD", "SEX", "DOB", "ETHNIC")}, copy=False)
     episodes, kept = _combine_years(episodes)
     years = tuple(sorted(int(y) for y in np.unique(episodes["collection_year"].to_numpy()) if y))
     data_end = (pd.Timestamp(year=max(years), month=3, day=31) if years
                 else pd.Timestamp(episodes[["DECOM", "DEC"]].max().max()))
-    return CheckedReturns(children.reset_index(drop=True), episodes, years,
-                          tuple(t.path for t in tables), data_end, position[kept])
+    return CheckedReturns(children, episodes, years, files, data_end, position[kept])
 
 
 def _stack(parts: Sequence[Columns]) -> pd.DataFrame:
