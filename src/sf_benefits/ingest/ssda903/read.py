@@ -606,7 +606,7 @@ def _order(child: pd.Series | npt.NDArray[np.intp], *then: pd.Series | npt.NDArr
     """Row order by child (grouped, in order of first appearance), then by the other keys; ties
     keep their order. The keys are packed into one integer when they fit (dates as days), which
     sorts several times faster than a lexsort on separate keys."""
-    codes, _ = pd.factorize(np.asarray(child))
+    codes = _first_appearance(np.asarray(child))
     keys = [_date_key(k) if pd.api.types.is_datetime64_any_dtype(k)
             else np.asarray(k, dtype=np.int64) for k in then]
     if not len(codes):
@@ -620,6 +620,17 @@ def _order(child: pd.Series | npt.NDArray[np.intp], *then: pd.Series | npt.NDArr
             return np.lexsort((*reversed(keys), codes))
         packed = packed * width + (key - low)
     return np.argsort(packed, kind="stable")
+
+
+def _first_appearance(values: npt.NDArray[np.generic]) -> npt.NDArray[np.intp]:
+    """Numbers of the values in order of first appearance, as `pd.factorize`; child numbers
+    usually are already (0, then never more than one above the largest so far), and are then
+    returned as they are, without hashing."""
+    if values.dtype.kind in "iu" and len(values) and values[0] == 0:
+        largest = np.maximum.accumulate(values)
+        if bool((values[1:] <= largest[:-1] + 1).all()):
+            return values.astype(np.intp, copy=False)
+    return pd.factorize(values)[0]
 
 
 def _date_key(values: pd.Series | npt.NDArray[np.generic]) -> npt.NDArray[np.int64]:
