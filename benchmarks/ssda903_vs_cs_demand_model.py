@@ -1,7 +1,7 @@
 """SF Benefits' child-level engine side by side with the sector's open model, cs-demand-model.
 
 Speed is measured on the path a user runs, each command in its own process under GNU time
-(wall seconds, peak resident memory): for SF Benefits `sf-benefits ssda903 load --la LA DIR`
+(wall and CPU seconds, peak memory, load average): for SF Benefits `sf-benefits ssda903 load --la LA DIR`
 (validate, pseudonymise, store) then `sf-benefits ssda903 project --la LA`; for cs-demand-model
 `demand-model predict DIR`. Accuracy is a backtest of both on the same returns: fit to the data
 up to 31 March 2021 and forecast 2022 and 2023, and fit to 2022 and forecast 2023, against the
@@ -122,9 +122,10 @@ def user_path(source: Path, cs: Path, store: Path, sf: str) -> dict[str, float]:
     runs = {"load": [sf, "ssda903", "load", "--la", LA, str(source)],
             "project": [sf, "ssda903", "project", "--la", LA],
             "theirs": [str(cs.with_name("demand-model")), "predict", str(source)]}
-    result: dict[str, float] = {}
+    result: dict[str, float] = {"load_average": os.getloadavg()[0]}
     for name, command in runs.items():
         result[f"{name}_s"], result[f"{name}_mb"], result[f"{name}_cpu"] = timed(command, env)
+    result["load_average"] = max(result["load_average"], os.getloadavg()[0])
     return result
 
 
@@ -212,17 +213,23 @@ def backtest(source: Path, work: Path, cs: Path, draws: int) -> pd.DataFrame:
 
 
 def print_speed(speed: dict[str, dict[str, float]]) -> None:
+    """The user-path table: wall time is what a user waits, CPU time (user + system) the fairer
+    comparison on a shared machine, so both are printed, with the 1-minute load average (the
+    higher of before and after the scale's runs) and the machine's core count."""
+    print(f"\n{os.cpu_count()} cores; load average is the 1-minute figure, the higher of "
+          "before and after each scale's runs.")
     print("\n| scale | SF Benefits load: wall s / CPU s / MB | project: wall s / CPU s / MB "
           "| SF Benefits total: wall s / CPU s / peak MB | cs-demand-model predict: wall s / "
-          "CPU s / peak MB | speed-up wall / CPU |")
-    print("|---|---|---|---|---|---|")
+          "CPU s / peak MB | speed-up wall / CPU | load average |")
+    print("|---|---|---|---|---|---|---|")
     for scale, r in speed.items():
         wall, cpu = r["load_s"] + r["project_s"], r["load_cpu"] + r["project_cpu"]
         print(f"| {scale} | {r['load_s']:.2f} / {r['load_cpu']:.2f} / {r['load_mb']:.0f} | "
               f"{r['project_s']:.2f} / {r['project_cpu']:.2f} / {r['project_mb']:.0f} | "
               f"{wall:.2f} / {cpu:.2f} / {max(r['load_mb'], r['project_mb']):.0f} | "
               f"{r['theirs_s']:.2f} / {r['theirs_cpu']:.2f} / {r['theirs_mb']:.0f} | "
-              f"{r['theirs_s'] / wall:.1f}x / {r['theirs_cpu'] / cpu:.1f}x |")
+              f"{r['theirs_s'] / wall:.1f}x / {r['theirs_cpu'] / cpu:.1f}x | "
+              f"{r['load_average']:.1f} |")
 
 
 def print_accuracy(accuracy: dict[str, pd.DataFrame]) -> None:

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 
 SUPPRESSED = "c"
 """Symbol shown in place of a suppressed count (the DfE convention)."""
@@ -242,6 +241,8 @@ def _is_exposed(
     """True when the published totals pin a suppressed cell to within less than one child:
     the smallest and largest values it can take (a linear programme over every unknown cell
     linked to it, each suppressed one at least 1, missing ones at least 0) are under 1 apart."""
+    from scipy.optimize import linprog  # on first use: a third of a second to import
+
     totals = _component(cell, touching)
     unknown = {c for t in totals for c in (t.total, *t.parts) if values[c] is None}
     variables = sorted(

@@ -3,7 +3,6 @@ indicator: value, ranks, quartile band with polarity, gap to the neighbour mean,
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -11,6 +10,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from sf_benefits.benchmark.authorities import LocalAuthority, _la, resolve_la
 from sf_benefits.benchmark.catalogue import Indicator, Polarity, Selector, indicators
 from sf_benefits.disclosure import SUPPRESSED
 from sf_benefits.ingest.ees import JOINT_STATUS
@@ -48,21 +48,6 @@ MARKER_NOTE = (f"{SUPPRESSED} = {SUPPRESSED_MEANING}; {NOT_PUBLISHED} = no figur
 def shown(value: float | None, status: ValueStatus) -> float | str | None:
     """A figure as published: the number, "c" where suppressed, None where none was published."""
     return SUPPRESSED if status == "suppressed" else _num(value)
-
-
-@dataclass(frozen=True)
-class LocalAuthority:
-    """An upper-tier LA as the store knows it."""
-
-    la_code: str
-    old_la_code: str | None
-    la_name: str
-    region_code: str | None
-    region_name: str | None
-
-
-class UnknownLocalAuthority(LookupError):
-    """The text matched no LA; the message suggests the closest names."""
 
 
 @dataclass(frozen=True)
@@ -142,36 +127,6 @@ def published_values(frame: pd.DataFrame, status_of: Mapping[str, str]) -> pd.Da
                                                                   strict=True)],
                                     index=out.index, dtype=object)
     return out.drop(columns=[s for s in status_of.values() if s in out.columns])
-
-
-def resolve_la(store: Store, text: str) -> LocalAuthority:
-    """An LA by name (any case), 3-digit code or GSS code; a near miss gets 'did you mean'."""
-    las = local_authorities(store)
-    if las.empty:
-        raise UnknownLocalAuthority("the store holds no LAs yet: run `sf-benefits data load` first")
-    wanted = text.strip()
-    for column in ("la_code", "old_la_code"):
-        hit = las[las[column].fillna("").str.upper() == wanted.upper()]
-        if not hit.empty:
-            return _la(hit.iloc[-1])
-    hit = las[las["la_name"].str.casefold() == wanted.casefold()]
-    if not hit.empty:
-        return _la(hit.iloc[-1])
-    names = list(las["la_name"])
-    close = difflib.get_close_matches(wanted.casefold(), [n.casefold() for n in names], n=3,
-                                      cutoff=0.6)
-    suggestion = [n for n in names if n.casefold() in close]
-    hint = f"; did you mean {' or '.join(repr(s) for s in suggestion)}?" if suggestion else ""
-    raise UnknownLocalAuthority(f"no local authority called {text!r}{hint}")
-
-
-def _la(row: pd.Series) -> LocalAuthority:
-    def text(value: object) -> str | None:
-        return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(
-            value)
-
-    return LocalAuthority(str(row["la_code"]), text(row["old_la_code"]), str(row["la_name"]),
-                          text(row["region_code"]), text(row["region_name"]))
 
 
 def competition_rank(values: pd.Series, polarity: Polarity) -> pd.Series:

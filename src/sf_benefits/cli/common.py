@@ -26,6 +26,16 @@ if TYPE_CHECKING:
 console = Console()
 errors = Console(stderr=True)
 
+
+def root_app() -> typer.Typer:
+    """The `sf-benefits` command group, without its commands (added by `main` and `entry`)."""
+    return typer.Typer(
+        name="sf-benefits",
+        help="Benchmark, project and track the benefits of the SFPC innovations.",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+    )
+
 GSS_CODE = re.compile(r"^[EW]\d{8}$")
 CSV_DECIMALS = 4
 """Decimal places in CSV exports: enough for any rate or £, and no float noise such as

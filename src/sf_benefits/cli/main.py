@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import typer
-
 from sf_benefits.cli import backtest, benchmark, data, forecast, history
 from sf_benefits.cli import project as project_cli
 from sf_benefits.cli import report as report_cli
@@ -11,13 +9,9 @@ from sf_benefits.cli import serve as web_serve
 from sf_benefits.cli import ssda903 as ssda903_cli
 from sf_benefits.cli import sweep as sweep_cli
 from sf_benefits.cli import track as track_cli
+from sf_benefits.cli.common import root_app
 
-app = typer.Typer(
-    name="sf-benefits",
-    help="Benchmark, project and track the benefits of the SFPC innovations.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-)
+app = root_app()
 app.add_typer(data.app, name="data")
 app.command("benchmark")(benchmark.benchmark)
 app.command("neighbours")(benchmark.neighbours_command)

@@ -127,6 +127,27 @@ def test_store_round_trip_equals_the_in_memory_read(return_files: list[Path],
         latest_load(store, "E09000001")
 
 
+def test_loads_made_before_pseudonyms_had_their_own_table_still_read(
+        return_files: list[Path], store: Store) -> None:
+    load_returns(store, return_files, LA, key=TEST_KEY)
+    with store.transaction() as conn:
+        blobs = dict(conn.execute(select(ssda903_table.c.name, ssda903_table.c.parquet)).all())
+        children = pq.read_table(pa.BufferReader(blobs["children"]))
+        ids = pq.read_table(pa.BufferReader(blobs["child_ids"])).column("child_id")
+        sink = pa.BufferOutputStream()
+        pq.write_table(children.add_column(0, "child_id", ids), sink)
+        conn.execute(ssda903_table.update().where(ssda903_table.c.name == "children")
+                     .values(parquet=sink.getvalue().to_pybytes()))
+        conn.execute(ssda903_table.delete().where(ssda903_table.c.name == "child_ids"))
+    in_memory = read_returns(return_files, LA, key=TEST_KEY)
+    for pseudonyms in (True, False):
+        back = latest_load(store, LA, pseudonyms=pseudonyms)
+        expected = in_memory.children["child_id"] if pseudonyms else range(len(back.children))
+        assert back.children["child_id"].tolist() == list(expected)
+        assert list(back.children.columns) == ["child_id", "sex", "dob", "ethnic"]
+        assert len(back.episodes) == len(in_memory.episodes)
+
+
 def _counts(store: Store) -> list[int]:
     with store.engine.connect() as conn:
         return [int(conn.execute(select(func.count()).select_from(t)).scalar_one())

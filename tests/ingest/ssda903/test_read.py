@@ -15,7 +15,7 @@ from sf_benefits.ingest.ssda903.codes import (
     HEADER_COLUMNS,
     PLACE_CODES,
 )
-from sf_benefits.ingest.ssda903.read import _order, check_returns
+from sf_benefits.ingest.ssda903.read import _first_appearance, _order, check_returns
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.ssda903_data import PLACEMENT_OF_PLACE
 
@@ -181,6 +181,11 @@ def test_row_order_packs_keys_like_a_lexsort() -> None:
     stamps = days.to_numpy(dtype="datetime64[ns]").astype(np.int64)
     assert (_order(child, days, year) == np.lexsort((year, stamps, codes))).all()
     assert (_order(child, year) == np.lexsort((year, codes))).all()
+    numbered = np.asarray(codes)
+    assert (_order(numbered, days, year) == _order(child, days, year)).all()
+    for _ in range(500):
+        small = rng.integers(0, 5, rng.integers(1, 10))
+        assert (_first_appearance(small) == pd.factorize(small)[0]).all()
 
 
 def test_episodes_know_their_child_row(return_files: list[Path]) -> None:

@@ -10,10 +10,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from sf_benefits.ingest.errors import IngestError, Problem
 from sf_benefits.ingest.ssda903.codes import (
@@ -35,6 +37,9 @@ from sf_benefits.ingest.ssda903.codes import (
 )
 from sf_benefits.ssda903_data import CONTINUATION_REC
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 HEADER = "header"
 EPISODES = "episodes"
 UASC = "uasc"
@@ -46,12 +51,16 @@ _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 
 @dataclass
 class ReturnTable:
-    """One file of a return as text: which table it is, its collection year, its rows."""
+    """One file of a return as text: which table it is, its collection year, its rows.
+
+    A CSV read for checking keeps CHILD out of `frame`, as Arrow text in `child_text`, until
+    `_child_codes` numbers the identifiers of every file at once and puts them back."""
 
     path: Path
     table: str
     year: int | None
     frame: pd.DataFrame
+    child_text: pa.ChunkedArray | None = None
     _distinct: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
@@ -115,21 +124,25 @@ def _wanted(column: str) -> bool:
     return column.strip().upper() not in DIRECT_IDENTIFIERS
 
 
-def _read_frame(path: Path, all_columns: bool, categorical: bool = False) -> pd.DataFrame:
+def _read_frame(path: Path, all_columns: bool, categorical: bool = False
+                ) -> tuple[pd.DataFrame, pa.ChunkedArray | None]:
     """The file as text; with `categorical`, CSV columns are categoricals of that text, which the
-    Arrow CSV reader builds (on every core) without making a string for every cell."""
+    Arrow CSV reader builds without making a string for every cell, and CHILD is returned apart
+    as Arrow text (see ReturnTable). One reading thread: more hold more memory, and on a machine
+    shared with other work they save no time."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         frame = pd.read_excel(path, dtype=object, engine="openpyxl")
         frame.columns = [str(c).strip().upper() for c in frame.columns]
-        return _clean_spreadsheet(frame)
+        return _clean_spreadsheet(frame), None
     if suffix == ".csv":
         return _read_csv(path, all_columns, categorical)
     raise IngestError([Problem(str(path), None, None, "903-format",
                                "only .csv and .xlsx SSDA903 files can be read")])
 
 
-def _read_csv(path: Path, all_columns: bool, categorical: bool) -> pd.DataFrame:
+def _read_csv(path: Path, all_columns: bool, categorical: bool
+              ) -> tuple[pd.DataFrame, pa.ChunkedArray | None]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -139,15 +152,21 @@ def _read_csv(path: Path, all_columns: bool, categorical: bool) -> pd.DataFrame:
         raise ValueError(f"repeated column names in {names}")
     kept = [n for n in names if all_columns or _wanted(n)]
     text = pa.dictionary(pa.int32(), pa.string()) if categorical else pa.string()
+    child = next((n for n in names if categorical and n.strip().upper() == "CHILD"), None)
     try:
         table = pacsv.read_csv(
-            path, read_options=pacsv.ReadOptions(encoding="utf8"),
+            path, read_options=pacsv.ReadOptions(encoding="utf8", use_threads=False),
             memory_pool=pa.system_memory_pool(),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: text for n in names}, include_columns=kept,
-                strings_can_be_null=False, quoted_strings_can_be_null=False))
+                column_types={n: pa.string() if n == child else text for n in names},
+                include_columns=kept, strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
     except pa.ArrowInvalid as error:
         raise ValueError(str(error)) from error
+    child_text = None
+    if child is not None:
+        child_text = table.column(child)
+        table = table.drop_columns([child])
     if not categorical:
         frame = table.to_pandas()
     else:
@@ -159,9 +178,9 @@ def _read_csv(path: Path, all_columns: bool, categorical: bool) -> pd.DataFrame:
                 joined.indices.to_numpy(zero_copy_only=False),
                 pd.CategoricalDtype(pd.Index(joined.dictionary.to_numpy(zero_copy_only=False),
                                              dtype=object)))
-        frame = pd.DataFrame(columns)
+        frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows), copy=False)
     frame.columns = [str(c).strip().upper() for c in frame.columns]
-    return frame
+    return frame, child_text
 
 
 def _factorized(values: pd.Series | npt.NDArray[np.object_]
@@ -263,7 +282,7 @@ def read_tables(paths: Sequence[Path], all_columns: bool = False, categorical: b
             problems.append(Problem(str(path), None, None, "903-file", "file not found"))
             continue
         try:
-            frame = _read_frame(path, all_columns, categorical)
+            frame, child_text = _read_frame(path, all_columns, categorical)
         except IngestError as error:
             problems.extend(error.problems)
             continue
@@ -271,7 +290,7 @@ def read_tables(paths: Sequence[Path], all_columns: bool = False, categorical: b
             problems.append(Problem(str(path), None, None, "903-format",
                                     f"cannot be read as CSV or XLSX: {error}"))
             continue
-        columns = set(frame.columns)
+        columns = set(frame.columns) | ({"CHILD"} if child_text is not None else set())
         stem = path.stem.lower()
         if "DUC" in columns or "uasc" in stem:
             table, required = UASC, UASC_REQUIRED
@@ -290,7 +309,7 @@ def read_tables(paths: Sequence[Path], all_columns: bool = False, categorical: b
             problems.extend(Problem(str(path), None, c, "903-columns",
                                     f"required {table} column {c} is missing") for c in missing)
             continue
-        tables.append(ReturnTable(path, table, _year_of(path), frame))
+        tables.append(ReturnTable(path, table, _year_of(path), frame, child_text))
     episode_years = [t.year for t in tables if t.table == EPISODES]
     if len(set(episode_years)) < len(episode_years) or None in episode_years:
         for found in tables:
@@ -313,6 +332,11 @@ def _row(index: int | np.integer) -> int:
     return int(index) + FIRST_DATA_LINE
 
 
+def _children(table: ReturnTable, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.object_]:
+    """The CHILD identifiers of some rows of a table, for problems."""
+    return np.asarray(table.frame["CHILD"].take(rows).to_numpy(dtype=object))
+
+
 def _code_problems(table: ReturnTable, column: str, codes: frozenset[str], rule: str,
                    label: str, blank_ok: bool) -> list[Problem]:
     allowed = codes | {""} if blank_ok else codes
@@ -321,10 +345,10 @@ def _code_problems(table: ReturnTable, column: str, codes: frozenset[str], rule:
         return []
     values = _normalised_codes(table.frame[column], codes)
     table.replace(column, values)
-    bad = ~values.isin(allowed).to_numpy()
+    bad = np.flatnonzero(~values.isin(allowed).to_numpy())
     return [Problem(table.name, _row(i), column, rule,
                     f"child {child}: {label} {value!r} is not a valid code")
-            for i, child, value in zip(np.flatnonzero(bad), table.frame["CHILD"].to_numpy()[bad],
+            for i, child, value in zip(bad, _children(table, bad),
                                        table.frame[column].to_numpy()[bad], strict=True)]
 
 
@@ -334,56 +358,54 @@ def _date_problems(table: ReturnTable, column: str, rule: str, label: str,
     positions, uniques = table.distinct(column)
     distinct = pd.Series(uniques, dtype=object)
     parsed = pd.Series(_parse_date_values(uniques))
-    bad = (parsed.isna() & ~((distinct == "") & blank_ok)).to_numpy()[positions]
+    bad = np.flatnonzero((parsed.isna() & ~((distinct == "") & blank_ok)).to_numpy()[positions])
     problems = [Problem(table.name, _row(i), column, rule,
                         f"child {child}: {label} {value!r} is not a valid dd/mm/yyyy date")
-                for i, child, value in zip(np.flatnonzero(bad), table.frame["CHILD"].to_numpy()[bad],
-                                           text.to_numpy()[bad], strict=True)]
+                for i, child, value in zip(bad, _children(table, bad),
+                                           text.iloc[bad].to_numpy(), strict=True)]
     return pd.Series(parsed.to_numpy(dtype="datetime64[ns]")[positions], index=text.index), problems
 
 
 def _child_codes(tables: Sequence[ReturnTable]) -> tuple[list[npt.NDArray[np.intp]], int]:
     """Strip CHILD in every table and number the identifiers once for all tables (the same
     child has the same number in every file), so later checks compare integers, not text; also
-    the number of the blank identifier (-1 when there is none). Only distinct values are
-    stripped."""
+    the number of the blank identifier (-1 when there is none). CHILD becomes a categorical over
+    the identifiers of all files; Arrow hashes the text, and only distinct values are stripped."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if not tables:
         return [], -1
-    parts = [_factorized(t.frame["CHILD"]) for t in tables]
-    numbered, names = _factorized(np.concatenate([names for _, names in parts]))
-    offsets = np.cumsum([0, *[len(names) for _, names in parts[:-1]]])
-    numbered = np.concatenate([numbered[offset + codes]
-                               for (codes, _), offset in zip(parts, offsets, strict=True)])
-    stripped = _stripped(names)
-    if not bool((stripped == names).all()):
-        renumbered, stripped = _factorized(stripped)
+    texts = [t.child_text if t.child_text is not None
+             else pa.chunked_array([pa.array(t.frame["CHILD"].astype(str).to_numpy(dtype=object),
+                                             type=pa.string())])
+             for t in tables]
+    encoded = pc.dictionary_encode(pa.chunked_array(
+        [chunk for text in texts for chunk in text.chunks], type=pa.string())).combine_chunks()
+    numbered = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    names = encoded.dictionary
+    stripped = pc.utf8_trim_whitespace(names)
+    distinct = stripped.to_numpy(zero_copy_only=False)
+    if not stripped.equals(names):
+        renumbered, distinct = _factorized(distinct)
         numbered = renumbered[numbered]
+    identifiers = pd.CategoricalDtype(pd.Index(distinct, dtype=object))
     bounds = np.cumsum([len(t.frame) for t in tables])[:-1]
-    for table, part in zip(tables, np.split(numbered, bounds), strict=True):
-        table.frame["CHILD"] = stripped[part]
-    blank = np.flatnonzero(stripped == "")
-    return list(np.split(numbered, bounds)), int(blank[0]) if blank.size else -1
-
-
-def _stripped(values: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
-    """Text with surrounding whitespace removed, as `Series.str.strip` (which also turns what is
-    not text into NaN), with a plain loop when every value is text."""
-    if not all(isinstance(v, str) for v in values):
-        return pd.Series(values, dtype=object).str.strip().to_numpy(dtype=object)
-    stripped = np.empty(len(values), dtype=object)
-    stripped[:] = [v.strip() for v in values]
-    return stripped
+    parts = np.split(numbered, bounds)
+    for table, part in zip(tables, parts, strict=True):
+        table.frame["CHILD"] = _categorical(part, identifiers)
+        table.child_text = None
+    blank = np.flatnonzero(distinct == "")
+    return parts, int(blank[0]) if blank.size else -1
 
 
 Columns = dict[str, npt.NDArray[np.generic] | pd.Categorical]
 """Typed columns of one file, stacked with the other files' into one frame by `_stack`."""
 
 
-def _repeated(name: str, times: int) -> npt.NDArray[np.object_]:
-    """The same text object `times` times (np.full would copy the text into every cell)."""
-    repeated = np.empty(times, dtype=object)
-    repeated[:] = name
-    return repeated
+def _repeated(name: str, times: int) -> pd.Categorical:
+    """The same text `times` times, as a categorical (no object per cell)."""
+    return _categorical(np.zeros(times, dtype=np.int8), pd.CategoricalDtype([name]))
 
 
 def _check_header(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code: int
@@ -393,22 +415,21 @@ def _check_header(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code: i
     blank = codes == blank_code
     problems += [Problem(table.name, _row(i), "CHILD", "903-child", "child identifier is blank")
                  for i in np.flatnonzero(blank)]
-    duplicated = pd.Series(codes).duplicated(keep="first").to_numpy() & ~blank
+    duplicated = np.flatnonzero(pd.Series(codes).duplicated(keep="first").to_numpy() & ~blank)
     problems += [Problem(table.name, _row(i), "CHILD", "903-header-duplicate",
                          f"child {c}: appears more than once in the header")
-                 for i, c in zip(np.flatnonzero(duplicated),
-                                 frame["CHILD"].to_numpy()[duplicated], strict=True)]
+                 for i, c in zip(duplicated, _children(table, duplicated), strict=True)]
     problems += _code_problems(table, "SEX", SEX_CODES, "101", "sex", blank_ok=False)
     problems += _code_problems(table, "ETHNIC", ETHNIC_CODES, "103", "ethnicity", blank_ok=False)
     dob, date_problems = _date_problems(table, "DOB", "102", "date of birth", blank_ok=False)
     problems += date_problems + _impossible_births(table, dob.to_numpy(dtype="datetime64[ns]"))
     typed: Columns = {
-        "CHILD": frame["CHILD"].to_numpy(dtype=object), "SEX": frame["SEX"].to_numpy(dtype=object),
+        "CHILD": frame["CHILD"].array, "SEX": _as_codes(table, "SEX", SEX_CODES),
         "DOB": dob.to_numpy(dtype="datetime64[ns]"),
-        "ETHNIC": frame["ETHNIC"].to_numpy(dtype=object),
-        "row": np.arange(len(frame), dtype=np.int64) + FIRST_DATA_LINE,
+        "ETHNIC": _as_codes(table, "ETHNIC", ETHNIC_CODES),
+        "row": np.arange(FIRST_DATA_LINE, len(frame) + FIRST_DATA_LINE, dtype=np.int32),
         "file": _repeated(table.name, len(frame)),
-        "year": np.full(len(frame), table.year or 0, dtype=np.int64), "code": codes}
+        "year": np.full(len(frame), table.year or 0, dtype=np.int16), "code": codes}
     table.forget()
     return typed, problems
 
@@ -420,16 +441,18 @@ def _impossible_births(table: ReturnTable, born: npt.NDArray[np.datetime64]) -> 
         return []
     year_end = pd.Timestamp(year=table.year, month=3, day=31)
     oldest = pd.Timestamp(year=table.year - 1 - 25, month=4, day=1)
-    child, text = table.frame["CHILD"].to_numpy(), table.frame["DOB"].to_numpy()
+    text = table.frame["DOB"]
     problems = []
     for rule, wrong, why in (
             ("301", born > np.datetime64(year_end, "ns"),
              f"falls after the collection year ended ({year_end:%d/%m/%Y})"),
             ("351", born < np.datetime64(oldest, "ns"),
              "makes the child over 25 at the start of the collection year")):
+        rows = np.flatnonzero(wrong)
         problems += [Problem(table.name, _row(i), "DOB", rule,
-                             f"child {child[i]}: date of birth {text[i]} {why}")
-                     for i in np.flatnonzero(wrong)]
+                             f"child {child}: date of birth {born_on} {why}")
+                     for i, child, born_on in zip(rows, _children(table, rows),
+                                                  text.iloc[rows].to_numpy(), strict=True)]
     return problems
 
 
@@ -457,41 +480,39 @@ def _check_episodes(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code:
     decom, p1 = _date_problems(table, "DECOM", "141", "date episode began", blank_ok=False)
     dec, p2 = _date_problems(table, "DEC", "147", "date episode ceased", blank_ok=True)
     problems += p1 + p2
-    child = frame["CHILD"].to_numpy(dtype=object)
-    one_blank = _blank(table, "DEC") != _blank(table, "REC")
+    one_blank = np.flatnonzero(_blank(table, "DEC") != _blank(table, "REC"))
     problems += [Problem(table.name, _row(i), "REC", "148",
-                         f"child {child[i]}: date episode ceased and reason episode ceased must "
+                         f"child {child}: date episode ceased and reason episode ceased must "
                          "both be coded, or both left blank")
-                 for i in np.flatnonzero(one_blank)]
+                 for i, child in zip(one_blank, _children(table, one_blank), strict=True)]
     starts = decom.to_numpy(dtype="datetime64[ns]")
     ends = dec.to_numpy(dtype="datetime64[ns]")
-    backwards = ends < starts
+    backwards = np.flatnonzero(ends < starts)
     problems += [Problem(table.name, _row(i), "DEC", "356",
-                         f"child {child[i]}: the episode ends ({frame['DEC'].iat[int(i)]}) "
+                         f"child {child}: the episode ends ({frame['DEC'].iat[int(i)]}) "
                          f"before it starts ({frame['DECOM'].iat[int(i)]})")
-                 for i in np.flatnonzero(backwards)]
+                 for i, child in zip(backwards, _children(table, backwards), strict=True)]
     if table.year is not None:
         year_end = pd.Timestamp(year=table.year, month=3, day=31)
         last_day = np.datetime64(year_end, "ns")
-        late = (ends > last_day) | (starts > last_day)
+        late = np.flatnonzero((ends > last_day) | (starts > last_day))
         problems += [Problem(table.name, _row(i), "DEC", "354",
-                             f"child {child[i]}: episode dates must be on or before the end of "
+                             f"child {child}: episode dates must be on or before the end of "
                              f"the collection year ({year_end:%d/%m/%Y})")
-                     for i in np.flatnonzero(late)]
-    rows = np.arange(len(frame), dtype=np.int64) + FIRST_DATA_LINE
+                     for i, child in zip(late, _children(table, late), strict=True)]
+    rows = np.arange(FIRST_DATA_LINE, len(frame) + FIRST_DATA_LINE, dtype=np.int32)
     typed: Columns = {
-        "CHILD": child, "DECOM": starts, "DEC": ends,
+        "CHILD": frame["CHILD"].array, "DECOM": starts, "DEC": ends,
         **{c: _as_codes(table, c, codes) for c, codes in EPISODE_CODES.items()},
         "REASON_PLACE_CHANGE": _as_codes(table, "REASON_PLACE_CHANGE", REASON_PLACE_CHANGE_CODES),
         "row": rows,
         "file": _repeated(table.name, len(frame)),
-        "collection_year": np.full(len(frame), table.year or 0, dtype=np.int64),
+        "collection_year": np.full(len(frame), table.year or 0, dtype=np.int16),
         "code": codes,
     }
     table.forget()
     usable = np.flatnonzero(~np.isnat(starts) & ~blank)
-    problems += _overlaps(table.name, codes[usable], starts[usable], ends[usable], rows[usable],
-                          child[usable])
+    problems += _overlaps(table, codes[usable], starts[usable], ends[usable], usable)
     return typed, problems
 
 
@@ -501,19 +522,21 @@ def _blank(table: ReturnTable, column: str) -> npt.NDArray[np.bool_]:
     return np.asarray(uniques == "", dtype=bool)[positions]
 
 
-def _overlaps(name: str, codes: npt.NDArray[np.intp], starts: npt.NDArray[np.datetime64],
-              ends: npt.NDArray[np.datetime64], rows: npt.NDArray[np.int64],
-              child: npt.NDArray[np.object_]) -> list[Problem]:
-    """Rule 501: within one file, an episode may not start before the previous one ended."""
+def _overlaps(table: ReturnTable, codes: npt.NDArray[np.intp],
+              starts: npt.NDArray[np.datetime64], ends: npt.NDArray[np.datetime64],
+              rows: npt.NDArray[np.intp]) -> list[Problem]:
+    """Rule 501: within one file, an episode may not start before the previous one ended
+    (`rows`: where in the file each of the episodes given is)."""
     order = _order(codes, starts)
     same_child = np.r_[False, codes[order][1:] == codes[order][:-1]]
     previous_end = np.r_[np.array(["NaT"], dtype="datetime64[ns]"), ends[order][:-1]]
     overlap = same_child & (np.isnat(previous_end) | (starts[order] < previous_end))
     hits = order[overlap]
-    return [Problem(name, int(r), "DECOM", "501",
+    return [Problem(table.name, _row(r), "DECOM", "501",
                     f"child {c}: a new episode starts ({pd.Timestamp(d):%d/%m/%Y}) before the "
                     "previous episode ended")
-            for r, c, d in zip(rows[hits], child[hits], starts[hits], strict=True)]
+            for r, c, d in zip(rows[hits], _children(table, rows[hits]), starts[hits],
+                               strict=True)]
 
 
 def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
@@ -537,6 +560,8 @@ def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
             typed, found = _check_episodes(table, codes, blank_code)
             episode_frames.append(typed)
         problems += found
+    files = tuple(t.path for t in tables)
+    del tables, numbered  # the text of every file: only the typed columns are needed now
     if headers and episode_frames:
         children = _stack(headers)
         episodes = _stack(episode_frames)
@@ -549,13 +574,14 @@ def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
         problems += found
     if problems:
         raise IngestError(problems)
-    children = children.take(child_order[latest])[["CHILD", "SEX", "DOB", "ETHNIC"]]
+    chosen = child_order[latest]
+    children = pd.DataFrame({c: children[c].array.take(chosen)
+                             for c in ("CHILD", "SEX", "DOB", "ETHNIC")}, copy=False)
     episodes, kept = _combine_years(episodes)
     years = tuple(sorted(int(y) for y in np.unique(episodes["collection_year"].to_numpy()) if y))
     data_end = (pd.Timestamp(year=max(years), month=3, day=31) if years
                 else pd.Timestamp(episodes[["DECOM", "DEC"]].max().max()))
-    return CheckedReturns(children.reset_index(drop=True), episodes, years,
-                          tuple(t.path for t in tables), data_end, position[kept])
+    return CheckedReturns(children, episodes, years, files, data_end, position[kept])
 
 
 def _stack(parts: Sequence[Columns]) -> pd.DataFrame:
@@ -564,12 +590,15 @@ def _stack(parts: Sequence[Columns]) -> pd.DataFrame:
     stacked: dict[str, npt.NDArray[np.generic] | pd.Categorical] = {}
     for column, first in list(parts[0].items()):
         values = [p.pop(column) for p in parts]
-        if isinstance(first, pd.Categorical):
-            stacked[column] = _categorical(np.concatenate(
-                [v.codes for v in values if isinstance(v, pd.Categorical)]), first.dtype)
-        else:
+        categoricals = [v for v in values if isinstance(v, pd.Categorical)]
+        if len(categoricals) < len(values):
             stacked[column] = np.concatenate([np.asarray(v) for v in values])
-    return pd.DataFrame(stacked)
+        elif all(v.dtype is first.dtype or v.dtype == first.dtype for v in categoricals):
+            stacked[column] = _categorical(np.concatenate([v.codes for v in categoricals]),
+                                           categoricals[0].dtype)
+        else:
+            stacked[column] = union_categoricals(categoricals)
+    return pd.DataFrame(stacked, copy=False)
 
 
 def _order(child: pd.Series | npt.NDArray[np.intp], *then: pd.Series | npt.NDArray[np.generic]
@@ -577,7 +606,7 @@ def _order(child: pd.Series | npt.NDArray[np.intp], *then: pd.Series | npt.NDArr
     """Row order by child (grouped, in order of first appearance), then by the other keys; ties
     keep their order. The keys are packed into one integer when they fit (dates as days), which
     sorts several times faster than a lexsort on separate keys."""
-    codes, _ = pd.factorize(np.asarray(child))
+    codes = _first_appearance(np.asarray(child))
     keys = [_date_key(k) if pd.api.types.is_datetime64_any_dtype(k)
             else np.asarray(k, dtype=np.int64) for k in then]
     if not len(codes):
@@ -591,6 +620,17 @@ def _order(child: pd.Series | npt.NDArray[np.intp], *then: pd.Series | npt.NDArr
             return np.lexsort((*reversed(keys), codes))
         packed = packed * width + (key - low)
     return np.argsort(packed, kind="stable")
+
+
+def _first_appearance(values: npt.NDArray[np.generic]) -> npt.NDArray[np.intp]:
+    """Numbers of the values in order of first appearance, as `pd.factorize`; child numbers
+    usually are already (0, then never more than one above the largest so far), and are then
+    returned as they are, without hashing."""
+    if values.dtype.kind in "iu" and len(values) and values[0] == 0:
+        largest = np.maximum.accumulate(values)
+        if bool((values[1:] <= largest[:-1] + 1).all()):
+            return values.astype(np.intp, copy=False)
+    return pd.factorize(values)[0]
 
 
 def _date_key(values: pd.Series | npt.NDArray[np.generic]) -> npt.NDArray[np.int64]:
@@ -665,7 +705,7 @@ def _combine_years(episodes: pd.DataFrame) -> tuple[pd.DataFrame, npt.NDArray[np
     columns = ["CHILD", "DECOM", "DEC", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "REC",
                "REASON_PLACE_CHANGE", "collection_year"]
     kept = order[~repeated]
-    latest = episodes.take(kept)[columns].reset_index(drop=True)
+    latest = pd.DataFrame({c: episodes[c].array.take(kept) for c in columns}, copy=False)
     kept_codes = codes[~repeated]
     has_next = np.r_[kept_codes[1:] == kept_codes[:-1], False]
     next_start = latest["DECOM"].shift(-1).where(has_next)
