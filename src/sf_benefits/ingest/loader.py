@@ -27,12 +27,11 @@ from sf_benefits.ingest.tables import (
     read_population,
 )
 from sf_benefits.store import Store
-from sf_benefits.store.db import bulk_insert, indexes_rebuilt
+from sf_benefits.store.db import bulk_insert, replace_observations
 from sf_benefits.store.schema import (
     boundary_change,
     data_load,
     local_authority,
-    observation,
     statistical_neighbour,
 )
 
@@ -194,8 +193,6 @@ def _write(store: Store, las: pd.DataFrame, datasets: list[tuple[str, str, pd.Da
     """Replace the LA register, boundary changes, neighbour models and each file's dataset in one
     transaction."""
     now = datetime.now(UTC)
-    columns = ["dataset", "year", "time_period", "geographic_level", "area_code", "breakdown",
-               "indicator", "value", "status"]
     with store.transaction() as conn:
         if not las.empty:
             conn.execute(delete(local_authority))
@@ -213,7 +210,4 @@ def _write(store: Store, las: pd.DataFrame, datasets: list[tuple[str, str, pd.Da
             "dataset": dataset, "source_file": source, "rows": len(part), "loaded_at": now,
             "sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest()}
             for dataset, source, part in datasets])
-        with indexes_rebuilt(conn, observation):
-            conn.execute(delete(observation).where(observation.c.dataset.in_(names)))
-            for _, _, part in datasets:
-                bulk_insert(conn, observation, part[columns])
+        replace_observations(conn, {dataset: part for dataset, _, part in datasets})

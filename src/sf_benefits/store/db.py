@@ -11,12 +11,15 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from sf_benefits import config
 
+from sf_benefits.store.schema import observation, observation_series
+
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -130,7 +133,7 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame,
             marks = ", ".join("?" for _ in columns)
             raw.executemany(  # type: ignore[union-attr]
                 f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
-                part.itertuples(index=False, name=None))  # SQLite stores a bound NaN as NULL
+                zip(*(part[c].tolist() for c in columns)))  # SQLite stores a bound NaN as NULL
             continue
         rows = part.astype(object).where(part.notna(), None).itertuples(  # type: ignore[call-overload]
             index=False, name=None)
@@ -142,3 +145,48 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame,
         else:
             connection.execute(table.insert(), [dict(zip(columns, row, strict=True))
                                                 for row in rows])
+
+
+SERIES_COLUMNS = ["indicator", "geographic_level", "breakdown"]
+ROW_COLUMNS = ["area_code", "year", "time_period", "value", "status"]
+
+
+def replace_observations(connection: Connection, datasets: dict[str, pd.DataFrame]) -> None:
+    """Replace each named dataset's observations with its frame's rows (the tidy long columns of
+    `SERIES_COLUMNS` and `ROW_COLUMNS`) inside the caller's transaction: each distinct indicator,
+    level and breakdown becomes one `observation_series`, each row a narrow `observation`."""
+    import numpy as np
+    import pandas as pd
+
+    names = list(datasets)
+    replaced = observation_series.c.dataset.in_(names)
+    kept = connection.execute(select(func.count()).select_from(observation_series).where(
+        ~replaced)).scalar_one()
+    with indexes_rebuilt(connection, observation):
+        if kept:
+            connection.execute(delete(observation).where(observation.c.series_id.in_(
+                select(observation_series.c.id).where(replaced))))
+        else:
+            connection.execute(delete(observation))  # SQLite empties a whole table at once
+        connection.execute(delete(observation_series).where(replaced))
+        next_id = (connection.execute(select(func.max(observation_series.c.id))).scalar() or 0) + 1
+        for name, frame in datasets.items():
+            codes, series = _series_of(frame)
+            ids = np.arange(next_id, next_id + len(series))
+            next_id += len(series)
+            bulk_insert(connection, observation_series, series.assign(id=ids, dataset=name))
+            bulk_insert(connection, observation, pd.DataFrame(
+                {"series_id": ids[codes], **{c: frame[c].to_numpy() for c in ROW_COLUMNS}}))
+
+
+def _series_of(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each row's position among the frame's distinct series, and those series."""
+    import numpy as np
+    import pandas as pd
+
+    code = np.zeros(len(frame), dtype=np.int64)
+    for column in SERIES_COLUMNS:
+        part, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        code = code * len(uniques) + part
+    _, first, position = np.unique(code, return_index=True, return_inverse=True)
+    return position, frame.iloc[first][SERIES_COLUMNS].reset_index(drop=True)
