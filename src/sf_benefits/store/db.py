@@ -15,7 +15,6 @@ from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, 
 from sqlalchemy.exc import DBAPIError
 
 from sf_benefits import config
-
 from sf_benefits.store.schema import observation, observation_series
 
 if TYPE_CHECKING:
@@ -133,7 +132,7 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame,
             marks = ", ".join("?" for _ in columns)
             raw.executemany(  # type: ignore[union-attr]
                 f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
-                zip(*(part[c].tolist() for c in columns)))  # SQLite stores a bound NaN as NULL
+                zip(*(part[c].tolist() for c in columns), strict=True))  # a bound NaN is NULL
             continue
         rows = part.astype(object).where(part.notna(), None).itertuples(  # type: ignore[call-overload]
             index=False, name=None)
