@@ -171,8 +171,8 @@ def test_a_failure_while_writing_rolls_back(store: Store, dfe_dir: Path,
     calls = {"n": 0}
 
     def fail_late(*args: object, **kwargs: object) -> None:
-        """Fails after the neighbours and three observation datasets are written, while the
-        observation index is dropped for the bulk write."""
+        """Fails after three observation datasets are written, while the observation index is
+        dropped for the bulk write."""
         calls["n"] += 1
         if calls["n"] > 6:
             raise RuntimeError("interrupted")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -150,32 +150,37 @@ SERIES_COLUMNS = ["indicator", "geographic_level", "breakdown"]
 ROW_COLUMNS = ["area_code", "year", "time_period", "value", "status"]
 
 
-def replace_observations(connection: Connection, datasets: dict[str, pd.DataFrame]) -> None:
-    """Replace each named dataset's observations with its frame's rows (the tidy long columns of
-    `SERIES_COLUMNS` and `ROW_COLUMNS`) inside the caller's transaction: each distinct indicator,
-    level and breakdown becomes one `observation_series`, each row a narrow `observation`."""
+@contextmanager
+def observations_replaced(connection: Connection) -> Iterator[Callable[[str, pd.DataFrame], None]]:
+    """A function writing one dataset's observations (the tidy long columns of `SERIES_COLUMNS`
+    and `ROW_COLUMNS`) inside the caller's transaction, replacing the rows a dataset of that name
+    had: each distinct indicator, level and breakdown becomes one `observation_series`, each row
+    a narrow `observation`. The index is rebuilt, and rows whose series was replaced deleted,
+    once at the end."""
     import numpy as np
     import pandas as pd
 
-    names = list(datasets)
-    replaced = observation_series.c.dataset.in_(names)
-    kept = connection.execute(select(func.count()).select_from(observation_series).where(
-        ~replaced)).scalar_one()
+    old_max = connection.execute(select(func.max(observation_series.c.id))).scalar() or 0
+    next_id = old_max + 1
+    replaced = 0
+
+    def write(dataset: str, frame: pd.DataFrame) -> None:
+        nonlocal next_id, replaced
+        replaced += connection.execute(delete(observation_series).where(
+            observation_series.c.dataset == dataset)).rowcount
+        position, series = _series_of(frame)
+        ids = np.arange(next_id, next_id + len(series))
+        next_id += len(series)
+        bulk_insert(connection, observation_series, series.assign(id=ids, dataset=dataset))
+        bulk_insert(connection, observation, pd.DataFrame(
+            {"series_id": ids[position], **{c: frame[c].to_numpy() for c in ROW_COLUMNS}}))
+
     with indexes_rebuilt(connection, observation):
-        if kept:
-            connection.execute(delete(observation).where(observation.c.series_id.in_(
-                select(observation_series.c.id).where(replaced))))
-        else:
-            connection.execute(delete(observation))  # SQLite empties a whole table at once
-        connection.execute(delete(observation_series).where(replaced))
-        next_id = (connection.execute(select(func.max(observation_series.c.id))).scalar() or 0) + 1
-        for name, frame in datasets.items():
-            codes, series = _series_of(frame)
-            ids = np.arange(next_id, next_id + len(series))
-            next_id += len(series)
-            bulk_insert(connection, observation_series, series.assign(id=ids, dataset=name))
-            bulk_insert(connection, observation, pd.DataFrame(
-                {"series_id": ids[codes], **{c: frame[c].to_numpy() for c in ROW_COLUMNS}}))
+        yield write
+        if replaced:
+            connection.execute(delete(observation).where(
+                observation.c.series_id <= old_max, observation.c.series_id.not_in(
+                    select(observation_series.c.id).where(observation_series.c.id <= old_max))))
 
 
 def _series_of(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
