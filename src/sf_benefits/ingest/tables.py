@@ -87,15 +87,19 @@ HEADER_SEARCH_ROWS = 10
 two): the header is the first of these rows that names a recognised table."""
 
 
-def read_frame(path: Path) -> pd.DataFrame:
+def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A CSV, Parquet file or the first sheet of an XLSX, every cell a stripped string, header
-    lower-cased; a spreadsheet's header is found below any title rows."""
+    lower-cased; a spreadsheet's header is found below any title rows. A Parquet file is read
+    only for the named `columns` (lower-cased), its strings as categories."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
         try:
-            frame = pq.read_table(path).to_pandas(strings_to_categorical=True)
+            names = [n for n in pq.read_schema(path).names
+                     if columns is None or n.strip().lower() in columns]
+            frame = pq.read_table(path, columns=names, read_dictionary=names).to_pandas(
+                strings_to_categorical=True)
         except Exception as exc:
             raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
         frame.columns = [str(c).strip().lower() for c in frame.columns]
@@ -119,7 +123,8 @@ def _stripped_categories(column: pd.Series) -> pd.Series:
     labels = pd.Series(column.cat.categories, dtype=object).astype(str).str.strip()
     if not labels.is_unique or "" in set(labels):
         return per_value(column, lambda u: u.where(u.notna(), "").astype(str).str.strip())
-    return column.cat.rename_categories(list(labels)).cat.add_categories("").fillna("")
+    column = column.cat.rename_categories(list(labels))
+    return column.cat.add_categories("").fillna("") if column.hasnans else column
 
 
 @lru_cache(maxsize=8)
@@ -389,8 +394,7 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
     """LAIT long table (indicator, period, area, value) → observations: England and the regions
     by the LAIT's own area numbers, LAs by code or name; '-' and suppression markers stay
     missing. Rows of a period the LAIT writes as `0` carry no figure and are left out."""
-    frame = read_frame(path)
-    file, cols = str(path), list(frame.columns)
+    file, cols = str(path), header_of(path)
     found = {r: find_column(cols, r) for r in ("indicator", "year", "value")}
     found["area"] = find_column(cols, "old_la_code") or find_column(cols, "la_code") or \
         find_column(cols, "la_name")
@@ -399,16 +403,18 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
         raise IngestError([Problem(file, 1, r, "missing_column", f"no '{r}' column")
                            for r in missing])
     roles = {r: str(c) for r, c in found.items()}
+    frame = read_frame(path, list(roles.values()))
     frame = frame.assign(_row=frame.index + _first_data_row(frame))
     parsed = parse_values(frame[roles["value"]], LAIT_MARKERS)
     kept = ~((frame[roles["year"]] == "0") & parsed.status.notna())
     frame = frame[kept]
     parsed = ParsedValues(parsed.value[kept], parsed.status[kept], parsed.invalid[kept])
 
-    area = per_value(frame[roles["area"]], lambda u: u.str.replace(r"\.0$", "", regex=True))
+    area = per_value(frame[roles["area"]], lambda u: u.str.replace(r"\.0$", "", regex=True),
+                     categorical=True)
     areas = {a: LAIT_AREAS.get(a) or (a if COUNTRY_OR_REGION.match(a) else register.resolve(a))
              for a in area.unique()}
-    code = area.map(areas)
+    code = per_value(area, lambda u: u.map(areas), categorical=True)
     periods = {p: lait_year(p) for p in frame[roles["year"]].unique()}
     year = frame[roles["year"]].map(periods)
     problems = [Problem(file, int(r), roles["area"], "unknown_la_code",
@@ -422,9 +428,9 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
                  .itertuples(index=False)]
     if problems:
         raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
-    code = code.astype(str)
     level = per_value(code, lambda u: u.str[:3].map(
-        {"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna("Local authority"))
+        {"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna("Local authority"),
+                      categorical=True)
     out = pd.DataFrame({
         "dataset": path.stem, "year": year.astype(int), "time_period": frame[roles["year"]],
         "geographic_level": level, "area_code": code, "breakdown": "",
