@@ -45,7 +45,8 @@ def per_value(series: pd.Series, transform: Callable[[pd.Series], pd.Series],
     done = transform(pd.Series(np.asarray(uniques, dtype=object)))
     if categorical:
         labels, distinct = pd.factorize(done)
-        return pd.Series(pd.Categorical.from_codes(labels[codes], distinct), index=series.index,
+        return pd.Series(pd.Categorical.from_codes(labels[codes], distinct),  # type: ignore[arg-type]
+                         index=series.index,
                          name=series.name)
     return pd.Series(done.to_numpy()[codes], index=series.index, name=series.name)
 
@@ -92,8 +93,9 @@ def parse_values(raw: pd.Series, markers: frozenset[str] = SUPPRESSION_MARKERS) 
     numeric = pc.match_substring_regex(text, NUMBER.pattern).to_numpy(zero_copy_only=False)
     value = pc.cast(pc.replace_substring(pc.if_else(numeric, text, None), ",", ""),
                     pa.float64()).to_numpy(zero_copy_only=False)
-    status = np.where(suppressed, lower.to_numpy(zero_copy_only=False), None)
+    status = np.asarray(lower.to_numpy(zero_copy_only=False), dtype=object)
     status[status == ""] = "blank"
+    status[~suppressed] = None
 
     def each_row(values: np.ndarray) -> pd.Series:
         return pd.Series(values[codes], index=raw.index)
