@@ -167,7 +167,7 @@ def test_a_failure_while_writing_rolls_back(store: Store, dfe_dir: Path,
     before = snapshot(store)
     import sf_benefits.store.db as db
 
-    real = db.bulk_insert
+    real = db.insert_columns
     calls = {"n": 0}
 
     def fail_late(*args: object, **kwargs: object) -> None:
@@ -178,7 +178,7 @@ def test_a_failure_while_writing_rolls_back(store: Store, dfe_dir: Path,
             raise RuntimeError("interrupted")
         real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(db, "bulk_insert", fail_late)
+    monkeypatch.setattr(db, "insert_columns", fail_late)
     with pytest.raises(RuntimeError):
         load_directory(store, dfe_dir)
     assert snapshot(store) == before

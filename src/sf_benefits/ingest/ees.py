@@ -63,6 +63,18 @@ def per_group(frame: pd.DataFrame, columns: list[str],
     return label(frame.iloc[first]).to_numpy()[position]
 
 
+def observation_frame(dataset: str, columns: dict[str, object]) -> pd.DataFrame:
+    """Tidy long observations of `dataset` from its columns; a single value fills its column.
+    (Scalars are filled in after the frame is built: building them in costs a transient copy of
+    every column.)"""
+    arrays = {name: values for name, values in columns.items() if not isinstance(values, str)}
+    frame = pd.DataFrame(arrays)
+    for position, (name, value) in enumerate({"dataset": dataset, **columns}.items()):
+        if isinstance(value, str):
+            frame.insert(position, name, value)
+    return frame
+
+
 def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Every cell a string without surrounding spaces (published files pad some labels)."""
     return frame.apply(lambda col: per_value(
@@ -284,8 +296,8 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
 
     status = np.concatenate([v.status.loc[frame.index].to_numpy() for v in parsed])
     status[np.tile(frame["_joint"].to_numpy(), len(indicators)) & pd.isna(status)] = JOINT_STATUS
-    observations = pd.DataFrame({
-        "dataset": path.stem, "year": np.tile(frame["_year"].to_numpy(dtype=int), len(indicators)),
+    observations = observation_frame(path.stem, {
+        "year": np.tile(frame["_year"].to_numpy(dtype=int), len(indicators)),
         **{name: np.tile(frame[column].to_numpy(), len(indicators)) for name, column in (
             ("time_period", "time_period"), ("geographic_level", "geographic_level"),
             ("area_code", "_area"), ("breakdown", "_breakdown"))},

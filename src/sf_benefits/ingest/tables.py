@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -19,6 +20,7 @@ from sf_benefits.ingest.ees import (
     NUMBER,
     SUPPRESSION_MARKERS,
     ParsedValues,
+    observation_frame,
     parse_values,
     per_value,
     read_csv_strings,
@@ -93,6 +95,7 @@ def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     only for the named `columns` (lower-cased), its strings as categories."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
@@ -100,6 +103,7 @@ def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
                      if columns is None or n.strip().lower() in columns]
             frame = pq.read_table(path, columns=names, read_dictionary=names).to_pandas(
                 strings_to_categorical=True)
+            pa.default_memory_pool().release_unused()  # pandas has copied what it needs
         except Exception as exc:
             raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
         frame.columns = [str(c).strip().lower() for c in frame.columns]
@@ -428,33 +432,34 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
                  .itertuples(index=False)]
     if problems:
         raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
-    level = per_value(code, lambda u: u.str[:3].map(
-        {"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna("Local authority"),
-                      categorical=True)
-    out = pd.DataFrame({
-        "dataset": path.stem, "year": year.astype(int), "time_period": frame[roles["year"]],
-        "geographic_level": level, "area_code": code, "breakdown": "",
-        "indicator": frame[roles["indicator"]],
-        "value": parsed.value, "status": parsed.status, "_row": frame["_row"]})
-    out = _latest_revision(out)
-    dupes = out[out.duplicated(["year", "area_code", "indicator"], keep=False)]
-    if not dupes.empty:
+    keys = pd.DataFrame({"year": year.astype(int), "area_code": code,
+                         "indicator": frame[roles["indicator"]]})
+    latest = ~_superseded(keys, frame[roles["year"]])
+    keys = keys[latest]
+    dupes = keys.duplicated(keep=False).to_numpy()
+    if dupes.any():
         raise IngestError([Problem(file, int(r), None, "duplicate_row",
                                    "the same LA, indicator and year appear twice")
-                           for r in dupes["_row"][:1000]])
-    return out.drop(columns="_row").reset_index(drop=True)
+                           for r in frame["_row"][latest][dupes][:1000]])
+    level = per_value(keys["area_code"], lambda u: u.str[:3].map(
+        {"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna("Local authority"),
+                      categorical=True)
+    return observation_frame(path.stem, {
+        "year": keys["year"].array, "time_period": frame[roles["year"]][latest].array,
+        "geographic_level": level.array, "area_code": keys["area_code"].array, "breakdown": "",
+        "indicator": keys["indicator"].array, "value": parsed.value[latest].array,
+        "status": parsed.status[latest].array})
 
 
-def _latest_revision(frame: pd.DataFrame) -> pd.DataFrame:
-    """Where the LAIT gives a year twice, as published and revised ('2022' and '2022 (Rev)'),
-    the revised or final figure is kept."""
-    revised = per_value(frame["time_period"], lambda u: u.str.contains(
+def _superseded(keys: pd.DataFrame, periods: pd.Series) -> np.ndarray:
+    """Rows the LAIT revised: where it gives a year twice, as published and revised ('2022' and
+    '2022 (Rev)'), every row but the revised or final figure."""
+    revised = per_value(periods, lambda u: u.str.contains(
         r"\((?:Rev|Final)\)", case=False)).astype(bool)
-    keys = ["year", "area_code", "indicator"]
     if not revised.any():
-        return frame
-    return frame.assign(_revised=revised).sort_values("_revised", kind="stable").drop_duplicates(
-        keys, keep="last").sort_index().drop(columns="_revised")
+        return np.zeros(len(keys), dtype=bool)
+    return keys.assign(_revised=revised).sort_values("_revised", kind="stable").duplicated(
+        list(keys.columns), keep="last").sort_index().to_numpy()
 
 
 def boundary_changes() -> pd.DataFrame:

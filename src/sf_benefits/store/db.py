@@ -115,35 +115,42 @@ def indexes_rebuilt(connection: Connection, table: Table) -> Iterator[None]:
         index.create(connection)
 
 
-def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame,
-                chunk_rows: int = 100_000) -> None:
-    """Append a frame's rows to `table` inside the caller's transaction, missing values as NULL:
-    COPY on PostgreSQL, the driver's executemany on SQLite (both skip SQLAlchemy's per-row
-    parameter processing, which dominates a load of a million observations)."""
-    if frame.empty:
-        return
-    columns = list(frame.columns)
+def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """Append a frame's rows to `table` inside the caller's transaction, missing values as NULL."""
+    insert_columns(connection, table, {name: frame[name] for name in frame.columns})
+
+
+def insert_columns(connection: Connection, table: Table, columns: dict[str, pd.Series],
+                   chunk_rows: int = 50_000) -> None:
+    """Append rows given column by column (equal lengths, categories allowed) to `table` inside
+    the caller's transaction, missing values as NULL: COPY on PostgreSQL, the driver's
+    executemany on SQLite (both skip SQLAlchemy's per-row parameter processing, which dominates a
+    load of a million observations). Rows are converted a chunk at a time to bound memory."""
+    import pandas as pd
+
+    rows = len(next(iter(columns.values()), ()))
     names = ", ".join(f'"{c}"' for c in columns)
     dialect = connection.dialect.name
     raw = connection.connection.driver_connection
-    for start in range(0, len(frame), chunk_rows):
-        part = frame.iloc[start:start + chunk_rows]
+    for start in range(0, rows, chunk_rows):
+        part = {name: values.iloc[start:start + chunk_rows] for name, values in columns.items()}
         if dialect == "sqlite":
             marks = ", ".join("?" for _ in columns)
             raw.executemany(  # type: ignore[union-attr]
                 f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
-                zip(*(part[c].tolist() for c in columns), strict=True))  # a bound NaN is NULL
+                zip(*(v.tolist() for v in part.values()), strict=True))  # a bound NaN is NULL
             continue
-        rows = part.astype(object).where(part.notna(), None).itertuples(  # type: ignore[call-overload]
+        frame = pd.DataFrame({name: values.to_numpy() for name, values in part.items()})
+        cells = frame.astype(object).where(frame.notna(), None).itertuples(  # type: ignore[call-overload]
             index=False, name=None)
         if dialect == "postgresql":
             with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
                     f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-                for row in rows:
+                for row in cells:
                     copy.write_row(row)
         else:
             connection.execute(table.insert(), [dict(zip(columns, row, strict=True))
-                                                for row in rows])
+                                                for row in cells])
 
 
 SERIES_COLUMNS = ["indicator", "geographic_level", "breakdown"]
@@ -172,8 +179,8 @@ def observations_replaced(connection: Connection) -> Iterator[Callable[[str, pd.
         ids = np.arange(next_id, next_id + len(series))
         next_id += len(series)
         bulk_insert(connection, observation_series, series.assign(id=ids, dataset=dataset))
-        bulk_insert(connection, observation, pd.DataFrame(
-            {"series_id": ids[position], **{c: frame[c].to_numpy() for c in ROW_COLUMNS}}))
+        insert_columns(connection, observation, {
+            "series_id": pd.Series(ids[position]), **{c: frame[c] for c in ROW_COLUMNS}})
 
     with indexes_rebuilt(connection, observation):
         yield write
