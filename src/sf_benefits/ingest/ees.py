@@ -208,6 +208,13 @@ def split_joint_returns(frame: pd.DataFrame) -> pd.DataFrame:
         "_row", kind="stable").reset_index(drop=True)
 
 
+def _rows_where(frame: pd.DataFrame, mask: pd.Series, column: str) -> list[tuple[int, str]]:
+    """File row and cell of `column` for the rows `mask` picks (a problem's location)."""
+    if not mask.any():
+        return []
+    return list(frame.loc[mask, ["_row", column]].itertuples(index=False, name=None))
+
+
 def read_ees(path: Path, known_la_codes: set[str] | None = None,
              codes_by_old_code: dict[str, str] | None = None) -> EesTable:
     """Parse and validate one EES tidy CSV; raise IngestError listing every problem found.
@@ -241,8 +248,7 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
 
     # Internal columns start with "_": a published filter may be called `breakdown` or `year`.
     frame["_year"] = per_value(frame["time_period"], lambda u: u.map(year_ending))
-    for row, period in frame.loc[frame["_year"].isna(), ["_row", "time_period"]].itertuples(
-            index=False):
+    for row, period in _rows_where(frame, frame["_year"].isna(), "time_period"):
         problems.append(Problem(file, row, "time_period", "time_period_format",
                                 f"'{period}' is not a year (YYYY) or a span (YYYYYY)"))
 
@@ -255,18 +261,17 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
         at_level = frame["geographic_level"] == level
         if column in frame.columns:
             frame.loc[at_level, "_area"] = frame.loc[at_level, column]
-    for row, level in frame.loc[frame["_area"] == "", ["_row", "geographic_level"]].itertuples(
-            index=False):
+    for row, level in _rows_where(frame, frame["_area"] == "", "geographic_level"):
         problems.append(Problem(file, row, LEVEL_AREA_COLUMN[level], "missing_area_code",
                                 f"{level} row has no area code"))
     is_la = (frame["geographic_level"] == "Local authority") & (frame["_area"] != "")
     bad_format = is_la & ~frame["_area"].str.match(GSS_LA.pattern)
-    for row, code in frame.loc[bad_format, ["_row", "_area"]].itertuples(index=False):
+    for row, code in _rows_where(frame, bad_format, "_area"):
         problems.append(Problem(file, row, "new_la_code", "la_code_format",
                                 f"'{code}' is not an English upper-tier LA code (E06/E08/E09/E10)"))
     if known_la_codes is not None:
         unknown = is_la & ~bad_format & ~frame["_area"].isin(list(known_la_codes))
-        for row, code in frame.loc[unknown, ["_row", "_area"]].itertuples(index=False):
+        for row, code in _rows_where(frame, unknown, "_area"):
             problems.append(Problem(file, row, "new_la_code", "unknown_la_code",
                                     f"'{code}' is not in the LA lookup"))
 
@@ -286,15 +291,18 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
 
     parsed = [parse_column(column) for column in indicators]
     for column, values in zip(indicators, parsed, strict=True):
-        for row, raw in frame.loc[values.invalid.loc[frame.index], ["_row", column]].itertuples(
-                index=False):
+        for row, raw in _rows_where(frame, values.invalid.loc[frame.index], column):
             problems.append(Problem(file, row, column, "not_a_number",
                                     f"'{raw}' is neither a number nor a suppression marker "
                                     f"({', '.join(sorted(m for m in SUPPRESSION_MARKERS if m))})"))
     if problems:
         raise IngestError(problems)
 
-    status = np.concatenate([v.status.loc[frame.index].to_numpy() for v in parsed])
+    def rows_kept(values: pd.Series) -> np.ndarray:
+        """A column parsed before repeated joint rows were dropped, for the rows kept."""
+        return (values if len(values) == len(frame) else values.loc[frame.index]).to_numpy()
+
+    status = np.concatenate([rows_kept(v.status) for v in parsed])
     status[np.tile(frame["_joint"].to_numpy(), len(indicators)) & pd.isna(status)] = JOINT_STATUS
     observations = observation_frame(path.stem, {
         "year": np.tile(frame["_year"].to_numpy(dtype=int), len(indicators)),
@@ -302,18 +310,19 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
             ("time_period", "time_period"), ("geographic_level", "geographic_level"),
             ("area_code", "_area"), ("breakdown", "_breakdown"))},
         "indicator": np.repeat(indicators, len(frame)),
-        "value": np.concatenate([v.value.loc[frame.index].to_numpy() * scale.get(c, 1)
+        "value": np.concatenate([rows_kept(v.value) * scale.get(c, 1)
                                  for c, v in zip(indicators, parsed, strict=True)]),
         "status": status})
 
-    la_rows = frame.loc[frame["geographic_level"] == "Local authority"].rename(
+    attributes = [c for c in ("old_la_code", "la_name", "region_code", "region_name")
+                  if c in frame.columns]
+    la_rows = frame.loc[frame["geographic_level"] == "Local authority", [
+        c for c in ("new_la_code", "_joint", "_year", *attributes) if c in frame.columns]].rename(
         columns={"new_la_code": "la_code"})
     if la_rows.empty:
         return EesTable(path.stem, file, observations, pd.DataFrame(
             columns=["la_code", "first_year", "last_year"]))
     la_rows.loc[la_rows["_joint"], [c for c in ("la_name", "old_la_code") if c in la_rows]] = None
-    attributes = [c for c in ("old_la_code", "la_name", "region_code", "region_name")
-                  if c in la_rows.columns]
     grouped = la_rows.groupby("la_code")
     las = grouped[attributes].last().join(
         grouped["_year"].agg(first_year="min", last_year="max")).reset_index()
