@@ -36,6 +36,16 @@ def test_suppression_markers_are_missing_never_zero(tmp_path: Path, marker: str)
     assert number["status"] == (marker or "blank")
 
 
+def test_cells_missing_from_a_short_row_are_blank(tmp_path: Path) -> None:
+    full = ROW.format(label="Children looked after at 31 March each year", number="12", rate="64")
+    short = ROW.format(label="Children starting to be looked after each year", number="5",
+                       rate="").rsplit(",", 1)[0] + "\n"
+    values = read_ees(write(tmp_path / "cla.csv", full, short)).observations
+    rate = values[values["indicator"] == "rate_per_10000"].set_index("breakdown")
+    started = rate.filter(like="starting", axis=0).iloc[0]
+    assert pd.isna(started["value"]) and started["status"] == "blank"
+
+
 def test_year_ending_reads_years_and_spans() -> None:
     assert year_ending("2023") == 2023
     assert year_ending("202223") == 2023
