@@ -158,10 +158,9 @@ def read_csv_strings(path: Path) -> pd.DataFrame:
 
 def _stripped(column: pd.Series) -> np.ndarray:
     """A column the parser read as categories, as strings without surrounding spaces: each
-    distinct cell is stripped once and rows share its one string object. A cell missing from a
-    short row is '' (the code -1 picks the '' appended last)."""
+    distinct cell is stripped once and rows share its one string object."""
     labels = np.asarray(pd.Index(column.cat.categories).astype(str).str.strip(), dtype=object)
-    return np.append(labels, "")[column.cat.codes.to_numpy()]
+    return labels[column.cat.codes.to_numpy()]
 
 
 def year_ending(time_period: str) -> int | None:
