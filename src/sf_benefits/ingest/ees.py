@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sf_benefits.ingest.errors import IngestError, Problem
+from sf_benefits.store.tidy import row_groups
 
 SUPPRESSION_MARKERS = frozenset({"c", "x", "z", "low", "u", ".", ":", "..", "k", "~", ""})
 """Values meaning suppressed, not applicable or not available: stored as missing, never as 0."""
@@ -36,6 +37,12 @@ UNIT_SCALE = {"£m": 1_000_000, "£ million": 1_000_000, "£000s": 1_000, "£000
 """Money an EES `.meta.csv` declares in millions or thousands is stored in pounds."""
 
 
+def coded(codes: np.ndarray, labels: Sequence[object] | pd.Index) -> pd.Categorical:
+    """Labels given as positions into their distinct values (-1 for missing): a fraction of the
+    memory of a label per row."""
+    return pd.Categorical.from_codes(codes, labels)  # type: ignore[arg-type]
+
+
 def per_value(series: pd.Series, transform: Callable[[pd.Series], pd.Series],
               categorical: bool = False) -> pd.Series:
     """`transform` applied once to each distinct value and mapped back to every row: published
@@ -45,8 +52,7 @@ def per_value(series: pd.Series, transform: Callable[[pd.Series], pd.Series],
     done = transform(pd.Series(np.asarray(uniques, dtype=object)))
     if categorical:
         labels, distinct = pd.factorize(done)
-        return pd.Series(pd.Categorical.from_codes(labels[codes], distinct),  # type: ignore[arg-type]
-                         index=series.index,
+        return pd.Series(coded(labels[codes], distinct), index=series.index,
                          name=series.name)
     return pd.Series(done.to_numpy()[codes], index=series.index, name=series.name)
 
@@ -55,11 +61,7 @@ def per_group(frame: pd.DataFrame, columns: list[str],
               label: Callable[[pd.DataFrame], pd.Series]) -> np.ndarray:
     """`label` computed once from the first row of each distinct combination of `columns` and
     given to every row with that combination."""
-    code = np.zeros(len(frame), dtype=np.int64)
-    for column in columns:
-        part, uniques = pd.factorize(frame[column], use_na_sentinel=False)
-        code = pd.factorize(code * len(uniques) + part)[0]
-    _, first, position = np.unique(code, return_index=True, return_inverse=True)
+    position, first = row_groups(frame, columns)
     return label(frame.iloc[first]).to_numpy()[position]
 
 
@@ -304,12 +306,17 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
 
     status = np.concatenate([rows_kept(v.status) for v in parsed])
     status[np.tile(frame["_joint"].to_numpy(), len(indicators)) & pd.isna(status)] = JOINT_STATUS
+    def each_indicator(column: str) -> pd.Categorical:
+        """A label column repeated for each indicator, as codes into its distinct labels."""
+        codes, labels = pd.factorize(frame[column])
+        return coded(np.tile(codes, len(indicators)), labels)
+
     observations = observation_frame(path.stem, {
         "year": np.tile(frame["_year"].to_numpy(dtype=int), len(indicators)),
-        **{name: np.tile(frame[column].to_numpy(), len(indicators)) for name, column in (
+        **{name: each_indicator(column) for name, column in (
             ("time_period", "time_period"), ("geographic_level", "geographic_level"),
             ("area_code", "_area"), ("breakdown", "_breakdown"))},
-        "indicator": np.repeat(indicators, len(frame)),
+        "indicator": coded(np.repeat(np.arange(len(indicators)), len(frame)), indicators),
         "value": np.concatenate([rows_kept(v.value) * scale.get(c, 1)
                                  for c, v in zip(indicators, parsed, strict=True)]),
         "status": status})

@@ -192,12 +192,7 @@ def observations_replaced(connection: Connection) -> Iterator[Callable[[str, pd.
 
 def _series_of(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Each row's position among the frame's distinct series, and those series."""
-    import numpy as np
-    import pandas as pd
+    from sf_benefits.store.tidy import row_groups
 
-    code = np.zeros(len(frame), dtype=np.int64)
-    for column in SERIES_COLUMNS:
-        part, uniques = pd.factorize(frame[column], use_na_sentinel=False)
-        code = code * len(uniques) + part
-    _, first, position = np.unique(code, return_index=True, return_inverse=True)
+    position, first = row_groups(frame, SERIES_COLUMNS)
     return position, frame.iloc[first][SERIES_COLUMNS].reset_index(drop=True)
