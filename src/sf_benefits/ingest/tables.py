@@ -408,7 +408,14 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
                            for r in missing])
     roles = {r: str(c) for r, c in found.items()}
     frame = read_frame(path, list(roles.values()))
-    frame = frame.assign(_row=frame.index + _first_data_row(frame))
+    first_row = _first_data_row(frame)
+
+    def located(mask: pd.Series, column: str) -> list[tuple[int, str]]:
+        """File row and cell of `column` where `mask` is set."""
+        if not mask.any():
+            return []
+        return [(int(i) + first_row, str(v)) for i, v in frame.loc[mask, column].items()]
+
     parsed = parse_values(frame[roles["value"]], LAIT_MARKERS)
     kept = ~((frame[roles["year"]] == "0") & parsed.status.notna())
     frame = frame[kept]
@@ -423,13 +430,12 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
     year = frame[roles["year"]].map(periods)
     problems = [Problem(file, int(r), roles["area"], "unknown_la_code",
                         f"'{a}' is not an LA in the lookup")
-                for r, a in frame.loc[code.isna(), ["_row", roles["area"]]].itertuples(index=False)]
+                for r, a in located(code.isna(), roles["area"])]
     problems += [Problem(file, int(r), roles["year"], "time_period_format", f"'{p}' is not a year")
-                 for r, p in frame.loc[year.isna(), ["_row", roles["year"]]].itertuples(index=False)]
+                 for r, p in located(year.isna(), roles["year"])]
     problems += [Problem(file, int(r), roles["value"], "not_a_number",
                          f"'{v}' is neither a number nor a suppression marker")
-                 for r, v in frame.loc[parsed.invalid, ["_row", roles["value"]]]
-                 .itertuples(index=False)]
+                 for r, v in located(parsed.invalid, roles["value"])]
     if problems:
         raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
     keys = pd.DataFrame({"year": year.astype(int), "area_code": code,
@@ -440,7 +446,7 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
     if dupes.any():
         raise IngestError([Problem(file, int(r), None, "duplicate_row",
                                    "the same LA, indicator and year appear twice")
-                           for r in frame["_row"][latest][dupes][:1000]])
+                           for r in frame.index[latest][dupes][:1000] + first_row])
     level = per_value(keys["area_code"], lambda u: u.str[:3].map(
         {"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna("Local authority"),
                       categorical=True)

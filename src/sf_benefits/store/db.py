@@ -43,7 +43,7 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA cache_size=-32000")  # 32 MB: rebuilding the observation index
+    cursor.execute("PRAGMA cache_size=-2000")  # 32 MB: rebuilding the observation index
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
@@ -121,7 +121,7 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> No
 
 
 def insert_columns(connection: Connection, table: Table, columns: dict[str, pd.Series],
-                   chunk_rows: int = 50_000) -> None:
+                   chunk_rows: int = 10_000) -> None:
     """Append rows given column by column (equal lengths, categories allowed) to `table` inside
     the caller's transaction, missing values as NULL: COPY on PostgreSQL, the driver's
     executemany on SQLite (both skip SQLAlchemy's per-row parameter processing, which dominates a
