@@ -101,9 +101,12 @@ def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         try:
             names = [n for n in pq.read_schema(path).names
                      if columns is None or n.strip().lower() in columns]
-            frame = pq.read_table(path, columns=names, read_dictionary=names).to_pandas(
-                strings_to_categorical=True)
-            pa.default_memory_pool().release_unused()  # pandas has copied what it needs
+            parquet = pq.ParquetFile(path, read_dictionary=names)
+            read = {}
+            for name in names:  # a column at a time, so Arrow holds one column's buffers
+                read[name] = parquet.read(columns=[name]).column(0).to_pandas()
+                pa.default_memory_pool().release_unused()
+            frame = pd.DataFrame(read)
         except Exception as exc:
             raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
         frame.columns = [str(c).strip().lower() for c in frame.columns]
