@@ -445,7 +445,7 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
                          "indicator": frame[roles["indicator"]]})
     latest = ~_superseded(keys, frame[roles["year"]])
     keys = keys[latest]
-    dupes = keys.duplicated(keep=False).to_numpy()
+    dupes = _repeated(keys)
     if dupes.any():
         raise IngestError([Problem(file, int(r), None, "duplicate_row",
                                    "the same LA, indicator and year appear twice")
@@ -460,15 +460,35 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
         "status": parsed.status[latest].array})
 
 
+def _repeated(keys: pd.DataFrame) -> np.ndarray:
+    """Rows whose key (all columns) another row shares, found by sorting one code per row
+    (hashing half a million rows of three columns takes several times the memory)."""
+    code = np.zeros(len(keys), dtype=np.int64)
+    for column in keys.columns:
+        part, uniques = pd.factorize(keys[column])
+        code = code * len(uniques) + part
+    order = np.argsort(code, kind="stable")
+    same = code[order][1:] == code[order][:-1]
+    repeated = np.zeros(len(code), dtype=bool)
+    repeated[order[1:][same]] = True
+    repeated[order[:-1][same]] = True
+    return repeated
+
+
 def _superseded(keys: pd.DataFrame, periods: pd.Series) -> np.ndarray:
     """Rows the LAIT revised: where it gives a year twice, as published and revised ('2022' and
-    '2022 (Rev)'), every row but the revised or final figure."""
+    '2022 (Rev)'), every row but the revised or final figure. Only the indicators and years with
+    a revised figure are compared."""
     revised = per_value(periods, lambda u: u.str.contains(
-        r"\((?:Rev|Final)\)", case=False)).astype(bool)
+        r"\((?:Rev|Final)\)", case=False)).to_numpy(dtype=bool)
+    superseded = np.zeros(len(keys), dtype=bool)
     if not revised.any():
-        return np.zeros(len(keys), dtype=bool)
-    return keys.assign(_revised=revised).sort_values("_revised", kind="stable").duplicated(
-        list(keys.columns), keep="last").sort_index().to_numpy()
+        return superseded
+    compared = (keys["indicator"].isin(keys.loc[revised, "indicator"].unique())
+                & keys["year"].isin(keys.loc[revised, "year"].unique())).to_numpy()
+    superseded[compared] = keys[compared].assign(_revised=revised[compared]).sort_values(
+        "_revised", kind="stable").duplicated(list(keys.columns), keep="last").sort_index()
+    return superseded
 
 
 def boundary_changes() -> pd.DataFrame:
