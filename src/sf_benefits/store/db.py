@@ -131,13 +131,13 @@ def insert_columns(connection: Connection, table: Table, columns: dict[str, pd.S
     names = ", ".join(f'"{c}"' for c in columns)
     dialect = connection.dialect.name
     raw = connection.connection.driver_connection
+    row_marks = "(" + ", ".join("?" for _ in columns) + ")"
+    per_statement = max(1, SQLITE_MAX_PARAMETERS // len(columns))
     for start in range(0, rows, chunk_rows):
         part = {name: values.iloc[start:start + chunk_rows] for name, values in columns.items()}
         if dialect == "sqlite":
-            marks = ", ".join("?" for _ in columns)
-            raw.executemany(  # type: ignore[union-attr]
-                f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
-                zip(*(v.tolist() for v in part.values()), strict=True))  # a bound NaN is NULL
+            _sqlite_insert(raw, f'INSERT INTO "{table.name}" ({names}) VALUES ', row_marks,
+                           per_statement, list(part.values()))
             continue
         frame = pd.DataFrame({name: values.to_numpy() for name, values in part.items()})
         cells = frame.astype(object).where(frame.notna(), None).itertuples(  # type: ignore[call-overload]
@@ -150,6 +150,29 @@ def insert_columns(connection: Connection, table: Table, columns: dict[str, pd.S
         else:
             connection.execute(table.insert(), [dict(zip(columns, row, strict=True))
                                                 for row in cells])
+
+
+SQLITE_MAX_PARAMETERS = 999
+"""The fewest parameters an SQLite statement may take (builds before 3.32)."""
+
+
+def _sqlite_insert(raw: object, insert: str, row_marks: str, per_statement: int,
+                   columns: list[pd.Series]) -> None:
+    """Rows as multi-row INSERT statements (`per_statement` rows each, the rest one by one):
+    several times fewer statement executions than a row per statement. A bound NaN is NULL."""
+    import numpy as np
+
+    rows = len(columns[0])
+    cells = np.empty((rows, len(columns)), dtype=object)
+    for position, values in enumerate(columns):
+        cells[:, position] = values.tolist()
+    whole = rows - rows % per_statement
+    if whole:
+        raw.executemany(  # type: ignore[attr-defined]
+            insert + ", ".join([row_marks] * per_statement),
+            cells[:whole].reshape(-1, per_statement * len(columns)).tolist())
+    if whole < rows:
+        raw.executemany(insert + row_marks, cells[whole:].tolist())  # type: ignore[attr-defined]
 
 
 SERIES_COLUMNS = ["indicator", "geographic_level", "breakdown"]
