@@ -99,8 +99,9 @@ def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
         try:
+            wanted = None if columns is None else {c.strip() for c in columns}
             names = [n for n in pq.read_schema(path).names
-                     if columns is None or n.strip().lower() in columns]
+                     if wanted is None or n.strip().lower() in wanted]
             parquet = pq.ParquetFile(path, read_dictionary=names)
             read = {}
             for name in names:  # a column at a time, so Arrow holds one column's buffers
