@@ -27,21 +27,23 @@ GOALS = {"data load": (5.0, 300), "benchmark": (1.0, None)}
 
 
 def run(label: str, args: list[str], env: dict[str, str], repeat: int) -> None:
-    """Run the CLI `repeat` times as its own process; print median wall time and peak RSS."""
-    walls, peaks = [], []
+    """Run the CLI `repeat` times as its own process; print median wall time, CPU time (user +
+    system, which a busy machine inflates less than wall time) and peak RSS."""
+    walls, cpus, peaks = [], [], []
     for _ in range(repeat):
         start = time.perf_counter()
         pid = os.posix_spawn(str(CLI), [str(CLI), *args], env, file_actions=[
             (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
         _, status, usage = os.wait4(pid, 0)
         walls.append(time.perf_counter() - start)
+        cpus.append(usage.ru_utime + usage.ru_stime)
         peaks.append(usage.ru_maxrss / 1024)
         if os.waitstatus_to_exitcode(status) != 0:
             subprocess.run([str(CLI), *args], env=env, check=True)
     wall_goal, memory_goal = GOALS[label.split(" --")[0].split(" (")[0]]
     goal = f"goal < {wall_goal:g} s" + (f", < {memory_goal} MiB" if memory_goal else "")
-    print(f"{label:<38} {statistics.median(walls):7.2f} s (min {min(walls):.2f})   "
-          f"peak RSS {max(peaks):7.1f} MiB   [{goal}]")
+    print(f"{label:<38} {statistics.median(walls):7.2f} s (min {min(walls):.2f}, CPU "
+          f"{statistics.median(cpus):.2f})   peak RSS {max(peaks):7.1f} MiB   [{goal}]")
 
 
 def main() -> None:
@@ -76,6 +78,7 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'benchmark every LA, in process':<38} {seconds:7.2f} s   ({len(current)} LAs × "
           f"{len(indicators())} indicators; peak RSS {peak:.1f} MiB)")
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

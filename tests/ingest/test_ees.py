@@ -13,7 +13,7 @@ from sf_benefits.ingest.ees import read_ees, year_ending
 from sf_benefits.ingest.errors import IngestError
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
-from sf_benefits.store.schema import data_load, local_authority, observation
+from sf_benefits.store.schema import data_load, local_authority, observation, observation_series
 
 HEADER = ("time_period,time_identifier,geographic_level,country_code,country_name,region_code,"
           "region_name,new_la_code,old_la_code,la_name,population_count,number,rate_per_10000\n")
@@ -34,6 +34,16 @@ def test_suppression_markers_are_missing_never_zero(tmp_path: Path, marker: str)
     number = table.observations[table.observations["indicator"] == "number"].iloc[0]
     assert pd.isna(number["value"])
     assert number["status"] == (marker or "blank")
+
+
+def test_cells_missing_from_a_short_row_are_blank(tmp_path: Path) -> None:
+    full = ROW.format(label="Children looked after at 31 March each year", number="12", rate="64")
+    short = ROW.format(label="Children starting to be looked after each year", number="5",
+                       rate="").rsplit(",", 1)[0] + "\n"
+    values = read_ees(write(tmp_path / "cla.csv", full, short)).observations
+    rate = values[values["indicator"] == "rate_per_10000"].set_index("breakdown")
+    started = rate.filter(like="starting", axis=0).iloc[0]
+    assert pd.isna(started["value"]) and started["status"] == "blank"
 
 
 def test_year_ending_reads_years_and_spans() -> None:
@@ -113,12 +123,13 @@ def test_duplicate_rows_name_both(tmp_path: Path) -> None:
     assert "rows 2, 3" in str(exc.value)
 
 
-def snapshot(store: Store) -> tuple[int, int, list[tuple[object, ...]]]:
+def snapshot(store: Store) -> tuple[int, int, int, list[tuple[object, ...]]]:
     with store.engine.connect() as conn:
         observations = conn.execute(select(func.count()).select_from(observation)).scalar_one()
+        series = conn.execute(select(func.count()).select_from(observation_series)).scalar_one()
         las = conn.execute(select(func.count()).select_from(local_authority)).scalar_one()
         loads = [tuple(r) for r in conn.execute(select(data_load.c.dataset, data_load.c.sha256))]
-    return observations, las, sorted(loads)
+    return observations, series, las, sorted(loads)
 
 
 def test_reload_is_idempotent(store: Store, dfe_dir: Path) -> None:
@@ -164,20 +175,20 @@ def test_a_failure_while_writing_rolls_back(store: Store, dfe_dir: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     load_directory(store, dfe_dir)
     before = snapshot(store)
-    import sf_benefits.ingest.loader as loader
+    import sf_benefits.store.db as db
 
-    real = loader.bulk_insert
+    real = db.insert_columns
     calls = {"n": 0}
 
     def fail_late(*args: object, **kwargs: object) -> None:
-        """Fails after the neighbours and several observation datasets are written, while the
-        observation indexes are dropped for the bulk write."""
+        """Fails after three observation datasets are written, while the observation index is
+        dropped for the bulk write."""
         calls["n"] += 1
         if calls["n"] > 6:
             raise RuntimeError("interrupted")
         real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(loader, "bulk_insert", fail_late)
+    monkeypatch.setattr(db, "insert_columns", fail_late)
     with pytest.raises(RuntimeError):
         load_directory(store, dfe_dir)
     assert snapshot(store) == before

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from sf_benefits.ingest.errors import IngestError
 from sf_benefits.ingest.history import read_history
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
-from sf_benefits.store.schema import observation
+from sf_benefits.store.queries import OBSERVATION_COLUMNS, OBSERVATIONS, SERIES
 from tests.synthetic_dfe import write_dfe_directory
 
 CODES_2010 = ["Q1", "Q2", "A3", "A4", "A5", "A6", "P1", "P2", "P3", "K1", "K2", "H5", "R1", "R2",
@@ -267,8 +268,8 @@ def test_the_loader_reads_the_history_folder(tmp_path: Path, store: Store) -> No
     assert report.files["history"] == [
         str(data / "history" / "sfr_children_looked_after" / "2010" / "SFR27_2010_March.csv")]
     with store.engine.connect() as conn:
-        rows = pd.read_sql(observation.select().where(
-            observation.c.dataset == "SFR27_2010_March"), conn)
+        rows = pd.read_sql(select(*OBSERVATION_COLUMNS).select_from(OBSERVATIONS).where(
+            SERIES.dataset == "SFR27_2010_March"), conn)
     warrington = rows[(rows["area_code"] == "E06000007") & (rows["breakdown"] == "")]
     assert list(warrington["value"]) == [267]
 
@@ -277,11 +278,11 @@ def test_a_bad_release_changes_nothing(tmp_path: Path, store: Store) -> None:
     data = write_dfe_directory(tmp_path / "data")
     load_directory(store, data)
     with store.engine.connect() as conn:
-        before = pd.read_sql(observation.select(), conn)
+        before = pd.read_sql(select(*OBSERVATION_COLUMNS).select_from(OBSERVATIONS), conn)
     write(data / "history" / "sfr" / "2011" / "SFR21_CLA.csv", [*GEO, "CLA_Mar2011"],
           [[*WARRINGTON, "n/a"]])
     with pytest.raises(IngestError, match="SFR21_CLA.csv, row 2, column 'cla_mar2011'"):
         load_directory(store, data)
     with store.engine.connect() as conn:
-        after = pd.read_sql(observation.select(), conn)
+        after = pd.read_sql(select(*OBSERVATION_COLUMNS).select_from(OBSERVATIONS), conn)
     pd.testing.assert_frame_equal(before, after)

@@ -142,6 +142,17 @@ def test_lait_bad_value_and_unknown_la(tmp_path: Path, register: LaRegister) -> 
                                                              (3, "unknown_la_code")]
 
 
+def test_lait_repeated_figure_names_both_rows(tmp_path: Path, register: LaRegister) -> None:
+    path = tmp_path / "lait.csv"
+    pd.DataFrame({"la_code": ["877", "877", "877"], "indicator": ["a", "b", "a"],
+                  "year": ["2023", "2023", "2023"], "value": ["1", "2", "3"]}).to_csv(
+        path, index=False)
+    with pytest.raises(IngestError) as exc:
+        read_lait(path, register)
+    assert [(p.row, p.rule) for p in exc.value.problems] == [(2, "duplicate_row"),
+                                                             (4, "duplicate_row")]
+
+
 @pytest.mark.parametrize(("text", "code"), [
     ("Kingston upon Hull, City of", "E06000010"), ("KINGSTON UPON HULL,  CITY OF", "E06000010"),
     ("St. Helens", "E08000013"), ("St Helens", "E08000013"), ("Brighton & Hove", "E06000043"),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import delete, insert
+from sqlalchemy import Connection, delete, insert
 
 from sf_benefits.ingest.ees import read_ees
 from sf_benefits.ingest.errors import IngestError, Problem
@@ -27,12 +27,11 @@ from sf_benefits.ingest.tables import (
     read_population,
 )
 from sf_benefits.store import Store
-from sf_benefits.store.db import bulk_insert, indexes_rebuilt
+from sf_benefits.store.db import bulk_insert, observations_replaced
 from sf_benefits.store.schema import (
     boundary_change,
     data_load,
     local_authority,
-    observation,
     statistical_neighbour,
 )
 
@@ -65,7 +64,9 @@ def discover(directory: Path) -> list[Path]:
 
 
 def load_directory(store: Store, directory: Path, progress: Progress | None = None) -> LoadReport:
-    """Parse every file under `directory`, then replace their datasets in the store atomically."""
+    """Parse every file under `directory` and replace their datasets in the store in one
+    transaction, each written as soon as it is read (so only one file's rows are held at once):
+    a bad file rolls the whole load back."""
     paths = discover(directory)
     report = LoadReport()
     problems: list[Problem] = []
@@ -95,59 +96,74 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
         except IngestError as exc:
             problems.extend(exc.problems)
         step(path.name)
-    ees_tables = []
     changes = boundary_changes()
     gss_lookups = [lookup for lookup in lookups if lookup["la_code"].notna().any()]
     old_codes = {str(old): str(code) for lookup in gss_lookups for old, code in
                  zip(lookup["old_la_code"], lookup["la_code"], strict=True) if old}
     known = (set(pd.concat(gss_lookups)["la_code"]) | set(changes["predecessor_code"])
              | set(changes["successor_code"])) if gss_lookups else None
-    for path in kinds.get("ees", []):
-        try:
-            ees_tables.append(read_ees(path, known, old_codes))
-        except IngestError as exc:
-            problems.extend(exc.problems)
-        step(path.name)
-    if (directory / "history").is_dir():
-        try:
-            current = {str(old): str(code) for t in ees_tables for old, code in zip(
-                t.local_authorities.get("old_la_code", []), t.local_authorities["la_code"],
-                strict=False) if isinstance(old, str) and old}
-            releases, unread = read_history(directory / "history", current | old_codes)
-            ees_tables += releases
-            report.files["history"] = [t.source_file for t in releases]
-            report.skipped += [str(p) for p in unread]
-        except IngestError as exc:
-            problems.extend(exc.problems)
     if problems:
         raise IngestError(problems)
+    loads: list[tuple[str, str, int]] = []
+    with store.transaction() as conn, observations_replaced(conn) as write_observations:
 
-    register = _la_register(lookups, [t.local_authorities for t in ees_tables])
-    datasets = [(t.dataset, t.source_file, t.observations) for t in ees_tables]
-    neighbour_frames = []
-    for kind, reader in (("population", read_population), ("lait", read_lait),
-                         ("neighbours", read_neighbours)):
-        for path in kinds.get(kind, []):
+        def keep(dataset: str, source: str, frame: pd.DataFrame) -> None:
+            """Write a parsed dataset (in the open transaction) unless the load is already
+            refused; every file is still read, so that all problems are reported at once."""
+            loads.append((dataset, source, len(frame)))
+            if not problems:
+                write_observations(dataset, frame)
+
+        seen_las = []
+        for path in kinds.get("ees", []):
             try:
-                frame = reader(path) if kind == "population" else reader(path, register)  # type: ignore[call-arg]
+                table = read_ees(path, known, old_codes)
             except IngestError as exc:
                 problems.extend(exc.problems)
-                step(path.name)
-                continue
-            if kind == "neighbours":
-                neighbour_frames.append(frame)
             else:
-                datasets.append((path.stem, str(path), frame))
+                seen_las.append(table.local_authorities)
+                keep(table.dataset, table.source_file, table.observations)
             step(path.name)
-    names = [name for name, _, _ in datasets]
-    problems += [Problem(source, None, None, "duplicate_dataset",
-                         f"another file is also named '{name}'")
-                 for name, source, _ in datasets if names.count(name) > 1]
-    if problems:
-        raise IngestError(problems)
-    neighbours = merge_neighbour_models(neighbour_frames)
-    _write(store, register.frame, datasets, neighbours, changes)
-    report.observations = sum(len(frame) for _, _, frame in datasets)
+        if (directory / "history").is_dir():
+            try:
+                current = {str(old): str(code) for las in seen_las for old, code in zip(
+                    las.get("old_la_code", []), las["la_code"], strict=False)
+                    if isinstance(old, str) and old}
+                releases, unread = read_history(directory / "history", current | old_codes)
+                for table in releases:
+                    seen_las.append(table.local_authorities)
+                    keep(table.dataset, table.source_file, table.observations)
+                report.files["history"] = [t.source_file for t in releases]
+                report.skipped += [str(p) for p in unread]
+            except IngestError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise IngestError(problems)
+
+        register = _la_register(lookups, seen_las)
+        neighbour_frames = []
+        for kind, reader in (("population", read_population), ("lait", read_lait),
+                             ("neighbours", read_neighbours)):
+            for path in kinds.get(kind, []):
+                try:
+                    frame = reader(path) if kind == "population" else reader(path, register)  # type: ignore[call-arg]
+                except IngestError as exc:
+                    problems.extend(exc.problems)
+                else:
+                    if kind == "neighbours":
+                        neighbour_frames.append(frame)
+                    else:
+                        keep(path.stem, str(path), frame)
+                step(path.name)
+        names = [name for name, _, _ in loads]
+        problems += [Problem(source, None, None, "duplicate_dataset",
+                             f"another file is also named '{name}'")
+                     for name, source, _ in loads if names.count(name) > 1]
+        if problems:
+            raise IngestError(problems)
+        neighbours = merge_neighbour_models(neighbour_frames)
+        _write(conn, register.frame, loads, neighbours, changes)
+    report.observations = sum(rows for _, _, rows in loads)
     report.local_authorities = len(register.frame)
     report.neighbour_models = sorted(neighbours["model"].unique())
     return report
@@ -189,31 +205,23 @@ def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) ->
     return LaRegister(frame[["la_code", *attributes, "first_year", "last_year"]], aliases)
 
 
-def _write(store: Store, las: pd.DataFrame, datasets: list[tuple[str, str, pd.DataFrame]],
+def _write(conn: Connection, las: pd.DataFrame, loads: list[tuple[str, str, int]],
            neighbours: pd.DataFrame, changes: pd.DataFrame) -> None:
-    """Replace the LA register, boundary changes, neighbour models and each file's dataset in one
-    transaction."""
+    """Replace the LA register, boundary changes, neighbour models and the record of each
+    dataset loaded (file, rows, checksum), in the load's transaction."""
     now = datetime.now(UTC)
-    columns = ["dataset", "year", "time_period", "geographic_level", "area_code", "breakdown",
-               "indicator", "value", "status"]
-    with store.transaction() as conn:
-        if not las.empty:
-            conn.execute(delete(local_authority))
-            bulk_insert(conn, local_authority, las)
-        conn.execute(delete(boundary_change))
-        bulk_insert(conn, boundary_change, changes)
-        for model in neighbours["model"].unique():
-            conn.execute(delete(statistical_neighbour).where(statistical_neighbour.c.model == model))
-        bulk_insert(conn, statistical_neighbour, neighbours)
-        if not datasets:
-            return
-        names = [dataset for dataset, _, _ in datasets]
-        conn.execute(delete(data_load).where(data_load.c.dataset.in_(names)))
-        conn.execute(insert(data_load), [{
-            "dataset": dataset, "source_file": source, "rows": len(part), "loaded_at": now,
-            "sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest()}
-            for dataset, source, part in datasets])
-        with indexes_rebuilt(conn, observation):
-            conn.execute(delete(observation).where(observation.c.dataset.in_(names)))
-            for _, _, part in datasets:
-                bulk_insert(conn, observation, part[columns])
+    if not las.empty:
+        conn.execute(delete(local_authority))
+        bulk_insert(conn, local_authority, las)
+    conn.execute(delete(boundary_change))
+    bulk_insert(conn, boundary_change, changes)
+    for model in neighbours["model"].unique():
+        conn.execute(delete(statistical_neighbour).where(statistical_neighbour.c.model == model))
+    bulk_insert(conn, statistical_neighbour, neighbours)
+    if not loads:
+        return
+    conn.execute(delete(data_load).where(data_load.c.dataset.in_([name for name, _, _ in loads])))
+    conn.execute(insert(data_load), [{
+        "dataset": dataset, "source_file": source, "rows": rows, "loaded_at": now,
+        "sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest()}
+        for dataset, source, rows in loads])

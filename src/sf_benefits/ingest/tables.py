@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -19,6 +20,7 @@ from sf_benefits.ingest.ees import (
     NUMBER,
     SUPPRESSION_MARKERS,
     ParsedValues,
+    observation_frame,
     parse_values,
     per_value,
     read_csv_strings,
@@ -87,15 +89,25 @@ HEADER_SEARCH_ROWS = 10
 two): the header is the first of these rows that names a recognised table."""
 
 
-def read_frame(path: Path) -> pd.DataFrame:
+def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A CSV, Parquet file or the first sheet of an XLSX, every cell a stripped string, header
-    lower-cased; a spreadsheet's header is found below any title rows."""
+    lower-cased; a spreadsheet's header is found below any title rows. A Parquet file is read
+    only for the named `columns` (lower-cased), its strings as categories."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
-            frame = pq.read_table(path).to_pandas(strings_to_categorical=True)
+            wanted = None if columns is None else {c.strip() for c in columns}
+            names = [n for n in pq.read_schema(path).names
+                     if wanted is None or n.strip().lower() in wanted]
+            parquet = pq.ParquetFile(path, read_dictionary=names)
+            read = {}
+            for name in names:  # a column at a time, so Arrow holds one column's buffers
+                read[name] = parquet.read(columns=[name]).column(0).to_pandas()
+                pa.default_memory_pool().release_unused()
+            frame = pd.DataFrame(read)
         except Exception as exc:
             raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
         frame.columns = [str(c).strip().lower() for c in frame.columns]
@@ -119,7 +131,8 @@ def _stripped_categories(column: pd.Series) -> pd.Series:
     labels = pd.Series(column.cat.categories, dtype=object).astype(str).str.strip()
     if not labels.is_unique or "" in set(labels):
         return per_value(column, lambda u: u.where(u.notna(), "").astype(str).str.strip())
-    return column.cat.rename_categories(list(labels)).cat.add_categories("").fillna("")
+    column = column.cat.rename_categories(list(labels))
+    return column.cat.add_categories("").fillna("") if column.hasnans else column
 
 
 @lru_cache(maxsize=8)
@@ -389,8 +402,7 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
     """LAIT long table (indicator, period, area, value) → observations: England and the regions
     by the LAIT's own area numbers, LAs by code or name; '-' and suppression markers stay
     missing. Rows of a period the LAIT writes as `0` carry no figure and are left out."""
-    frame = read_frame(path)
-    file, cols = str(path), list(frame.columns)
+    file, cols = str(path), header_of(path)
     found = {r: find_column(cols, r) for r in ("indicator", "year", "value")}
     found["area"] = find_column(cols, "old_la_code") or find_column(cols, "la_code") or \
         find_column(cols, "la_name")
@@ -399,56 +411,85 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
         raise IngestError([Problem(file, 1, r, "missing_column", f"no '{r}' column")
                            for r in missing])
     roles = {r: str(c) for r, c in found.items()}
-    frame = frame.assign(_row=frame.index + _first_data_row(frame))
+    frame = read_frame(path, list(roles.values()))
+    first_row = _first_data_row(frame)
+
+    def located(mask: pd.Series, column: str) -> list[tuple[int, str]]:
+        """File row and cell of `column` where `mask` is set."""
+        if not mask.any():
+            return []
+        return [(int(i) + first_row, str(v)) for i, v in frame.loc[mask, column].items()]
+
     parsed = parse_values(frame[roles["value"]], LAIT_MARKERS)
     kept = ~((frame[roles["year"]] == "0") & parsed.status.notna())
     frame = frame[kept]
     parsed = ParsedValues(parsed.value[kept], parsed.status[kept], parsed.invalid[kept])
 
-    area = per_value(frame[roles["area"]], lambda u: u.str.replace(r"\.0$", "", regex=True))
+    area = per_value(frame[roles["area"]], lambda u: u.str.replace(r"\.0$", "", regex=True),
+                     categorical=True)
     areas = {a: LAIT_AREAS.get(a) or (a if COUNTRY_OR_REGION.match(a) else register.resolve(a))
              for a in area.unique()}
-    code = area.map(areas)
+    code = per_value(area, lambda u: u.map(areas), categorical=True)
     periods = {p: lait_year(p) for p in frame[roles["year"]].unique()}
     year = frame[roles["year"]].map(periods)
     problems = [Problem(file, int(r), roles["area"], "unknown_la_code",
                         f"'{a}' is not an LA in the lookup")
-                for r, a in frame.loc[code.isna(), ["_row", roles["area"]]].itertuples(index=False)]
+                for r, a in located(code.isna(), roles["area"])]
     problems += [Problem(file, int(r), roles["year"], "time_period_format", f"'{p}' is not a year")
-                 for r, p in frame.loc[year.isna(), ["_row", roles["year"]]].itertuples(index=False)]
+                 for r, p in located(year.isna(), roles["year"])]
     problems += [Problem(file, int(r), roles["value"], "not_a_number",
                          f"'{v}' is neither a number nor a suppression marker")
-                 for r, v in frame.loc[parsed.invalid, ["_row", roles["value"]]]
-                 .itertuples(index=False)]
+                 for r, v in located(parsed.invalid, roles["value"])]
     if problems:
         raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
-    code = code.astype(str)
-    level = per_value(code, lambda u: u.str[:3].map(
-        {"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna("Local authority"))
-    out = pd.DataFrame({
-        "dataset": path.stem, "year": year.astype(int), "time_period": frame[roles["year"]],
-        "geographic_level": level, "area_code": code, "breakdown": "",
-        "indicator": frame[roles["indicator"]],
-        "value": parsed.value, "status": parsed.status, "_row": frame["_row"]})
-    out = _latest_revision(out)
-    dupes = out[out.duplicated(["year", "area_code", "indicator"], keep=False)]
-    if not dupes.empty:
+    keys = pd.DataFrame({"year": year.astype(int), "area_code": code,
+                         "indicator": frame[roles["indicator"]]})
+    latest = ~_superseded(keys, frame[roles["year"]])
+    keys = keys[latest]
+    dupes = _repeated(keys)
+    if dupes.any():
         raise IngestError([Problem(file, int(r), None, "duplicate_row",
                                    "the same LA, indicator and year appear twice")
-                           for r in dupes["_row"][:1000]])
-    return out.drop(columns="_row").reset_index(drop=True)
+                           for r in frame.index[latest][dupes][:1000] + first_row])
+    level = per_value(keys["area_code"], lambda u: u.str[:3].map(
+        {"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna("Local authority"),
+                      categorical=True)
+    return observation_frame(path.stem, {
+        "year": keys["year"].array, "time_period": frame[roles["year"]][latest].array,
+        "geographic_level": level.array, "area_code": keys["area_code"].array, "breakdown": "",
+        "indicator": keys["indicator"].array, "value": parsed.value[latest].array,
+        "status": parsed.status[latest].array})
 
 
-def _latest_revision(frame: pd.DataFrame) -> pd.DataFrame:
-    """Where the LAIT gives a year twice, as published and revised ('2022' and '2022 (Rev)'),
-    the revised or final figure is kept."""
-    revised = per_value(frame["time_period"], lambda u: u.str.contains(
-        r"\((?:Rev|Final)\)", case=False)).astype(bool)
-    keys = ["year", "area_code", "indicator"]
+def _repeated(keys: pd.DataFrame) -> np.ndarray:
+    """Rows whose key (all columns) another row shares, found by sorting one code per row
+    (hashing half a million rows of three columns takes several times the memory)."""
+    code = np.zeros(len(keys), dtype=np.int64)
+    for column in keys.columns:
+        part, uniques = pd.factorize(keys[column])
+        code = code * len(uniques) + part
+    order = np.argsort(code, kind="stable")
+    same = code[order][1:] == code[order][:-1]
+    repeated = np.zeros(len(code), dtype=bool)
+    repeated[order[1:][same]] = True
+    repeated[order[:-1][same]] = True
+    return repeated
+
+
+def _superseded(keys: pd.DataFrame, periods: pd.Series) -> np.ndarray:
+    """Rows the LAIT revised: where it gives a year twice, as published and revised ('2022' and
+    '2022 (Rev)'), every row but the revised or final figure. Only the indicators and years with
+    a revised figure are compared."""
+    revised = per_value(periods, lambda u: u.str.contains(
+        r"\((?:Rev|Final)\)", case=False)).to_numpy(dtype=bool)
+    superseded = np.zeros(len(keys), dtype=bool)
     if not revised.any():
-        return frame
-    return frame.assign(_revised=revised).sort_values("_revised", kind="stable").drop_duplicates(
-        keys, keep="last").sort_index().drop(columns="_revised")
+        return superseded
+    compared = (keys["indicator"].isin(keys.loc[revised, "indicator"].unique())
+                & keys["year"].isin(keys.loc[revised, "year"].unique())).to_numpy()
+    superseded[compared] = keys[compared].assign(_revised=revised[compared]).sort_values(
+        "_revised", kind="stable").duplicated(list(keys.columns), keep="last").sort_index()
+    return superseded
 
 
 def boundary_changes() -> pd.DataFrame:

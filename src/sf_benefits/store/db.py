@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from sf_benefits import config
+from sf_benefits.store.schema import observation, observation_series
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,7 +43,6 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA cache_size=-32000")  # 32 MB: rebuilding the observation index
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
@@ -113,32 +114,107 @@ def indexes_rebuilt(connection: Connection, table: Table) -> Iterator[None]:
         index.create(connection)
 
 
-def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame,
-                chunk_rows: int = 100_000) -> None:
-    """Append a frame's rows to `table` inside the caller's transaction, missing values as NULL:
-    COPY on PostgreSQL, the driver's executemany on SQLite (both skip SQLAlchemy's per-row
-    parameter processing, which dominates a load of a million observations)."""
-    if frame.empty:
-        return
-    columns = list(frame.columns)
+def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """Append a frame's rows to `table` inside the caller's transaction, missing values as NULL."""
+    insert_columns(connection, table, {name: frame[name] for name in frame.columns})
+
+
+def insert_columns(connection: Connection, table: Table, columns: dict[str, pd.Series],
+                   chunk_rows: int = 10_000) -> None:
+    """Append rows given column by column (equal lengths, categories allowed) to `table` inside
+    the caller's transaction, missing values as NULL: COPY on PostgreSQL, the driver's
+    executemany on SQLite (both skip SQLAlchemy's per-row parameter processing, which dominates a
+    load of a million observations). Rows are converted a chunk at a time to bound memory."""
+    import pandas as pd
+
+    rows = len(next(iter(columns.values()), ()))
     names = ", ".join(f'"{c}"' for c in columns)
     dialect = connection.dialect.name
     raw = connection.connection.driver_connection
-    for start in range(0, len(frame), chunk_rows):
-        part = frame.iloc[start:start + chunk_rows]
+    row_marks = "(" + ", ".join("?" for _ in columns) + ")"
+    per_statement = max(1, SQLITE_MAX_PARAMETERS // len(columns))
+    for start in range(0, rows, chunk_rows):
+        part = {name: values.iloc[start:start + chunk_rows] for name, values in columns.items()}
         if dialect == "sqlite":
-            marks = ", ".join("?" for _ in columns)
-            raw.executemany(  # type: ignore[union-attr]
-                f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
-                part.itertuples(index=False, name=None))  # SQLite stores a bound NaN as NULL
+            _sqlite_insert(raw, f'INSERT INTO "{table.name}" ({names}) VALUES ', row_marks,
+                           per_statement, list(part.values()))
             continue
-        rows = part.astype(object).where(part.notna(), None).itertuples(  # type: ignore[call-overload]
+        frame = pd.DataFrame({name: values.to_numpy() for name, values in part.items()})
+        cells = frame.astype(object).where(frame.notna(), None).itertuples(  # type: ignore[call-overload]
             index=False, name=None)
         if dialect == "postgresql":
             with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
                     f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-                for row in rows:
+                for row in cells:
                     copy.write_row(row)
         else:
             connection.execute(table.insert(), [dict(zip(columns, row, strict=True))
-                                                for row in rows])
+                                                for row in cells])
+
+
+SQLITE_MAX_PARAMETERS = 999
+"""The fewest parameters an SQLite statement may take (builds before 3.32)."""
+
+
+def _sqlite_insert(raw: object, insert: str, row_marks: str, per_statement: int,
+                   columns: list[pd.Series]) -> None:
+    """Rows as multi-row INSERT statements (`per_statement` rows each, the rest one by one):
+    several times fewer statement executions than a row per statement. A bound NaN is NULL."""
+    import numpy as np
+
+    rows = len(columns[0])
+    cells = np.empty((rows, len(columns)), dtype=object)
+    for position, values in enumerate(columns):
+        cells[:, position] = values.tolist()
+    whole = rows - rows % per_statement
+    if whole:
+        raw.executemany(  # type: ignore[attr-defined]
+            insert + ", ".join([row_marks] * per_statement),
+            cells[:whole].reshape(-1, per_statement * len(columns)).tolist())
+    if whole < rows:
+        raw.executemany(insert + row_marks, cells[whole:].tolist())  # type: ignore[attr-defined]
+
+
+SERIES_COLUMNS = ["indicator", "geographic_level", "breakdown"]
+ROW_COLUMNS = ["area_code", "year", "time_period", "value", "status"]
+
+
+@contextmanager
+def observations_replaced(connection: Connection) -> Iterator[Callable[[str, pd.DataFrame], None]]:
+    """A function writing one dataset's observations (the tidy long columns of `SERIES_COLUMNS`
+    and `ROW_COLUMNS`) inside the caller's transaction, replacing the rows a dataset of that name
+    had: each distinct indicator, level and breakdown becomes one `observation_series`, each row
+    a narrow `observation`. The index is rebuilt, and rows whose series was replaced deleted,
+    once at the end."""
+    import numpy as np
+    import pandas as pd
+
+    old_max = connection.execute(select(func.max(observation_series.c.id))).scalar() or 0
+    next_id = old_max + 1
+    replaced = 0
+
+    def write(dataset: str, frame: pd.DataFrame) -> None:
+        nonlocal next_id, replaced
+        replaced += connection.execute(delete(observation_series).where(
+            observation_series.c.dataset == dataset)).rowcount
+        position, series = _series_of(frame)
+        ids = np.arange(next_id, next_id + len(series))
+        next_id += len(series)
+        bulk_insert(connection, observation_series, series.assign(id=ids, dataset=dataset))
+        insert_columns(connection, observation, {
+            "series_id": pd.Series(ids[position]), **{c: frame[c] for c in ROW_COLUMNS}})
+
+    with indexes_rebuilt(connection, observation):
+        yield write
+        if replaced:
+            connection.execute(delete(observation).where(
+                observation.c.series_id <= old_max, observation.c.series_id.not_in(
+                    select(observation_series.c.id).where(observation_series.c.id <= old_max))))
+
+
+def _series_of(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each row's position among the frame's distinct series, and those series."""
+    from sf_benefits.store.tidy import row_groups
+
+    position, first = row_groups(frame, SERIES_COLUMNS)
+    return position, frame.iloc[first][SERIES_COLUMNS].reset_index(drop=True)

@@ -12,6 +12,7 @@ from sf_benefits.store.schema import (
     data_load,
     local_authority,
     observation,
+    observation_series,
     statistical_neighbour,
 )
 from sf_benefits.store.tidy import TOTAL_VALUES, parse_breakdown
@@ -24,6 +25,15 @@ CLA_POPULATION_COUNTS = {
     "starts": "Children starting to be looked after each year",
     "ceases": "Children ceasing to be looked after each year",
 }
+
+
+SERIES = observation_series.c
+OBSERVATION_COLUMNS = (SERIES.dataset, observation.c.year, SERIES.geographic_level,
+                       observation.c.area_code, SERIES.breakdown, SERIES.indicator,
+                       observation.c.value, observation.c.status)
+"""An observation as the engines read it: its series' dataset, level, breakdown and indicator
+beside its own area, year, value and status."""
+OBSERVATIONS = observation.join(observation_series, observation.c.series_id == SERIES.id)
 
 
 def local_authorities(store: Store) -> pd.DataFrame:
@@ -67,19 +77,19 @@ def observations(store: Store, indicators: list[str],
     the files whose dataset name contains one of its parts are read, unless none of them carries
     it (as `select_rows` would choose, without reading rows it would drop)."""
     preferred = {k: v for k, v in (preferred or {}).items() if v and k in indicators}
-    columns = (observation.c.dataset, observation.c.year, observation.c.geographic_level,
-               observation.c.area_code, observation.c.breakdown, observation.c.indicator,
-               observation.c.value, observation.c.status)
     plain = [name for name in indicators if name not in preferred]
-    conditions: list[ColumnElement[bool]] = [observation.c.indicator.in_(plain)] if plain else []
-    conditions += [(observation.c.indicator == name)
-                   & or_(*(observation.c.dataset.contains(part, autoescape=True) for part in parts))
+    conditions: list[ColumnElement[bool]] = [SERIES.indicator.in_(plain)] if plain else []
+    conditions += [(SERIES.indicator == name)
+                   & or_(*(SERIES.dataset.contains(part, autoescape=True) for part in parts))
                    for name, parts in preferred.items()]
+    rows = select(*OBSERVATION_COLUMNS).select_from(OBSERVATIONS).order_by(
+        SERIES.indicator, observation.c.area_code, observation.c.year, SERIES.dataset,
+        SERIES.geographic_level, SERIES.breakdown)
     with store.engine.connect() as conn:
-        frame = pd.read_sql(select(*columns).where(or_(*conditions)), conn)
+        frame = pd.read_sql(rows.where(or_(*conditions)), conn)
         missing = [name for name in preferred if name not in set(frame["indicator"])]
         if missing:
-            others = pd.read_sql(select(*columns).where(observation.c.indicator.in_(missing)), conn)
+            others = pd.read_sql(rows.where(SERIES.indicator.in_(missing)), conn)
             frame = pd.concat([f for f in (frame, others) if not f.empty] or [frame],
                               ignore_index=True)
     frame["value"] = frame["value"].astype(float)
@@ -148,14 +158,11 @@ def care_series(store: Store, la_codes: list[str] | None = None,
     every comparison of two sources (see `care_series.stitch_care_series`). An LA asked for by its
     code before a rename (North Yorkshire's E10000023) gets the joined series under that code."""
     changes = boundary_changes(store)
-    wanted = or_(observation.c.indicator.in_([i for i in SOURCE_INDICATORS if i != "number"]),
-                 and_(observation.c.indicator == "number",
-                      or_(observation.c.dataset.like("%31_march%"),
-                          observation.c.dataset.like("%cla_number%"))))
-    query = select(observation.c.dataset, observation.c.year, observation.c.geographic_level,
-                   observation.c.area_code, observation.c.breakdown, observation.c.indicator,
-                   observation.c.value, observation.c.status).where(
-        wanted, observation.c.geographic_level.in_(levels))
+    wanted = or_(SERIES.indicator.in_([i for i in SOURCE_INDICATORS if i != "number"]),
+                 and_(SERIES.indicator == "number",
+                      or_(SERIES.dataset.like("%31_march%"), SERIES.dataset.like("%cla_number%"))))
+    query = select(*OBSERVATION_COLUMNS).select_from(OBSERVATIONS).where(
+        wanted, SERIES.geographic_level.in_(levels))
     if la_codes is not None:
         related = changes[changes["successor_code"].isin(la_codes)
                           | changes["predecessor_code"].isin(la_codes)]

@@ -47,24 +47,37 @@ statistical_neighbour = Table(
     Column("neighbour_code", String(9), nullable=False),
 )
 
+observation_series = Table(
+    "observation_series",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("dataset", String(120), nullable=False),
+    Column("indicator", String(120), nullable=False),
+    Column("geographic_level", String(32), nullable=False),
+    Column("breakdown", Text, nullable=False),
+    Index("uq_observation_series", "indicator", "dataset", "geographic_level", "breakdown",
+          unique=True),
+    Index("ix_observation_series_dataset", "dataset"),
+)
+"""What a run of published figures shares: the file (dataset), indicator column, geographic
+level and breakdown (the file's filters, `a=x|b=y`). Led by the indicator, which every engine
+query selects on. Ids are given by the loader, new series above every id in use."""
+
 observation = Table(
     "observation",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dataset", String(120), nullable=False),
+    Column("series_id", Integer, nullable=False),
+    Column("area_code", String(9), nullable=False),
     Column("year", Integer, nullable=False),
     Column("time_period", String(16), nullable=False),
-    Column("geographic_level", String(32), nullable=False),
-    Column("area_code", String(9), nullable=False),
-    Column("breakdown", Text, nullable=False),
-    Column("indicator", String(120), nullable=False),
     Column("value", Float, nullable=True),
     Column("status", String(8), nullable=True),
-    Index("uq_observation", "indicator", "area_code", "year", "dataset", "geographic_level",
-          "breakdown", unique=True),
+    Index("uq_observation", "series_id", "area_code", "year", unique=True),
 )
-"""One published figure. The unique index leads with the indicator, which every engine query
-selects on; a bulk load drops and rebuilds it (much faster than maintaining it row by row)."""
+"""One published figure of a series: narrow, so a million of them write and index quickly; a
+bulk load drops and rebuilds the index (faster than keeping it in order row by row). No foreign
+key to the series: the loader writes both in one transaction, and a key would make deleting a
+dataset's series search the rows while the index is dropped."""
 
 data_load = Table(
     "data_load",

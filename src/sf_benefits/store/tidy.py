@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 TOTAL_VALUES = re.compile(r"^(total|all( .*)?|england)$", re.IGNORECASE)
@@ -34,3 +35,14 @@ def continuous_series(values: pd.DataFrame, changes: pd.DataFrame,
     keys = [c for c in out.columns if c not in {"value", "status", "_relabelled"}]
     out = out.sort_values("_relabelled", kind="stable").drop_duplicates(keys, keep="first")
     return out.sort_index().drop(columns="_relabelled")
+
+
+def row_groups(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group among the distinct combinations of `columns`, and each group's first row
+    (positions), found from codes rather than by hashing tuples of labels."""
+    code = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        part, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        code = pd.factorize(code * len(uniques) + part)[0]
+    _, first, group = np.unique(code, return_index=True, return_inverse=True)
+    return group, first
