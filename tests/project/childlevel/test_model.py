@@ -19,7 +19,13 @@ from sf_benefits.project.childlevel import (
     build_histories,
     population_at,
 )
-from sf_benefits.project.childlevel.model import POOLING_YEARS, entry_drift, exit_drift
+from sf_benefits.project.childlevel.ages import CARE_ENDS_AT_YEARS, MONTHS_IN_CARE_AGE
+from sf_benefits.project.childlevel.model import (
+    POOLING_YEARS,
+    FittedRates,
+    entry_drift,
+    exit_drift,
+)
 from sf_benefits.project.demand import CareHistory, DemandDraws
 from sf_benefits.project.scenario import apply_scenario, ramp_fraction
 
@@ -256,3 +262,26 @@ def test_constant_planted_rates_give_little_drift_or_misfit(fitted: ChildLevelMo
     spreads = [rates.entry_drift, rates.exit_drift, rates.move_drift, rates.entry_mix_drift,
                rates.mix_misfit]
     assert all(0.0 <= spread < 0.08 for spread in spreads), spreads
+
+
+@pytest.mark.parametrize("steps_per_year", [4, 12])
+def test_moves_that_begin_at_an_age_start_on_the_birthday(steps_per_year: int) -> None:
+    """Children aged 15 to 16 (spread evenly over the year of age) move into placement 1 at a
+    planted rate of one a year from their 16th birthday only: a year later the share moved is
+    1 - E[e^-(age - 15)] = e^-1, whatever the step, because a slot's children crossing into a band mid-step
+    take both bands' rates for half a step each."""
+    placements = ("fostering", "supported")
+    model = ChildLevelModel(placements=placements, steps_per_year=steps_per_year)
+    bands, stages, k = len(AGE_BANDS), 3, len(placements)
+    exposure = np.full((bands, stages, k), 1e6)
+    events = np.zeros((bands, stages, k, k + 1))
+    events[AGE_BANDS.index("16_to_17"), :, 0, 1] = 1e6
+    day = pd.Timestamp("2023-03-31")
+    model.rates_ = FittedRates(day - pd.DateOffset(years=1), day, placements, events, exposure,
+                               np.zeros((MONTHS_IN_CARE_AGE, k)), 1.0, 1.0, 0.0)
+    initial = np.zeros((CARE_ENDS_AT_YEARS * steps_per_year, steps_per_year + 1, k))
+    initial[15 * steps_per_year:16 * steps_per_year, -1, 0] = 1000.0 / steps_per_year
+    model._initial = initial
+    path = model.central_path(1)
+    moved = path[(path["date"] == path["date"].max()) & (path["placement"] == "supported")]
+    assert moved["expected"].sum() / 1000.0 == pytest.approx(np.exp(-1.0), rel=0.01)

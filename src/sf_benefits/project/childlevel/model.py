@@ -11,7 +11,8 @@ trend; moves need more exposure: both windows chosen by the backtest in
 benchmarks/ssda903_vs_cs_demand_model.py), spread over months of age and first placements as in
 the whole window. The projection ages children step by step (quarterly by default, ages and the
 first year in care tracked to the same step), moves them with competing-risk probabilities
-chained over short sub-steps, takes every child out of care on their 18th birthday and adds
+chained over short sub-steps (children who reach the next age band, or 18, within a step take
+half a step at each band's rates), takes every child out of care on their 18th birthday and adds
 entries.
 
 Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate and of the entry
@@ -310,6 +311,25 @@ def cell_drifts(arrays: CareArrays, collection_years: Sequence[int], until: pd.T
             _spread_beyond_chance(np.asarray(entries), np.ones((len(entries), len(entries[0])))))
 
 
+def band_crossing_groups(band_starts: npt.NDArray[np.intp], slots: int
+                         ) -> list[tuple[int, int, int]]:
+    """Age slots moved together in a step, as (rates, first slot, end slot): rates b < B (the
+    number of bands) are age band b's, B + b the mean of band b's hazards and the next band's
+    (none after the last: care ends at 18). The last slot of a band holds children who cross
+    into the next band half-way through the step on average, so it takes the mean of both (with
+    its own band's rates alone, moves that begin at an age, such as into semi-independent
+    living at 16, would start half a step late, and children would move for a whole step after
+    leaving care at 18)."""
+    n_bands = len(band_starts)
+    groups = []
+    for band, (first, end) in enumerate(zip(band_starts, [*band_starts[1:], slots],
+                                            strict=True)):
+        if end - 1 > first:
+            groups.append((band, int(first), int(end) - 1))
+        groups.append((n_bands + band, int(end) - 1, int(end)))
+    return groups
+
+
 def time_in_care_band(years: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Index into TIME_IN_CARE_BANDS for each time since the period of care began (years)."""
     lower = np.asarray(TIME_IN_CARE_LOWER_YEARS, dtype=float)
@@ -571,7 +591,7 @@ class ChildLevelModel:
         slots = spy * CARE_ENDS_AT_YEARS
         slot_band = age_band_index(np.arange(slots) / spy)
         band_starts = np.flatnonzero(np.r_[True, slot_band[1:] != slot_band[:-1]])
-        band_slots = list(zip(band_starts, [*band_starts[1:], slots], strict=True))
+        move_groups = band_crossing_groups(band_starts, slots)
         slot_stage = time_in_care_band(np.arange(spy + 1) / spy)
         uncertain = stochastic and self.rate_uncertainty
         hazards, entries_per_year = self._draw_parameters(rng, n_draws, uncertain)
@@ -606,13 +626,17 @@ class ChildLevelModel:
                 factor = 1.0 + (hazard_factor - 1.0) * effect
                 drifted = hazards * factor * move_level[:, t // spy, :, None]
                 drifted[..., k] *= exit_level[:, t // spy, None, None, None]
-                step = self._step_probabilities(drifted)[:, :, slot_stage]
+                crossing = np.concatenate([drifted[:, 1:], np.zeros_like(drifted[:, :1])],
+                                          axis=1)
+                crossing = (drifted + crossing) / 2
+                step = self._step_probabilities(np.concatenate([drifted, crossing], axis=1))[
+                    :, :, slot_stage]
                 arriving = (base_entries * (1.0 + (entry_factor - 1.0) * effect)[slot_band][
                     None, :, None] * level[:, t // spy, None, None] * mix_level[:, t // spy]) / 2
                 last_effect, last_year = effect, t // spy
             pop[:, :, 0, 1] += arriving
-            for band, (first, last) in enumerate(band_slots):
-                np.matmul(pop[:, first:last], step[:, band, None], out=moved[:, first:last])
+            for rates_of, first, last in move_groups:
+                np.matmul(pop[:, first:last], step[:, rates_of, None], out=moved[:, first:last])
             ceases[:, t] = (moved[..., k].sum(axis=(1, 2, 3))
                             + moved[:, -1, :, :, :k].sum(axis=(1, 2, 3)))
             pop[:] = 0.0
