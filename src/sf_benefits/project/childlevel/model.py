@@ -1,30 +1,31 @@
 """Multi-state model of children in care, fitted to an LA's own SSDA903 episodes.
 
-States are placement categories and time since the period of care began (first three months,
-rest of the first year, a year or more: children move and leave most in their first weeks and
-months in care, so one rate for all would send too many long-stayers out and too few newcomers);
-out of care is absorbing. Transition hazards by age band and time in care are occurrence/exposure
-rates (moves per child-year) over a reference window, each pooled towards its age band's rate
-over all times in care with the weight of `POOLING_YEARS` child-years (so sparse cells of a small
-LA borrow strength). Entries per year are the number in the last year of the window (entries
-trend; moves need more exposure: both windows chosen by the backtest in
-benchmarks/ssda903_vs_cs_demand_model.py), spread over months of age and first placements as in
-the whole window. The projection ages children step by step (quarterly by default, ages and the
-first year in care tracked to the same step), moves them with competing-risk probabilities
-chained over short sub-steps (children who reach the next age band, or 18, within a step take
-half a step at each band's rates), takes every child out of care on their 18th birthday and adds
-entries.
+States are placement categories and time since the period of care began (first three months, rest
+of the first year, a year or more: children move and leave most in their first weeks and months in
+care, so one rate for all would send too many long-stayers out and too few newcomers); out of care
+is absorbing. Transition hazards by age band and time in care are occurrence/exposure rates (moves
+per child-year) over a reference window, each pooled towards its age band's rate over all times in
+care with a weight in child-years chosen by the likelihood of the returns' counts (empirical Bayes:
+near full pooling when they show no difference by time in care, a few child-years when they do, so
+sparse cells of a small LA borrow strength). Entries per year are the number in the last year of
+the window (entries trend; moves need more exposure: both windows chosen by the backtest in
+benchmarks/ssda903_vs_cs_demand_model.py), spread over months of age and first placements as in the
+whole window. The projection ages children step by step (quarterly by default, ages and the first
+year in care tracked to the same step), moves them with competing-risk probabilities chained over
+short sub-steps (children who reach the next age band, or 18, within a step take half a step at
+each band's rates), takes every child out of care on their 18th birthday and adds entries.
 
-Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate and of the entry
-level per draw); random walks from year to year, as wide as the returns' own year-on-year changes
-beyond chance, of the entry level and the rate of leaving care (`entry_drift`, `exit_drift`), and
-of each move's rate and each age band's entries by first placement beyond the change they share
-(`move_drift`, `entry_mix_drift`); the model's own misfit of the mix by age band and placement,
-measured by rerunning it a year earlier on the same returns (`mix_misfit`); and chance: each
-draw's expected path is exact for its rates, and the children in care on a date are drawn around
-it (a multinomial over cells for the children already in care at the jump-off, who each are in
-one cell or out of care; Poisson for later entrants, a thinned Poisson process). Everything is
-vectorised over draws, ages, times in care and placements.
+Uncertainty combines rate uncertainty (a Gamma posterior draw of every age band's pooled rate, of
+every rate by time in care around it, and of the entry level per draw); random walks from year to
+year, as wide as the returns' own year-on-year changes beyond chance, of the entry level and the
+rate of leaving care (`entry_drift`, `exit_drift`), and of each move's rate and each age band's
+entries by first placement beyond the change they share (`move_drift`, `entry_mix_drift`); the
+model's own misfit of the mix by age band and placement, measured by rerunning it a year earlier on
+the same returns (`mix_misfit`); and chance: each draw's expected path is exact for its rates, and
+the children in care on a date are drawn around it (a multinomial over cells for the children
+already in care at the jump-off, who each are in one cell or out of care; Poisson for later
+entrants, a thinned Poisson process). Everything is vectorised over draws, ages, times in care and
+placements.
 
 The interface follows the project's models: the constructor stores settings, `fit` returns self,
 `predict(horizon, level)` gives a tidy frame of mean and intervals, `sample(horizon, n_draws,
@@ -33,6 +34,7 @@ seed)` gives DemandDraws that the LA-level scenario and money engine consumes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -71,7 +73,10 @@ SUBSTEP_HALVINGS = 4
 """Moves are worked out over 1/16 of a step (under a week for quarterly steps) and chained."""
 POOLING_YEARS = 1.0
 """Prior weight (child-years) pulling each rate by time in care towards its age band's rate over
-all times in care: negligible where a cell has years of exposure, decisive where it has days."""
+all times in care, when it is not estimated: negligible where a cell has years of exposure,
+decisive where it has days."""
+POOLING_YEARS_CHOICES: tuple[float, ...] = tuple(2.0 ** np.arange(-2, 17))
+"""Prior weights tried by `pooling_weight` (a quarter of a child-year to all but full pooling)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,8 @@ class FittedRates:
     """The same for each move's rate by age band, beyond the change all moves share."""
     entry_mix_drift: float = 0.0
     """The same for entries by age band and first placement, beyond the change all share."""
+    pooling_years: float = POOLING_YEARS
+    """Prior weight (child-years) of the age band's pooled rate in each rate by time in care."""
     mix_misfit: float = 0.0
     """Spread (sd of the log) beyond chance of children in care by age band and placement
     around the model's expectation one year ahead, relative to the total, when the model is run
@@ -154,9 +161,9 @@ class FittedRates:
     @property
     def posterior(self) -> tuple[FloatArray, FloatArray]:
         """Gamma posterior (shape, rate) of every hazard, (bands, times in care, from, to/exit):
-        events and exposure plus `POOLING_YEARS` child-years at the age band's pooled rate."""
-        shape = self.events + POOLING_YEARS * self.pooled_hazards[:, None]
-        rate = np.broadcast_to(self.exposure_years[..., None] + POOLING_YEARS, shape.shape)
+        events and exposure plus `pooling_years` child-years at the age band's pooled rate."""
+        shape = self.events + self.pooling_years * self.pooled_hazards[:, None]
+        rate = np.broadcast_to(self.exposure_years[..., None] + self.pooling_years, shape.shape)
         return shape, rate
 
     @property
@@ -264,6 +271,30 @@ def count_entries(arrays: CareArrays, start: np.datetime64, end: np.datetime64) 
     entries = np.zeros((MONTHS_IN_CARE_AGE, arrays.placements))
     np.add.at(entries, (arrays.entry_month[entering], arrays.entry_place[entering]), 1.0)
     return entries
+
+
+def pooling_weight(events: FloatArray, exposure_years: FloatArray,
+                   choices: Sequence[float] = POOLING_YEARS_CHOICES) -> float:
+    """The prior weight (child-years) of each age band's pooled rate in its rates by time in care
+    that makes the counts most likely (empirical Bayes: each count is negative binomial, Poisson
+    with a Gamma(w x pooled rate, w) rate): large when the returns show no difference by time in
+    care, small when they show one. `events` (bands, times in care, K, K+1), `exposure_years`
+    (bands, times in care, K)."""
+    pooled_exposure = exposure_years.sum(axis=1)[:, None, :, None]
+    pooled = events.sum(axis=1)[:, None] / np.where(pooled_exposure > 0, pooled_exposure, 1.0)
+    exposure = np.broadcast_to(exposure_years[..., None], events.shape)
+    used = (pooled > 0) & (exposure > 0) & np.broadcast_to(pooled_exposure > 0, events.shape)
+    n, x, rate = events[used], exposure[used], np.broadcast_to(pooled, events.shape)[used]
+    log_gamma = np.frompyfunc(math.lgamma, 1, 1)
+
+    def log_likelihood(w: float) -> float:
+        a = w * rate
+        return float(np.sum(log_gamma(n + a).astype(float) - log_gamma(a).astype(float)
+                            + a * np.log(w) - (n + a) * np.log(w + x) + n * np.log(x)))
+
+    if not n.size:
+        return POOLING_YEARS
+    return max(choices, key=log_likelihood)
 
 
 def _spread_beyond_chance(counts: FloatArray, exposure: FloatArray, least: float = 5.0,
@@ -474,7 +505,8 @@ class ChildLevelModel:
             return float((w1 - since) / np.timedelta64(1, "D")) / DAYS_PER_YEAR
 
         rates = FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
-                            exposure, entries, years(w0), years(e0), recent)
+                            exposure, entries, years(w0), years(e0), recent,
+                            pooling_years=pooling_weight(events, exposure))
         if histories is None:
             return rates
         move, mix = cell_drifts(arrays, histories.collection_years, end)
@@ -541,14 +573,22 @@ class ChildLevelModel:
     def _draw_parameters(self, rng: np.random.Generator, n_draws: int, uncertain: bool
                          ) -> tuple[FloatArray, FloatArray]:
         """Hazards (draws, bands, times in care, K, K+1) and entries per year (draws, months of
-        age, K) for each draw: posterior draws when `uncertain` (Gamma for each hazard and the
-        entry level, Dirichlet for the entries' mix), else the posterior means."""
+        age, K) for each draw: posterior draws when `uncertain`, else the posterior means. Each
+        draw takes every age band's pooled rate from its Gamma posterior, then each rate by time
+        in care from Gamma(events + w x that pooled rate, exposure + w) (so with heavy pooling the
+        rates share their pooled rate's uncertainty rather than lose it); the entry level is
+        Gamma and the entries' mix Dirichlet."""
         rates = self.rates
         shape, rate = rates.posterior
         shapes = np.broadcast_to(shape, (n_draws, *shape.shape))
         if not uncertain:
             return ((shapes / rate).copy(),
                     np.broadcast_to(rates.entries_per_year, (n_draws, *rates.entries.shape)))
+        pooled_events = rates.events.sum(axis=1)
+        pooled = np.broadcast_to(pooled_events, (n_draws, *pooled_events.shape))
+        pooled = np.where(pooled > 0, rng.gamma(np.where(pooled > 0, pooled, 1.0)), 0.0) / (
+            np.maximum(rates.exposure_years.sum(axis=1), 1e-12)[..., None])
+        shapes = rates.events + rates.pooling_years * pooled[:, :, None]
         hazards = np.where(shapes > 0, rng.gamma(np.where(shapes > 0, shapes, 1.0)), 0.0) / rate
         counts = np.broadcast_to(rates.entries, (n_draws, *rates.entries.shape))
         mix = np.where(counts > 0, rng.gamma(np.where(counts > 0, counts, 1.0)), 0.0)
