@@ -304,3 +304,19 @@ def test_pooling_weight_follows_the_evidence_for_rates_by_time_in_care(
     hazards = rng.uniform(0.05, 0.5, (5, 1, 4, 5)) * by_stage
     events = rng.poisson(hazards * exposure[..., None]).astype(float)
     assert pooling_weight(events, exposure) <= exposure.min() / 4
+
+
+def test_each_draw_is_one_path_where_children_in_care_change_by_starts_less_ceases(
+        fitted: ChildLevelModel) -> None:
+    """In every draw the children in care at each 31 March are the year before's plus starts
+    less ceases (whole children), so the money engine's stock and flows agree; on average the
+    drawn flows are the expected ones."""
+    draws = fitted.sample(horizon=3, n_draws=400, seed=5)
+    opening = fitted.opening_stock().sum()
+    stock = np.c_[np.full(400, opening), draws.cla.sum(axis=2)]
+    assert np.diff(stock, axis=1) == pytest.approx(draws.starts - draws.ceases, abs=1e-6)
+    assert (draws.ceases >= 0).all() and (draws.starts == np.round(draws.starts)).all()
+    expected = fitted._simulate(3, 1, 5, None, stochastic=False)
+    for drawn, central in ((draws.starts, expected.starts), (draws.ceases, expected.ceases)):
+        yearly = central[0].reshape(3, -1).sum(axis=1)
+        assert drawn.mean(axis=0) == pytest.approx(yearly, rel=0.05)

@@ -22,9 +22,10 @@ rate of leaving care (`entry_drift`, `exit_drift`), and of each move's rate and 
 entries by first placement beyond the change they share (`move_drift`, `entry_mix_drift`); the
 model's own misfit of the mix by age band and placement, measured by rerunning it a year earlier on
 the same returns (`mix_misfit`); and chance: each draw's expected path is exact for its rates, and
-the children in care on a date are drawn around it (a multinomial over cells for the children
-already in care at the jump-off, who each are in one cell or out of care; Poisson for later
-entrants, a thinned Poisson process). Everything is vectorised over draws, ages, times in care and
+one path of whole children is drawn around it (Poisson starts; each step's ceases binomial among
+the children in care, so children in care change by starts less ceases; on each date spread over
+cells as expected, which makes the jump-off's children each in one cell or out of care and later
+entrants in a cell Poisson). Everything is vectorised over draws, ages, times in care and
 placements.
 
 The interface follows the project's models: the constructor stores settings, `fit` returns self,
@@ -186,7 +187,7 @@ class _Paths:
     dates: pd.DatetimeIndex
     stock: FloatArray  # (draws, steps + 1, bands, placements)
     starts: FloatArray  # (draws, steps)
-    ceases: FloatArray  # (draws, steps)
+    ceases: FloatArray  # (draws, steps); per draw, stock totals change by starts less ceases
 
 
 @dataclass(frozen=True)
@@ -647,7 +648,7 @@ class ChildLevelModel:
         pop[:, :, :, 0] = self._initial
         expected = np.zeros((n_draws, steps + 1, 2, len(AGE_BANDS), k))
         starts = np.zeros((n_draws, steps))
-        ceases = np.zeros((n_draws, steps))
+        ceases = np.zeros((n_draws, steps, 2))
         base_entries = entries_per_year.reshape(n_draws, slots, -1, k).sum(axis=2) / spy
         rates = self.rates
         level, exit_level = (self._random_walk(rng, drift if uncertain else 0.0, n_draws, horizon)
@@ -677,8 +678,8 @@ class ChildLevelModel:
             pop[:, :, 0, 1] += arriving
             for rates_of, first, last in move_groups:
                 np.matmul(pop[:, first:last], step[:, rates_of, None], out=moved[:, first:last])
-            ceases[:, t] = (moved[..., k].sum(axis=(1, 2, 3))
-                            + moved[:, -1, :, :, :k].sum(axis=(1, 2, 3)))
+            ceases[:, t] = (moved[..., k].sum(axis=(1, 2))
+                            + moved[:, -1, :, :, :k].sum(axis=(1, 3)))
             pop[:] = 0.0
             pop[:, 1:, 1:] = moved[:, :-1, :-1, :, :k]
             pop[:, 1:, -1] += moved[:, :-1, -1, :, :k]
@@ -687,29 +688,50 @@ class ChildLevelModel:
         expected[:, steps] = np.add.reduceat(pop.sum(axis=2), band_starts, axis=1).swapaxes(1, 2)
         stock = expected.sum(axis=2)
         if stochastic:
-            stock[:, 1:] = self._chance(rng, expected[:, 1:], self._initial.sum())
+            stock[:, 1:], starts, ceases = self._chance(rng, expected, starts, ceases)
             if uncertain and rates.mix_misfit > 0:
                 stock[:, 1:] = self._mix_noise(rng, stock[:, 1:], rates.mix_misfit,
                                                np.arange(1, steps + 1) / spy)
-            starts, ceases = rng.poisson(starts).astype(float), rng.poisson(ceases).astype(float)
+        else:
+            ceases = ceases.sum(axis=2)
         jump_off = self.rates.reference_end
         dates = pd.DatetimeIndex([jump_off + pd.DateOffset(months=12 // spy * i)
                                   for i in range(steps + 1)])
         return _Paths(dates, stock, starts, ceases)
 
     @staticmethod
-    def _chance(rng: np.random.Generator, expected: FloatArray, opening: float) -> FloatArray:
-        """Children in care drawn around each draw's expected numbers (draws, dates, cohort,
-        bands, K): the children in care at the jump-off are each in one cell or out of care
-        (a multinomial over cells), later entrants in a cell are Poisson (a thinned Poisson
-        process). Returns (draws, dates, bands, K)."""
-        stayers = expected[:, :, 0]
-        shares = stayers.reshape(*stayers.shape[:2], -1) / max(opening, 1.0)
-        gone = np.clip(1.0 - shares.sum(axis=2, keepdims=True), 0.0, 1.0)
-        shares = np.concatenate([shares, gone], axis=2)
-        shares /= shares.sum(axis=2, keepdims=True)
-        drawn = rng.multinomial(int(round(opening)), shares)[:, :, :-1].reshape(stayers.shape)
-        return np.asarray(drawn + rng.poisson(expected[:, :, 1]), dtype=float)
+    def _chance(rng: np.random.Generator, expected: FloatArray, starts: FloatArray,
+                ceases: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """One path of whole children around each draw's expected numbers (draws, dates, cohort,
+        bands, K), expected starts (draws, steps) and ceases (draws, steps, cohort): starts are
+        Poisson, and each step every child in care or entering leaves with the step's expected
+        share of their cohort leaving (binomial), so children in care on each date are the last
+        date's plus starts less ceases. On each date a cohort's children are spread over cells
+        as expected (multinomial): the jump-off's children are each in one cell or out of care,
+        later entrants in a cell Poisson (a thinned Poisson process), as the numbers expected
+        imply. Returns children in care (draws, dates after the jump-off, bands, K), starts and
+        ceases (draws, steps)."""
+        totals = expected.sum(axis=(3, 4))
+        n_draws, n_steps = starts.shape
+        held = np.zeros((n_draws, n_steps + 1, 2))
+        held[:, 0] = np.rint(totals[:, 0])
+        drawn_starts = rng.poisson(starts).astype(float)
+        drawn_ceases = np.zeros_like(ceases)
+        for t in range(n_steps):
+            arriving = np.stack([np.zeros(n_draws), drawn_starts[:, t]], axis=1)
+            exposed = totals[:, t] + np.stack([np.zeros(n_draws), starts[:, t]], axis=1)
+            leaving = np.clip(np.divide(ceases[:, t], exposed, out=np.zeros_like(exposed),
+                                        where=exposed > 0), 0.0, 1.0)
+            drawn_ceases[:, t] = rng.binomial((held[:, t] + arriving).astype(np.int64), leaving)
+            held[:, t + 1] = held[:, t] + arriving - drawn_ceases[:, t]
+        later = expected[:, 1:]
+        cells = later.reshape(*later.shape[:3], -1)
+        shares = np.divide(cells, totals[:, 1:, :, None], out=np.zeros_like(cells),
+                           where=totals[:, 1:, :, None] > 0)
+        shares[..., 0] += 1.0 - shares.sum(axis=3)
+        drawn = rng.multinomial(held[:, 1:].astype(np.int64), np.clip(shares, 0.0, 1.0))
+        return (drawn.sum(axis=2).reshape(*later.shape[:2], *later.shape[3:]).astype(float),
+                drawn_starts, drawn_ceases.sum(axis=2))
 
     @staticmethod
     def _mix_noise(rng: np.random.Generator, stock: FloatArray, misfit: float,
