@@ -18,6 +18,7 @@ virtual environment (created on first use under the data directory) and run in a
 Usage:
     .venv/bin/python benchmarks/ssda903_vs_cs_demand_model.py            # s1, s10, s100
     .venv/bin/python benchmarks/ssda903_vs_cs_demand_model.py --scales s1 --data DIR
+    .venv/bin/python benchmarks/ssda903_vs_cs_demand_model.py --no-speed   # the backtest only
 """
 
 from __future__ import annotations
