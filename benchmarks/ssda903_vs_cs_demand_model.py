@@ -18,6 +18,7 @@ virtual environment (created on first use under the data directory) and run in a
 Usage:
     .venv/bin/python benchmarks/ssda903_vs_cs_demand_model.py            # s1, s10, s100
     .venv/bin/python benchmarks/ssda903_vs_cs_demand_model.py --scales s1 --data DIR
+    .venv/bin/python benchmarks/ssda903_vs_cs_demand_model.py --no-speed   # the backtest only
 """
 
 from __future__ import annotations
@@ -269,6 +270,7 @@ def main() -> None:
     parser.add_argument("--scales", nargs="+", default=["s1", "s10", "s100"])
     parser.add_argument("--draws", type=int, default=200)
     parser.add_argument("--no-accuracy", action="store_true", help="time the user path only")
+    parser.add_argument("--no-speed", action="store_true", help="backtest accuracy only")
     parser.add_argument("--venv", type=Path, default=config.data_dir() / "cs-demand-model-0.5.1")
     parser.add_argument("--json", type=Path, default=None, help="also write results as JSON")
     parser.add_argument("--sf", default=str(Path(sys.executable).with_name("sf-benefits")),
@@ -282,12 +284,14 @@ def main() -> None:
         for scale in args.scales:
             source = args.data / scale
             print(f"running {scale} ...", flush=True)
-            speed[scale] = user_path(source, cs, Path(scratch) / f"store-{scale}", args.sf)
+            if not args.no_speed:
+                speed[scale] = user_path(source, cs, Path(scratch) / f"store-{scale}", args.sf)
             if not args.no_accuracy:
                 work = Path(scratch) / f"work-{scale}"
                 work.mkdir()
                 accuracy[scale] = backtest(source, work, cs, args.draws)
-    print_speed(speed)
+    if speed:
+        print_speed(speed)
     if accuracy:
         print_accuracy(accuracy)
     if args.json:

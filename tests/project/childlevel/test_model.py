@@ -19,7 +19,13 @@ from sf_benefits.project.childlevel import (
     build_histories,
     population_at,
 )
-from sf_benefits.project.childlevel.model import POOLING_YEARS, entry_drift, exit_drift
+from sf_benefits.project.childlevel.ages import CARE_ENDS_AT_YEARS, MONTHS_IN_CARE_AGE
+from sf_benefits.project.childlevel.model import (
+    FittedRates,
+    entry_drift,
+    exit_drift,
+    pooling_weight,
+)
 from sf_benefits.project.demand import CareHistory, DemandDraws
 from sf_benefits.project.scenario import apply_scenario, ramp_fraction
 
@@ -184,22 +190,26 @@ def test_unfitted_model_and_bad_windows(planted_data: Ssda903Data) -> None:
 
 
 def test_rate_draws_follow_the_gamma_posterior(fitted: ChildLevelModel) -> None:
-    """Each hazard is drawn from Gamma(events + w x pooled rate, exposure + w) with w =
-    POOLING_YEARS child-years at the age band's rate over all times in care; the number of
-    entries per year from Gamma(entries in the last year) / that year, spread over ages and first
-    placements by a Dirichlet draw of the window's mix. A move never seen in an age band is
-    zero."""
+    """Each draw takes the age band's pooled rate from Gamma(events, exposure) over all times in
+    care, then each hazard by time in care from Gamma(events + w x that rate, exposure + w), with
+    w the fitted pooling weight; the number of entries per year from Gamma(entries in the last
+    year) / that year, spread over ages and first placements by a Dirichlet draw of the window's
+    mix. A move never seen in an age band is zero."""
     rates = fitted.rates
     hazards, entries = fitted._draw_parameters(np.random.default_rng(3), 20_000, uncertain=True)
+    w = rates.pooling_years
     pooled = rates.pooled_hazards[:, None]
-    shape = rates.events + POOLING_YEARS * pooled
-    rate = rates.exposure_years[..., None] + POOLING_YEARS
-    rate = np.broadcast_to(rate, shape.shape)
+    shape = rates.events + w * pooled
+    rate = np.broadcast_to(rates.exposure_years[..., None] + w, shape.shape)
+    pooled_events = np.broadcast_to(rates.events.sum(axis=1)[:, None], shape.shape)
+    pooled_exposure = np.broadcast_to(
+        np.maximum(rates.exposure_years.sum(axis=1), 1e-12)[:, None, :, None], shape.shape)
+    variance = (shape + (w / pooled_exposure) ** 2 * pooled_events) / rate ** 2
     cells = rates.events >= 20
     assert cells.sum() >= 10
     drawn = hazards[:, cells]
     assert drawn.mean(axis=0) == pytest.approx(shape[cells] / rate[cells], rel=0.01)
-    assert drawn.std(axis=0) == pytest.approx(np.sqrt(shape[cells]) / rate[cells], rel=0.03)
+    assert drawn.std(axis=0) == pytest.approx(np.sqrt(variance[cells]), rel=0.03)
     sparse = (rates.events[:, 0] == 0) & (pooled[:, 0] > 0)
     assert sparse.any()
     borrowed = hazards[:, :, 0][:, sparse].mean(axis=0)
@@ -256,3 +266,57 @@ def test_constant_planted_rates_give_little_drift_or_misfit(fitted: ChildLevelMo
     spreads = [rates.entry_drift, rates.exit_drift, rates.move_drift, rates.entry_mix_drift,
                rates.mix_misfit]
     assert all(0.0 <= spread < 0.08 for spread in spreads), spreads
+
+
+@pytest.mark.parametrize("steps_per_year", [4, 12])
+def test_moves_that_begin_at_an_age_start_on_the_birthday(steps_per_year: int) -> None:
+    """Children aged 15 to 16 (spread evenly over the year of age) move into placement 1 at a
+    planted rate of one a year from their 16th birthday only: a year later the share moved is
+    1 - E[e^-(age - 15)] = e^-1, whatever the step, because a slot's children crossing into a band mid-step
+    take both bands' rates for half a step each."""
+    placements = ("fostering", "supported")
+    model = ChildLevelModel(placements=placements, steps_per_year=steps_per_year)
+    bands, stages, k = len(AGE_BANDS), 3, len(placements)
+    exposure = np.full((bands, stages, k), 1e6)
+    events = np.zeros((bands, stages, k, k + 1))
+    events[AGE_BANDS.index("16_to_17"), :, 0, 1] = 1e6
+    day = pd.Timestamp("2023-03-31")
+    model.rates_ = FittedRates(day - pd.DateOffset(years=1), day, placements, events, exposure,
+                               np.zeros((MONTHS_IN_CARE_AGE, k)), 1.0, 1.0, 0.0)
+    initial = np.zeros((CARE_ENDS_AT_YEARS * steps_per_year, steps_per_year + 1, k))
+    initial[15 * steps_per_year:16 * steps_per_year, -1, 0] = 1000.0 / steps_per_year
+    model._initial = initial
+    path = model.central_path(1)
+    moved = path[(path["date"] == path["date"].max()) & (path["placement"] == "supported")]
+    assert moved["expected"].sum() / 1000.0 == pytest.approx(np.exp(-1.0), rel=0.01)
+
+
+def test_pooling_weight_follows_the_evidence_for_rates_by_time_in_care(
+        fitted: ChildLevelModel) -> None:
+    """The planted hazards do not depend on time in care, so the returns' likeliest pooling
+    weight is (nearly) full pooling; counts planted with rates three times higher in the first
+    three months than after a year, over years of exposure, keep (mostly) their own rates: the
+    weight is a small share of each cell's exposure."""
+    assert fitted.rates.pooling_years >= 1_000
+    rng = np.random.default_rng(11)
+    exposure = np.broadcast_to(np.array([40.0, 120.0, 400.0])[None, :, None], (5, 3, 4)).copy()
+    by_stage = np.array([3.0, 2.0, 1.0])[None, :, None, None]
+    hazards = rng.uniform(0.05, 0.5, (5, 1, 4, 5)) * by_stage
+    events = rng.poisson(hazards * exposure[..., None]).astype(float)
+    assert pooling_weight(events, exposure) <= exposure.min() / 4
+
+
+def test_each_draw_is_one_path_where_children_in_care_change_by_starts_less_ceases(
+        fitted: ChildLevelModel) -> None:
+    """In every draw the children in care at each 31 March are the year before's plus starts
+    less ceases (whole children), so the money engine's stock and flows agree; on average the
+    drawn flows are the expected ones."""
+    draws = fitted.sample(horizon=3, n_draws=400, seed=5)
+    opening = fitted.opening_stock().sum()
+    stock = np.c_[np.full(400, opening), draws.cla.sum(axis=2)]
+    assert np.diff(stock, axis=1) == pytest.approx(draws.starts - draws.ceases, abs=1e-6)
+    assert (draws.ceases >= 0).all() and (draws.starts == np.round(draws.starts)).all()
+    expected = fitted._simulate(3, 1, 5, None, stochastic=False)
+    for drawn, central in ((draws.starts, expected.starts), (draws.ceases, expected.ceases)):
+        yearly = central[0].reshape(3, -1).sum(axis=1)
+        assert drawn.mean(axis=0) == pytest.approx(yearly, rel=0.05)

@@ -1,29 +1,32 @@
 """Multi-state model of children in care, fitted to an LA's own SSDA903 episodes.
 
-States are placement categories and time since the period of care began (first three months,
-rest of the first year, a year or more: children move and leave most in their first weeks and
-months in care, so one rate for all would send too many long-stayers out and too few newcomers);
-out of care is absorbing. Transition hazards by age band and time in care are occurrence/exposure
-rates (moves per child-year) over a reference window, each pooled towards its age band's rate
-over all times in care with the weight of `POOLING_YEARS` child-years (so sparse cells of a small
-LA borrow strength). Entries per year are the number in the last year of the window (entries
-trend; moves need more exposure: both windows chosen by the backtest in
-benchmarks/ssda903_vs_cs_demand_model.py), spread over months of age and first placements as in
-the whole window. The projection ages children step by step (quarterly by default, ages and the
-first year in care tracked to the same step), moves them with competing-risk probabilities
-chained over short sub-steps, takes every child out of care on their 18th birthday and adds
-entries.
+States are placement categories and time since the period of care began (first three months, rest
+of the first year, a year or more: children move and leave most in their first weeks and months in
+care, so one rate for all would send too many long-stayers out and too few newcomers); out of care
+is absorbing. Transition hazards by age band and time in care are occurrence/exposure rates (moves
+per child-year) over a reference window, each pooled towards its age band's rate over all times in
+care with a weight in child-years chosen by the likelihood of the returns' counts (empirical Bayes:
+near full pooling when they show no difference by time in care, a few child-years when they do, so
+sparse cells of a small LA borrow strength). Entries per year are the number in the last year of
+the window (entries trend; moves need more exposure: both windows chosen by the backtest in
+benchmarks/ssda903_vs_cs_demand_model.py), spread over months of age and first placements as in the
+whole window. The projection ages children step by step (quarterly by default, ages and the first
+year in care tracked to the same step), moves them with competing-risk probabilities chained over
+short sub-steps (children who reach the next age band, or 18, within a step take half a step at
+each band's rates), takes every child out of care on their 18th birthday and adds entries.
 
-Uncertainty combines rate uncertainty (a Gamma posterior draw of every rate and of the entry
-level per draw); random walks from year to year, as wide as the returns' own year-on-year changes
-beyond chance, of the entry level and the rate of leaving care (`entry_drift`, `exit_drift`), and
-of each move's rate and each age band's entries by first placement beyond the change they share
-(`move_drift`, `entry_mix_drift`); the model's own misfit of the mix by age band and placement,
-measured by rerunning it a year earlier on the same returns (`mix_misfit`); and chance: each
-draw's expected path is exact for its rates, and the children in care on a date are drawn around
-it (a multinomial over cells for the children already in care at the jump-off, who each are in
-one cell or out of care; Poisson for later entrants, a thinned Poisson process). Everything is
-vectorised over draws, ages, times in care and placements.
+Uncertainty combines rate uncertainty (a Gamma posterior draw of every age band's pooled rate, of
+every rate by time in care around it, and of the entry level per draw); random walks from year to
+year, as wide as the returns' own year-on-year changes beyond chance, of the entry level and the
+rate of leaving care (`entry_drift`, `exit_drift`), and of each move's rate and each age band's
+entries by first placement beyond the change they share (`move_drift`, `entry_mix_drift`); the
+model's own misfit of the mix by age band and placement, measured by rerunning it a year earlier on
+the same returns (`mix_misfit`); and chance: each draw's expected path is exact for its rates, and
+one path of whole children is drawn around it (Poisson starts; each step's ceases binomial among
+the children in care, so children in care change by starts less ceases; on each date spread over
+cells as expected, which makes the jump-off's children each in one cell or out of care and later
+entrants in a cell Poisson). Everything is vectorised over draws, ages, times in care and
+placements.
 
 The interface follows the project's models: the constructor stores settings, `fit` returns self,
 `predict(horizon, level)` gives a tidy frame of mean and intervals, `sample(horizon, n_draws,
@@ -32,6 +35,7 @@ seed)` gives DemandDraws that the LA-level scenario and money engine consumes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -70,7 +74,10 @@ SUBSTEP_HALVINGS = 4
 """Moves are worked out over 1/16 of a step (under a week for quarterly steps) and chained."""
 POOLING_YEARS = 1.0
 """Prior weight (child-years) pulling each rate by time in care towards its age band's rate over
-all times in care: negligible where a cell has years of exposure, decisive where it has days."""
+all times in care, when it is not estimated: negligible where a cell has years of exposure,
+decisive where it has days."""
+POOLING_YEARS_CHOICES: tuple[float, ...] = tuple(2.0 ** np.arange(-2, 17))
+"""Prior weights tried by `pooling_weight` (a quarter of a child-year to all but full pooling)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,8 @@ class FittedRates:
     """The same for each move's rate by age band, beyond the change all moves share."""
     entry_mix_drift: float = 0.0
     """The same for entries by age band and first placement, beyond the change all share."""
+    pooling_years: float = POOLING_YEARS
+    """Prior weight (child-years) of the age band's pooled rate in each rate by time in care."""
     mix_misfit: float = 0.0
     """Spread (sd of the log) beyond chance of children in care by age band and placement
     around the model's expectation one year ahead, relative to the total, when the model is run
@@ -153,9 +162,9 @@ class FittedRates:
     @property
     def posterior(self) -> tuple[FloatArray, FloatArray]:
         """Gamma posterior (shape, rate) of every hazard, (bands, times in care, from, to/exit):
-        events and exposure plus `POOLING_YEARS` child-years at the age band's pooled rate."""
-        shape = self.events + POOLING_YEARS * self.pooled_hazards[:, None]
-        rate = np.broadcast_to(self.exposure_years[..., None] + POOLING_YEARS, shape.shape)
+        events and exposure plus `pooling_years` child-years at the age band's pooled rate."""
+        shape = self.events + self.pooling_years * self.pooled_hazards[:, None]
+        rate = np.broadcast_to(self.exposure_years[..., None] + self.pooling_years, shape.shape)
         return shape, rate
 
     @property
@@ -178,7 +187,7 @@ class _Paths:
     dates: pd.DatetimeIndex
     stock: FloatArray  # (draws, steps + 1, bands, placements)
     starts: FloatArray  # (draws, steps)
-    ceases: FloatArray  # (draws, steps)
+    ceases: FloatArray  # (draws, steps); per draw, stock totals change by starts less ceases
 
 
 @dataclass(frozen=True)
@@ -265,6 +274,30 @@ def count_entries(arrays: CareArrays, start: np.datetime64, end: np.datetime64) 
     return entries
 
 
+def pooling_weight(events: FloatArray, exposure_years: FloatArray,
+                   choices: Sequence[float] = POOLING_YEARS_CHOICES) -> float:
+    """The prior weight (child-years) of each age band's pooled rate in its rates by time in care
+    that makes the counts most likely (empirical Bayes: each count is negative binomial, Poisson
+    with a Gamma(w x pooled rate, w) rate): large when the returns show no difference by time in
+    care, small when they show one. `events` (bands, times in care, K, K+1), `exposure_years`
+    (bands, times in care, K)."""
+    pooled_exposure = exposure_years.sum(axis=1)[:, None, :, None]
+    pooled = events.sum(axis=1)[:, None] / np.where(pooled_exposure > 0, pooled_exposure, 1.0)
+    exposure = np.broadcast_to(exposure_years[..., None], events.shape)
+    used = (pooled > 0) & (exposure > 0) & np.broadcast_to(pooled_exposure > 0, events.shape)
+    n, x, rate = events[used], exposure[used], np.broadcast_to(pooled, events.shape)[used]
+    log_gamma = np.frompyfunc(math.lgamma, 1, 1)
+
+    def log_likelihood(w: float) -> float:
+        a = w * rate
+        return float(np.sum(log_gamma(n + a).astype(float) - log_gamma(a).astype(float)
+                            + a * np.log(w) - (n + a) * np.log(w + x) + n * np.log(x)))
+
+    if not n.size:
+        return POOLING_YEARS
+    return max(choices, key=log_likelihood)
+
+
 def _spread_beyond_chance(counts: FloatArray, exposure: FloatArray, least: float = 5.0,
                           first_counted: bool = True) -> float:
     """The sd of the year-on-year change in the log rate of each cell (counts / exposure, with
@@ -308,6 +341,25 @@ def cell_drifts(arrays: CareArrays, collection_years: Sequence[int], until: pd.T
         return 0.0, 0.0
     return (_spread_beyond_chance(np.asarray(moves), np.asarray(exposure)),
             _spread_beyond_chance(np.asarray(entries), np.ones((len(entries), len(entries[0])))))
+
+
+def band_crossing_groups(band_starts: npt.NDArray[np.intp], slots: int
+                         ) -> list[tuple[int, int, int]]:
+    """Age slots moved together in a step, as (rates, first slot, end slot): rates b < B (the
+    number of bands) are age band b's, B + b the mean of band b's hazards and the next band's
+    (none after the last: care ends at 18). The last slot of a band holds children who cross
+    into the next band half-way through the step on average, so it takes the mean of both (with
+    its own band's rates alone, moves that begin at an age, such as into semi-independent
+    living at 16, would start half a step late, and children would move for a whole step after
+    leaving care at 18)."""
+    n_bands = len(band_starts)
+    groups = []
+    for band, (first, end) in enumerate(zip(band_starts, [*band_starts[1:], slots],
+                                            strict=True)):
+        if end - 1 > first:
+            groups.append((band, int(first), int(end) - 1))
+        groups.append((n_bands + band, int(end) - 1, int(end)))
+    return groups
 
 
 def time_in_care_band(years: npt.ArrayLike) -> npt.NDArray[np.int64]:
@@ -454,7 +506,8 @@ class ChildLevelModel:
             return float((w1 - since) / np.timedelta64(1, "D")) / DAYS_PER_YEAR
 
         rates = FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
-                            exposure, entries, years(w0), years(e0), recent)
+                            exposure, entries, years(w0), years(e0), recent,
+                            pooling_years=pooling_weight(events, exposure))
         if histories is None:
             return rates
         move, mix = cell_drifts(arrays, histories.collection_years, end)
@@ -521,14 +574,22 @@ class ChildLevelModel:
     def _draw_parameters(self, rng: np.random.Generator, n_draws: int, uncertain: bool
                          ) -> tuple[FloatArray, FloatArray]:
         """Hazards (draws, bands, times in care, K, K+1) and entries per year (draws, months of
-        age, K) for each draw: posterior draws when `uncertain` (Gamma for each hazard and the
-        entry level, Dirichlet for the entries' mix), else the posterior means."""
+        age, K) for each draw: posterior draws when `uncertain`, else the posterior means. Each
+        draw takes every age band's pooled rate from its Gamma posterior, then each rate by time
+        in care from Gamma(events + w x that pooled rate, exposure + w) (so with heavy pooling the
+        rates share their pooled rate's uncertainty rather than lose it); the entry level is
+        Gamma and the entries' mix Dirichlet."""
         rates = self.rates
         shape, rate = rates.posterior
         shapes = np.broadcast_to(shape, (n_draws, *shape.shape))
         if not uncertain:
             return ((shapes / rate).copy(),
                     np.broadcast_to(rates.entries_per_year, (n_draws, *rates.entries.shape)))
+        pooled_events = rates.events.sum(axis=1)
+        pooled = np.broadcast_to(pooled_events, (n_draws, *pooled_events.shape))
+        pooled = np.where(pooled > 0, rng.gamma(np.where(pooled > 0, pooled, 1.0)), 0.0) / (
+            np.maximum(rates.exposure_years.sum(axis=1), 1e-12)[..., None])
+        shapes = rates.events + rates.pooling_years * pooled[:, :, None]
         hazards = np.where(shapes > 0, rng.gamma(np.where(shapes > 0, shapes, 1.0)), 0.0) / rate
         counts = np.broadcast_to(rates.entries, (n_draws, *rates.entries.shape))
         mix = np.where(counts > 0, rng.gamma(np.where(counts > 0, counts, 1.0)), 0.0)
@@ -571,7 +632,7 @@ class ChildLevelModel:
         slots = spy * CARE_ENDS_AT_YEARS
         slot_band = age_band_index(np.arange(slots) / spy)
         band_starts = np.flatnonzero(np.r_[True, slot_band[1:] != slot_band[:-1]])
-        band_slots = list(zip(band_starts, [*band_starts[1:], slots], strict=True))
+        move_groups = band_crossing_groups(band_starts, slots)
         slot_stage = time_in_care_band(np.arange(spy + 1) / spy)
         uncertain = stochastic and self.rate_uncertainty
         hazards, entries_per_year = self._draw_parameters(rng, n_draws, uncertain)
@@ -587,7 +648,7 @@ class ChildLevelModel:
         pop[:, :, :, 0] = self._initial
         expected = np.zeros((n_draws, steps + 1, 2, len(AGE_BANDS), k))
         starts = np.zeros((n_draws, steps))
-        ceases = np.zeros((n_draws, steps))
+        ceases = np.zeros((n_draws, steps, 2))
         base_entries = entries_per_year.reshape(n_draws, slots, -1, k).sum(axis=2) / spy
         rates = self.rates
         level, exit_level = (self._random_walk(rng, drift if uncertain else 0.0, n_draws, horizon)
@@ -606,15 +667,19 @@ class ChildLevelModel:
                 factor = 1.0 + (hazard_factor - 1.0) * effect
                 drifted = hazards * factor * move_level[:, t // spy, :, None]
                 drifted[..., k] *= exit_level[:, t // spy, None, None, None]
-                step = self._step_probabilities(drifted)[:, :, slot_stage]
+                crossing = np.concatenate([drifted[:, 1:], np.zeros_like(drifted[:, :1])],
+                                          axis=1)
+                crossing = (drifted + crossing) / 2
+                step = self._step_probabilities(np.concatenate([drifted, crossing], axis=1))[
+                    :, :, slot_stage]
                 arriving = (base_entries * (1.0 + (entry_factor - 1.0) * effect)[slot_band][
                     None, :, None] * level[:, t // spy, None, None] * mix_level[:, t // spy]) / 2
                 last_effect, last_year = effect, t // spy
             pop[:, :, 0, 1] += arriving
-            for band, (first, last) in enumerate(band_slots):
-                np.matmul(pop[:, first:last], step[:, band, None], out=moved[:, first:last])
-            ceases[:, t] = (moved[..., k].sum(axis=(1, 2, 3))
-                            + moved[:, -1, :, :, :k].sum(axis=(1, 2, 3)))
+            for rates_of, first, last in move_groups:
+                np.matmul(pop[:, first:last], step[:, rates_of, None], out=moved[:, first:last])
+            ceases[:, t] = (moved[..., k].sum(axis=(1, 2))
+                            + moved[:, -1, :, :, :k].sum(axis=(1, 3)))
             pop[:] = 0.0
             pop[:, 1:, 1:] = moved[:, :-1, :-1, :, :k]
             pop[:, 1:, -1] += moved[:, :-1, -1, :, :k]
@@ -623,29 +688,50 @@ class ChildLevelModel:
         expected[:, steps] = np.add.reduceat(pop.sum(axis=2), band_starts, axis=1).swapaxes(1, 2)
         stock = expected.sum(axis=2)
         if stochastic:
-            stock[:, 1:] = self._chance(rng, expected[:, 1:], self._initial.sum())
+            stock[:, 1:], starts, ceases = self._chance(rng, expected, starts, ceases)
             if uncertain and rates.mix_misfit > 0:
                 stock[:, 1:] = self._mix_noise(rng, stock[:, 1:], rates.mix_misfit,
                                                np.arange(1, steps + 1) / spy)
-            starts, ceases = rng.poisson(starts).astype(float), rng.poisson(ceases).astype(float)
+        else:
+            ceases = ceases.sum(axis=2)
         jump_off = self.rates.reference_end
         dates = pd.DatetimeIndex([jump_off + pd.DateOffset(months=12 // spy * i)
                                   for i in range(steps + 1)])
         return _Paths(dates, stock, starts, ceases)
 
     @staticmethod
-    def _chance(rng: np.random.Generator, expected: FloatArray, opening: float) -> FloatArray:
-        """Children in care drawn around each draw's expected numbers (draws, dates, cohort,
-        bands, K): the children in care at the jump-off are each in one cell or out of care
-        (a multinomial over cells), later entrants in a cell are Poisson (a thinned Poisson
-        process). Returns (draws, dates, bands, K)."""
-        stayers = expected[:, :, 0]
-        shares = stayers.reshape(*stayers.shape[:2], -1) / max(opening, 1.0)
-        gone = np.clip(1.0 - shares.sum(axis=2, keepdims=True), 0.0, 1.0)
-        shares = np.concatenate([shares, gone], axis=2)
-        shares /= shares.sum(axis=2, keepdims=True)
-        drawn = rng.multinomial(int(round(opening)), shares)[:, :, :-1].reshape(stayers.shape)
-        return np.asarray(drawn + rng.poisson(expected[:, :, 1]), dtype=float)
+    def _chance(rng: np.random.Generator, expected: FloatArray, starts: FloatArray,
+                ceases: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """One path of whole children around each draw's expected numbers (draws, dates, cohort,
+        bands, K), expected starts (draws, steps) and ceases (draws, steps, cohort): starts are
+        Poisson, and each step every child in care or entering leaves with the step's expected
+        share of their cohort leaving (binomial), so children in care on each date are the last
+        date's plus starts less ceases. On each date a cohort's children are spread over cells
+        as expected (multinomial): the jump-off's children are each in one cell or out of care,
+        later entrants in a cell Poisson (a thinned Poisson process), as the numbers expected
+        imply. Returns children in care (draws, dates after the jump-off, bands, K), starts and
+        ceases (draws, steps)."""
+        totals = expected.sum(axis=(3, 4))
+        n_draws, n_steps = starts.shape
+        held = np.zeros((n_draws, n_steps + 1, 2))
+        held[:, 0] = np.rint(totals[:, 0])
+        drawn_starts = rng.poisson(starts).astype(float)
+        drawn_ceases = np.zeros_like(ceases)
+        for t in range(n_steps):
+            arriving = np.stack([np.zeros(n_draws), drawn_starts[:, t]], axis=1)
+            exposed = totals[:, t] + np.stack([np.zeros(n_draws), starts[:, t]], axis=1)
+            leaving = np.clip(np.divide(ceases[:, t], exposed, out=np.zeros_like(exposed),
+                                        where=exposed > 0), 0.0, 1.0)
+            drawn_ceases[:, t] = rng.binomial((held[:, t] + arriving).astype(np.int64), leaving)
+            held[:, t + 1] = held[:, t] + arriving - drawn_ceases[:, t]
+        later = expected[:, 1:]
+        cells = later.reshape(*later.shape[:3], -1)
+        shares = np.divide(cells, totals[:, 1:, :, None], out=np.zeros_like(cells),
+                           where=totals[:, 1:, :, None] > 0)
+        shares[..., 0] += 1.0 - shares.sum(axis=3)
+        drawn = rng.multinomial(held[:, 1:].astype(np.int64), np.clip(shares, 0.0, 1.0))
+        return (drawn.sum(axis=2).reshape(*later.shape[:2], *later.shape[3:]).astype(float),
+                drawn_starts, drawn_ceases.sum(axis=2))
 
     @staticmethod
     def _mix_noise(rng: np.random.Generator, stock: FloatArray, misfit: float,
