@@ -20,10 +20,11 @@ import io
 import json
 import os
 import secrets
+import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -284,36 +285,54 @@ def from_parquet(tables: dict[str, bytes], la_code: str, collection_years: tuple
     return Ssda903Data(la_code, children, episodes, collection_years, data_end, row)
 
 
-def store_returns(store: Store, data: Ssda903Data, key: bytes, source_files: Sequence[Path]
-                  ) -> LoadSummary:
+def store_returns(store: Store | sqlite3.Connection, data: Ssda903Data, key: bytes,
+                  source_files: Sequence[Path]) -> LoadSummary:
     """Write one load in a single transaction (nothing is written if any insert fails)."""
     return _store_tables(store, to_parquet(data), LoadSummary(
         uuid.uuid4().hex, data.la_code, data.collection_years, len(data.children),
         len(data.episodes)), data.data_end, key, source_files)
 
 
-def _store_tables(store: Store, tables: dict[str, bytes], summary: LoadSummary,
-                  data_end: pd.Timestamp, key: bytes, source_files: Sequence[Path]
-                  ) -> LoadSummary:
+def _store_tables(store: Store | sqlite3.Connection, tables: dict[str, bytes],
+                  summary: LoadSummary, data_end: pd.Timestamp, key: bytes,
+                  source_files: Sequence[Path]) -> LoadSummary:
+    load = {
+        "load_id": summary.load_id, "la_code": summary.la_code,
+        "loaded_at": datetime.now(UTC),
+        "collection_years": ",".join(str(y) for y in summary.collection_years),
+        "source_files": json.dumps([Path(p).name for p in source_files]),
+        "children": summary.children, "episodes": summary.episodes,
+        "data_end": data_end.date(), "key_check": key_check(key),
+    }
+    parts: list[dict[str, object]] = [{"load_id": summary.load_id, "name": name, "parquet": blob}
+             for name, blob in tables.items()]
+    if isinstance(store, sqlite3.Connection):
+        _write_embedded(store, load, parts)
+        return summary
     from sqlalchemy import insert
 
     from sf_benefits.ingest.ssda903.tables import ssda903_load, ssda903_table
 
     with store.transaction() as conn:
-        conn.execute(insert(ssda903_load), [{
-            "load_id": summary.load_id, "la_code": summary.la_code,
-            "loaded_at": datetime.now(UTC),
-            "collection_years": ",".join(str(y) for y in summary.collection_years),
-            "source_files": json.dumps([Path(p).name for p in source_files]),
-            "children": summary.children, "episodes": summary.episodes,
-            "data_end": data_end.date(), "key_check": key_check(key),
-        }])
-        conn.execute(insert(ssda903_table), [{"load_id": summary.load_id, "name": name,
-                                              "parquet": blob} for name, blob in tables.items()])
+        conn.execute(insert(ssda903_load), [load])
+        conn.execute(insert(ssda903_table), parts)
     return summary
 
 
-def load_returns(store: Store, paths: Sequence[Path | str], la_code: str,
+def _write_embedded(connection: sqlite3.Connection, load: dict[str, object],
+                    parts: list[dict[str, object]]) -> None:
+    """The rows of one load in one transaction, with values as SQLAlchemy stores them in SQLite
+    (times as text without the zone, so loads order the same whichever wrote them)."""
+    load = {**load, "loaded_at": load["loaded_at"].strftime(  # type: ignore[attr-defined]
+        "%Y-%m-%d %H:%M:%S.%f"), "data_end": str(load["data_end"])}
+    with connection:
+        connection.execute(f"INSERT INTO ssda903_load ({', '.join(load)}) "
+                           f"VALUES ({', '.join(':' + c for c in load)})", load)
+        connection.executemany("INSERT INTO ssda903_table (load_id, name, parquet) "
+                               "VALUES (:load_id, :name, :parquet)", parts)
+
+
+def load_returns(store: Store | sqlite3.Connection, paths: Sequence[Path | str], la_code: str,
                  key: bytes | None = None) -> LoadSummary:
     """Check, pseudonymise and store SSDA903 files for `la_code`; all or nothing. The checked
     tables go straight to Parquet (the engine's frames are not built)."""
@@ -331,9 +350,25 @@ def load_returns(store: Store, paths: Sequence[Path | str], la_code: str,
     return _store_tables(store, tables, summary, checked.data_end, key, [Path(p) for p in paths])
 
 
-def latest_load(store: Store, la_code: str, pseudonyms: bool = True) -> Ssda903Data:
+def latest_load(store: Store | sqlite3.Connection, la_code: str, pseudonyms: bool = True
+                ) -> Ssda903Data:
     """The most recent load of `la_code` from the store, as the engine's input (with child_id
     the row number of each child when `pseudonyms` is False, as `from_parquet`)."""
+    wanted = [CHILDREN, EPISODES, *([CHILD_IDS] if pseudonyms else [])]
+    found = (_latest_embedded(store, la_code, wanted) if isinstance(store, sqlite3.Connection)
+             else _latest_tables(store, la_code, wanted))
+    if found is None:
+        raise LookupError(f"no SSDA903 returns have been loaded for LA {la_code}")
+    collection_years, data_end, tables = found
+    years = tuple(int(y) for y in collection_years.split(",") if y)
+    return from_parquet(tables, la_code, years, pd.Timestamp(data_end), pseudonyms)
+
+
+_Stored = tuple[str, str | date, dict[str, bytes]]
+"""A load's collection years, last day covered and Parquet tables by name."""
+
+
+def _latest_tables(store: Store, la_code: str, wanted: list[str]) -> _Stored | None:
     from sqlalchemy import select
 
     from sf_benefits.ingest.ssda903.tables import ssda903_load, ssda903_table
@@ -343,14 +378,25 @@ def latest_load(store: Store, la_code: str, pseudonyms: bool = True) -> Ssda903D
             select(ssda903_load).where(ssda903_load.c.la_code == la_code)
             .order_by(ssda903_load.c.loaded_at.desc()).limit(1)).mappings().first()
         if load is None:
-            raise LookupError(f"no SSDA903 returns have been loaded for LA {la_code}")
-        wanted = [CHILDREN, EPISODES, *([CHILD_IDS] if pseudonyms else [])]
+            return None
         tables = {str(name): bytes(blob) for name, blob in conn.execute(
             select(ssda903_table.c.name, ssda903_table.c.parquet)
             .where(ssda903_table.c.load_id == load["load_id"], ssda903_table.c.name.in_(wanted))
         ).all()}
-    years = tuple(int(y) for y in str(load["collection_years"]).split(",") if y)
-    return from_parquet(tables, la_code, years, pd.Timestamp(load["data_end"]), pseudonyms)
+    return str(load["collection_years"]), load["data_end"], tables
+
+
+def _latest_embedded(connection: sqlite3.Connection, la_code: str, wanted: list[str]
+                     ) -> _Stored | None:
+    load = connection.execute(
+        "SELECT load_id, collection_years, data_end FROM ssda903_load WHERE la_code = ? "
+        "ORDER BY loaded_at DESC LIMIT 1", (la_code,)).fetchone()
+    if load is None:
+        return None
+    tables = {str(name): bytes(blob) for name, blob in connection.execute(
+        f"SELECT name, parquet FROM ssda903_table WHERE load_id = ? AND name IN "
+        f"({', '.join('?' for _ in wanted)})", (load[0], *wanted))}
+    return str(load[1]), load[2], tables
 
 
 def expected_key_matches(store: Store, la_code: str, key: bytes) -> bool:
