@@ -168,22 +168,25 @@ def load(
     from sf_benefits.ingest.errors import IngestError
     from sf_benefits.ingest.ssda903 import (
         PseudonymKeyError,
-        load_returns,
+        prepare_load,
         pseudonym_key,
         return_files,
+        store_load,
     )
 
     try:
         key = pseudonym_key()
     except PseudonymKeyError as error:
         raise fail(str(error)) from error
+    try:
+        prepared = prepare_load(return_files(files), key)
+    except IngestError as error:
+        _print_problems(error.problems, "Nothing was loaded")
+        raise typer.Exit(1) from error
+    # The store is opened only now, so its migrations (on first use) add nothing to the peak.
     with embedded_or_store(database_url) as store:
-        try:
-            authority = resolve_authority(store, la_code, code_without_list=True)
-            summary = load_returns(store, return_files(files), authority.la_code, key)
-        except IngestError as error:
-            _print_problems(error.problems, "Nothing was loaded")
-            raise typer.Exit(1) from error
+        authority = resolve_authority(store, la_code, code_without_list=True)
+        summary = store_load(store, prepared, authority.la_code)
     console.print(f"Loaded {summary.episodes} episodes of {summary.children} children for "
                   f"{authority.la_name} ({summary.la_code}), years "
                   f"{', '.join(map(str, summary.collection_years))} (load {summary.load_id}).")

@@ -285,27 +285,66 @@ def from_parquet(tables: dict[str, bytes], la_code: str, collection_years: tuple
     return Ssda903Data(la_code, children, episodes, collection_years, data_end, row)
 
 
+@dataclass(frozen=True)
+class PreparedLoad:
+    """Checked, pseudonymised returns as the Parquet tables a load stores, with what its row in
+    `ssda903_load` records (`key_check`: see `key_check`)."""
+
+    tables: dict[str, bytes]
+    collection_years: tuple[int, ...]
+    children: int
+    episodes: int
+    data_end: pd.Timestamp
+    source_files: tuple[str, ...]
+    key_check: str
+
+
+def prepare_load(paths: Sequence[Path | str], key: bytes | None = None) -> PreparedLoad:
+    """Check and pseudonymise SSDA903 files into the tables a load stores (raises IngestError
+    on any problem). The checked tables go straight to Parquet (the engine's frames are not
+    built), and are let go before anything is stored, so opening and migrating the store does
+    not add to the peak of memory."""
+    key = check_key(key) if key is not None else pseudonym_key()
+    checked = check_returns(paths)
+    if checked.episode_child is None or (checked.episode_child < 0).any():
+        return _prepared(pseudonymised(checked, key, ""), key, paths)
+    return PreparedLoad(
+        _tables(_child_pseudonyms(checked, key),
+                checked.children.rename(columns=str.lower, copy=False),
+                checked.episodes.rename(columns=str.lower, copy=False),
+                checked.episode_child),
+        checked.collection_years, len(checked.children), len(checked.episodes),
+        checked.data_end, tuple(Path(p).name for p in paths), key_check(key))
+
+
+def _prepared(data: Ssda903Data, key: bytes, source_files: Sequence[Path | str]
+              ) -> PreparedLoad:
+    return PreparedLoad(to_parquet(data), data.collection_years, len(data.children),
+                        len(data.episodes), data.data_end,
+                        tuple(Path(p).name for p in source_files), key_check(key))
+
+
 def store_returns(store: Store | sqlite3.Connection, data: Ssda903Data, key: bytes,
                   source_files: Sequence[Path]) -> LoadSummary:
     """Write one load in a single transaction (nothing is written if any insert fails)."""
-    return _store_tables(store, to_parquet(data), LoadSummary(
-        uuid.uuid4().hex, data.la_code, data.collection_years, len(data.children),
-        len(data.episodes)), data.data_end, key, source_files)
+    return store_load(store, _prepared(data, key, source_files), data.la_code)
 
 
-def _store_tables(store: Store | sqlite3.Connection, tables: dict[str, bytes],
-                  summary: LoadSummary, data_end: pd.Timestamp, key: bytes,
-                  source_files: Sequence[Path]) -> LoadSummary:
+def store_load(store: Store | sqlite3.Connection, prepared: PreparedLoad, la_code: str
+               ) -> LoadSummary:
+    """Write a prepared load of `la_code` in a single transaction (nothing is written if any
+    insert fails)."""
+    summary = LoadSummary(uuid.uuid4().hex, la_code, prepared.collection_years,
+                          prepared.children, prepared.episodes)
     load = {
-        "load_id": summary.load_id, "la_code": summary.la_code,
-        "loaded_at": datetime.now(UTC),
+        "load_id": summary.load_id, "la_code": la_code, "loaded_at": datetime.now(UTC),
         "collection_years": ",".join(str(y) for y in summary.collection_years),
-        "source_files": json.dumps([Path(p).name for p in source_files]),
+        "source_files": json.dumps(list(prepared.source_files)),
         "children": summary.children, "episodes": summary.episodes,
-        "data_end": data_end.date(), "key_check": key_check(key),
+        "data_end": prepared.data_end.date(), "key_check": prepared.key_check,
     }
     parts: list[dict[str, object]] = [{"load_id": summary.load_id, "name": name, "parquet": blob}
-             for name, blob in tables.items()]
+                                      for name, blob in prepared.tables.items()]
     if isinstance(store, sqlite3.Connection):
         _write_embedded(store, load, parts)
         return summary
@@ -334,20 +373,8 @@ def _write_embedded(connection: sqlite3.Connection, load: dict[str, object],
 
 def load_returns(store: Store | sqlite3.Connection, paths: Sequence[Path | str], la_code: str,
                  key: bytes | None = None) -> LoadSummary:
-    """Check, pseudonymise and store SSDA903 files for `la_code`; all or nothing. The checked
-    tables go straight to Parquet (the engine's frames are not built)."""
-    key = check_key(key) if key is not None else pseudonym_key()
-    checked = check_returns(paths)
-    if checked.episode_child is None or (checked.episode_child < 0).any():
-        return store_returns(store, pseudonymised(checked, key, la_code), key,
-                             [Path(p) for p in paths])
-    tables = _tables(_child_pseudonyms(checked, key),
-                     checked.children.rename(columns=str.lower, copy=False),
-                     checked.episodes.rename(columns=str.lower, copy=False),
-                     checked.episode_child)
-    summary = LoadSummary(uuid.uuid4().hex, la_code, checked.collection_years,
-                          len(checked.children), len(checked.episodes))
-    return _store_tables(store, tables, summary, checked.data_end, key, [Path(p) for p in paths])
+    """Check, pseudonymise and store SSDA903 files for `la_code`; all or nothing."""
+    return store_load(store, prepare_load(paths, key), la_code)
 
 
 def latest_load(store: Store | sqlite3.Connection, la_code: str, pseudonyms: bool = True
@@ -413,7 +440,8 @@ def expected_key_matches(store: Store, la_code: str, key: bytes) -> bool:
 
 
 __all__ = [
-    "LoadSummary", "PseudonymKeyError", "Ssda903Data", "check_key", "expected_key_matches",
+    "LoadSummary", "PreparedLoad", "PseudonymKeyError", "Ssda903Data", "check_key", "expected_key_matches",
     "key_check", "keyed_hashes", "latest_load", "load_returns", "new_key", "parse_key",
-    "pseudonym_array", "pseudonym_key", "pseudonymise", "read_returns", "store_returns",
+    "prepare_load", "pseudonym_array", "pseudonym_key", "pseudonymise", "read_returns",
+    "store_load", "store_returns",
 ]
