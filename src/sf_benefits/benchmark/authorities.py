@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sf_benefits.store import Store
-from sf_benefits.store.queries import local_authorities
+if TYPE_CHECKING:
+    from sf_benefits.store import Store
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,13 @@ class UnknownLocalAuthority(LookupError):
 
 def resolve_la(store: Store, text: str) -> LocalAuthority:
     """An LA by name (any case), 3-digit code or GSS code; a near miss gets 'did you mean'."""
-    las = local_authorities(store)
+    from sf_benefits.store.queries import local_authorities
+
+    return la_in(local_authorities(store), text)
+
+
+def la_in(las: pd.DataFrame, text: str) -> LocalAuthority:
+    """`resolve_la` over a table of LAs already read (as `store.queries.local_authorities`)."""
     if las.empty:
         raise UnknownLocalAuthority("the store holds no LAs yet: run `sf-benefits data load` first")
     wanted = text.strip()

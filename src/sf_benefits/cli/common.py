@@ -8,6 +8,7 @@ Engines, pandas and the database libraries are imported inside the functions tha
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,21 @@ def open_store(database_url: str | None = None) -> Store:
     return Store.open(database_url)
 
 
+@contextmanager
+def embedded_or_store(database_url: str | None = None) -> Iterator[Store | sqlite3.Connection]:
+    """The store for a command of a few statements: the embedded SQLite file through `sqlite3`
+    when its schema is current (no SQLAlchemy to import), else `Store` (which migrates)."""
+    from sf_benefits import config
+    from sf_benefits.store.embedded import open_current
+
+    connection = open_current(database_url or config.database_url())
+    store: Store | sqlite3.Connection = connection or open_store(database_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print `message` on stderr and return the Exit to raise."""
     errors.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
@@ -59,22 +75,28 @@ def warn(message: str) -> None:
     errors.print(f"[yellow]Warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-def resolve_authority(store: Store, text: str, *, la_name: str | None = None,
+def resolve_authority(store: Store | sqlite3.Connection, text: str, *, la_name: str | None = None,
                       code_without_list: bool = False, hint: str = "") -> LocalAuthority:
     """The one meaning of `--la` in every command: an LA by name (a typo gets "did you mean"),
     3-digit code or GSS code, from the store's LA list; `hint` ends the error.
 
     A GSS code missing from the list is taken under `la_name` when one is given, and with
     `code_without_list` while the store holds no LA list yet (SSDA903 returns may come first)."""
-    from sf_benefits.benchmark import LocalAuthority, UnknownLocalAuthority, resolve_la
-    from sf_benefits.store.queries import local_authorities
+    from sf_benefits.benchmark.authorities import LocalAuthority, UnknownLocalAuthority, la_in
 
+    if isinstance(store, sqlite3.Connection):
+        from sf_benefits.store import embedded
+
+        las = embedded.local_authorities(store)
+    else:
+        from sf_benefits.store import queries
+
+        las = queries.local_authorities(store)
     code = text.strip().upper()
     try:
-        return resolve_la(store, text)
+        return la_in(las, text)
     except UnknownLocalAuthority as exc:
-        if GSS_CODE.match(code) and (
-                la_name or (code_without_list and local_authorities(store).empty)):
+        if GSS_CODE.match(code) and (la_name or (code_without_list and las.empty)):
             return LocalAuthority(code, None, la_name or code, None, None)
         raise fail(f"{exc}{hint}") from None
 

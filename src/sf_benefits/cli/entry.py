@@ -2,18 +2,36 @@
 commands, so a user's load or projection does not pay for importing and building every other
 command (about a quarter of a second each time), and Arrow allocates from the same heap as
 numpy and pandas, so memory one frees the other reuses (30 MB less at the peak of an
-England-sized load); anything else runs the full `main.app`."""
+England-sized load); anything else runs the full `main.app`. `ssda903 load` also takes its large
+blocks of memory straight from the system (see `_large_blocks_mapped`)."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
+
+_M_MMAP_THRESHOLD = -3
+_LARGE_BLOCK = 256 * 1024
+
+
+def _large_blocks_mapped() -> None:
+    """Have glibc map every block of 256 KiB or more on its own, so that the memory of an array
+    goes back to the system when the array is freed (by default glibc raises that threshold as
+    arrays are freed and reuses their memory for smaller blocks, which keeps it in the heap): the
+    peak of an England-sized load is about 15 MB lower, for about 0.2 CPU s of page faults."""
+    try:
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, _LARGE_BLOCK)
+    except (OSError, AttributeError, TypeError):
+        return
 
 
 def main() -> None:
     """Run the command line."""
     if sys.argv[1:2] == ["ssda903"]:
         os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+        if sys.argv[2:3] == ["load"]:
+            _large_blocks_mapped()
         from sf_benefits.cli import ssda903
         from sf_benefits.cli.common import root_app
 

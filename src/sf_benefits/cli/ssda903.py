@@ -11,9 +11,9 @@ from rich.table import Table
 
 from sf_benefits.cli.common import (
     console,
+    embedded_or_store,
     errors,
     fail,
-    open_store,
     output_file,
     projection_errors,
     resolve_authority,
@@ -52,14 +52,12 @@ def _scenario(entry_multiplier: float, ramp_years: float) -> RateScenario | None
 def _latest(la: str, database_url: str | None) -> Ssda903Data:
     from sf_benefits.ingest.ssda903 import latest_load
 
-    store = open_store(database_url)
-    try:
-        return latest_load(store, resolve_authority(store, la, code_without_list=True).la_code,
-                           pseudonyms=False)
-    except LookupError as error:
-        raise fail(str(error)) from error
-    finally:
-        store.close()
+    with embedded_or_store(database_url) as store:
+        try:
+            return latest_load(store, resolve_authority(store, la, code_without_list=True).la_code,
+                               pseudonyms=False)
+        except LookupError as error:
+            raise fail(str(error)) from error
 
 
 def _print_problems(problems: list[Problem], title: str) -> None:
@@ -117,11 +115,8 @@ def validate(
 
 
 def _gss_code(la: str) -> str:
-    store = open_store()
-    try:
+    with embedded_or_store() as store:
         return resolve_authority(store, la, code_without_list=True).la_code
-    finally:
-        store.close()
 
 
 def _dfe_rules(paths: list[Path], la_code: str) -> tuple[list[Problem], bool]:
@@ -173,24 +168,25 @@ def load(
     from sf_benefits.ingest.errors import IngestError
     from sf_benefits.ingest.ssda903 import (
         PseudonymKeyError,
-        load_returns,
+        prepare_load,
         pseudonym_key,
         return_files,
+        store_load,
     )
 
     try:
         key = pseudonym_key()
     except PseudonymKeyError as error:
         raise fail(str(error)) from error
-    store = open_store(database_url)
     try:
-        authority = resolve_authority(store, la_code, code_without_list=True)
-        summary = load_returns(store, return_files(files), authority.la_code, key)
+        prepared = prepare_load(return_files(files), key)
     except IngestError as error:
         _print_problems(error.problems, "Nothing was loaded")
         raise typer.Exit(1) from error
-    finally:
-        store.close()
+    # The store is opened only now, so its migrations (on first use) add nothing to the peak.
+    with embedded_or_store(database_url) as store:
+        authority = resolve_authority(store, la_code, code_without_list=True)
+        summary = store_load(store, prepared, authority.la_code)
     console.print(f"Loaded {summary.episodes} episodes of {summary.children} children for "
                   f"{authority.la_name} ({summary.la_code}), years "
                   f"{', '.join(map(str, summary.collection_years))} (load {summary.load_id}).")

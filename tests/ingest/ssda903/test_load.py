@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,7 @@ from sf_benefits.ingest.ssda903.load import (
 )
 from sf_benefits.ingest.ssda903.tables import ssda903_load, ssda903_table
 from sf_benefits.store import Store
+from sf_benefits.store.embedded import open_current
 from sf_benefits.store.schema import metadata
 from tests.ingest.ssda903.fixtures import TEST_KEY
 
@@ -242,3 +244,50 @@ def test_loads_stored_as_rows_are_converted_by_the_migration(return_files: list[
     expected = data.episodes.sort_values(["child_id", "decom"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(back.episodes.astype(object), expected.astype(object))
     assert back.collection_years == (2022, 2023)
+
+
+def test_the_embedded_store_through_sqlite3_reads_and_writes_as_the_store_does(
+        return_files: list[Path], store: Store) -> None:
+    url = store.url
+    connection = open_current(url)
+    assert connection is not None
+    try:
+        load_returns(connection, return_files, LA, key=TEST_KEY)
+        written_here = latest_load(store, LA)
+        read_here = latest_load(connection, LA)
+    finally:
+        connection.close()
+    in_memory = read_returns(return_files, LA, key=TEST_KEY)
+    for back in (written_here, read_here):
+        for table in ("children", "episodes"):
+            pd.testing.assert_frame_equal(getattr(back, table).astype(object),
+                                          getattr(in_memory, table).astype(object))
+        assert back.collection_years == (2022, 2023)
+        assert back.data_end == pd.Timestamp("2023-03-31")
+    assert expected_key_matches(store, LA, TEST_KEY)
+    later = load_returns(store, return_files[:2], LA, key=TEST_KEY)
+    with store.engine.connect() as conn:
+        stamps = conn.execute(select(ssda903_load.c.loaded_at)
+                              .order_by(ssda903_load.c.loaded_at)).scalars().all()
+    assert len(stamps) == 2 and stamps[0] < stamps[1]
+    connection = open_current(url)
+    assert connection is not None
+    with pytest.raises(LookupError, match="E09000001"):
+        latest_load(connection, "E09000001")
+    assert latest_load(connection, LA).collection_years == later.collection_years
+    connection.close()
+
+
+def test_a_write_through_sqlite3_that_fails_stores_nothing(return_files: list[Path],
+                                                           store: Store) -> None:
+    connection = open_current(store.url)
+    assert connection is not None
+    with connection:
+        connection.execute("DROP TABLE ssda903_table")
+        connection.execute("CREATE TABLE ssda903_table (load_id TEXT, name TEXT, parquet BLOB "
+                           "CHECK (name <> 'episodes'))")
+    with pytest.raises(sqlite3.IntegrityError):
+        load_returns(connection, return_files, LA, key=TEST_KEY)
+    assert connection.execute("SELECT COUNT(*) FROM ssda903_load").fetchone() == (0,)
+    assert connection.execute("SELECT COUNT(*) FROM ssda903_table").fetchone() == (0,)
+    connection.close()

@@ -14,7 +14,8 @@ _HOMES = {
     "ValidatorUnavailable": "dfe", "DfeReport": "dfe", "dfe_validation": "dfe",
     "LoadSummary": "load", "PseudonymKeyError": "load", "latest_load": "load",
     "load_returns": "load", "new_key": "load", "pseudonym_key": "load", "pseudonymise": "load",
-    "read_returns": "load", "store_returns": "load",
+    "read_returns": "load", "store_returns": "load", "prepare_load": "load",
+    "store_load": "load",
     "CheckedReturns": "read", "check_returns": "read", "return_files": "read",
 }
 

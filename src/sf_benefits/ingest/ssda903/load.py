@@ -20,10 +20,11 @@ import io
 import json
 import os
 import secrets
+import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -284,56 +285,117 @@ def from_parquet(tables: dict[str, bytes], la_code: str, collection_years: tuple
     return Ssda903Data(la_code, children, episodes, collection_years, data_end, row)
 
 
-def store_returns(store: Store, data: Ssda903Data, key: bytes, source_files: Sequence[Path]
-                  ) -> LoadSummary:
+@dataclass(frozen=True)
+class PreparedLoad:
+    """Checked, pseudonymised returns as the Parquet tables a load stores, with what its row in
+    `ssda903_load` records (`key_check`: see `key_check`)."""
+
+    tables: dict[str, bytes]
+    collection_years: tuple[int, ...]
+    children: int
+    episodes: int
+    data_end: pd.Timestamp
+    source_files: tuple[str, ...]
+    key_check: str
+
+
+def prepare_load(paths: Sequence[Path | str], key: bytes | None = None) -> PreparedLoad:
+    """Check and pseudonymise SSDA903 files into the tables a load stores (raises IngestError
+    on any problem). The checked tables go straight to Parquet (the engine's frames are not
+    built), and are let go before anything is stored, so opening and migrating the store does
+    not add to the peak of memory."""
+    key = check_key(key) if key is not None else pseudonym_key()
+    checked = check_returns(paths)
+    if checked.episode_child is None or (checked.episode_child < 0).any():
+        return _prepared(pseudonymised(checked, key, ""), key, paths)
+    return PreparedLoad(
+        _tables(_child_pseudonyms(checked, key),
+                checked.children.rename(columns=str.lower, copy=False),
+                checked.episodes.rename(columns=str.lower, copy=False),
+                checked.episode_child),
+        checked.collection_years, len(checked.children), len(checked.episodes),
+        checked.data_end, tuple(Path(p).name for p in paths), key_check(key))
+
+
+def _prepared(data: Ssda903Data, key: bytes, source_files: Sequence[Path | str]
+              ) -> PreparedLoad:
+    return PreparedLoad(to_parquet(data), data.collection_years, len(data.children),
+                        len(data.episodes), data.data_end,
+                        tuple(Path(p).name for p in source_files), key_check(key))
+
+
+def store_returns(store: Store | sqlite3.Connection, data: Ssda903Data, key: bytes,
+                  source_files: Sequence[Path]) -> LoadSummary:
     """Write one load in a single transaction (nothing is written if any insert fails)."""
-    return _store_tables(store, to_parquet(data), LoadSummary(
-        uuid.uuid4().hex, data.la_code, data.collection_years, len(data.children),
-        len(data.episodes)), data.data_end, key, source_files)
+    return store_load(store, _prepared(data, key, source_files), data.la_code)
 
 
-def _store_tables(store: Store, tables: dict[str, bytes], summary: LoadSummary,
-                  data_end: pd.Timestamp, key: bytes, source_files: Sequence[Path]
-                  ) -> LoadSummary:
+def store_load(store: Store | sqlite3.Connection, prepared: PreparedLoad, la_code: str
+               ) -> LoadSummary:
+    """Write a prepared load of `la_code` in a single transaction (nothing is written if any
+    insert fails)."""
+    summary = LoadSummary(uuid.uuid4().hex, la_code, prepared.collection_years,
+                          prepared.children, prepared.episodes)
+    load = {
+        "load_id": summary.load_id, "la_code": la_code, "loaded_at": datetime.now(UTC),
+        "collection_years": ",".join(str(y) for y in summary.collection_years),
+        "source_files": json.dumps(list(prepared.source_files)),
+        "children": summary.children, "episodes": summary.episodes,
+        "data_end": prepared.data_end.date(), "key_check": prepared.key_check,
+    }
+    parts: list[dict[str, object]] = [{"load_id": summary.load_id, "name": name, "parquet": blob}
+                                      for name, blob in prepared.tables.items()]
+    if isinstance(store, sqlite3.Connection):
+        _write_embedded(store, load, parts)
+        return summary
     from sqlalchemy import insert
 
     from sf_benefits.ingest.ssda903.tables import ssda903_load, ssda903_table
 
     with store.transaction() as conn:
-        conn.execute(insert(ssda903_load), [{
-            "load_id": summary.load_id, "la_code": summary.la_code,
-            "loaded_at": datetime.now(UTC),
-            "collection_years": ",".join(str(y) for y in summary.collection_years),
-            "source_files": json.dumps([Path(p).name for p in source_files]),
-            "children": summary.children, "episodes": summary.episodes,
-            "data_end": data_end.date(), "key_check": key_check(key),
-        }])
-        conn.execute(insert(ssda903_table), [{"load_id": summary.load_id, "name": name,
-                                              "parquet": blob} for name, blob in tables.items()])
+        conn.execute(insert(ssda903_load), [load])
+        conn.execute(insert(ssda903_table), parts)
     return summary
 
 
-def load_returns(store: Store, paths: Sequence[Path | str], la_code: str,
+def _write_embedded(connection: sqlite3.Connection, load: dict[str, object],
+                    parts: list[dict[str, object]]) -> None:
+    """The rows of one load in one transaction, with values as SQLAlchemy stores them in SQLite
+    (times as text without the zone, so loads order the same whichever wrote them)."""
+    load = {**load, "loaded_at": load["loaded_at"].strftime(  # type: ignore[attr-defined]
+        "%Y-%m-%d %H:%M:%S.%f"), "data_end": str(load["data_end"])}
+    with connection:
+        connection.execute(f"INSERT INTO ssda903_load ({', '.join(load)}) "
+                           f"VALUES ({', '.join(':' + c for c in load)})", load)
+        connection.executemany("INSERT INTO ssda903_table (load_id, name, parquet) "
+                               "VALUES (:load_id, :name, :parquet)", parts)
+
+
+def load_returns(store: Store | sqlite3.Connection, paths: Sequence[Path | str], la_code: str,
                  key: bytes | None = None) -> LoadSummary:
-    """Check, pseudonymise and store SSDA903 files for `la_code`; all or nothing. The checked
-    tables go straight to Parquet (the engine's frames are not built)."""
-    key = check_key(key) if key is not None else pseudonym_key()
-    checked = check_returns(paths)
-    if checked.episode_child is None or (checked.episode_child < 0).any():
-        return store_returns(store, pseudonymised(checked, key, la_code), key,
-                             [Path(p) for p in paths])
-    tables = _tables(_child_pseudonyms(checked, key),
-                     checked.children.rename(columns=str.lower, copy=False),
-                     checked.episodes.rename(columns=str.lower, copy=False),
-                     checked.episode_child)
-    summary = LoadSummary(uuid.uuid4().hex, la_code, checked.collection_years,
-                          len(checked.children), len(checked.episodes))
-    return _store_tables(store, tables, summary, checked.data_end, key, [Path(p) for p in paths])
+    """Check, pseudonymise and store SSDA903 files for `la_code`; all or nothing."""
+    return store_load(store, prepare_load(paths, key), la_code)
 
 
-def latest_load(store: Store, la_code: str, pseudonyms: bool = True) -> Ssda903Data:
+def latest_load(store: Store | sqlite3.Connection, la_code: str, pseudonyms: bool = True
+                ) -> Ssda903Data:
     """The most recent load of `la_code` from the store, as the engine's input (with child_id
     the row number of each child when `pseudonyms` is False, as `from_parquet`)."""
+    wanted = [CHILDREN, EPISODES, *([CHILD_IDS] if pseudonyms else [])]
+    found = (_latest_embedded(store, la_code, wanted) if isinstance(store, sqlite3.Connection)
+             else _latest_tables(store, la_code, wanted))
+    if found is None:
+        raise LookupError(f"no SSDA903 returns have been loaded for LA {la_code}")
+    collection_years, data_end, tables = found
+    years = tuple(int(y) for y in collection_years.split(",") if y)
+    return from_parquet(tables, la_code, years, pd.Timestamp(data_end), pseudonyms)
+
+
+_Stored = tuple[str, str | date, dict[str, bytes]]
+"""A load's collection years, last day covered and Parquet tables by name."""
+
+
+def _latest_tables(store: Store, la_code: str, wanted: list[str]) -> _Stored | None:
     from sqlalchemy import select
 
     from sf_benefits.ingest.ssda903.tables import ssda903_load, ssda903_table
@@ -343,14 +405,25 @@ def latest_load(store: Store, la_code: str, pseudonyms: bool = True) -> Ssda903D
             select(ssda903_load).where(ssda903_load.c.la_code == la_code)
             .order_by(ssda903_load.c.loaded_at.desc()).limit(1)).mappings().first()
         if load is None:
-            raise LookupError(f"no SSDA903 returns have been loaded for LA {la_code}")
-        wanted = [CHILDREN, EPISODES, *([CHILD_IDS] if pseudonyms else [])]
+            return None
         tables = {str(name): bytes(blob) for name, blob in conn.execute(
             select(ssda903_table.c.name, ssda903_table.c.parquet)
             .where(ssda903_table.c.load_id == load["load_id"], ssda903_table.c.name.in_(wanted))
         ).all()}
-    years = tuple(int(y) for y in str(load["collection_years"]).split(",") if y)
-    return from_parquet(tables, la_code, years, pd.Timestamp(load["data_end"]), pseudonyms)
+    return str(load["collection_years"]), load["data_end"], tables
+
+
+def _latest_embedded(connection: sqlite3.Connection, la_code: str, wanted: list[str]
+                     ) -> _Stored | None:
+    load = connection.execute(
+        "SELECT load_id, collection_years, data_end FROM ssda903_load WHERE la_code = ? "
+        "ORDER BY loaded_at DESC LIMIT 1", (la_code,)).fetchone()
+    if load is None:
+        return None
+    tables = {str(name): bytes(blob) for name, blob in connection.execute(
+        f"SELECT name, parquet FROM ssda903_table WHERE load_id = ? AND name IN "
+        f"({', '.join('?' for _ in wanted)})", (load[0], *wanted))}
+    return str(load[1]), load[2], tables
 
 
 def expected_key_matches(store: Store, la_code: str, key: bytes) -> bool:
@@ -367,7 +440,8 @@ def expected_key_matches(store: Store, la_code: str, key: bytes) -> bool:
 
 
 __all__ = [
-    "LoadSummary", "PseudonymKeyError", "Ssda903Data", "check_key", "expected_key_matches",
+    "LoadSummary", "PreparedLoad", "PseudonymKeyError", "Ssda903Data", "check_key", "expected_key_matches",
     "key_check", "keyed_hashes", "latest_load", "load_returns", "new_key", "parse_key",
-    "pseudonym_array", "pseudonym_key", "pseudonymise", "read_returns", "store_returns",
+    "prepare_load", "pseudonym_array", "pseudonym_key", "pseudonymise", "read_returns",
+    "store_load", "store_returns",
 ]
