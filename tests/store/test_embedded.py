@@ -9,13 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sf_benefits.store import Store, db
-from sf_benefits.store.embedded import local_authorities, migration_heads, open_current
+from sf_benefits.store import Store
+from sf_benefits.store.embedded import local_authorities, open_current
 from sf_benefits.store.queries import local_authorities as store_local_authorities
-
-
-def test_heads_are_the_stores() -> None:
-    assert migration_heads() == db.migration_heads()
 
 
 def test_only_a_current_sqlite_file_opens(tmp_path: Path) -> None:

@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import ast
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from sf_benefits import config
+from sf_benefits.store.embedded import MIGRATIONS, migration_heads
 from sf_benefits.store.schema import observation, observation_series
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-
-MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-@cache
-def migration_heads() -> frozenset[str]:
-    """The newest revision of each branch, read from the migration files' `revision` and
-    `down_revision` lines, so an up-to-date store opens without loading alembic."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        fields = dict(re.findall(r"^(revision|down_revision) = (.+)$",
-                                 path.read_text(encoding="utf-8"), re.MULTILINE))
-        revisions.add(ast.literal_eval(fields["revision"]))
-        down = ast.literal_eval(fields["down_revision"])
-        parents.update(down if isinstance(down, tuple) else [down] if down else [])
-    return frozenset(revisions - parents)
-
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
