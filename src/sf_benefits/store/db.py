@@ -102,18 +102,6 @@ class Store:
         self.engine.dispose()
 
 
-@contextmanager
-def indexes_rebuilt(connection: Connection, table: Table) -> Iterator[None]:
-    """Drop a table's indexes for a bulk write and build them again after it, inside the caller's
-    transaction: sorting once is several times faster than keeping a text-keyed index in order
-    row by row, and a rollback restores them as they were."""
-    for index in table.indexes:
-        index.drop(connection)
-    yield
-    for index in table.indexes:
-        index.create(connection)
-
-
 def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
     """Append a frame's rows to `table` inside the caller's transaction, missing values as NULL."""
     insert_columns(connection, table, {name: frame[name] for name in frame.columns})
@@ -184,8 +172,8 @@ def observations_replaced(connection: Connection) -> Iterator[Callable[[str, pd.
     """A function writing one dataset's observations (the tidy long columns of `SERIES_COLUMNS`
     and `ROW_COLUMNS`) inside the caller's transaction, replacing the rows a dataset of that name
     had: each distinct indicator, level and breakdown becomes one `observation_series`, each row
-    a narrow `observation`. The index is rebuilt, and rows whose series was replaced deleted,
-    once at the end."""
+    a narrow `observation`, written in key order with ids above every id in use (so SQLite
+    appends them). Rows whose series was replaced are deleted once at the end."""
     import numpy as np
     import pandas as pd
 
@@ -201,15 +189,17 @@ def observations_replaced(connection: Connection) -> Iterator[Callable[[str, pd.
         ids = np.arange(next_id, next_id + len(series))
         next_id += len(series)
         bulk_insert(connection, observation_series, series.assign(id=ids, dataset=dataset))
+        area = pd.factorize(np.asarray(frame["area_code"], dtype=object), sort=True)[0]
+        order = np.lexsort((frame["year"].to_numpy(), area, position))
         insert_columns(connection, observation, {
-            "series_id": pd.Series(ids[position]), **{c: frame[c] for c in ROW_COLUMNS}})
+            "series_id": pd.Series(ids[position[order]]),
+            **{c: frame[c].take(order).reset_index(drop=True) for c in ROW_COLUMNS}})
 
-    with indexes_rebuilt(connection, observation):
-        yield write
-        if replaced:
-            connection.execute(delete(observation).where(
-                observation.c.series_id <= old_max, observation.c.series_id.not_in(
-                    select(observation_series.c.id).where(observation_series.c.id <= old_max))))
+    yield write
+    if replaced:
+        connection.execute(delete(observation).where(
+            observation.c.series_id <= old_max, observation.c.series_id.not_in(
+                select(observation_series.c.id).where(observation_series.c.id <= old_max))))
 
 
 def _series_of(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
