@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -200,6 +200,40 @@ def observations_replaced(connection: Connection) -> Iterator[Callable[[str, pd.
         connection.execute(delete(observation).where(
             observation.c.series_id <= old_max, observation.c.series_id.not_in(
                 select(observation_series.c.id).where(observation_series.c.id <= old_max))))
+
+
+@contextmanager
+def in_background() -> Iterator[Callable[..., None]]:
+    """A function running database work on one writer thread, in the order given, while the
+    caller reads the next file: SQLite and the PostgreSQL driver release the GIL while they store
+    rows, so on two cores writing overlaps parsing. Each call first waits for the one before (so
+    at most one parsed file waits to be written) and raises its error; the block ends when the
+    last has run."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    _one_malloc_arena()
+    pending: Future[None] | None = None
+
+    def run(work: Callable[..., None], *args: object) -> None:
+        nonlocal pending
+        if pending is not None:
+            pending.result()
+        pending = pool.submit(work, *args)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer") as pool:
+        yield run
+        if pending is not None:
+            pending.result()
+
+
+def _one_malloc_arena() -> None:
+    """glibc gives a new thread its own malloc arena, whose freed memory the main thread cannot
+    reuse (40 MB more at peak for the writer thread): all threads share one arena instead."""
+    import ctypes
+
+    m_arena_max = -8
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(m_arena_max, 1)
 
 
 def _series_of(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
