@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text
 from sf_benefits.benchmark import benchmark_la
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
-from sf_benefits.store.db import MIGRATIONS, migration_heads
+from sf_benefits.store.db import MIGRATIONS, in_background, migration_heads
 from sf_benefits.store.queries import care_history
 
 
@@ -79,3 +79,18 @@ def test_an_up_to_date_store_opens_without_alembic(tmp_path: Path) -> None:
     assert reopened.schema_is_current()
     assert "audit_event" in inspect(reopened.engine).get_table_names()
     reopened.close()
+
+
+def test_background_work_runs_in_order_and_its_error_reaches_the_caller() -> None:
+    done: list[object] = []
+
+    def work(item: object) -> None:
+        if item == "bad":
+            raise ValueError("refused")
+        done.append(item)
+
+    with pytest.raises(ValueError, match="refused"), in_background() as run:
+        run(work, 1)
+        run(work, "bad")
+        run(work, 2)
+    assert done == [1]

@@ -27,7 +27,7 @@ from sf_benefits.ingest.tables import (
     read_population,
 )
 from sf_benefits.store import Store
-from sf_benefits.store.db import bulk_insert, observations_replaced
+from sf_benefits.store.db import bulk_insert, in_background, observations_replaced
 from sf_benefits.store.schema import (
     boundary_change,
     data_load,
@@ -65,8 +65,9 @@ def discover(directory: Path) -> list[Path]:
 
 def load_directory(store: Store, directory: Path, progress: Progress | None = None) -> LoadReport:
     """Parse every file under `directory` and replace their datasets in the store in one
-    transaction, each written as soon as it is read (so only one file's rows are held at once):
-    a bad file rolls the whole load back."""
+    transaction, each written as soon as it is read (so only one file's rows are held at once),
+    on a writer thread while the next file is read: a bad file rolls the whole load back."""
+    _arrow_memory_from_malloc()
     paths = discover(directory)
     report = LoadReport()
     problems: list[Problem] = []
@@ -105,14 +106,15 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
     if problems:
         raise IngestError(problems)
     loads: list[tuple[str, str, int]] = []
-    with store.transaction() as conn, observations_replaced(conn) as write_observations:
+    with (store.transaction() as conn, observations_replaced(conn) as write_observations,
+          in_background() as background):
 
         def keep(dataset: str, source: str, frame: pd.DataFrame) -> None:
             """Write a parsed dataset (in the open transaction) unless the load is already
             refused; every file is still read, so that all problems are reported at once."""
             loads.append((dataset, source, len(frame)))
             if not problems:
-                write_observations(dataset, frame)
+                background(write_observations, dataset, frame)
 
         seen_las = []
         for path in kinds.get("ees", []):
@@ -162,11 +164,19 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
         if problems:
             raise IngestError(problems)
         neighbours = merge_neighbour_models(neighbour_frames)
-        _write(conn, register.frame, loads, neighbours, changes)
+        background(_write, conn, register.frame, loads, neighbours, changes)
     report.observations = sum(rows for _, _, rows in loads)
     report.local_authorities = len(register.frame)
     report.neighbour_models = sorted(neighbours["model"].unique())
     return report
+
+
+def _arrow_memory_from_malloc() -> None:
+    """Arrow's buffers (Parquet columns, parsed values) from the C allocator, whose freed memory
+    pandas reuses, rather than Arrow's own mimalloc pool, which keeps it: 30-40 MB less at peak."""
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) -> LaRegister:

@@ -105,13 +105,12 @@ def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
             parquet = pq.ParquetFile(path, read_dictionary=names)
             read = {}
             for name in names:  # a column at a time, so Arrow holds one column's buffers
-                read[name] = parquet.read(columns=[name]).column(0).to_pandas()
+                read[name.strip().lower()] = _stripped_categories(
+                    parquet.read(columns=[name]).column(0).to_pandas())
                 pa.default_memory_pool().release_unused()
-            frame = pd.DataFrame(read)
         except Exception as exc:
             raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
-        frame.columns = [str(c).strip().lower() for c in frame.columns]
-        return frame.apply(_stripped_categories)
+        return pd.DataFrame(read)
     if suffix == ".xlsx":
         raw = _xlsx_cells(path, path.stat().st_mtime_ns).copy()
         header = next((i for i in range(min(HEADER_SEARCH_ROWS, len(raw)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -81,18 +81,6 @@ class Store:
         self.engine.dispose()
 
 
-@contextmanager
-def indexes_rebuilt(connection: Connection, table: Table) -> Iterator[None]:
-    """Drop a table's indexes for a bulk write and build them again after it, inside the caller's
-    transaction: sorting once is several times faster than keeping a text-keyed index in order
-    row by row, and a rollback restores them as they were."""
-    for index in table.indexes:
-        index.drop(connection)
-    yield
-    for index in table.indexes:
-        index.create(connection)
-
-
 def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
     """Append a frame's rows to `table` inside the caller's transaction, missing values as NULL."""
     insert_columns(connection, table, {name: frame[name] for name in frame.columns})
@@ -163,8 +151,8 @@ def observations_replaced(connection: Connection) -> Iterator[Callable[[str, pd.
     """A function writing one dataset's observations (the tidy long columns of `SERIES_COLUMNS`
     and `ROW_COLUMNS`) inside the caller's transaction, replacing the rows a dataset of that name
     had: each distinct indicator, level and breakdown becomes one `observation_series`, each row
-    a narrow `observation`. The index is rebuilt, and rows whose series was replaced deleted,
-    once at the end."""
+    a narrow `observation`, written in key order with ids above every id in use (so SQLite
+    appends them). Rows whose series was replaced are deleted once at the end."""
     import numpy as np
     import pandas as pd
 
@@ -180,15 +168,51 @@ def observations_replaced(connection: Connection) -> Iterator[Callable[[str, pd.
         ids = np.arange(next_id, next_id + len(series))
         next_id += len(series)
         bulk_insert(connection, observation_series, series.assign(id=ids, dataset=dataset))
+        area = pd.factorize(np.asarray(frame["area_code"], dtype=object), sort=True)[0]
+        order = np.lexsort((frame["year"].to_numpy(), area, position))
         insert_columns(connection, observation, {
-            "series_id": pd.Series(ids[position]), **{c: frame[c] for c in ROW_COLUMNS}})
+            "series_id": pd.Series(ids[position[order]]),
+            **{c: frame[c].take(order).reset_index(drop=True) for c in ROW_COLUMNS}})
 
-    with indexes_rebuilt(connection, observation):
-        yield write
-        if replaced:
-            connection.execute(delete(observation).where(
-                observation.c.series_id <= old_max, observation.c.series_id.not_in(
-                    select(observation_series.c.id).where(observation_series.c.id <= old_max))))
+    yield write
+    if replaced:
+        connection.execute(delete(observation).where(
+            observation.c.series_id <= old_max, observation.c.series_id.not_in(
+                select(observation_series.c.id).where(observation_series.c.id <= old_max))))
+
+
+@contextmanager
+def in_background() -> Iterator[Callable[..., None]]:
+    """A function running database work on one writer thread, in the order given, while the
+    caller reads the next file: SQLite and the PostgreSQL driver release the GIL while they store
+    rows, so on two cores writing overlaps parsing. Each call first waits for the one before (so
+    at most one parsed file waits to be written) and raises its error; the block ends when the
+    last has run."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    _one_malloc_arena()
+    pending: Future[None] | None = None
+
+    def run(work: Callable[..., None], *args: object) -> None:
+        nonlocal pending
+        if pending is not None:
+            pending.result()
+        pending = pool.submit(work, *args)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer") as pool:
+        yield run
+        if pending is not None:
+            pending.result()
+
+
+def _one_malloc_arena() -> None:
+    """glibc gives a new thread its own malloc arena, whose freed memory the main thread cannot
+    reuse (40 MB more at peak for the writer thread): all threads share one arena instead."""
+    import ctypes
+
+    m_arena_max = -8
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(m_arena_max, 1)
 
 
 def _series_of(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
