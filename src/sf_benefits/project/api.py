@@ -51,14 +51,15 @@ def demand_seed(seed: int, la_code: str) -> int:
     return zlib.crc32(f"{seed}:{la_code}".encode())
 
 
-def resolve_method(method: str, history: pd.DataFrame) -> str:
-    """A demand method of the demand engine; "auto" picks the best backtest on this history."""
+def resolve_method(method: str, panel: pd.DataFrame, la_code: str) -> str:
+    """A demand method of the demand engine; "auto" picks the one that backtests best on the
+    LA's own past years (a method that learns across LAs learning from every LA of `panel`)."""
     from sf_benefits.project.backtest import select_method
     from sf_benefits.project.demand import METHODS
 
     method = METHOD_ALIASES.get(method, method)
     if method == "auto":
-        return select_method(history)
+        return select_method(panel, la_codes=[la_code])
     if method not in METHODS:
         choices = sorted([*METHODS, *METHOD_ALIASES, "auto"])
         raise ValueError(f"unknown method {method!r}; choose from {choices}")
@@ -113,8 +114,9 @@ def run_projection(
     seen = {p for i, p in enumerate(PLACEMENTS) if bool(np.any(known[:, i] > 0))}
     plan_run(innovation, params, PLACEMENTS, seen, horizon, price_base_year)
 
-    chosen = resolve_method(method, mine)
-    demand = make_model(chosen, panel=history if panel is None else panel).fit(parsed).sample(
+    panel = history if panel is None else panel
+    chosen = resolve_method(method, panel, str(la_code))
+    demand = make_model(chosen, panel=panel).fit(parsed).sample(
         horizon, n_draws, demand_seed(seed, str(la_code)))
     opening = _opening_stock(counts, tuple(demand.placements))
     result = simulate(

@@ -391,10 +391,14 @@ class PooledGrowthModel(DemandModel):
 
     def forecast_totals(self, histories: Sequence[CareHistory], horizon: int, level: int = 80
                         ) -> list[TotalForecast | str]:
-        """Every history's total from one engine over the longest history of each LA; the fits a
-        forecast uses stop at its own origin, so a longer history never leaks into it."""
+        """Every history's total from one engine over the longest history of each LA (in
+        `histories` or the model's panel); the fits a forecast uses stop at its own origin, so a
+        longer history never leaks into it."""
         check_horizon(horizon)
         longest: dict[str, CareHistory] = {}
+        if self.panel is not None:
+            longest.update(split_histories(self.panel) if isinstance(self.panel, pd.DataFrame)
+                           else self.panel)
         for history in histories:
             kept = longest.get(history.la_code)
             if kept is None or kept.years[-1] < history.years[-1]:

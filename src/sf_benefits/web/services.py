@@ -25,7 +25,6 @@ from sf_benefits.disclosure import RowTotal, suppress_counts
 from sf_benefits.project import DEFAULT_PRICE_BASE, ProjectionResult
 from sf_benefits.project.inputs import projection_data
 from sf_benefits.store import Store
-from sf_benefits.store.queries import care_history
 from sf_benefits.store.schema import local_authority
 from sf_benefits.web.access import Access, can_read_la
 from sf_benefits.web.audit import Actor, record
@@ -253,16 +252,17 @@ def lock_baseline_job(store: Store, params: dict[str, Any], progress: Progress
 
 
 def backtest_job(store: Store, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """Background job: score the demand forecasting methods on the LA's own past years."""
+    """Background job: score the demand forecasting methods on the LA's own past years, as
+    `sf-benefits backtest --la` does (a method that learns across LAs learning from every LA)."""
     from sf_benefits.project.backtest import run_backtest
 
-    history = care_history(store, la_codes=[params["la_code"]])
 
     def report(method: str, done: int, total: int) -> None:
         progress(0.05 + 0.9 * done / max(total, 1),
                  f"Backtesting {method}: {done:,} of {total:,} forecasts")
 
-    result = run_backtest(history, horizons=(1, 2, 3), progress=report)
+    result = run_backtest(projection_data(store).panel, horizons=(1, 2, 3),
+                          la_codes=[params["la_code"]], progress=report)
     origins = result.origins
     return {"summary": records(result.summary), "best_method": result.best_method(),
             "origins": list(origins) if origins else None, "level": result.level,
