@@ -300,18 +300,36 @@ class PooledForecast:
 _ENGINES: dict[str, PanelEngine] = {}
 """Engines by a digest of the panel they were built from (one projection after another for every
 LA reuses the same fits)."""
+_LATEST: list[tuple[pd.DataFrame, PanelEngine]] = []
+"""The last panel frame asked for and its engine: the shared, read-only panel of a data version
+(`project.inputs`) or a sweep comes back as the same object, found without hashing it again."""
 
 
 def engine_for(panel: pd.DataFrame | Panel) -> PanelEngine:
-    """The engine for a tidy panel (cached by content) or a mapping of parsed histories."""
+    """The engine for a tidy panel (cached by identity, then by content) or a mapping of parsed
+    histories."""
     if not isinstance(panel, pd.DataFrame):
         return PanelEngine.of(panel.values())
+    if _LATEST and _LATEST[0][0] is panel:
+        return _LATEST[0][1]
     digest = hashlib.sha1(pd.util.hash_pandas_object(panel, index=False).to_numpy().tobytes()
                           ).hexdigest()
     if digest not in _ENGINES:
         _ENGINES.clear()
         _ENGINES[digest] = PanelEngine.of(split_histories(panel).values())
+    _LATEST[:] = [(panel, _ENGINES[digest])]
     return _ENGINES[digest]
+
+
+def warm_engine(panel: pd.DataFrame) -> PanelEngine:
+    """The panel's engine with the fits and calibrations that forecasts from its last year use,
+    so that a process's first projection does not wait for them."""
+    engine = engine_for(panel)
+    last = int(engine.years[-1])
+    for horizon in range(1, DIRECT_HORIZONS + 1):
+        engine.fit(last, horizon)
+        engine.calibration(last, horizon)
+    return engine
 
 
 class PooledGrowthModel(DemandModel):

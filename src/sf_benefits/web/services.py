@@ -23,6 +23,7 @@ from sf_benefits.assumptions import (
 from sf_benefits.assumptions.schema import is_money_unit
 from sf_benefits.disclosure import RowTotal, suppress_counts
 from sf_benefits.project import DEFAULT_PRICE_BASE, ProjectionResult
+from sf_benefits.project.defaults import DEFAULT_METHOD
 from sf_benefits.project.inputs import projection_data
 from sf_benefits.store import Store
 from sf_benefits.store.schema import local_authority
@@ -204,6 +205,17 @@ def run_projection_for(store: Store, la_code: str, model: str, horizon_years: in
         la_code, model=model, horizon=horizon_years, method=method, n_draws=n_draws, seed=seed,
         price_base_year=PRICE_BASE_YEAR, overrides=engine_overrides(model, overrides),
         overrides_by=by)
+
+
+def warm_projection(store: Store) -> None:
+    """Read the store's projection inputs and fit the default demand method on them, so that a
+    job worker's first projection waits for neither (nothing to do on an empty store)."""
+    from sf_benefits.project.demand import METHODS
+    from sf_benefits.project.pooled import PooledGrowthModel, warm_engine
+
+    panel = projection_data(store).panel
+    if not panel.empty and METHODS[DEFAULT_METHOD] is PooledGrowthModel:
+        warm_engine(panel)
 
 
 def projection_job(store: Store, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
