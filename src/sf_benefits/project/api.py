@@ -95,13 +95,17 @@ def baseline_demand(history: pd.DataFrame, la_code: str, horizon: int = 5,
                     panel: pd.DataFrame | None = None) -> BaselineDemand:
     """The LA's demand without an innovation, drawn as `run_projection` draws it (same
     arguments, same draws)."""
+    return _forecast(_last_origin(own_rows(history, la_code)), horizon, method, n_draws, seed,
+                     history if panel is None else panel)
+
+
+def _forecast(parsed: CareHistory, horizon: int, method: str, n_draws: int, seed: int,
+              panel: pd.DataFrame) -> BaselineDemand:
     from sf_benefits.project.demand import make_model
 
-    parsed = _last_origin(own_rows(history, la_code))
-    panel = history if panel is None else panel
-    chosen = resolve_method(method, panel, str(la_code))
+    chosen = resolve_method(method, panel, parsed.la_code)
     draws = make_model(chosen, panel=panel).fit(parsed).sample(
-        horizon, n_draws, demand_seed(seed, str(la_code)))
+        horizon, n_draws, demand_seed(seed, parsed.la_code))
     return BaselineDemand(chosen, draws)
 
 
@@ -146,13 +150,15 @@ def run_projection(
         unit_costs if unit_costs is not None else pd.DataFrame(columns=LAIT_COLUMNS),
         str(la_code), assumptions_for(loaded), la_name)
     innovation, params = prepare_assumptions(loaded, overrides, overrides_by, local.parameters)
-    counts = placement_counts(_last_origin(mine))
+    parsed = _last_origin(mine)
+    counts = placement_counts(parsed)
     known = np.nan_to_num(counts, nan=0.0)
     seen = {p for i, p in enumerate(PLACEMENTS) if bool(np.any(known[:, i] > 0))}
     plan_run(innovation, params, PLACEMENTS, seen, horizon, price_base_year)
 
     if demand is None:
-        demand = baseline_demand(history, la_code, horizon, method, n_draws, seed, panel)
+        demand = _forecast(parsed, horizon, method, n_draws, seed,
+                           history if panel is None else panel)
     elif demand.draws.starts.shape != (n_draws, horizon):
         raise ValueError(f"the demand given holds {demand.draws.starts.shape} draws × years, "
                          f"not {(n_draws, horizon)}")
