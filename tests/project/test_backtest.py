@@ -225,8 +225,7 @@ def test_one_la_is_scored_with_the_pooled_model_learning_from_every_la() -> None
     assert one.n_las == 1 and set(one.forecasts["la_code"]) == {code}
     mine = everyone.forecasts[everyone.forecasts["la_code"] == code].reset_index(drop=True)
     pd.testing.assert_frame_equal(one.forecasts, mine)
-    alone = run_backtest(panel[panel["la_code"] == code], methods=["pooled"]).forecasts
-    pooled = one.forecasts[one.forecasts["method"] == "pooled"]
-    assert len(pooled) > len(alone) or not np.allclose(
-        pooled["forecast"].to_numpy()[:len(alone)], alone["forecast"].to_numpy())
+    assert (one.forecasts["method"] == "pooled").sum() >= 20
+    alone = run_backtest(panel[panel["la_code"] == code], methods=["pooled"])
+    assert alone.forecasts.empty and not alone.skipped.empty, "one LA's years are too few to fit"
     assert select_method(panel, ("pooled", "naive"), la_codes=[code]) == one.best_method()
