@@ -268,7 +268,6 @@ def backtest_job(store: Store, params: dict[str, Any], progress: Progress) -> di
     `sf-benefits backtest --la` does (a method that learns across LAs learning from every LA)."""
     from sf_benefits.project.backtest import run_backtest
 
-
     def report(method: str, done: int, total: int) -> None:
         progress(0.05 + 0.9 * done / max(total, 1),
                  f"Backtesting {method}: {done:,} of {total:,} forecasts")
