@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from sf_benefits.config import DATA_DIR_ENV, DATABASE_URL_ENV, OUTPUT_DIR_ENV
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
 from tests.synthetic_dfe import write_dfe_directory
@@ -31,6 +32,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped with CI=true, where nothing may be skipped: {reason}"
+
+
+@pytest.fixture(autouse=True)
+def own_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test has its own empty store folder and output folder, never the user's store or
+    whatever SF_BENEFITS_DATABASE_URL names (a test that needs its own sets it again)."""
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path_factory.mktemp("data")))
+    monkeypatch.setenv(OUTPUT_DIR_ENV, str(tmp_path_factory.mktemp("out")))
+    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -215,3 +215,17 @@ def test_hindsight_ceiling_knows_the_outcome_years_trends() -> None:
     for known in ("national change known", "own average growth known"):
         assert (ceiling[known] < ceiling["naive"]).all(), ceiling
     np.testing.assert_allclose(ceiling["naive"], result.summary["MAPE"].to_numpy())
+
+
+def test_one_la_is_scored_with_the_pooled_model_learning_from_every_la() -> None:
+    panel = full_panel(12, seed=7)
+    code = "E00000003"
+    everyone = run_backtest(panel, methods=["pooled", "naive"])
+    one = run_backtest(panel, methods=["pooled", "naive"], la_codes=[code])
+    assert one.n_las == 1 and set(one.forecasts["la_code"]) == {code}
+    mine = everyone.forecasts[everyone.forecasts["la_code"] == code].reset_index(drop=True)
+    pd.testing.assert_frame_equal(one.forecasts, mine)
+    assert (one.forecasts["method"] == "pooled").sum() >= 20
+    alone = run_backtest(panel[panel["la_code"] == code], methods=["pooled"])
+    assert alone.forecasts.empty and not alone.skipped.empty, "one LA's years are too few to fit"
+    assert select_method(panel, ("pooled", "naive"), la_codes=[code]) == one.best_method()

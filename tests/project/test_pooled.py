@@ -126,3 +126,16 @@ def test_intervals_calibrate_on_past_errors_only_once_three_origins_made_them(
     np.testing.assert_allclose(early.errors,
                                Calibration.of(latest.residuals, latest.levels).errors)
     assert later.errors.size == 3 * planted["la_code"].nunique()
+
+
+def test_the_engine_of_a_panel_is_found_again_without_hashing_it(
+        planted: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = engine_for(planted)
+
+    def no_hashing(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the same panel was hashed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pd.util, "hash_pandas_object", no_hashing)
+        assert engine_for(planted) is engine
+    assert engine_for(planted.copy()) is engine, "an equal copy is found by its content"

@@ -67,11 +67,11 @@ def test_refuses_before_forecasting(history: tuple[pd.DataFrame, str], tmp_path:
 
 
 def test_method_names(history: tuple[pd.DataFrame, str]) -> None:
-    frame, _ = history
-    assert resolve_method("statsforecast", frame) == "ets"
-    assert resolve_method("naive", frame) == "naive"
+    frame, code = history
+    assert resolve_method("statsforecast", frame, code) == "ets"
+    assert resolve_method("naive", frame, code) == "naive"
     with pytest.raises(ValueError, match="unknown method"):
-        resolve_method("crystal_ball", frame)
+        resolve_method("crystal_ball", frame, code)
 
 
 def test_project_command_writes_tables_csv_and_charts(loaded_store: Store, tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from sf_benefits.cli.main import app
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.ingest.ssda903.synthetic import generate_returns
-from sf_benefits.project import run_projection
+from sf_benefits.project import run_projection, sweep
+from sf_benefits.project.api import BaselineDemand, baseline_demand
 from sf_benefits.project.inputs import projection_data
 from sf_benefits.project.sweep import (
     ENGLAND,
@@ -88,6 +89,26 @@ def test_la_rows_are_the_single_la_projection(inputs: list[LAInput], panel: pd.D
     money = rows[rows["measure"] == "net_savings"].set_index("year")["p50"]
     expected = alone.money[alone.money["measure"] == "net_savings"].set_index("financial_year")
     assert money.to_dict() == expected["p50"].to_dict()
+
+
+def test_an_la_demand_is_forecast_once_for_every_model(
+        inputs: list[LAInput], panel: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[str] = []
+
+    def counted(*args: Any, **kwargs: Any) -> BaselineDemand:
+        made.append(args[1])
+        return baseline_demand(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "baseline_demand", counted)
+    outcome = appraise_la(inputs[0], SETTINGS, panel)
+    assert made == [inputs[0].la_code] and set(outcome.runs["status"]) == {"ok"}
+    assert len(outcome.runs) == len(SETTINGS.models) == 2
+    first = inputs[0]
+    assert first.history is not None
+    shorter = baseline_demand(first.history, first.la_code, 2, n_draws=300, seed=11, panel=panel)
+    with pytest.raises(ValueError, match="draws × years"):
+        run_projection(first.history, first.la_code, FS, n_draws=300, seed=11, panel=panel,
+                       demand=shorter)
 
 
 def test_totals_add_up_draw_by_draw(serial: Any) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +17,8 @@ from typer.testing import CliRunner
 
 from sf_benefits.cli.main import app as cli
 from sf_benefits.project import DEFAULT_METHOD
+from sf_benefits.project.inputs import projection_data
+from sf_benefits.project.pooled import engine_for
 from sf_benefits.store import Store
 from sf_benefits.store.schema import local_authority
 from sf_benefits.web import services
@@ -60,6 +65,44 @@ def test_a_projection_runs_in_a_worker_process_with_progress_in_the_db(
         runner.shutdown()
     assert job is not None and job["status"] == "succeeded", job
     assert job["progress"] == 1.0 and job["result"]["price_base_year"] == "2024-25"
+
+
+WARM_MARK = "SFB_TEST_WARM_MARK"
+
+
+def _mark_then_fail(store: Store) -> None:
+    Path(os.environ[WARM_MARK]).write_text(str(store.engine.url.database), encoding="utf-8")
+    raise RuntimeError("a warm-up that fails")
+
+
+@pytest.mark.embedded_store_only
+def test_each_job_worker_warms_up_at_start_and_a_failed_warm_up_does_not_stop_it(
+        web_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mark = tmp_path / "warmed"
+    monkeypatch.setenv(WARM_MARK, str(mark))
+    runner = JobRunner(web_store, {"echo": _echo}, mode="process", workers=1,
+                       warm_up=_mark_then_fail)
+    try:
+        job_id = runner.submit(web_store, "echo", LA_A, {"n": 2}, Actor(None, "warm-test", None))
+        deadline = time.monotonic() + 60
+        while (job := job_row(web_store, job_id)) and job["status"] not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        runner.shutdown()
+    assert mark.read_text(encoding="utf-8") == web_store.engine.url.database
+    assert job is not None and job["status"] == "succeeded" and job["result"] == {"n": 2}
+
+
+def _echo(_store: Store, params: dict[str, Any], _progress: Any) -> dict[str, Any]:
+    return params
+
+
+def test_warm_projection_fits_the_default_method_before_any_job(web_store: Store) -> None:
+    services.warm_projection(web_store)
+    engine = engine_for(projection_data(web_store).panel)
+    last = int(engine.years[-1])
+    assert {(last, h) for h in (1, 2, 3)} <= set(engine._fits)
 
 
 @pytest.mark.embedded_store_only

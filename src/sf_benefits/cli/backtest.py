@@ -100,7 +100,8 @@ def backtest(
     """Score the demand methods on the past: MAPE, MASE and 80% interval coverage 1–3 years ahead.
 
     Projects from every past origin and compares with what happened, by method and horizon, with
-    naive and linear-trend benchmarks."""
+    naive and linear-trend benchmarks; with --la, only that LA is scored, and a method that
+    learns across LAs still learns from every LA."""
     from sf_benefits.project.backtest import run_backtest
     from sf_benefits.store import queries
 
@@ -115,14 +116,14 @@ def backtest(
         authority = resolve_authority(store, la)
         la_codes = [authority.la_code]
         scope = f"{authority.la_name} ({authority.la_code})"
-    history = queries.demand_history(store, la_codes=la_codes)
-    if history.empty:
+    history = queries.demand_history(store)
+    if history.empty or (la_codes is not None and not history["la_code"].isin(la_codes).any()):
         raise fail("the store holds no CLA history for this selection: run `sf-benefits data "
                    "load` first")
     with progress_bar("Backtesting") as progress:
         result = run_backtest(history, methods=chosen, horizons=(1, 2, 3),
-                              min_train_years=min_train_years, by_placement=by_placement,
-                              progress=progress)
+                              min_train_years=min_train_years, la_codes=la_codes,
+                              by_placement=by_placement, progress=progress)
     if result.forecasts.empty:
         raise fail(f"no forecast could be scored: each LA needs more than {min_train_years} "
                    "recorded years of CLA at 31 March")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from sf_benefits.assumptions import (
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_PRICE_BASE, DEFAULT_SEED
 from sf_benefits.project.engine import plan_run, simulate
+from sf_benefits.project.forecasting import DemandDraws
+from sf_benefits.project.history import CareHistory
 from sf_benefits.project.result import ProjectionResult
 from sf_benefits.project.unit_costs import local_unit_costs, spend_check
 
@@ -51,18 +53,60 @@ def demand_seed(seed: int, la_code: str) -> int:
     return zlib.crc32(f"{seed}:{la_code}".encode())
 
 
-def resolve_method(method: str, history: pd.DataFrame) -> str:
-    """A demand method of the demand engine; "auto" picks the best backtest on this history."""
+def resolve_method(method: str, panel: pd.DataFrame, la_code: str) -> str:
+    """A demand method of the demand engine; "auto" picks the one that backtests best on the
+    LA's own past years (a method that learns across LAs learning from every LA of `panel`)."""
     from sf_benefits.project.backtest import select_method
     from sf_benefits.project.demand import METHODS
 
     method = METHOD_ALIASES.get(method, method)
     if method == "auto":
-        return select_method(history)
+        return select_method(panel, la_codes=[la_code])
     if method not in METHODS:
         choices = sorted([*METHODS, *METHOD_ALIASES, "auto"])
         raise ValueError(f"unknown method {method!r}; choose from {choices}")
     return method
+
+
+@dataclass(frozen=True)
+class BaselineDemand:
+    """An LA's baseline demand draws and the method that made them: the same for every innovation
+    model run with the same history, method, seed, horizon and draws (a sweep makes them once)."""
+
+    method: str
+    draws: DemandDraws
+
+
+def own_rows(history: pd.DataFrame, la_code: str) -> pd.DataFrame:
+    """The LA's rows of a tidy care history (refused when it has none)."""
+    mine = history[history["la_code"].astype(str) == str(la_code)]
+    if mine.empty:
+        raise ValueError(f"the history holds no rows for LA {la_code}")
+    return mine
+
+
+def _last_origin(mine: pd.DataFrame) -> CareHistory:
+    parsed = CareHistory.from_frame(mine)
+    return parsed.up_to(parsed.origin)
+
+
+def baseline_demand(history: pd.DataFrame, la_code: str, horizon: int = 5,
+                    method: str = DEFAULT_METHOD, n_draws: int = 10_000, seed: int = DEFAULT_SEED,
+                    panel: pd.DataFrame | None = None) -> BaselineDemand:
+    """The LA's demand without an innovation, drawn as `run_projection` draws it (same
+    arguments, same draws)."""
+    return _forecast(_last_origin(own_rows(history, la_code)), horizon, method, n_draws, seed,
+                     history if panel is None else panel)
+
+
+def _forecast(parsed: CareHistory, horizon: int, method: str, n_draws: int, seed: int,
+              panel: pd.DataFrame) -> BaselineDemand:
+    from sf_benefits.project.demand import make_model
+
+    chosen = resolve_method(method, panel, parsed.la_code)
+    draws = make_model(chosen, panel=panel).fit(parsed).sample(
+        horizon, n_draws, demand_seed(seed, parsed.la_code))
+    return BaselineDemand(chosen, draws)
 
 
 def run_projection(
@@ -82,6 +126,7 @@ def run_projection(
     la_name: str | None = None,
     panel: pd.DataFrame | None = None,
     keep_draws: bool = False,
+    demand: BaselineDemand | None = None,
 ) -> ProjectionResult:
     """Project one LA's care demand with and without an innovation, in money, with uncertainty.
 
@@ -93,32 +138,34 @@ def run_projection(
     LA's history (default: `history`, so hand over every LA's history as `history` or `panel`).
     Parameters are drawn from `seed` and the demand forecast from `demand_seed(seed, la_code)`,
     so runs for many LAs share each parameter's draws and have independent forecast noise.
+    `demand`, from `baseline_demand` with the same arguments, saves forecasting it again.
     """
-    from sf_benefits.project.demand import CareHistory, make_model, placement_counts
+    from sf_benefits.project.demand import placement_counts
 
     if horizon < 1 or n_draws < 1:
         raise ValueError("horizon and n_draws must be at least 1")
-    mine = history[history["la_code"].astype(str) == str(la_code)]
-    if mine.empty:
-        raise ValueError(f"the history holds no rows for LA {la_code}")
+    mine = own_rows(history, la_code)
     loaded = model if isinstance(model, InnovationModel) else load_model(model)
     local = local_unit_costs(
         unit_costs if unit_costs is not None else pd.DataFrame(columns=LAIT_COLUMNS),
         str(la_code), assumptions_for(loaded), la_name)
     innovation, params = prepare_assumptions(loaded, overrides, overrides_by, local.parameters)
-    parsed = CareHistory.from_frame(mine)
-    parsed = parsed.up_to(parsed.origin)
+    parsed = _last_origin(mine)
     counts = placement_counts(parsed)
     known = np.nan_to_num(counts, nan=0.0)
     seen = {p for i, p in enumerate(PLACEMENTS) if bool(np.any(known[:, i] > 0))}
     plan_run(innovation, params, PLACEMENTS, seen, horizon, price_base_year)
 
-    chosen = resolve_method(method, mine)
-    demand = make_model(chosen, panel=history if panel is None else panel).fit(parsed).sample(
-        horizon, n_draws, demand_seed(seed, str(la_code)))
-    opening = _opening_stock(counts, tuple(demand.placements))
+    if demand is None:
+        demand = _forecast(parsed, horizon, method, n_draws, seed,
+                           history if panel is None else panel)
+    elif demand.draws.starts.shape != (n_draws, horizon):
+        raise ValueError(f"the demand given holds {demand.draws.starts.shape} draws × years, "
+                         f"not {(n_draws, horizon)}")
+    chosen = demand.method
+    opening = _opening_stock(counts, tuple(demand.draws.placements))
     result = simulate(
-        demand, innovation, params, opening_cla=opening, price_base_year=price_base_year,
+        demand.draws, innovation, params, opening_cla=opening, price_base_year=price_base_year,
         seed=seed, la_code=str(la_code), method=chosen, discount_rate=discount_rate,
         observed=mine.reset_index(drop=True), sensitivity=sensitivity, basis=local.basis,
         keep_draws=keep_draws,

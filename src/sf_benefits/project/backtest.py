@@ -15,7 +15,7 @@ from sf_benefits.project.defaults import BACKTEST_METHODS
 from sf_benefits.project.demand import AUTO_CANDIDATES, METHODS, make_model
 from sf_benefits.project.forecasting import DemandModel, TotalForecast
 from sf_benefits.project.history import CLA, CareHistory, naive_mae, split_histories
-from sf_benefits.project.pooled import PanelEngine
+from sf_benefits.project.pooled import Panel, PanelEngine
 
 CHUNK_TASKS = 200
 """Forecasts per batch: statsforecast fits a batch in one call; progress is reported per batch."""
@@ -107,7 +107,8 @@ def run_backtest(history: pd.DataFrame, methods: Sequence[str] | Mapping[str, De
                  min_train_years: int = 5, la_codes: Sequence[str] | None = None,
                  by_placement: bool = False, level: int = 80,
                  progress: Progress | None = None) -> BacktestResult:
-    """Backtest each method on every LA and origin of the tidy care history.
+    """Backtest each method on every origin of the LAs in `la_codes` (default: every LA) of the
+    tidy care history; a method that learns across LAs learns from every LA of the history.
 
     `methods` are names from METHODS (default settings) or a mapping name → configured model.
     MASE divides each absolute error by the mean absolute one-year change of that LA's training
@@ -116,8 +117,10 @@ def run_backtest(history: pd.DataFrame, methods: Sequence[str] | Mapping[str, De
         raise ValueError("horizons must be positive whole years")
     if min_train_years < 2:
         raise ValueError("min_train_years must be at least 2")
-    models = _models(methods)
-    histories = split_histories(history, la_codes)
+    panel = split_histories(history)
+    histories = (panel if la_codes is None
+                 else {code: panel[code] for code in map(str, la_codes) if code in panel})
+    models = _models(methods, panel)
     tasks = build_tasks(histories, horizons, min_train_years)
     columns: dict[str, list[np.ndarray]] = {c: [] for c in FORECAST_COLUMNS}
     skipped: list[dict[str, object]] = []
@@ -218,13 +221,14 @@ def scored_by_all(forecasts: pd.DataFrame) -> pd.DataFrame:
     return forecasts[methods == forecasts["method"].nunique()]
 
 
-def _models(methods: Sequence[str] | Mapping[str, DemandModel]) -> dict[str, DemandModel]:
+def _models(methods: Sequence[str] | Mapping[str, DemandModel], panel: Panel
+            ) -> dict[str, DemandModel]:
     if isinstance(methods, Mapping):
         return dict(methods)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; choose from {sorted(METHODS)}")
-    return {m: make_model(m) for m in methods}
+    return {m: make_model(m, panel=panel) for m in methods}
 
 
 def summarise(forecasts: pd.DataFrame, methods: Sequence[str], horizons: Sequence[int],
@@ -248,12 +252,12 @@ def summarise(forecasts: pd.DataFrame, methods: Sequence[str], horizons: Sequenc
 
 
 def select_method(history: pd.DataFrame, candidates: Sequence[str] = AUTO_CANDIDATES,
-                  min_train_years: int = 5) -> str:
+                  min_train_years: int = 5, la_codes: Sequence[str] | None = None) -> str:
     """The candidate with the lowest backtest MASE (mean over horizons 1–3) among those whose 80%
-    intervals are honest enough (`BacktestResult.best_method`), on this history, one LA or many;
-    the first candidate when the history is too short to backtest."""
+    intervals are honest enough (`BacktestResult.best_method`), on the LAs in `la_codes` (default:
+    every LA of the history); the first candidate when the history is too short to backtest."""
     result = run_backtest(history, methods=candidates, horizons=(1, 2, 3),
-                          min_train_years=min_train_years)
+                          min_train_years=min_train_years, la_codes=la_codes)
     return result.best_method() or candidates[0]
 
 

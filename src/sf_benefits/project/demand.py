@@ -24,7 +24,7 @@ from sf_benefits.project.history import (
     placement_counts,
     split_histories,
 )
-from sf_benefits.project.pooled import PooledGrowthModel
+from sf_benefits.project.pooled import Panel, PooledGrowthModel
 from sf_benefits.project.stock_flow import StockFlowModel
 from sf_benefits.project.univariate import (
     AutoARIMAModel,
@@ -57,9 +57,11 @@ METHODS: dict[str, Callable[..., DemandModel]] = {
 AUTO_CANDIDATES: tuple[str, ...] = ("pooled", "stock_flow", "ets", "theta", "naive", "linear_trend")
 
 
-def make_model(method: str, panel: pd.DataFrame | None = None, **settings: Any) -> DemandModel:
-    """A demand model by its method name (see METHODS); `panel` (every LA's tidy history) goes to
-    a model that learns across LAs and is ignored by the others."""
+def make_model(method: str, panel: pd.DataFrame | Panel | None = None, **settings: Any
+               ) -> DemandModel:
+    """A demand model by its method name (see METHODS); `panel` (every LA's tidy history, or
+    their parsed histories by LA code) goes to a model that learns across LAs and is ignored by
+    the others."""
     if method not in METHODS:
         raise ValueError(f"unknown demand method {method!r}; choose from {sorted(METHODS)}")
     factory = METHODS[method]

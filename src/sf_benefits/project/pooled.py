@@ -300,18 +300,36 @@ class PooledForecast:
 _ENGINES: dict[str, PanelEngine] = {}
 """Engines by a digest of the panel they were built from (one projection after another for every
 LA reuses the same fits)."""
+_LATEST: list[tuple[pd.DataFrame, PanelEngine]] = []
+"""The last panel frame asked for and its engine: the shared, read-only panel of a data version
+(`project.inputs`) or a sweep comes back as the same object, found without hashing it again."""
 
 
 def engine_for(panel: pd.DataFrame | Panel) -> PanelEngine:
-    """The engine for a tidy panel (cached by content) or a mapping of parsed histories."""
+    """The engine for a tidy panel (cached by identity, then by content) or a mapping of parsed
+    histories."""
     if not isinstance(panel, pd.DataFrame):
         return PanelEngine.of(panel.values())
+    if _LATEST and _LATEST[0][0] is panel:
+        return _LATEST[0][1]
     digest = hashlib.sha1(pd.util.hash_pandas_object(panel, index=False).to_numpy().tobytes()
                           ).hexdigest()
     if digest not in _ENGINES:
         _ENGINES.clear()
         _ENGINES[digest] = PanelEngine.of(split_histories(panel).values())
+    _LATEST[:] = [(panel, _ENGINES[digest])]
     return _ENGINES[digest]
+
+
+def warm_engine(panel: pd.DataFrame) -> PanelEngine:
+    """The panel's engine with the fits and calibrations that forecasts from its last year use,
+    so that a process's first projection does not wait for them."""
+    engine = engine_for(panel)
+    last = int(engine.years[-1])
+    for horizon in range(1, DIRECT_HORIZONS + 1):
+        engine.fit(last, horizon)
+        engine.calibration(last, horizon)
+    return engine
 
 
 class PooledGrowthModel(DemandModel):
@@ -391,10 +409,14 @@ class PooledGrowthModel(DemandModel):
 
     def forecast_totals(self, histories: Sequence[CareHistory], horizon: int, level: int = 80
                         ) -> list[TotalForecast | str]:
-        """Every history's total from one engine over the longest history of each LA; the fits a
-        forecast uses stop at its own origin, so a longer history never leaks into it."""
+        """Every history's total from one engine over the longest history of each LA (in
+        `histories` or the model's panel); the fits a forecast uses stop at its own origin, so a
+        longer history never leaks into it."""
         check_horizon(horizon)
         longest: dict[str, CareHistory] = {}
+        if self.panel is not None:
+            longest.update(split_histories(self.panel) if isinstance(self.panel, pd.DataFrame)
+                           else self.panel)
         for history in histories:
             kept = longest.get(history.la_code)
             if kept is None or kept.years[-1] < history.years[-1]:

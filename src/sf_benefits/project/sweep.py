@@ -37,6 +37,8 @@ from sf_benefits.project.api import (
     DEFAULT_METHOD,
     DEFAULT_PRICE_BASE,
     DEFAULT_SEED,
+    BaselineDemand,
+    baseline_demand,
     demand_seed,
     prepare_assumptions,
     run_projection,
@@ -150,16 +152,20 @@ def appraise_la(inputs: LAInput, settings: SweepSettings, panel: pd.DataFrame | 
 
     A model the LA's data or the assumptions cannot support (a ValueError, e.g. a missing
     assumption or no history) is recorded as refused with its reason; any other error is raised
-    so the runner retries the task."""
+    so the runner retries the task. The LA's demand is forecast once and shared by the models."""
     rows, sensitivity, runs = [], [], []
     draws: dict[str, np.ndarray] = {}
     la_seed = demand_seed(settings.seed, inputs.la_code)
+    demand: BaselineDemand | None = None
     for model in settings.models:
         run = {"la_code": inputs.la_code, "model": model, "seed": settings.seed,
                "demand_seed": la_seed, "method": "", "status": "ok", "reason": "",
                "parameters": "", "first_financial_year": "", "excluded": ""}
         try:
-            result = _project(inputs, model, settings, panel)
+            if demand is None and inputs.returns is None and inputs.history is not None:
+                demand = baseline_demand(inputs.history, inputs.la_code, settings.horizon,
+                                         settings.method, settings.n_draws, settings.seed, panel)
+            result = _project(inputs, model, settings, panel, demand)
         except ValueError as error:
             runs.append({**run, "status": "refused", "reason": str(error)})
             continue
@@ -212,8 +218,8 @@ def check_panel(inputs: Sequence[LAInput], settings: SweepSettings,
                          "sweep every LA's history as its panel")
 
 
-def _project(inputs: LAInput, model: str, settings: SweepSettings, panel: pd.DataFrame | None
-             ) -> ProjectionResult:
+def _project(inputs: LAInput, model: str, settings: SweepSettings, panel: pd.DataFrame | None,
+             demand: BaselineDemand | None = None) -> ProjectionResult:
     common: dict[str, Any] = dict(
         model=model, horizon=settings.horizon, n_draws=settings.n_draws, seed=settings.seed,
         price_base_year=settings.price_base_year,
@@ -228,7 +234,7 @@ def _project(inputs: LAInput, model: str, settings: SweepSettings, panel: pd.Dat
         raise ValueError(f"no care history or SSDA903 returns given for LA {inputs.la_code}")
     return run_projection(inputs.history, inputs.la_code, method=settings.method,
                           unit_costs=inputs.unit_costs, la_name=inputs.la_name, panel=panel,
-                          **common)
+                          demand=demand, **common)
 
 
 def _span(result: ProjectionResult) -> str:

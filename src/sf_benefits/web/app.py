@@ -51,9 +51,10 @@ def create_app(store: Store | None = None, settings: WebSettings | None = None,
     store = store or Store.open()
     settings = settings or WebSettings()
     if runner is None:
-        from sf_benefits.web.services import JOB_FUNCTIONS
+        from sf_benefits.web.services import JOB_FUNCTIONS, warm_projection
 
-        runner = JobRunner(store, JOB_FUNCTIONS, settings.job_mode, settings.job_workers)
+        runner = JobRunner(store, JOB_FUNCTIONS, settings.job_mode, settings.job_workers,
+                           warm_up=warm_projection)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -27,6 +27,7 @@ from sf_benefits.web.tables import background_job
 
 Progress = Callable[[float, str], None]
 JobFunction = Callable[[Store, dict[str, Any], Progress], dict[str, Any]]
+WarmUp = Callable[[Store], None]
 
 JOB_NICENESS = 10
 QUEUED = "queued"
@@ -75,12 +76,20 @@ def execute_job(store_url: str, job_id: str, function: JobFunction) -> str:
     return SUCCEEDED
 
 
-def _lower_priority() -> None:
-    """Worker processes yield the CPU to page requests: Monte Carlo runs at a lower priority."""
+def _start_worker(store_url: str, warm_up: WarmUp | None) -> None:
+    """Worker processes yield the CPU to page requests (Monte Carlo runs at a lower priority),
+    then run `warm_up` on the store, so the first job does not wait for what it prepares; a
+    failed warm-up is logged and leaves the worker as it was."""
     try:
         os.nice(JOB_NICENESS)
     except OSError:
         logger.warning("could not lower the priority of a job worker")
+    if warm_up is None:
+        return
+    try:
+        warm_up(_store_for(store_url))
+    except Exception:  # the worker still runs jobs; they do the work themselves
+        logger.warning("job worker warm-up failed", exc_info=True)
 
 
 def _warm_up(_function: JobFunction) -> bool:
@@ -94,10 +103,12 @@ class JobRunner:
     (default) or "thread".
 
     Process workers run at a lower CPU priority than the web workers, so Monte Carlo runs never
-    slow other users' pages, and are started and warmed up when the runner is created."""
+    slow other users' pages, and are started when the runner is created, each then running
+    `warm_up` on the store in the background (the app's start does not wait for it)."""
 
     def __init__(self, store: Store, functions: Mapping[str, JobFunction],
-                 mode: str = "process", workers: int = 2) -> None:
+                 mode: str = "process", workers: int = 2, warm_up: WarmUp | None = None
+                 ) -> None:
         self.functions = dict(functions)
         self.store_url = store.engine.url.render_as_string(hide_password=False)
         self.runner_id = f"{socket.gethostname()}:{os.getpid()}"
@@ -106,7 +117,7 @@ class JobRunner:
         if mode == "process":
             self.executor = ProcessPoolExecutor(
                 max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority)
+                initializer=_start_worker, initargs=(self.store_url, warm_up))
             for _ in range(workers):
                 self.executor.submit(_warm_up, next(iter(self.functions.values())))
         elif mode == "thread":

@@ -23,9 +23,9 @@ from sf_benefits.assumptions import (
 from sf_benefits.assumptions.schema import is_money_unit
 from sf_benefits.disclosure import RowTotal, suppress_counts
 from sf_benefits.project import DEFAULT_PRICE_BASE, ProjectionResult
+from sf_benefits.project.defaults import DEFAULT_METHOD
 from sf_benefits.project.inputs import projection_data
 from sf_benefits.store import Store
-from sf_benefits.store.queries import care_history
 from sf_benefits.store.schema import local_authority
 from sf_benefits.web.access import Access, can_read_la
 from sf_benefits.web.audit import Actor, record
@@ -207,6 +207,17 @@ def run_projection_for(store: Store, la_code: str, model: str, horizon_years: in
         overrides_by=by)
 
 
+def warm_projection(store: Store) -> None:
+    """Read the store's projection inputs and fit the default demand method on them, so that a
+    job worker's first projection waits for neither (nothing to do on an empty store)."""
+    from sf_benefits.project.demand import METHODS
+    from sf_benefits.project.pooled import PooledGrowthModel, warm_engine
+
+    panel = projection_data(store).panel
+    if not panel.empty and METHODS[DEFAULT_METHOD] is PooledGrowthModel:
+        warm_engine(panel)
+
+
 def projection_job(store: Store, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """Background job: run a saved scenario's Monte Carlo projection and keep its result."""
     progress(0.1, f"Running {params['n_draws']:,} Monte Carlo draws")
@@ -253,16 +264,16 @@ def lock_baseline_job(store: Store, params: dict[str, Any], progress: Progress
 
 
 def backtest_job(store: Store, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """Background job: score the demand forecasting methods on the LA's own past years."""
+    """Background job: score the demand forecasting methods on the LA's own past years, as
+    `sf-benefits backtest --la` does (a method that learns across LAs learning from every LA)."""
     from sf_benefits.project.backtest import run_backtest
-
-    history = care_history(store, la_codes=[params["la_code"]])
 
     def report(method: str, done: int, total: int) -> None:
         progress(0.05 + 0.9 * done / max(total, 1),
                  f"Backtesting {method}: {done:,} of {total:,} forecasts")
 
-    result = run_backtest(history, horizons=(1, 2, 3), progress=report)
+    result = run_backtest(projection_data(store).panel, horizons=(1, 2, 3),
+                          la_codes=[params["la_code"]], progress=report)
     origins = result.origins
     return {"summary": records(result.summary), "best_method": result.best_method(),
             "origins": list(origins) if origins else None, "level": result.level,
