@@ -500,7 +500,7 @@ def _lait_rows(file: str, frame: pd.DataFrame, roles: dict[str, str], register: 
                          f"'{v}' is neither a number nor a suppression marker")
                  for r, v in located(parsed.invalid, roles["value"])]
     return pd.DataFrame({
-        "row": frame.index.to_numpy(dtype=np.int32), "year": year.fillna(0).astype(np.int16),
+        "row": frame.index.to_numpy(dtype=np.int32), "year": np.nan_to_num(np.asarray(year, dtype=float)).astype(np.int16),
         "time_period": frame[roles["year"]].astype("category"),
         "area_code": code.astype("category"),
         "indicator": frame[roles["indicator"]].astype("category"),
