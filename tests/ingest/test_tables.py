@@ -252,6 +252,28 @@ def test_lait_parquet_as_published(tmp_path: Path, register: LaRegister) -> None
     assert "CINPermExclusion" not in frame.index.get_level_values("indicator")
 
 
+def test_lait_parquet_checked_across_batches(tmp_path: Path, register: LaRegister,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Parquet LAIT read two rows at a time: a revision and a repeat in different batches are
+    still found, and the repeated rows are named by their file rows."""
+    monkeypatch.setattr("sf_benefits.ingest.tables.LAIT_BATCH_ROWS", 2)
+    path = tmp_path / "lait.parquet"
+    table = pd.DataFrame({"Short Desc": ["LACnum", "CINrate", "Other", "LACnum", "CINrate"],
+                          "Years": ["2022", "2023", "2023", "2022 (Rev)", "2023"],
+                          "Values": ["330", "500", "x", "331", "501"],
+                          "LA Number": [877.0, 877.0, 876.0, 877.0, 877.0]})
+    table.iloc[:4].to_parquet(path)
+    frame = read_lait(path, register).set_index(["indicator", "area_code", "year"])
+    assert frame.loc[("LACnum", "E06000007", 2022), "value"] == 331
+    assert frame.loc[("Other", "E06000006", 2023), "status"] == "x"
+    assert len(frame) == 3
+    table.to_parquet(path)
+    with pytest.raises(IngestError) as exc:
+        read_lait(path, register)
+    assert [(p.row, p.rule) for p in exc.value.problems] == [(3, "duplicate_row"),
+                                                             (6, "duplicate_row")]
+
+
 @pytest.mark.parametrize(("period", "year"), [
     ("2023", 2023), ("2018 (Rev)", 2018), ("2022-23", 2023), ("2022-23 (OT)", 2023),
     ("2015/16", 2016), ("2014-16", 2016), ("2013/14-15/16", 2016), ("1999-00", 2000), ("0", None),

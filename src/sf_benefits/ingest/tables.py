@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
+from pandas.api.types import union_categoricals
 
 from sf_benefits.ingest.ees import (
     GSS_LA,
@@ -410,20 +412,79 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
         raise IngestError([Problem(file, 1, r, "missing_column", f"no '{r}' column")
                            for r in missing])
     roles = {r: str(c) for r, c in found.items()}
-    frame = read_frame(path, list(roles.values()))
-    first_row = _first_data_row(frame)
+    problems: list[Problem] = []
+    parts = [_lait_rows(file, batch, roles, register, problems)
+             for batch in _batches(path, list(roles.values()))]
+    if problems:
+        raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
+    rows = pd.DataFrame({column: union_categoricals([part[column] for part in parts])
+                         if isinstance(parts[0][column].dtype, pd.CategoricalDtype)
+                         else np.concatenate([part[column].to_numpy() for part in parts])
+                         for column in parts[0].columns})
+    del parts
+    keys = rows[["year", "area_code", "indicator"]].astype({"year": int})
+    latest = ~_superseded(keys, rows["time_period"])
+    keys = keys[latest]
+    dupes = _repeated(keys)
+    if dupes.any():
+        raise IngestError([Problem(file, int(r), None, "duplicate_row",
+                                   "the same LA, indicator and year appear twice")
+                           for r in rows["row"][latest][dupes][:1000]])
+    level = per_value(keys["area_code"], lambda u: u.str[:3].map(
+        {"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna("Local authority"),
+                      categorical=True)
+    return observation_frame(path.stem, {
+        "year": keys["year"].array, "time_period": rows["time_period"][latest].array,
+        "geographic_level": level.array, "area_code": keys["area_code"].array, "breakdown": "",
+        "indicator": keys["indicator"].array, "value": rows["value"][latest].array,
+        "status": rows["status"][latest].array})
 
+
+LAIT_BATCH_ROWS = 131_072
+"""Rows of a Parquet LAIT read at a time: each batch is checked and cut to compact kept rows, so
+the half a million rows are never all held as parsed cells (a fresh load's peak about 10 MB
+lower)."""
+
+
+def _batches(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """A table as frames of consecutive rows, each indexed by file row number: a Parquet file in
+    batches of `LAIT_BATCH_ROWS`, anything else whole."""
+    if path.suffix.lower() != ".parquet":
+        frame = read_frame(path, columns)
+        yield frame.set_axis(frame.index + _first_data_row(frame))
+        return
+    import pyarrow.parquet as pq
+
+    try:
+        wanted = {c.strip() for c in columns}
+        names = [n for n in pq.read_schema(path).names if n.strip().lower() in wanted]
+        parquet = pq.ParquetFile(path, read_dictionary=names)
+        start = 2
+        for batch in parquet.iter_batches(batch_size=LAIT_BATCH_ROWS, columns=names):
+            frame = pd.DataFrame({name.strip().lower(): _stripped_categories(
+                column.to_pandas()) for name, column in zip(names, batch.columns, strict=True)})
+            yield frame.set_axis(pd.RangeIndex(start, start + len(frame)))
+            start += len(frame)
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
+
+
+def _lait_rows(file: str, frame: pd.DataFrame, roles: dict[str, str], register: LaRegister,
+               problems: list[Problem]) -> pd.DataFrame:
+    """One batch of LAIT rows (indexed by file row) checked, its problems added to `problems`,
+    and cut to the rows kept: file row, year, period, area code, indicator, value, status."""
     def located(mask: pd.Series, column: str) -> list[tuple[int, str]]:
         """File row and cell of `column` where `mask` is set."""
         if not mask.any():
             return []
-        return [(int(i) + first_row, str(v)) for i, v in frame.loc[mask, column].items()]
+        return [(int(i), str(v)) for i, v in frame.loc[mask, column].items()]
 
     parsed = parse_values(frame[roles["value"]], LAIT_MARKERS)
     kept = ~((frame[roles["year"]] == "0") & parsed.status.notna())
     frame = frame[kept]
     parsed = ParsedValues(parsed.value[kept], parsed.status[kept], parsed.invalid[kept])
-
     area = per_value(frame[roles["area"]], lambda u: u.str.replace(r"\.0$", "", regex=True),
                      categorical=True)
     areas = {a: LAIT_AREAS.get(a) or (a if COUNTRY_OR_REGION.match(a) else register.resolve(a))
@@ -431,33 +492,21 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
     code = per_value(area, lambda u: u.map(areas), categorical=True)
     periods = {p: lait_year(p) for p in frame[roles["year"]].unique()}
     year = frame[roles["year"]].map(periods)
-    problems = [Problem(file, int(r), roles["area"], "unknown_la_code",
-                        f"'{a}' is not an LA in the lookup")
-                for r, a in located(code.isna(), roles["area"])]
-    problems += [Problem(file, int(r), roles["year"], "time_period_format", f"'{p}' is not a year")
+    problems += [Problem(file, r, roles["area"], "unknown_la_code",
+                         f"'{a}' is not an LA in the lookup")
+                 for r, a in located(code.isna(), roles["area"])]
+    problems += [Problem(file, r, roles["year"], "time_period_format", f"'{p}' is not a year")
                  for r, p in located(year.isna(), roles["year"])]
-    problems += [Problem(file, int(r), roles["value"], "not_a_number",
+    problems += [Problem(file, r, roles["value"], "not_a_number",
                          f"'{v}' is neither a number nor a suppression marker")
                  for r, v in located(parsed.invalid, roles["value"])]
-    if problems:
-        raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
-    keys = pd.DataFrame({"year": year.astype(int), "area_code": code,
-                         "indicator": frame[roles["indicator"]]})
-    latest = ~_superseded(keys, frame[roles["year"]])
-    keys = keys[latest]
-    dupes = _repeated(keys)
-    if dupes.any():
-        raise IngestError([Problem(file, int(r), None, "duplicate_row",
-                                   "the same LA, indicator and year appear twice")
-                           for r in frame.index[latest][dupes][:1000] + first_row])
-    level = per_value(keys["area_code"], lambda u: u.str[:3].map(
-        {"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna("Local authority"),
-                      categorical=True)
-    return observation_frame(path.stem, {
-        "year": keys["year"].array, "time_period": frame[roles["year"]][latest].array,
-        "geographic_level": level.array, "area_code": keys["area_code"].array, "breakdown": "",
-        "indicator": keys["indicator"].array, "value": parsed.value[latest].array,
-        "status": parsed.status[latest].array})
+    return pd.DataFrame({
+        "row": frame.index.to_numpy(dtype=np.int32),
+        "year": np.nan_to_num(np.asarray(year, dtype=float)).astype(np.int16),
+        "time_period": frame[roles["year"]].astype("category"),
+        "area_code": code.astype("category"),
+        "indicator": frame[roles["indicator"]].astype("category"),
+        "value": parsed.value, "status": parsed.status.astype("category")})
 
 
 def _repeated(keys: pd.DataFrame) -> np.ndarray:
