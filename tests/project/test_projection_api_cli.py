@@ -182,3 +182,15 @@ def test_project_with_no_overrides_prints_appraisal_grades_and_unit_cost_basis(
     assert refused.exit_code == 1
     assert "fs_reduction_in_starts: -5 is outside its valid range [0, 1]" in " ".join(
         refused.output.split())
+
+
+def test_project_in_an_80_column_terminal_cuts_no_figure(loaded_store: Store) -> None:
+    result = runner.invoke(app, [
+        "project", "--la", "Warrington", "--model", "family_safeguarding", "--years", "3",
+        "--draws", "200", "--seed", "9", "--database-url", loaded_store.url,
+    ], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    assert "Money (£ thousands" in result.output
+    assert "discount_rate: 0.035" in result.output

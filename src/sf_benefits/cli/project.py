@@ -54,6 +54,14 @@ def money_text(value: float) -> str:
     return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
 
 
+def thousands_text(value: float) -> str:
+    """Pounds in thousands ("£26,547k"), so a year's row fits an 80-column terminal without
+    cutting a figure; every pound is in `--format csv`."""
+    if value is None or math.isnan(value):
+        return "–"
+    return f"-£{-value / 1000:,.0f}k" if value < 0 else f"£{value / 1000:,.0f}k"
+
+
 def export_frames(result: ProjectionResult) -> dict[str, pd.DataFrame]:
     """Every frame of the result as exported: counts suppressed (the CSV writer makes text safe
     for spreadsheets)."""
@@ -91,17 +99,18 @@ def render_projection(result: ProjectionResult, la_name: str) -> None:
              for r in result.money.to_dict("records")}
 
     def pounds(measure: str, year: str, column: str = "p50") -> str:
-        return money_text(float(money[(measure, year)][column]))
+        return thousands_text(float(money[(measure, year)][column]))
 
     table = Table("Financial year", "Baseline cost P50", "Gross savings P50", "Costs P50",
                   "Net savings P50 (P10–P90)", "Cumulative net P50",
-                  title=f"Money (£, {result.price_base_year} prices)")
+                  title=f"Money (£ thousands, {result.price_base_year} prices; every pound in "
+                        "--format csv)")
     for year in result.financial_years:
         table.add_row(
             year, pounds("baseline_cost", year), pounds("gross_savings", year),
             pounds("total_cost", year),
-            _band(pounds("net_savings", year, "p10"), pounds("net_savings", year),
-                  pounds("net_savings", year, "p90")),
+            f"{pounds('net_savings', year)} ({pounds('net_savings', year, 'p10')} to "
+            f"{pounds('net_savings', year, 'p90')})",
             pounds("cumulative_net_savings", year),
         )
     console.print(table)
@@ -159,6 +168,10 @@ def _number(value: object) -> str:
     return f"{number:,.0f}" if abs(number) >= 100 else f"{number:g}"
 
 
+WIDE_ASSUMPTIONS_COLUMNS = 150
+"""Narrower than this, assumptions print as one block each rather than a table."""
+
+
 def _millions(value: object) -> str:
     """Pounds in millions to one decimal (-£1.3m), for tables that must fit 80 columns."""
     number = float(str(value))
@@ -168,8 +181,9 @@ def _millions(value: object) -> str:
 def _render_unit_costs(result: ProjectionResult) -> None:
     """Which weekly unit cost each placement used: value, price base, grade and basis."""
     frame = result.assumptions[result.assumptions["id"].str.startswith("unit_cost_")]
-    table = Table("Placement", "£ a week", "Price base", f"£ a week at {result.price_base_year}",
-                  "Grade", "Basis", title="Unit costs used")
+    table = Table(Column("Placement", overflow="fold"), "£ a week", "Price base",
+                  f"£ a week at {result.price_base_year}", "Grade",
+                  Column("Basis", overflow="fold"), title="Unit costs used")
     labels = {f"unit_cost_{p}_weekly": label for p, label in PLACEMENT_LABELS.items()}
     for row in frame.to_dict("records"):
         table.add_row(labels.get(str(row["id"]), str(row["id"])), money_text(float(row["value"])),
@@ -180,22 +194,41 @@ def _render_unit_costs(result: ProjectionResult) -> None:
 
 def _render_assumptions(frame: pd.DataFrame, title: str, price_base_year: str | None = None
                         ) -> None:
+    """Every assumption with its value, unit, price base, source, grade and status: a table on a
+    wide terminal, one short block each on a narrower one, so no value is ever cut."""
     import pandas as pd
 
     converted = price_base_year is not None and "value_in_price_base" in frame.columns
+    rows = []
+    for row in frame.to_dict("records"):
+        status = str(row["status"])
+        rows.append({
+            "id": str(row["id"]),
+            "value": "NOT FOUND" if pd.isna(row["value"]) else f"{row['value']:,.6g}",
+            "unit": str(row["unit"]), "price_base": str(row["price_base_year"] or "–"),
+            "converted": "" if not converted or pd.isna(row["value_in_price_base"])
+            else money_text(float(row["value_in_price_base"])),
+            "source": str(row["source"]), "grade": str(row["confidence"]),
+            "status": f"[bold]{status}[/]" if status == "override" else status})
+    if console.width < WIDE_ASSUMPTIONS_COLUMNS:
+        console.print(f"[bold]{title}[/]")
+        for r in rows:
+            price = "" if r["price_base"] == "–" else f" ({r['price_base']} prices"
+            price += f"; {r['converted']} at {price_base_year} prices)" if r["converted"] else (
+                ")" if price else "")
+            console.print(f"[bold]{r['id']}[/]: {r['value']} {r['unit']}{price} · grade "
+                          f"{r['grade']} · {r['status']}", highlight=False)
+            console.print(f"  Source: {r['source']}", highlight=False, markup=False)
+        return
     columns: list[Column | str] = [Column("Id", no_wrap=True), "Value", "Unit", "Price base"]
     if converted:
         columns.append(f"Value at {price_base_year} prices")
     table = Table(*columns, "Source", "Grade", "Status", title=title)
-    for row in frame.to_dict("records"):
-        value = "NOT FOUND" if pd.isna(row["value"]) else f"{row['value']:,.6g}"
-        cells = [str(row["id"]), value, str(row["unit"]), str(row["price_base_year"] or "–")]
+    for r in rows:
+        cells = [r["id"], r["value"], r["unit"], r["price_base"]]
         if converted:
-            cells.append("" if pd.isna(row["value_in_price_base"])
-                         else money_text(float(row["value_in_price_base"])))
-        status = str(row["status"])
-        table.add_row(*cells, str(row["source"]), str(row["confidence"]),
-                      f"[bold]{status}[/]" if status == "override" else status)
+            cells.append(r["converted"])
+        table.add_row(*cells, r["source"], r["grade"], r["status"])
     console.print(table)
 
 
