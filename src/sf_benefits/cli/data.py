@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from sf_benefits import config
 from sf_benefits.cli.common import console, csv_text, fail, open_store, progress_bar
@@ -114,7 +114,8 @@ def status(
         return
     with store.engine.connect() as conn:
         loads = pd.read_sql(select(data_load).order_by(data_load.c.dataset), conn)
-    table = Table("dataset", "rows", "loaded at", "source file", title=f"Store: {store.url}")
+    table = Table(Column("dataset", overflow="fold"), Column("rows", no_wrap=True), "loaded at",
+                  Column("source file", overflow="fold"), title=f"Store: {store.url}")
     for row in loads.itertuples():
         table.add_row(str(row.dataset), f"{row.rows:,}", str(row.loaded_at)[:19],
                       str(row.source_file))
@@ -123,7 +124,9 @@ def status(
         return
     from sf_benefits.benchmark.engine import indicator_coverage
 
-    found = Table("indicator", "read from", "basis", "years", "LAs in last year",
+    found = Table(Column("indicator", overflow="fold"), Column("read from", overflow="fold"),
+                  Column("basis", overflow="fold"), Column("years", no_wrap=True),
+                  "LAs in last year",
                   title="Benchmark indicators in the store")
     for item in indicator_coverage(store).to_dict("records"):
         years = (f"{item['first_year']}–{item['last_year']}" if pd.notna(item["last_year"])
