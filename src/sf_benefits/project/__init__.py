@@ -7,8 +7,9 @@ sensitivity. Names are imported on first use, so the child-level engine and the 
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sf_benefits.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sf_benefits.project.api import prepare_assumptions, run_projection
@@ -17,12 +18,6 @@ if TYPE_CHECKING:
     from sf_benefits.project.engine import plan_run, simulate
     from sf_benefits.project.result import Interval, ProjectionResult
 
-_HOME = {
-    "DEFAULT_METHOD": "defaults", "DEFAULT_PRICE_BASE": "defaults", "DEFAULT_SEED": "defaults",
-    "prepare_assumptions": "api",
-    "run_projection": "api", "PLACEMENT_LABELS": "categories", "PLACEMENTS": "categories",
-    "plan_run": "engine", "simulate": "engine", "Interval": "result", "ProjectionResult": "result",
-}
 
 __all__ = [
     "DEFAULT_METHOD", "DEFAULT_PRICE_BASE", "DEFAULT_SEED", "PLACEMENTS", "PLACEMENT_LABELS", "Interval",
@@ -30,7 +25,10 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module 'sf_benefits.project' has no attribute {name!r}")
-    return getattr(import_module(f"sf_benefits.project.{_HOME[name]}"), name)
+__getattr__ = lazy_exports(__name__, {
+    "api": ("prepare_assumptions", "run_projection"),
+    "categories": ("PLACEMENT_LABELS", "PLACEMENTS"),
+    "defaults": ("DEFAULT_METHOD", "DEFAULT_PRICE_BASE", "DEFAULT_SEED"),
+    "engine": ("plan_run", "simulate"),
+    "result": ("Interval", "ProjectionResult"),
+})

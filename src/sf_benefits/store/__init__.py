@@ -3,8 +3,9 @@
 `Store` is imported on first use, so a module of the package that needs no SQLAlchemy (such as
 `heads`) can be imported without it."""
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sf_benefits.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sf_benefits.store.db import Store
@@ -12,7 +13,4 @@ if TYPE_CHECKING:
 __all__ = ["Store"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "Store":
-        return import_module("sf_benefits.store.db").Store
-    raise AttributeError(name)
+__getattr__ = lazy_exports(__name__, {"db": ("Store",)})

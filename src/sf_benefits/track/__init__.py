@@ -13,8 +13,9 @@ Names are imported on first use, so a command that needs one of them does not lo
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sf_benefits.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sf_benefits.track.actuals import (
@@ -70,28 +71,6 @@ if TYPE_CHECKING:
         seed_demo,
     )
 
-_HOME = {
-    "ActualsImport": "actuals", "BaselineLockedError": "implementations",
-    "CounterfactualError": "counterfactual", "DidResult": "counterfactual",
-    "EffectEstimates": "service", "Implementation": "implementations",
-    "LockedBaseline": "implementations", "PlaceboInTime": "counterfactual",
-    "ProgrammeView": "service", "RealisedBenefit": "realised", "StatusThresholds": "realised",
-    "SyntheticControlResult": "counterfactual", "TrackError": "implementations",
-    "actuals_history": "actuals", "baseline_from_projection": "service",
-    "cla_rate_panel": "counterfactual", "current_actuals": "actuals",
-    "difference_in_differences": "counterfactual", "effects_for": "service",
-    "estimate_effects": "service", "first_post_year": "counterfactual",
-    "get_implementation": "implementations", "import_actuals": "actuals",
-    "import_dfe_release": "actuals", "list_implementations": "implementations",
-    "list_imports": "actuals", "load_baseline": "implementations",
-    "lock_baseline": "implementations", "lock_from_projection": "service",
-    "nearest_comparators": "counterfactual", "parse_period": "actuals",
-    "programme_view": "service", "realised_benefit": "realised", "realised_for": "service",
-    "record_baseline_revision": "implementations", "record_implementation": "implementations",
-    "seed_demo": "service", "synthetic_control": "counterfactual", "validate_actuals": "actuals",
-    "verify_baseline": "implementations", "withdraw_implementation": "implementations",
-    "write_template": "actuals",
-}
 
 __all__ = [
     "ActualsImport", "BaselineLockedError", "CounterfactualError", "DidResult", "EffectEstimates",
@@ -107,7 +86,19 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module 'sf_benefits.track' has no attribute {name!r}")
-    return getattr(import_module(f"sf_benefits.track.{_HOME[name]}"), name)
+__getattr__ = lazy_exports(__name__, {
+    "actuals": ("ActualsImport", "actuals_history", "current_actuals", "import_actuals",
+                "import_dfe_release", "list_imports", "parse_period", "validate_actuals",
+                "write_template"),
+    "counterfactual": ("CounterfactualError", "DidResult", "PlaceboInTime",
+                       "SyntheticControlResult", "cla_rate_panel", "difference_in_differences",
+                       "first_post_year", "nearest_comparators", "synthetic_control"),
+    "implementations": ("BaselineLockedError", "Implementation", "LockedBaseline", "TrackError",
+                        "get_implementation", "list_implementations", "load_baseline",
+                        "lock_baseline", "record_baseline_revision", "record_implementation",
+                        "verify_baseline", "withdraw_implementation"),
+    "realised": ("RealisedBenefit", "StatusThresholds", "realised_benefit"),
+    "service": ("EffectEstimates", "ProgrammeView", "baseline_from_projection", "effects_for",
+                "estimate_effects", "lock_from_projection", "programme_view", "realised_for",
+                "seed_demo"),
+})
