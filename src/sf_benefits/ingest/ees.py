@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -57,14 +61,6 @@ def per_value(series: pd.Series, transform: Callable[[pd.Series], pd.Series],
     return pd.Series(done.to_numpy()[codes], index=series.index, name=series.name)
 
 
-def per_group(frame: pd.DataFrame, columns: list[str],
-              label: Callable[[pd.DataFrame], pd.Series]) -> np.ndarray:
-    """`label` computed once from the first row of each distinct combination of `columns` and
-    given to every row with that combination."""
-    position, first = row_groups(frame, columns)
-    return label(frame.iloc[first]).to_numpy()[position]
-
-
 def observation_frame(dataset: str, columns: dict[str, object]) -> pd.DataFrame:
     """Tidy long observations of `dataset` from its columns; a single value fills its column.
     (Scalars are filled in after the frame is built: building them in costs a transient copy of
@@ -93,14 +89,14 @@ class ParsedValues:
     invalid: pd.Series
 
 
-def parse_values(raw: pd.Series, markers: frozenset[str] = SUPPRESSION_MARKERS) -> ParsedValues:
-    """Numbers (thousands separators allowed) and suppression markers, which stay missing with
-    the marker as their status, never zero."""
+def parse_labels(labels: np.ndarray | pd.Index, markers: frozenset[str] = SUPPRESSION_MARKERS
+                 ) -> ParsedValues:
+    """`parse_values` of each distinct cell once: its number, its marker and whether it is
+    neither (indexed like `labels`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
-    text = pa.array(pd.Series(uniques, dtype=object).astype(str).to_numpy(), type=pa.string())
+    text = pa.array(pd.Series(labels, dtype=object).astype(str).to_numpy(), type=pa.string())
     lower = pc.utf8_lower(text)
     suppressed = pc.is_in(lower, value_set=pa.array(sorted(markers))).to_numpy(
         zero_copy_only=False)
@@ -110,11 +106,21 @@ def parse_values(raw: pd.Series, markers: frozenset[str] = SUPPRESSION_MARKERS) 
     status = np.asarray(lower.to_numpy(zero_copy_only=False), dtype=object)
     status[status == ""] = "blank"
     status[~suppressed] = None
+    return ParsedValues(pd.Series(value), pd.Series(status, dtype=object),
+                        pd.Series(~suppressed & ~numeric))
 
-    def each_row(values: np.ndarray) -> pd.Series:
-        return pd.Series(values[codes], index=raw.index)
 
-    return ParsedValues(each_row(value), each_row(status), each_row(~suppressed & ~numeric))
+def parse_values(raw: pd.Series, markers: frozenset[str] = SUPPRESSION_MARKERS) -> ParsedValues:
+    """Numbers (thousands separators allowed) and suppression markers, which stay missing with
+    the marker as their status, never zero."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    parsed = parse_labels(uniques, markers)
+
+    def each_row(values: pd.Series) -> pd.Series:
+        return pd.Series(values.to_numpy()[codes], index=raw.index)
+
+    return ParsedValues(each_row(parsed.value), each_row(parsed.status),
+                        each_row(parsed.invalid))
 
 
 @dataclass(frozen=True)
@@ -129,40 +135,126 @@ class EesTable:
 
 def read_text(path: Path) -> str:
     """Read a file as UTF-8 (BOM allowed), or fail naming the first line that is not UTF-8."""
+    return _utf8(path).decode("utf-8")
+
+
+def _utf8(path: Path) -> bytes:
+    """A file's bytes, without any BOM, once checked to be UTF-8 (else fail naming the line)."""
     raw = path.read_bytes()
     try:
-        return raw.decode("utf-8-sig")
+        raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise IngestError([Problem(str(path), line, None, "encoding",
                                    f"not UTF-8 (byte 0x{raw[exc.start]:02x} at line {line}); "
                                    "save the file as UTF-8 CSV")]) from exc
+    return raw.removeprefix(codecs.BOM_UTF8)
+
+
+class CodedColumn(NamedTuple):
+    """A column as each row's position among its distinct cells (stripped strings): published
+    tables repeat a few labels, codes and markers thousands of times, so work on cells is done
+    once per distinct cell."""
+
+    codes: np.ndarray
+    labels: np.ndarray
+
+    def strings(self) -> np.ndarray:
+        """Every row's cell."""
+        return self.labels[self.codes]
+
+    def take(self, rows: np.ndarray) -> CodedColumn:
+        """The column cut to (or repeating) the rows at positions `rows`."""
+        return CodedColumn(self.codes[rows], self.labels)
+
+    def where(self, labels: Callable[[np.ndarray], np.ndarray | list[bool]]) -> np.ndarray:
+        """`labels`, a test of every distinct cell, for every row."""
+        return np.asarray(labels(self.labels), dtype=bool)[self.codes]
+
+    def equals(self, label: str) -> np.ndarray:
+        """Which rows hold `label`."""
+        return self.where(lambda u: u == label)
+
+
+def distinct(codes: np.ndarray, labels: Sequence[object] | np.ndarray) -> CodedColumn:
+    """Codes into labels that may repeat, as codes into distinct labels."""
+    position, uniques = pd.factorize(np.asarray(labels, dtype=object))
+    if len(uniques) == len(position):
+        return CodedColumn(codes, np.asarray(uniques, dtype=object))
+    return CodedColumn(position[codes], np.asarray(uniques, dtype=object))
+
+
+def read_csv_coded(path: Path, wanted: Callable[[str], bool] | None = None
+                   ) -> dict[str, CodedColumn]:
+    """A CSV's columns (`wanted` of them, by their name as written), every cell a string without
+    surrounding spaces, read by Arrow's parser, which hands each column over dictionary-encoded;
+    a file Arrow refuses (rows short of cells, repeated column names) is read by pandas."""
+    raw = _utf8(path)
+    if not raw.strip():
+        raise IngestError([Problem(str(path), None, None, "empty_file", "the file is empty")])
+    names = next(csv.reader(io.StringIO(raw[:raw.find(b"\n") + 1 or None].decode("utf-8"))), [])
+    chosen = [name for name in names if wanted is None or wanted(name)]
+    read = (_arrow_columns(raw, chosen) if len(set(names)) == len(names) else None)
+    if read is None:
+        read = _pandas_columns(path, raw, wanted)
+    if read and not len(next(iter(read.values())).codes):
+        raise IngestError([Problem(str(path), None, None, "empty_file",
+                                   "the file has a header but no data rows")])
+    return read
+
+
+def _arrow_columns(raw: bytes, names: list[str]) -> dict[str, CodedColumn] | None:
+    """The named columns as Arrow parses them, or None where Arrow refuses the file."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    text = pa.dictionary(pa.int32(), pa.string())
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(raw), parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, text), include_columns=names,
+                strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowKeyError):
+        return None
+    if table.column_names != names or any(t != text for t in table.schema.types):
+        return None
+    table = table.unify_dictionaries().combine_chunks()
+    columns = {}
+    for name, column in zip(names, table.columns, strict=True):
+        cells = column.chunk(0) if column.num_chunks else pa.array([], text)
+        columns[name] = _stripped(cells.indices.to_numpy(),
+                                  cells.dictionary.to_numpy(zero_copy_only=False))
+    return columns
+
+
+def _pandas_columns(path: Path, raw: bytes, wanted: Callable[[str], bool] | None
+                    ) -> dict[str, CodedColumn]:
+    """The file as pandas' parser reads it: cells missing from a short row are blank."""
+    try:
+        frame = pd.read_csv(io.BytesIO(raw), dtype="category", keep_default_na=False,
+                            usecols=wanted)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise IngestError([Problem(str(path), None, None, "csv_shape", str(exc))]) from exc
+    columns = {}
+    for name, column in frame.items():
+        codes = column.cat.codes.to_numpy()
+        labels = np.append(np.asarray(column.cat.categories.astype(str), dtype=object), "")
+        columns[str(name)] = _stripped(np.where(codes < 0, len(labels) - 1, codes), labels)
+    return columns
+
+
+def _stripped(codes: np.ndarray, labels: np.ndarray) -> CodedColumn:
+    """Each distinct cell stripped of surrounding spaces once (cells equal once stripped merge)."""
+    return distinct(codes, [str(label).strip() for label in labels])
 
 
 def read_csv_strings(path: Path) -> pd.DataFrame:
     """Every cell as a stripped string, so no value is coerced before it is validated."""
-    from io import StringIO
-
-    text = read_text(path)
-    if not text.strip():
-        raise IngestError([Problem(str(path), None, None, "empty_file", "the file is empty")])
-    try:
-        raw = pd.read_csv(StringIO(text), dtype="category", keep_default_na=False)
-    except pd.errors.ParserError as exc:
-        raise IngestError([Problem(str(path), None, None, "csv_shape", str(exc))]) from exc
-    if raw.empty:
-        raise IngestError([Problem(str(path), None, None, "empty_file",
-                                   "the file has a header but no data rows")])
-    frame = pd.DataFrame({i: _stripped(raw.iloc[:, i]) for i in range(raw.shape[1])})
-    frame.columns = [str(c).strip().lower() for c in raw.columns]
+    columns = read_csv_coded(path)
+    frame = pd.DataFrame({i: column.strings() for i, column in enumerate(columns.values())})
+    frame.columns = [name.strip().lower() for name in columns]
     return frame
-
-
-def _stripped(column: pd.Series) -> np.ndarray:
-    """A column the parser read as categories, as strings without surrounding spaces: each
-    distinct cell is stripped once and rows share its one string object."""
-    labels = np.asarray(pd.Index(column.cat.categories).astype(str).str.strip(), dtype=object)
-    return labels[column.cat.codes.to_numpy()]
 
 
 def year_ending(time_period: str) -> int | None:
@@ -174,8 +266,7 @@ def year_ending(time_period: str) -> int | None:
     return None
 
 
-def _indicator_columns(path: Path, candidates: list[str],
-                       parse_column: Callable[[str], ParsedValues]
+def _indicator_columns(path: Path, candidates: list[str], numeric_share: Callable[[str], float]
                        ) -> tuple[list[str], dict[str, int]]:
     """Indicator columns and their scale to pounds: as the EES `.meta.csv` beside the file
     declares them, else the columns named like DfE's common indicators or whose cells are mostly
@@ -190,31 +281,34 @@ def _indicator_columns(path: Path, candidates: list[str],
                      if "indicator_unit" in rows.columns else {})
             scale = {c: UNIT_SCALE[u] for c, u in units.items() if u in UNIT_SCALE}
             return [c for c in candidates if c in names], scale
-    chosen = [col for col in candidates
-              if col in KNOWN_INDICATORS or (~parse_column(col).invalid).mean() >= 0.5]
+    chosen = [col for col in candidates if col in KNOWN_INDICATORS or numeric_share(col) >= 0.5]
     return chosen, {}
 
 
-def split_joint_returns(frame: pd.DataFrame) -> pd.DataFrame:
+def split_joint_returns(columns: dict[str, CodedColumn], rows: np.ndarray
+                        ) -> tuple[dict[str, CodedColumn], np.ndarray, np.ndarray]:
     """One row per LA for a joint return ("E09000021 / E09000027"): each LA carries the shared
-    value, flagged `_joint` so it is stored with status "joint" and shown as shared."""
-    frame = frame.assign(_joint=False)
-    if "new_la_code" not in frame.columns:
-        return frame
-    joint = (frame["geographic_level"] == "Local authority") & frame["new_la_code"].str.contains("/")
+    value, flagged joint so it is stored with status "joint" and shown as shared. Gives the
+    columns cut to `rows` (file positions), each row's file position and whether it is joint."""
+    joint = np.zeros(len(rows), dtype=bool)
+    if "new_la_code" in columns:
+        codes = columns["new_la_code"]
+        joint = (columns["geographic_level"].equals("Local authority")[rows]
+                 & codes.where(lambda u: ["/" in c for c in u])[rows])
     if not joint.any():
-        return frame
-    parts = frame[joint].assign(new_la_code=frame.loc[joint, "new_la_code"].map(
-        lambda codes: [c for c in JOINT_SEPARATOR.split(codes) if c]), _joint=True)
-    return pd.concat([frame[~joint], parts.explode("new_la_code")]).sort_values(
-        "_row", kind="stable").reset_index(drop=True)
-
-
-def _rows_where(frame: pd.DataFrame, mask: pd.Series, column: str) -> list[tuple[int, str]]:
-    """File row and cell of `column` for the rows `mask` picks (a problem's location)."""
-    if not mask.any():
-        return []
-    return list(frame.loc[mask, ["_row", column]].itertuples(index=False, name=None))
+        return {name: column.take(rows) for name, column in columns.items()}, rows, joint
+    parts = {code: [c for c in JOINT_SEPARATOR.split(codes.labels[code]) if c] or [""]
+             for code in np.unique(codes.codes[rows][joint])}
+    counts = np.ones(len(rows), dtype=np.int64)
+    counts[joint] = [len(parts[code]) for code in codes.codes[rows][joint]]
+    positions = np.repeat(rows, counts)
+    labels = list(codes.labels)
+    la_codes = codes.codes[positions]
+    shared = [part for code in codes.codes[rows][joint] for part in parts[code]]
+    la_codes[np.repeat(joint, counts)] = np.arange(len(labels), len(labels) + len(shared))
+    split = {name: column.take(positions) for name, column in columns.items()}
+    split["new_la_code"] = distinct(la_codes, labels + shared)
+    return split, positions, np.repeat(joint, counts)
 
 
 def read_ees(path: Path, known_la_codes: set[str] | None = None,
@@ -223,114 +317,154 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
     LA rows of early years that give only the 3-digit code get the GSS code from
     `codes_by_old_code` (the LA lookup)."""
     file = str(path)
-    frame = read_csv_strings(path)
+    read = {name.strip().lower(): column for name, column in read_csv_coded(path).items()}
     problems: list[Problem] = []
-    missing = [c for c in ("time_period", "geographic_level") if c not in frame.columns]
+    missing = [c for c in ("time_period", "geographic_level") if c not in read]
     if missing:
         raise IngestError([Problem(file, 1, c, "missing_column",
                                    f"required column '{c}' is missing") for c in missing])
-    if (frame["geographic_level"] == "Local authority").any():
+    if (read["geographic_level"].labels == "Local authority").any():
         for col in ("new_la_code", "la_name"):
-            if col not in frame.columns:
+            if col not in read:
                 problems.append(Problem(file, 1, col, "missing_column",
                                         f"LA rows need column '{col}'"))
     if problems:
         raise IngestError(problems)
-    frame = frame[frame["geographic_level"].isin(list(LEVEL_AREA_COLUMN))].copy()
-    frame["_row"] = frame.index + 2
-    frame = split_joint_returns(frame)
-    others = [c for c in frame.columns
-              if c not in TIME_COLUMNS and c not in GEOGRAPHY_COLUMNS and c not in ("_row", "_joint")]
-    parse_column = cache(lambda column: parse_values(frame[column]))
-    indicators, scale = _indicator_columns(path, others, parse_column)
+    kept = np.flatnonzero(read["geographic_level"].where(
+        lambda u: pd.Index(u).isin(list(LEVEL_AREA_COLUMN))))
+    frame, positions, joint = split_joint_returns(read, kept)
+    rows = positions + 2
+    others = [c for c in frame if c not in TIME_COLUMNS and c not in GEOGRAPHY_COLUMNS]
+    parse_column = cache(lambda column: parse_labels(frame[column].labels))
+
+    def numeric_share(column: str) -> float:
+        invalid = parse_column(column).invalid.to_numpy()[frame[column].codes]
+        return 1 - invalid.mean() if len(invalid) else 0.0
+
+    indicators, scale = _indicator_columns(path, others, numeric_share)
     filters = sorted(c for c in others if c not in indicators)
     if not indicators:
         raise IngestError([Problem(file, 1, None, "no_indicators",
                                    "no column holds numbers: not an EES data file")])
 
-    # Internal columns start with "_": a published filter may be called `breakdown` or `year`.
-    frame["_year"] = per_value(frame["time_period"], lambda u: u.map(year_ending))
-    for row, period in _rows_where(frame, frame["_year"].isna(), "time_period"):
-        problems.append(Problem(file, row, "time_period", "time_period_format",
-                                f"'{period}' is not a year (YYYY) or a span (YYYYYY)"))
+    period = frame["time_period"]
+    year_of = [year_ending(label) for label in period.labels]
+    undated = np.array([year is None for year in year_of], dtype=bool)[period.codes]
+    problems += [Problem(file, int(row), "time_period", "time_period_format",
+                         f"'{text}' is not a year (YYYY) or a span (YYYYYY)")
+                 for row, text in zip(rows[undated], period.strings()[undated], strict=True)]
+    year = np.array([y or 0 for y in year_of], dtype=np.int64)[period.codes]
 
-    if codes_by_old_code and {"new_la_code", "old_la_code"} <= set(frame.columns):
-        blank = (frame["geographic_level"] == "Local authority") & (frame["new_la_code"] == "")
-        frame.loc[blank, "new_la_code"] = frame.loc[blank, "old_la_code"].map(
-            codes_by_old_code).fillna("")
-    frame["_area"] = ""
-    for level, column in LEVEL_AREA_COLUMN.items():
-        at_level = frame["geographic_level"] == level
-        if column in frame.columns:
-            frame.loc[at_level, "_area"] = frame.loc[at_level, column]
-    for row, level in _rows_where(frame, frame["_area"] == "", "geographic_level"):
-        problems.append(Problem(file, row, LEVEL_AREA_COLUMN[level], "missing_area_code",
-                                f"{level} row has no area code"))
-    is_la = (frame["geographic_level"] == "Local authority") & (frame["_area"] != "")
-    bad_format = is_la & ~frame["_area"].str.match(GSS_LA.pattern)
-    for row, code in _rows_where(frame, bad_format, "_area"):
-        problems.append(Problem(file, row, "new_la_code", "la_code_format",
-                                f"'{code}' is not an English upper-tier LA code (E06/E08/E09/E10)"))
+    level = frame["geographic_level"]
+    at_level = {name: level.equals(name) for name in LEVEL_AREA_COLUMN}
+    if codes_by_old_code and {"new_la_code", "old_la_code"} <= set(frame):
+        blank = at_level["Local authority"] & frame["new_la_code"].equals("")
+        if blank.any():
+            la_codes = frame["new_la_code"].strings()
+            la_codes[blank] = [codes_by_old_code.get(old, "")
+                               for old in frame["old_la_code"].strings()[blank]]
+            codes, labels = pd.factorize(la_codes)
+            frame["new_la_code"] = CodedColumn(codes, np.asarray(labels, dtype=object))
+    area = _areas(frame, at_level)
+    no_area = area.equals("")
+    levels = level.strings()
+    problems += [Problem(file, int(row), LEVEL_AREA_COLUMN[name], "missing_area_code",
+                         f"{name} row has no area code")
+                 for row, name in zip(rows[no_area], levels[no_area], strict=True)]
+    is_la = at_level["Local authority"] & ~no_area
+    bad_format = is_la & ~area.where(lambda u: [bool(GSS_LA.match(c)) for c in u])
+    problems += [Problem(file, int(row), "new_la_code", "la_code_format",
+                         f"'{code}' is not an English upper-tier LA code (E06/E08/E09/E10)")
+                 for row, code in zip(rows[bad_format], area.strings()[bad_format], strict=True)]
     if known_la_codes is not None:
-        unknown = is_la & ~bad_format & ~frame["_area"].isin(list(known_la_codes))
-        for row, code in _rows_where(frame, unknown, "_area"):
-            problems.append(Problem(file, row, "new_la_code", "unknown_la_code",
-                                    f"'{code}' is not in the LA lookup"))
+        unknown = is_la & ~bad_format & ~area.where(lambda u: [c in known_la_codes for c in u])
+        problems += [Problem(file, int(row), "new_la_code", "unknown_la_code",
+                             f"'{code}' is not in the LA lookup")
+                     for row, code in zip(rows[unknown], area.strings()[unknown], strict=True)]
 
-    frame["_breakdown"] = per_group(frame, filters, lambda first: first.apply(
-        lambda row: "|".join(f"{c}={row[c]}" for c in filters), axis=1)) if filters else ""
-    keys = ["_year", "geographic_level", "_area", "_breakdown"]
-    if frame["_joint"].any():
-        own = pd.MultiIndex.from_frame(frame.loc[~frame["_joint"], keys])
-        frame = frame[~(frame["_joint"] & pd.MultiIndex.from_frame(frame[keys]).isin(own))]
-    duplicated = frame.duplicated(keys, keep=False)
-    if duplicated.any():
-        groups = frame[duplicated].groupby(keys, dropna=False)["_row"].apply(list)
-        for rows in groups:
-            problems.append(Problem(file, rows[1], None, "duplicate_row",
-                                    f"rows {', '.join(map(str, rows))} repeat the same period, "
-                                    "area and breakdown"))
+    breakdown = _breakdowns(frame, filters)
+    key, _ = row_groups(pd.DataFrame({"year": year, "level": level.codes, "area": area.codes,
+                                      "breakdown": breakdown.codes}),
+                        ["year", "level", "area", "breakdown"])
+    keep = ~(joint & np.isin(key, key[~joint])) if joint.any() else np.ones(len(key), bool)
+    duplicated = np.bincount(key[keep])[key] > 1
+    if (duplicated & keep).any():
+        repeats = pd.DataFrame({"year": year, "level": levels, "area": area.strings(),
+                                "breakdown": breakdown.strings(), "row": rows})[duplicated & keep]
+        for repeated in repeats.groupby(["year", "level", "area", "breakdown"])["row"].apply(list):
+            problems.append(Problem(file, int(repeated[1]), None, "duplicate_row",
+                                    f"rows {', '.join(map(str, repeated))} repeat the same "
+                                    "period, area and breakdown"))
 
     parsed = [parse_column(column) for column in indicators]
     for column, values in zip(indicators, parsed, strict=True):
-        for row, raw in _rows_where(frame, values.invalid.loc[frame.index], column):
-            problems.append(Problem(file, row, column, "not_a_number",
-                                    f"'{raw}' is neither a number nor a suppression marker "
-                                    f"({', '.join(sorted(m for m in SUPPRESSION_MARKERS if m))})"))
+        invalid = keep & values.invalid.to_numpy()[frame[column].codes]
+        problems += [Problem(file, int(row), column, "not_a_number",
+                             f"'{raw}' is neither a number nor a suppression marker "
+                             f"({', '.join(sorted(m for m in SUPPRESSION_MARKERS if m))})")
+                     for row, raw in zip(rows[invalid], frame[column].strings()[invalid],
+                                         strict=True)]
     if problems:
         raise IngestError(problems)
 
-    def rows_kept(values: pd.Series) -> np.ndarray:
-        """A column parsed before repeated joint rows were dropped, for the rows kept."""
-        return (values if len(values) == len(frame) else values.loc[frame.index]).to_numpy()
+    kept_rows = np.flatnonzero(keep)
+    cells = [frame[column].codes[kept_rows] for column in indicators]
+    status = np.concatenate([v.status.to_numpy()[c] for v, c in zip(parsed, cells, strict=True)])
+    status[np.tile(joint[kept_rows], len(indicators)) & pd.isna(status)] = JOINT_STATUS
 
-    status = np.concatenate([rows_kept(v.status) for v in parsed])
-    status[np.tile(frame["_joint"].to_numpy(), len(indicators)) & pd.isna(status)] = JOINT_STATUS
-    def each_indicator(column: str) -> pd.Categorical:
-        """A label column repeated for each indicator, as codes into its distinct labels."""
-        codes, labels = pd.factorize(frame[column])
-        return coded(np.tile(codes, len(indicators)), labels)
+    def each_indicator(column: CodedColumn) -> pd.Categorical:
+        """A label column repeated for each indicator, as codes into its distinct labels (in
+        order of first appearance)."""
+        codes, labels = pd.factorize(column.codes[kept_rows])
+        return coded(np.tile(codes, len(indicators)), column.labels[labels])
 
     observations = observation_frame(path.stem, {
-        "year": np.tile(frame["_year"].to_numpy(dtype=int), len(indicators)),
+        "year": np.tile(year[kept_rows], len(indicators)),
         **{name: each_indicator(column) for name, column in (
-            ("time_period", "time_period"), ("geographic_level", "geographic_level"),
-            ("area_code", "_area"), ("breakdown", "_breakdown"))},
-        "indicator": coded(np.repeat(np.arange(len(indicators)), len(frame)), indicators),
-        "value": np.concatenate([rows_kept(v.value) * scale.get(c, 1)
-                                 for c, v in zip(indicators, parsed, strict=True)]),
+            ("time_period", period), ("geographic_level", level), ("area_code", area),
+            ("breakdown", breakdown))},
+        "indicator": coded(np.repeat(np.arange(len(indicators)), len(kept_rows)), indicators),
+        "value": np.concatenate([v.value.to_numpy()[c] * scale.get(name, 1)
+                                 for name, v, c in zip(indicators, parsed, cells, strict=True)]),
         "status": status})
+    return EesTable(path.stem, file, observations, _local_authorities(
+        frame, kept_rows[at_level["Local authority"][kept_rows]], joint, year))
 
+
+def _areas(frame: dict[str, CodedColumn], at_level: dict[str, np.ndarray]) -> CodedColumn:
+    """Each row's area code, from the column its level keeps it in ('' where there is none)."""
+    codes = np.zeros(len(next(iter(frame.values())).codes), dtype=np.int64)
+    labels: list[object] = [""]
+    for level, column in LEVEL_AREA_COLUMN.items():
+        if column in frame:
+            codes[at_level[level]] = frame[column].codes[at_level[level]] + len(labels)
+            labels.extend(frame[column].labels)
+    return distinct(codes, labels)
+
+
+def _breakdowns(frame: dict[str, CodedColumn], filters: list[str]) -> CodedColumn:
+    """Each row's filter values as `filter=value|...`, written once per distinct combination."""
+    rows = len(next(iter(frame.values())).codes)
+    if not filters:
+        return CodedColumn(np.zeros(rows, dtype=np.int64), np.array([""], dtype=object))
+    group, first = row_groups(pd.DataFrame({c: frame[c].codes for c in filters}), filters)
+    labels = ["|".join(f"{c}={frame[c].labels[frame[c].codes[row]]}" for c in filters)
+              for row in first]
+    return distinct(group, labels)
+
+
+def _local_authorities(frame: dict[str, CodedColumn], rows: np.ndarray, joint: np.ndarray,
+                       year: np.ndarray) -> pd.DataFrame:
+    """The LAs that `rows` (LA rows) name: their latest name, codes and region, and the first
+    and last year each is seen (a joint return gives no name)."""
+    if not len(rows):
+        return pd.DataFrame(columns=["la_code", "first_year", "last_year"])
     attributes = [c for c in ("old_la_code", "la_name", "region_code", "region_name")
-                  if c in frame.columns]
-    la_rows = frame.loc[frame["geographic_level"] == "Local authority", [
-        c for c in ("new_la_code", "_joint", "_year", *attributes) if c in frame.columns]].rename(
-        columns={"new_la_code": "la_code"})
-    if la_rows.empty:
-        return EesTable(path.stem, file, observations, pd.DataFrame(
-            columns=["la_code", "first_year", "last_year"]))
+                  if c in frame]
+    columns: dict[str, np.ndarray] = {"la_code": frame["new_la_code"].strings()[rows],
+                                      "_joint": joint[rows], "_year": year[rows]}
+    la_rows = pd.DataFrame(columns | {c: frame[c].strings()[rows] for c in attributes})
     la_rows.loc[la_rows["_joint"], [c for c in ("la_name", "old_la_code") if c in la_rows]] = None
     grouped = la_rows.groupby("la_code")
-    las = grouped[attributes].last().join(
+    return grouped[attributes].last().join(
         grouped["_year"].agg(first_year="min", last_year="max")).reset_index()
-    return EesTable(path.stem, file, observations, las)
