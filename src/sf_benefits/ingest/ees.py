@@ -184,20 +184,22 @@ def distinct(codes: np.ndarray, labels: Sequence[object] | np.ndarray) -> CodedC
     return CodedColumn(position[codes], np.asarray(uniques, dtype=object))
 
 
-def read_csv_coded(path: Path, wanted: Callable[[str], bool] | None = None
-                   ) -> dict[str, CodedColumn]:
+def read_csv_coded(path: Path, wanted: Callable[[str], bool] | None = None,
+                   header_only: bool = False) -> dict[str, CodedColumn]:
     """A CSV's columns (`wanted` of them, by their name as written), every cell a string without
     surrounding spaces, read by Arrow's parser, which hands each column over dictionary-encoded;
-    a file Arrow refuses (rows short of cells, repeated column names) is read by pandas."""
+    a file Arrow refuses (rows short of cells, a column read whose name repeats) is read by
+    pandas. A file with a header but no rows is refused unless `header_only` allows it."""
     raw = _utf8(path)
     if not raw.strip():
         raise IngestError([Problem(str(path), None, None, "empty_file", "the file is empty")])
     names = next(csv.reader(io.StringIO(raw[:raw.find(b"\n") + 1 or None].decode("utf-8"))), [])
     chosen = [name for name in names if wanted is None or wanted(name)]
-    read = (_arrow_columns(raw, chosen) if len(set(names)) == len(names) else None)
+    read = (_arrow_columns(raw, chosen) if all(names.count(name) == 1 for name in chosen)
+            else None)
     if read is None:
         read = _pandas_columns(path, raw, wanted)
-    if read and not len(next(iter(read.values())).codes):
+    if not header_only and read and not len(next(iter(read.values())).codes):
         raise IngestError([Problem(str(path), None, None, "empty_file",
                                    "the file has a header but no data rows")])
     return read
@@ -455,16 +457,22 @@ def _breakdowns(frame: dict[str, CodedColumn], filters: list[str]) -> CodedColum
 
 def _local_authorities(frame: dict[str, CodedColumn], rows: np.ndarray, joint: np.ndarray,
                        year: np.ndarray) -> pd.DataFrame:
-    """The LAs that `rows` (LA rows) name: their latest name, codes and region, and the first
-    and last year each is seen (a joint return gives no name)."""
+    """The LAs that `rows` (LA rows) name, by code: the last name, old code and region given
+    (a joint return gives no name or old code), and the first and last year each is seen."""
     if not len(rows):
         return pd.DataFrame(columns=["la_code", "first_year", "last_year"])
-    attributes = [c for c in ("old_la_code", "la_name", "region_code", "region_name")
-                  if c in frame]
-    columns: dict[str, np.ndarray] = {"la_code": frame["new_la_code"].strings()[rows],
-                                      "_joint": joint[rows], "_year": year[rows]}
-    la_rows = pd.DataFrame(columns | {c: frame[c].strings()[rows] for c in attributes})
-    la_rows.loc[la_rows["_joint"], [c for c in ("la_name", "old_la_code") if c in la_rows]] = None
-    grouped = la_rows.groupby("la_code")
-    return grouped[attributes].last().join(
-        grouped["_year"].agg(first_year="min", last_year="max")).reset_index()
+    la, codes = pd.factorize(frame["new_la_code"].strings()[rows], sort=True)
+    las: dict[str, object] = {"la_code": np.asarray(codes, dtype=object)}
+    for column in ("old_la_code", "la_name", "region_code", "region_name"):
+        if column not in frame:
+            continue
+        given = (~joint[rows] if column in ("la_name", "old_la_code")
+                 else np.ones(len(rows), dtype=bool))
+        last = np.full(len(codes), -1)
+        np.maximum.at(last, la[given], np.flatnonzero(given))
+        cells = frame[column].strings()[rows]
+        las[column] = np.where(last >= 0, cells[last], None)
+    first_year, last_year = np.full(len(codes), year.max()), np.full(len(codes), year.min())
+    np.minimum.at(first_year, la, year[rows])
+    np.maximum.at(last_year, la, year[rows])
+    return pd.DataFrame(las | {"first_year": first_year, "last_year": last_year})

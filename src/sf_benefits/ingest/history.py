@@ -24,7 +24,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ from sf_benefits.ingest.ees import (
     NUMBER,
     SUPPRESSION_MARKERS,
     EesTable,
-    read_text,
+    read_csv_coded,
 )
 from sf_benefits.ingest.errors import IngestError, Problem
 
@@ -137,13 +136,9 @@ def _wanted(spec: TableSpec) -> Callable[[str], bool]:
 def _read_columns(path: Path, spec: TableSpec) -> pd.DataFrame:
     """The geography columns and those the spec reads, every cell a stripped string: the wide
     tables hold up to 180 columns of which a table reads at most 30."""
-    try:
-        frame = pd.read_csv(StringIO(read_text(path)), dtype=str, keep_default_na=False,
-                            usecols=_wanted(spec))
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise IngestError([Problem(str(path), None, None, "csv_shape", str(exc))]) from exc
-    frame.columns = [c.strip().lower() for c in frame.columns]
-    return frame.apply(lambda column: column.str.strip())
+    columns = read_csv_coded(path, _wanted(spec), header_only=True)
+    return pd.DataFrame({name.strip().lower(): column.strings()
+                         for name, column in columns.items()})
 
 
 def _column(frame: pd.DataFrame, pattern: re.Pattern[str]) -> str | None:
