@@ -8,7 +8,6 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -337,10 +336,10 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
     frame, positions, joint = split_joint_returns(read, kept)
     rows = positions + 2
     others = [c for c in frame if c not in TIME_COLUMNS and c not in GEOGRAPHY_COLUMNS]
-    parse_column = cache(lambda column: parse_labels(frame[column].labels))
+    parsed_cells = _parse_columns(frame, others)
 
     def numeric_share(column: str) -> float:
-        invalid = parse_column(column).invalid.to_numpy()[frame[column].codes]
+        invalid = parsed_cells[column].invalid.to_numpy()[frame[column].codes]
         return 1 - invalid.mean() if len(invalid) else 0.0
 
     indicators, scale = _indicator_columns(path, others, numeric_share)
@@ -398,7 +397,7 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
                                     f"rows {', '.join(map(str, repeated))} repeat the same "
                                     "period, area and breakdown"))
 
-    parsed = [parse_column(column) for column in indicators]
+    parsed = [parsed_cells[column] for column in indicators]
     for column, values in zip(indicators, parsed, strict=True):
         invalid = keep & values.invalid.to_numpy()[frame[column].codes]
         problems += [Problem(file, int(row), column, "not_a_number",
@@ -431,6 +430,16 @@ def read_ees(path: Path, known_la_codes: set[str] | None = None,
         "status": status})
     return EesTable(path.stem, file, observations, _local_authorities(
         frame, kept_rows[at_level["Local authority"][kept_rows]], joint, year))
+
+
+def _parse_columns(frame: dict[str, CodedColumn], columns: list[str]) -> dict[str, ParsedValues]:
+    """`parse_labels` of the distinct cells of each of `columns`, all parsed in one pass."""
+    if not columns:
+        return {}
+    parsed = parse_labels(np.concatenate([frame[c].labels for c in columns]))
+    ends = np.cumsum([len(frame[c].labels) for c in columns])
+    return {c: ParsedValues(*(part.iloc[end - len(frame[c].labels):end] for part in (
+        parsed.value, parsed.status, parsed.invalid))) for c, end in zip(columns, ends, strict=True)}
 
 
 def _areas(frame: dict[str, CodedColumn], at_level: dict[str, np.ndarray]) -> CodedColumn:

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,9 +32,8 @@ import yaml
 
 from sf_benefits.ingest.ees import (
     GSS_LA,
-    NUMBER,
-    SUPPRESSION_MARKERS,
     EesTable,
+    parse_labels,
     read_csv_coded,
 )
 from sf_benefits.ingest.errors import IngestError, Problem
@@ -232,27 +230,29 @@ def _melt(table: _Table, frame: pd.DataFrame, columns: dict[str, tuple[str, str,
           ) -> pd.DataFrame:
     """The chosen columns as observations; a cell neither a number nor a marker is an error."""
     file = str(table.path)
-    cells = frame[list(columns)].to_numpy(dtype=object)
-    raw = pd.Series(cells.ravel(order="F"), dtype=object)
+    cells = frame[list(columns)].to_numpy(dtype=object).ravel(order="F")
     rows = np.tile(frame.index.to_numpy() + 2, len(columns))
     names = np.repeat(list(columns), len(frame))
-    marker = raw.str.lower()
-    suppressed = marker.isin(SUPPRESSION_MARKERS).to_numpy()
-    numeric = raw.str.fullmatch(NUMBER.pattern).to_numpy(dtype=bool)
-    bad = ~suppressed & ~numeric
+    codes, distinct = pd.factorize(cells)
+    parsed = parse_labels(distinct)
+    bad = parsed.invalid.to_numpy()[codes]
     if bad.any():
         raise IngestError([Problem(file, int(r), str(c), "not_a_number",
                                    f"'{v}' is neither a number nor a suppression marker")
-                           for r, c, v in zip(rows[bad], names[bad], raw[bad], strict=True)])
-    meta: list[Any] = [columns[c] for c in names]
-    years = [m[2] for m in meta]
+                           for r, c, v in zip(rows[bad], names[bad], cells[bad], strict=True)])
+
+    def each_cell(values: list[object]) -> np.ndarray:
+        """One value per column, for each of its cells."""
+        return np.repeat(np.array(values, dtype=object), len(frame))
+
+    measures, breakdowns, years = zip(*columns.values(), strict=True)
     return pd.DataFrame({
-        "dataset": table.path.stem, "year": years, "time_period": [str(y) for y in years],
+        "dataset": table.path.stem, "year": np.repeat(years, len(frame)),
+        "time_period": each_cell([str(y) for y in years]),
         "geographic_level": np.tile(frame["_level"].to_numpy(), len(columns)),
         "area_code": np.tile(frame["_code"].to_numpy(), len(columns)),
-        "breakdown": [m[1] for m in meta], "indicator": [m[0] for m in meta],
-        "value": pd.to_numeric(raw.where(numeric).str.replace(",", ""), errors="coerce"),
-        "status": marker.where(suppressed).replace("", "blank").to_numpy(),
+        "breakdown": each_cell(list(breakdowns)), "indicator": each_cell(list(measures)),
+        "value": parsed.value.to_numpy()[codes], "status": parsed.status.to_numpy()[codes],
     })
 
 
