@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from sf_benefits.ingest.ees import read_ees, year_ending
+from sf_benefits.ingest.ees import read_csv_strings, read_ees, year_ending
 from sf_benefits.ingest.errors import IngestError
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
@@ -295,3 +296,33 @@ def test_a_filter_column_called_breakdown_is_a_filter(tmp_path: Path) -> None:
         read_ees(write(tmp_path / "repeat.csv", row.format("Suitable", 1, 2),
                        row.format("Suitable", 3, 4), header=header))
     assert problem_of(exc)[3] == "duplicate_row"
+
+
+def test_cells_are_read_as_published_text(tmp_path: Path) -> None:
+    """BOM, Windows line ends, padded cells, quoted commas and line breaks, leading zeros: every
+    cell is the published text without surrounding spaces, never coerced."""
+    path = tmp_path / "cla.csv"
+    path.write_bytes(codecs.BOM_UTF8 + (
+        b'time_period,old_la_code , number\r\n'
+        b'2023, 007,"1,234"\r\n'
+        b'2023,877 ,"two\r\nlines "\r\n'))
+    frame = read_csv_strings(path)
+    assert list(frame.columns) == ["time_period", "old_la_code", "number"]
+    assert frame.to_dict("list") == {"time_period": ["2023", "2023"],
+                                     "old_la_code": ["007", "877"],
+                                     "number": ["1,234", "two\r\nlines"]}
+
+
+def test_a_column_named_twice_is_read_under_both_names(tmp_path: Path) -> None:
+    path = write(tmp_path / "cla.csv", "2023,5,6\n", header="time_period,number,number\n")
+    assert read_csv_strings(path).to_dict("list") == {
+        "time_period": ["2023"], "number": ["5"], "number.1": ["6"]}
+
+
+def test_a_row_with_too_many_cells_names_the_line(tmp_path: Path) -> None:
+    row = ROW.format(label="Children looked after at 31 March each year", number="5", rate="1")
+    with pytest.raises(IngestError) as exc:
+        read_ees(write(tmp_path / "cla.csv", row, row.replace("\n", ",9\n")))
+    assert problem_of(exc)[3] == "csv_shape"
+    assert "line 3" in str(exc.value)
+

@@ -190,7 +190,7 @@ def read_csv_coded(path: Path, wanted: Callable[[str], bool] | None = None,
     a file Arrow refuses (rows short of cells, a column read whose name repeats) is read by
     pandas. A file with a header but no rows is refused unless `header_only` allows it."""
     raw = _utf8(path)
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise IngestError([Problem(str(path), None, None, "empty_file", "the file is empty")])
     names = next(csv.reader(io.StringIO(raw[:raw.find(b"\n") + 1 or None].decode("utf-8"))), [])
     chosen = [name for name in names if wanted is None or wanted(name)]
@@ -205,14 +205,16 @@ def read_csv_coded(path: Path, wanted: Callable[[str], bool] | None = None,
 
 
 def _arrow_columns(raw: bytes, names: list[str]) -> dict[str, CodedColumn] | None:
-    """The named columns as Arrow parses them, or None where Arrow refuses the file."""
+    """The named columns as Arrow parses them (on one thread: the files are small and the load's
+    writer has the other core), or None where Arrow refuses the file."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
     text = pa.dictionary(pa.int32(), pa.string())
     try:
         table = pa_csv.read_csv(
-            pa.py_buffer(raw), parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            pa.py_buffer(raw), read_options=pa_csv.ReadOptions(use_threads=False),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, text), include_columns=names,
                 strings_can_be_null=False))
