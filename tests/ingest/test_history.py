@@ -261,6 +261,15 @@ def test_a_release_outside_a_year_folder_is_refused(releases: Path) -> None:
     assert [p.rule for p in exc.value.problems] == ["year_folder"]
 
 
+def test_a_table_with_a_header_and_no_rows_is_refused(releases: Path) -> None:
+    write(releases / "sfr_children_looked_after" / "2012" / "SFR20_CLA2012.csv",
+          [*GEO, "CLA_Mar2012"], [])
+    with pytest.raises(IngestError) as exc:
+        read_history(releases, LOOKUP)
+    assert [(Path(p.file).name, p.rule) for p in exc.value.problems] == [
+        ("SFR20_CLA2012.csv", "empty_file")]
+
+
 def test_the_loader_reads_the_history_folder(tmp_path: Path, store: Store) -> None:
     data = write_dfe_directory(tmp_path / "data")
     march_2010(data / "history" / "sfr_children_looked_after", scilly=False)

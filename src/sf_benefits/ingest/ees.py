@@ -183,12 +183,12 @@ def distinct(codes: np.ndarray, labels: Sequence[object] | np.ndarray) -> CodedC
     return CodedColumn(position[codes], np.asarray(uniques, dtype=object))
 
 
-def read_csv_coded(path: Path, wanted: Callable[[str], bool] | None = None,
-                   header_only: bool = False) -> dict[str, CodedColumn]:
+def read_csv_coded(path: Path, wanted: Callable[[str], bool] | None = None
+                   ) -> dict[str, CodedColumn]:
     """A CSV's columns (`wanted` of them, by their name as written), every cell a string without
     surrounding spaces, read by Arrow's parser, which hands each column over dictionary-encoded;
     a file Arrow refuses (rows short of cells, a column read whose name repeats) is read by
-    pandas. A file with a header but no rows is refused unless `header_only` allows it."""
+    pandas. A file with a header but no rows is refused."""
     raw = _utf8(path)
     if not raw or raw.isspace():
         raise IngestError([Problem(str(path), None, None, "empty_file", "the file is empty")])
@@ -198,7 +198,7 @@ def read_csv_coded(path: Path, wanted: Callable[[str], bool] | None = None,
             else None)
     if read is None:
         read = _pandas_columns(path, raw, wanted)
-    if not header_only and read and not len(next(iter(read.values())).codes):
+    if read and not len(next(iter(read.values())).codes):
         raise IngestError([Problem(str(path), None, None, "empty_file",
                                    "the file has a header but no data rows")])
     return read

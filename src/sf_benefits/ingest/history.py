@@ -134,7 +134,7 @@ def _wanted(spec: TableSpec) -> Callable[[str], bool]:
 def _read_columns(path: Path, spec: TableSpec) -> pd.DataFrame:
     """The geography columns and those the spec reads, every cell a stripped string: the wide
     tables hold up to 180 columns of which a table reads at most 30."""
-    columns = read_csv_coded(path, _wanted(spec), header_only=True)
+    columns = read_csv_coded(path, _wanted(spec))
     return pd.DataFrame({name.strip().lower(): column.strings()
                          for name, column in columns.items()})
 
