@@ -259,14 +259,20 @@ def _melt(table: _Table, frame: pd.DataFrame, columns: dict[str, tuple[str, str,
 def _check_foster_largest(table: _Table, long: pd.DataFrame) -> None:
     """Foster care holds most children looked after in England; if a table says otherwise its
     placement cells do not follow its header (see `cells_in_code_order`)."""
-    england = long[(long["area_code"] == ENGLAND) & long["breakdown"].str.startswith("placement=")]
-    if england.empty or england["value"].isna().all():
+    at_england = long["area_code"].to_numpy() == ENGLAND
+    england = [(breakdown.removeprefix("placement="), value) for breakdown, value in zip(
+        long["breakdown"].to_numpy()[at_england], long["value"].to_numpy()[at_england],
+        strict=True) if breakdown.startswith("placement=")]
+    if all(np.isnan(value) for _, value in england):
         return
-    group = england["breakdown"].str.removeprefix("placement=").str.split(":").str[0].str.lower()
-    sums = england.groupby(group.to_numpy())["value"].sum()
-    if FOSTER in sums.index and sums.idxmax() != FOSTER:
+    sums: dict[str, float] = {}
+    for placement, value in england:
+        group = placement.split(":")[0].lower()
+        sums[group] = sums.get(group, 0.0) + (0.0 if np.isnan(value) else value)
+    largest = max(sorted(sums), key=sums.__getitem__)
+    if FOSTER in sums and largest != FOSTER:
         raise IngestError([Problem(
             str(table.path), None, None, "placement_order",
-            f"England's largest placement group is '{sums.idxmax()}', not foster care: the "
+            f"England's largest placement group is '{largest}', not foster care: the "
             "placement cells do not follow the header (list the file under cells_in_code_order "
             "in sfr_history.yaml, or remove it from there)")])
