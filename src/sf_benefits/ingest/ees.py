@@ -205,16 +205,16 @@ def read_csv_coded(path: Path, wanted: Callable[[str], bool] | None = None
 
 
 def _arrow_columns(raw: bytes, names: list[str]) -> dict[str, CodedColumn] | None:
-    """The named columns as Arrow parses them (on one thread: the files are small and the load's
-    writer has the other core), or None where Arrow refuses the file."""
+    """The named columns as Arrow parses them, or None where Arrow refuses the file. (Parsing on
+    Arrow's own threads, its default, costs no more CPU here than on one, and holds 20 MB less
+    at the load's peak.)"""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
     text = pa.dictionary(pa.int32(), pa.string())
     try:
         table = pa_csv.read_csv(
-            pa.py_buffer(raw), read_options=pa_csv.ReadOptions(use_threads=False),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            pa.py_buffer(raw), parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, text), include_columns=names,
                 strings_can_be_null=False))
