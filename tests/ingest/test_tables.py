@@ -14,6 +14,7 @@ from sf_benefits.ingest.tables import (
     kind_of,
     lait_year,
     merge_neighbour_models,
+    read_frame,
     read_lait,
     read_lookup,
     read_neighbours,
@@ -222,6 +223,34 @@ def test_neighbour_workbook_header_below_title_rows(tmp_path: Path, register: La
         merge_neighbour_models([read_neighbours(csv, register), workbook])
     assert exc.value.problems[0].rule == "neighbours_disagree"
     assert str(csv) in exc.value.problems[0].file and str(path) in exc.value.problems[0].file
+
+
+def test_workbook_cells_read_as_text(tmp_path: Path) -> None:
+    """Numbers, dates and booleans in a workbook come as the text openpyxl gave them (a whole
+    number without '.0'), padded labels stripped, a formula without a saved result blank; a
+    formatted but empty cell beyond the table adds no row or column."""
+    import datetime
+
+    import openpyxl
+    from openpyxl.styles import Font
+
+    path = tmp_path / "la_code_list.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["Local authorities"], [], ["LA Number", "LA Name", "Value", "When", "Flag"],
+                [877, "  Warrington ", 1.5, datetime.datetime(2021, 4, 1), True],
+                [876.0, "Halton", 2, datetime.date(2021, 4, 1), False], ["383", None, "=1+1"]):
+        sheet.append(row)
+    sheet["H10"].font = Font(bold=True)
+    book.save(path)
+    frame = read_frame(path)
+    assert frame.attrs["header_row"] == 3
+    assert list(frame.columns) == ["la number", "la name", "value", "when", "flag"]
+    assert frame.to_numpy().tolist() == [
+        ["877", "Warrington", "1.5", "2021-04-01 00:00:00", "True"],
+        ["876", "Halton", "2", "2021-04-01 00:00:00", "False"],
+        ["383", "", "", "", ""]]
 
 
 def test_lait_parquet_as_published(tmp_path: Path, register: LaRegister) -> None:

@@ -138,13 +138,18 @@ def _stripped_categories(column: pd.Series) -> pd.Series:
 
 @lru_cache(maxsize=8)
 def _xlsx_cells(path: Path, _modified: int) -> pd.DataFrame:
-    """A workbook's first sheet as stripped strings, read once per load (parsing XLSX is slow
-    and the loader reads each workbook's header before its rows)."""
+    """A workbook's first sheet as stripped strings, read once per load (the loader reads each
+    workbook's header before its rows) by calamine, several times faster than openpyxl. The
+    sheet's empty right-hand columns and bottom rows are dropped, as openpyxl drops them."""
     try:
-        raw = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
+        raw = pd.read_excel(path, dtype=str, keep_default_na=False, header=None,
+                            engine="calamine")
     except Exception as exc:
         raise IngestError([Problem(str(path), None, None, "xlsx_unreadable", str(exc))]) from exc
-    return strip_cells(raw)
+    filled = raw.to_numpy(dtype=object) != ""
+    rows = int(np.flatnonzero(filled.any(axis=1)).max(initial=-1)) + 1
+    columns = int(np.flatnonzero(filled.any(axis=0)).max(initial=-1)) + 1
+    return strip_cells(raw.iloc[:rows, :columns])
 
 
 def header_of(path: Path) -> list[str]:
