@@ -281,11 +281,9 @@ def test_lait_parquet_as_published(tmp_path: Path, register: LaRegister) -> None
     assert "CINPermExclusion" not in frame.index.get_level_values("indicator")
 
 
-def test_lait_parquet_checked_across_batches(tmp_path: Path, register: LaRegister,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """A Parquet LAIT read two rows at a time: a revision and a repeat in different batches are
-    still found, and the repeated rows are named by their file rows."""
-    monkeypatch.setattr("sf_benefits.ingest.tables.LAIT_BATCH_ROWS", 2)
+def test_lait_parquet_revision_and_repeat(tmp_path: Path, register: LaRegister) -> None:
+    """A Parquet LAIT's revision replaces the figure first published, and repeated rows are
+    named by their file rows."""
     path = tmp_path / "lait.parquet"
     table = pd.DataFrame({"Short Desc": ["LACnum", "CINrate", "Other", "LACnum", "CINrate"],
                           "Years": ["2022", "2023", "2023", "2022 (Rev)", "2023"],

@@ -7,15 +7,14 @@ aliases), validates every row and returns tidy frames, or raises IngestError bef
 from __future__ import annotations
 
 import csv
+import datetime
 import re
-from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
-from pandas.api.types import union_categoricals
 
 from sf_benefits.ingest.ees import (
     GSS_LA,
@@ -26,7 +25,6 @@ from sf_benefits.ingest.ees import (
     parse_values,
     per_value,
     read_csv_strings,
-    strip_cells,
 )
 from sf_benefits.ingest.errors import IngestError, Problem
 
@@ -139,17 +137,35 @@ def _stripped_categories(column: pd.Series) -> pd.Series:
 @lru_cache(maxsize=8)
 def _xlsx_cells(path: Path, _modified: int) -> pd.DataFrame:
     """A workbook's first sheet as stripped strings, read once per load (the loader reads each
-    workbook's header before its rows) by calamine, several times faster than openpyxl. The
-    sheet's empty right-hand columns and bottom rows are dropped, as openpyxl drops them."""
+    workbook's header before its rows) by calamine, many times faster than openpyxl through
+    pandas. Cells read as pandas read them as text; the sheet's empty right-hand columns and
+    bottom rows are dropped, as openpyxl drops them."""
+    from python_calamine import CalamineWorkbook
+
     try:
-        raw = pd.read_excel(path, dtype=str, keep_default_na=False, header=None,
-                            engine="calamine")
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+        rows = [[_cell_text(cell) for cell in row]
+                for row in sheet.to_python(skip_empty_area=False)]
     except Exception as exc:
         raise IngestError([Problem(str(path), None, None, "xlsx_unreadable", str(exc))]) from exc
-    filled = raw.to_numpy(dtype=object) != ""
-    rows = int(np.flatnonzero(filled.any(axis=1)).max(initial=-1)) + 1
-    columns = int(np.flatnonzero(filled.any(axis=0)).max(initial=-1)) + 1
-    return strip_cells(raw.iloc[:rows, :columns])
+    filled = [i for i, row in enumerate(rows) if any(row)]
+    rows = rows[:filled[-1] + 1] if filled else []
+    width = max((len(row) - next((i for i, cell in enumerate(reversed(row)) if cell), len(row))
+                 for row in rows), default=0)
+    return pd.DataFrame([row[:width] + [""] * (width - len(row)) for row in rows],
+                        columns=range(width), dtype=object)
+
+
+def _cell_text(cell: object) -> str:
+    """A spreadsheet cell as pandas gives it as text, stripped: a whole number without '.0', a
+    date or date-time as a timestamp ('2021-04-01 00:00:00')."""
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    elif isinstance(cell, datetime.date):
+        cell = pd.Timestamp(cell)
+    elif isinstance(cell, datetime.timedelta):
+        cell = pd.Timedelta(cell)
+    return str(cell).strip()
 
 
 def header_of(path: Path) -> list[str]:
@@ -418,15 +434,12 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
                            for r in missing])
     roles = {r: str(c) for r, c in found.items()}
     problems: list[Problem] = []
-    parts = [_lait_rows(file, batch, roles, register, problems)
-             for batch in _batches(path, list(roles.values()))]
+    frame = read_frame(path, list(roles.values()))
+    rows = _lait_rows(file, frame.set_axis(frame.index + _first_data_row(frame)), roles,
+                      register, problems)
+    del frame
     if problems:
         raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
-    rows = pd.DataFrame({column: union_categoricals([part[column] for part in parts])
-                         if isinstance(parts[0][column].dtype, pd.CategoricalDtype)
-                         else np.concatenate([part[column].to_numpy() for part in parts])
-                         for column in parts[0].columns})
-    del parts
     keys = rows[["year", "area_code", "indicator"]].astype({"year": int})
     latest = ~_superseded(keys, rows["time_period"])
     keys = keys[latest]
@@ -445,41 +458,10 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
         "status": rows["status"][latest].array})
 
 
-LAIT_BATCH_ROWS = 131_072
-"""Rows of a Parquet LAIT read at a time: each batch is checked and cut to compact kept rows, so
-the half a million rows are never all held as parsed cells (a fresh load's peak about 10 MB
-lower)."""
-
-
-def _batches(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
-    """A table as frames of consecutive rows, each indexed by file row number: a Parquet file in
-    batches of `LAIT_BATCH_ROWS`, anything else whole."""
-    if path.suffix.lower() != ".parquet":
-        frame = read_frame(path, columns)
-        yield frame.set_axis(frame.index + _first_data_row(frame))
-        return
-    import pyarrow.parquet as pq
-
-    try:
-        wanted = {c.strip() for c in columns}
-        names = [n for n in pq.read_schema(path).names if n.strip().lower() in wanted]
-        parquet = pq.ParquetFile(path, read_dictionary=names)
-        start = 2
-        for batch in parquet.iter_batches(batch_size=LAIT_BATCH_ROWS, columns=names):
-            frame = pd.DataFrame({name.strip().lower(): _stripped_categories(
-                column.to_pandas()) for name, column in zip(names, batch.columns, strict=True)})
-            yield frame.set_axis(pd.RangeIndex(start, start + len(frame)))
-            start += len(frame)
-    except IngestError:
-        raise
-    except Exception as exc:
-        raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
-
-
 def _lait_rows(file: str, frame: pd.DataFrame, roles: dict[str, str], register: LaRegister,
                problems: list[Problem]) -> pd.DataFrame:
-    """One batch of LAIT rows (indexed by file row) checked, its problems added to `problems`,
-    and cut to the rows kept: file row, year, period, area code, indicator, value, status."""
+    """The LAIT's rows (indexed by file row) checked, their problems added to `problems`, and
+    cut to the rows kept: file row, year, period, area code, indicator, value, status."""
     def located(mask: pd.Series, column: str) -> list[tuple[int, str]]:
         """File row and cell of `column` where `mask` is set."""
         if not mask.any():
