@@ -290,23 +290,29 @@ def read_neighbours(path: Path, register: LaRegister) -> pd.DataFrame:
     separator = (frame[la_col] == "") & (frame[ranked] == "").all(axis=1)
     problems: list[Problem] = []
     rows = []
-    for i, record in frame[~separator].iterrows():
-        row = int(i) + first_row  # type: ignore[call-overload]
-        la = register.resolve(record[la_col])
+    listed = frame[~separator]
+    models = listed[model_col].tolist() if model_col else [default_model] * len(listed)
+    ranks = sorted(rank_columns.items())
+    resolved: dict[str, str | None] = {}
+    for i, la_text, model, *texts in zip(listed.index.tolist(), listed[la_col].tolist(), models,
+                                         *(listed[col].tolist() for _, col in ranks),
+                                         strict=True):
+        row = int(i) + first_row
+        la = register.resolve(la_text)
         if la is None:
             problems.append(Problem(file, row, la_col, "unknown_la",
-                                    f"'{record[la_col]}' is not an LA in the lookup"))
+                                    f"'{la_text}' is not an LA in the lookup"))
             continue
-        for rank, col in sorted(rank_columns.items()):
-            text = record[col]
+        for (rank, col), text in zip(ranks, texts, strict=True):
             if not text:
                 continue
-            neighbour = register.resolve(text)
+            if text not in resolved:
+                resolved[text] = register.resolve(text)
+            neighbour = resolved[text]
             if neighbour is None:
                 problems.append(Problem(file, row, col, "unknown_la",
                                         f"neighbour '{text}' is not an LA in the lookup"))
                 continue
-            model = record[model_col] if model_col else default_model
             rows.append((model, la, rank, neighbour))
     if problems:
         raise IngestError(problems)
