@@ -14,6 +14,7 @@ from sf_benefits.ingest.tables import (
     kind_of,
     lait_year,
     merge_neighbour_models,
+    read_frame,
     read_lait,
     read_lookup,
     read_neighbours,
@@ -224,6 +225,34 @@ def test_neighbour_workbook_header_below_title_rows(tmp_path: Path, register: La
     assert str(csv) in exc.value.problems[0].file and str(path) in exc.value.problems[0].file
 
 
+def test_workbook_cells_read_as_text(tmp_path: Path) -> None:
+    """Numbers, dates and booleans in a workbook come as the text openpyxl gave them (a whole
+    number without '.0'), padded labels stripped, a formula without a saved result blank; a
+    formatted but empty cell beyond the table adds no row or column."""
+    import datetime
+
+    import openpyxl
+    from openpyxl.styles import Font
+
+    path = tmp_path / "la_code_list.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["Local authorities"], [], ["LA Number", "LA Name", "Value", "When", "Flag"],
+                [877, "  Warrington ", 1.5, datetime.datetime(2021, 4, 1), True],
+                [876.0, "Halton", 2, datetime.date(2021, 4, 1), False], ["383", None, "=1+1"]):
+        sheet.append(row)
+    sheet["H10"].font = Font(bold=True)
+    book.save(path)
+    frame = read_frame(path)
+    assert frame.attrs["header_row"] == 3
+    assert list(frame.columns) == ["la number", "la name", "value", "when", "flag"]
+    assert frame.to_numpy().tolist() == [
+        ["877", "Warrington", "1.5", "2021-04-01 00:00:00", "True"],
+        ["876", "Halton", "2", "2021-04-01 00:00:00", "False"],
+        ["383", "", "", "", ""]]
+
+
 def test_lait_parquet_as_published(tmp_path: Path, register: LaRegister) -> None:
     """The LAIT long table: area numbers for England (970) and regions (980-990), LA numbers as
     floats, '-' for not available, periods such as '2022-23 (OT)', a revised year, and a period
@@ -252,11 +281,9 @@ def test_lait_parquet_as_published(tmp_path: Path, register: LaRegister) -> None
     assert "CINPermExclusion" not in frame.index.get_level_values("indicator")
 
 
-def test_lait_parquet_checked_across_batches(tmp_path: Path, register: LaRegister,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """A Parquet LAIT read two rows at a time: a revision and a repeat in different batches are
-    still found, and the repeated rows are named by their file rows."""
-    monkeypatch.setattr("sf_benefits.ingest.tables.LAIT_BATCH_ROWS", 2)
+def test_lait_parquet_revision_and_repeat(tmp_path: Path, register: LaRegister) -> None:
+    """A Parquet LAIT's revision replaces the figure first published, and repeated rows are
+    named by their file rows."""
     path = tmp_path / "lait.parquet"
     table = pd.DataFrame({"Short Desc": ["LACnum", "CINrate", "Other", "LACnum", "CINrate"],
                           "Years": ["2022", "2023", "2023", "2022 (Rev)", "2023"],

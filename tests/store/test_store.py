@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +14,14 @@ from sqlalchemy import inspect, text
 
 from sf_benefits.benchmark import benchmark_la
 from sf_benefits.ingest.loader import load_directory
-from sf_benefits.store import Store
-from sf_benefits.store.db import MIGRATIONS, in_background, migration_heads
+from sf_benefits.store import Store, embedded
+from sf_benefits.store.db import (
+    MIGRATIONS,
+    head_schema_of_migrations,
+    in_background,
+    migration_heads,
+)
+from sf_benefits.store.embedded import HEAD_SCHEMA, create_head_schema
 from sf_benefits.store.queries import care_history
 
 
@@ -79,6 +88,63 @@ def test_an_up_to_date_store_opens_without_alembic(tmp_path: Path) -> None:
     assert reopened.schema_is_current()
     assert "audit_event" in inspect(reopened.engine).get_table_names()
     reopened.close()
+
+
+def sqlite_schema(store: Store) -> tuple[list[tuple[str, ...]], list[str]]:
+    """Every object SQLite keeps for the store (type, name, table, SQL, SQLite's own indexes
+    included) and the alembic revisions it is stamped with."""
+    with store.engine.connect() as conn:
+        objects = conn.exec_driver_sql("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                                       "ORDER BY type, name").all()
+        stamped = conn.exec_driver_sql("SELECT version_num FROM alembic_version "
+                                       "ORDER BY version_num").scalars().all()
+    return [tuple(row) for row in objects], list(stamped)
+
+
+def test_a_new_store_made_at_once_has_the_schema_of_every_migration(tmp_path: Path) -> None:
+    migrated = Store.open(f"sqlite:///{tmp_path / 'migrated.sqlite'}", migrate=False)
+    migrated.upgrade()
+    made = Store.open(f"sqlite:///{tmp_path / 'made.sqlite'}")
+    schema, stamped = sqlite_schema(made)
+    assert (schema, stamped) == sqlite_schema(migrated)
+    assert len(schema) > 50 and set(stamped) == migration_heads()
+    assert HEAD_SCHEMA.read_text(encoding="utf-8") == head_schema_of_migrations(), (
+        "a migration changed the schema: write the snapshot again with .venv/bin/python -c "
+        "'from sf_benefits.store.db import *; HEAD_SCHEMA.write_text(head_schema_of_migrations())'")
+    made.close()
+    migrated.close()
+    code = ("import sys; from sf_benefits.store import Store; "
+            f"Store.open('sqlite:///{tmp_path / 'new.sqlite'}'); print('alembic' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
+def test_only_an_empty_store_is_made_at_once(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store with any table of its own is migrated and keeps the table; a snapshot of other
+    revisions than the migration heads is not used."""
+    url = f"sqlite:///{tmp_path / 'own.sqlite'}"
+    own = Store.open(url, migrate=False)
+    with own.transaction() as conn:
+        conn.exec_driver_sql("CREATE TABLE notes (text TEXT)")
+        conn.exec_driver_sql("INSERT INTO notes VALUES ('kept')")
+    own.migrate()
+    assert own.schema_is_current()
+    with own.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT text FROM notes").scalar() == "kept"
+    own.close()
+    stale = tmp_path / "stale.sql"
+    stale.write_text(HEAD_SCHEMA.read_text(encoding="utf-8").replace(
+        "'0004_web'", "'0003_ssda903'"), encoding="utf-8")
+    monkeypatch.setattr(embedded, "HEAD_SCHEMA", stale)
+    connection = sqlite3.connect(tmp_path / "stale.sqlite")
+    assert not create_head_schema(connection)
+    assert connection.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+    connection.close()
+    store = Store.open(f"sqlite:///{tmp_path / 'stale.sqlite'}")
+    assert store.schema_is_current()
+    assert sqlite_schema(store)[1] == sorted(migration_heads())
+    store.close()
 
 
 def test_background_work_runs_in_order_and_its_error_reaches_the_caller() -> None:

@@ -7,15 +7,14 @@ aliases), validates every row and returns tidy frames, or raises IngestError bef
 from __future__ import annotations
 
 import csv
+import datetime
 import re
-from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
-from pandas.api.types import union_categoricals
 
 from sf_benefits.ingest.ees import (
     GSS_LA,
@@ -26,7 +25,6 @@ from sf_benefits.ingest.ees import (
     parse_values,
     per_value,
     read_csv_strings,
-    strip_cells,
 )
 from sf_benefits.ingest.errors import IngestError, Problem
 
@@ -138,13 +136,36 @@ def _stripped_categories(column: pd.Series) -> pd.Series:
 
 @lru_cache(maxsize=8)
 def _xlsx_cells(path: Path, _modified: int) -> pd.DataFrame:
-    """A workbook's first sheet as stripped strings, read once per load (parsing XLSX is slow
-    and the loader reads each workbook's header before its rows)."""
+    """A workbook's first sheet as stripped strings, read once per load (the loader reads each
+    workbook's header before its rows) by calamine, many times faster than openpyxl through
+    pandas. Cells read as pandas read them as text; the sheet's empty right-hand columns and
+    bottom rows are dropped, as openpyxl drops them."""
+    from python_calamine import CalamineWorkbook
+
     try:
-        raw = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+        rows = [[_cell_text(cell) for cell in row]
+                for row in sheet.to_python(skip_empty_area=False)]
     except Exception as exc:
         raise IngestError([Problem(str(path), None, None, "xlsx_unreadable", str(exc))]) from exc
-    return strip_cells(raw)
+    filled = [i for i, row in enumerate(rows) if any(row)]
+    rows = rows[:filled[-1] + 1] if filled else []
+    width = max((len(row) - next((i for i, cell in enumerate(reversed(row)) if cell), len(row))
+                 for row in rows), default=0)
+    return pd.DataFrame([row[:width] + [""] * (width - len(row)) for row in rows],
+                        columns=range(width), dtype=object)
+
+
+def _cell_text(cell: object) -> str:
+    """A spreadsheet cell as pandas gives it as text, stripped: a whole number without '.0', a
+    date or date-time as a timestamp ('2021-04-01 00:00:00')."""
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    elif isinstance(cell, datetime.date):
+        cell = pd.Timestamp(cell)
+    elif isinstance(cell, datetime.timedelta):
+        cell = pd.Timedelta(cell)
+    return str(cell).strip()
 
 
 def header_of(path: Path) -> list[str]:
@@ -269,23 +290,29 @@ def read_neighbours(path: Path, register: LaRegister) -> pd.DataFrame:
     separator = (frame[la_col] == "") & (frame[ranked] == "").all(axis=1)
     problems: list[Problem] = []
     rows = []
-    for i, record in frame[~separator].iterrows():
-        row = int(i) + first_row  # type: ignore[call-overload]
-        la = register.resolve(record[la_col])
+    listed = frame[~separator]
+    models = listed[model_col].tolist() if model_col else [default_model] * len(listed)
+    ranks = sorted(rank_columns.items())
+    resolved: dict[str, str | None] = {}
+    for i, la_text, model, *texts in zip(listed.index.tolist(), listed[la_col].tolist(), models,
+                                         *(listed[col].tolist() for _, col in ranks),
+                                         strict=True):
+        row = int(i) + first_row
+        la = register.resolve(la_text)
         if la is None:
             problems.append(Problem(file, row, la_col, "unknown_la",
-                                    f"'{record[la_col]}' is not an LA in the lookup"))
+                                    f"'{la_text}' is not an LA in the lookup"))
             continue
-        for rank, col in sorted(rank_columns.items()):
-            text = record[col]
+        for (rank, col), text in zip(ranks, texts, strict=True):
             if not text:
                 continue
-            neighbour = register.resolve(text)
+            if text not in resolved:
+                resolved[text] = register.resolve(text)
+            neighbour = resolved[text]
             if neighbour is None:
                 problems.append(Problem(file, row, col, "unknown_la",
                                         f"neighbour '{text}' is not an LA in the lookup"))
                 continue
-            model = record[model_col] if model_col else default_model
             rows.append((model, la, rank, neighbour))
     if problems:
         raise IngestError(problems)
@@ -413,15 +440,12 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
                            for r in missing])
     roles = {r: str(c) for r, c in found.items()}
     problems: list[Problem] = []
-    parts = [_lait_rows(file, batch, roles, register, problems)
-             for batch in _batches(path, list(roles.values()))]
+    frame = read_frame(path, list(roles.values()))
+    rows = _lait_rows(file, frame.set_axis(frame.index + _first_data_row(frame)), roles,
+                      register, problems)
+    del frame
     if problems:
         raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
-    rows = pd.DataFrame({column: union_categoricals([part[column] for part in parts])
-                         if isinstance(parts[0][column].dtype, pd.CategoricalDtype)
-                         else np.concatenate([part[column].to_numpy() for part in parts])
-                         for column in parts[0].columns})
-    del parts
     keys = rows[["year", "area_code", "indicator"]].astype({"year": int})
     latest = ~_superseded(keys, rows["time_period"])
     keys = keys[latest]
@@ -440,41 +464,10 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
         "status": rows["status"][latest].array})
 
 
-LAIT_BATCH_ROWS = 131_072
-"""Rows of a Parquet LAIT read at a time: each batch is checked and cut to compact kept rows, so
-the half a million rows are never all held as parsed cells (a fresh load's peak about 10 MB
-lower)."""
-
-
-def _batches(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
-    """A table as frames of consecutive rows, each indexed by file row number: a Parquet file in
-    batches of `LAIT_BATCH_ROWS`, anything else whole."""
-    if path.suffix.lower() != ".parquet":
-        frame = read_frame(path, columns)
-        yield frame.set_axis(frame.index + _first_data_row(frame))
-        return
-    import pyarrow.parquet as pq
-
-    try:
-        wanted = {c.strip() for c in columns}
-        names = [n for n in pq.read_schema(path).names if n.strip().lower() in wanted]
-        parquet = pq.ParquetFile(path, read_dictionary=names)
-        start = 2
-        for batch in parquet.iter_batches(batch_size=LAIT_BATCH_ROWS, columns=names):
-            frame = pd.DataFrame({name.strip().lower(): _stripped_categories(
-                column.to_pandas()) for name, column in zip(names, batch.columns, strict=True)})
-            yield frame.set_axis(pd.RangeIndex(start, start + len(frame)))
-            start += len(frame)
-    except IngestError:
-        raise
-    except Exception as exc:
-        raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
-
-
 def _lait_rows(file: str, frame: pd.DataFrame, roles: dict[str, str], register: LaRegister,
                problems: list[Problem]) -> pd.DataFrame:
-    """One batch of LAIT rows (indexed by file row) checked, its problems added to `problems`,
-    and cut to the rows kept: file row, year, period, area code, indicator, value, status."""
+    """The LAIT's rows (indexed by file row) checked, their problems added to `problems`, and
+    cut to the rows kept: file row, year, period, area code, indicator, value, status."""
     def located(mask: pd.Series, column: str) -> list[tuple[int, str]]:
         """File row and cell of `column` where `mask` is set."""
         if not mask.any():

@@ -11,7 +11,12 @@ from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, 
 from sqlalchemy.exc import DBAPIError
 
 from sf_benefits import config
-from sf_benefits.store.embedded import MIGRATIONS, migration_heads
+from sf_benefits.store.embedded import (
+    MIGRATIONS,
+    create_head_schema,
+    migration_heads,
+    schema_script,
+)
 from sf_benefits.store.schema import observation, observation_series
 
 if TYPE_CHECKING:
@@ -59,9 +64,21 @@ class Store:
             return False
 
     def migrate(self) -> None:
-        """Upgrade the schema to every migration head (each engine keeps its own branch)."""
+        """Bring the schema to every migration head (each engine keeps its own branch): a new,
+        empty SQLite store is made at the heads in one go, any other store is upgraded."""
         if self.schema_is_current():
             return
+        if self.engine.dialect.name == "sqlite":
+            connection = self.engine.raw_connection()
+            try:
+                if create_head_schema(connection.driver_connection):  # type: ignore[arg-type]
+                    return
+            finally:
+                connection.close()
+        self.upgrade()
+
+    def upgrade(self) -> None:
+        """Run every pending migration with alembic."""
         from alembic import command
         from alembic.config import Config
 
@@ -79,6 +96,22 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def head_schema_of_migrations() -> str:
+    """The `schema_script` of a new SQLite store upgraded by every migration: what
+    `embedded.HEAD_SCHEMA` must hold."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store.open(f"sqlite:///{folder}/store.sqlite", migrate=False)
+        store.upgrade()
+        connection = store.engine.raw_connection()
+        try:
+            return schema_script(connection.driver_connection)  # type: ignore[arg-type]
+        finally:
+            connection.close()
+            store.close()
 
 
 def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
