@@ -642,10 +642,11 @@ class ChildLevelModel:
             entry_factor = scenario.entry_factors()
             hazard_factor = scenario.hazard_factors(self.placements)
 
-        # (draws, age slots, time-in-care slots, cohort, placements); cohort 0 is the children in
-        # care at the jump-off, cohort 1 those who enter later
-        pop = np.zeros((n_draws, slots, spy + 1, 2, k))
-        pop[:, :, :, 0] = self._initial
+        # (draws, time-in-care slots, age slots, cohort, placements); cohort 0 is the children in
+        # care at the jump-off, cohort 1 those who enter later. Age slots and cohorts are
+        # adjacent, so each draw and time in care moves a band's children in one matrix product.
+        pop = np.zeros((n_draws, spy + 1, slots, 2, k))
+        pop[:, :, :, 0] = self._initial.swapaxes(0, 1)
         expected = np.zeros((n_draws, steps + 1, 2, len(AGE_BANDS), k))
         starts = np.zeros((n_draws, steps))
         ceases = np.zeros((n_draws, steps, 2))
@@ -660,8 +661,9 @@ class ChildLevelModel:
         last_effect, last_year = -1.0, -1
         step = arriving = np.empty(0)
         moved = np.empty((*pop.shape[:-1], k + 1))
+        rows, moved_rows = pop.reshape(n_draws, spy + 1, -1, k), moved.reshape(n_draws, spy + 1, -1, k + 1)
         for t in range(steps):
-            expected[:, t] = np.add.reduceat(pop.sum(axis=2), band_starts, axis=1).swapaxes(1, 2)
+            expected[:, t] = np.add.reduceat(pop.sum(axis=1), band_starts, axis=1).swapaxes(1, 2)
             effect = scenario.ramp((t + 0.5) / spy) if scenario is not None else 0.0
             if effect != last_effect or t // spy != last_year:
                 factor = 1.0 + (hazard_factor - 1.0) * effect
@@ -675,17 +677,19 @@ class ChildLevelModel:
                 arriving = (base_entries * (1.0 + (entry_factor - 1.0) * effect)[slot_band][
                     None, :, None] * level[:, t // spy, None, None] * mix_level[:, t // spy]) / 2
                 last_effect, last_year = effect, t // spy
-            pop[:, :, 0, 1] += arriving
+            pop[:, 0, :, 1] += arriving
             for rates_of, first, last in move_groups:
-                np.matmul(pop[:, first:last], step[:, rates_of, None], out=moved[:, first:last])
-            ceases[:, t] = (moved[..., k].sum(axis=(1, 2))
-                            + moved[:, -1, :, :, :k].sum(axis=(1, 3)))
+                np.matmul(rows[:, :, 2 * first:2 * last], step[:, rates_of],
+                          out=moved_rows[:, :, 2 * first:2 * last])
+            # summed by age, then time in care, as before the axes were swapped (same figures)
+            ceases[:, t] = (np.ascontiguousarray(moved[..., k].swapaxes(1, 2)).sum(axis=(1, 2))
+                            + moved[:, :, -1, :, :k].sum(axis=(1, 3)))
             pop[:] = 0.0
             pop[:, 1:, 1:] = moved[:, :-1, :-1, :, :k]
-            pop[:, 1:, -1] += moved[:, :-1, -1, :, :k]
-            pop[:, :, 0, 1] += arriving
+            pop[:, -1, 1:] += moved[:, -1, :-1, :, :k]
+            pop[:, 0, :, 1] += arriving
             starts[:, t] = 2 * arriving.sum(axis=(1, 2))
-        expected[:, steps] = np.add.reduceat(pop.sum(axis=2), band_starts, axis=1).swapaxes(1, 2)
+        expected[:, steps] = np.add.reduceat(pop.sum(axis=1), band_starts, axis=1).swapaxes(1, 2)
         stock = expected.sum(axis=2)
         if stochastic:
             stock[:, 1:], starts, ceases = self._chance(rng, expected, starts, ceases)
