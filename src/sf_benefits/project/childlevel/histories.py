@@ -213,10 +213,12 @@ def population_at(histories: CareHistories, dates: Sequence[pd.Timestamp]) -> pd
 def exposure_days_by_age_and_time_in_care(
         dob: npt.NDArray[np.datetime64], spell_start: npt.NDArray[np.datetime64],
         start: npt.NDArray[np.datetime64], end: npt.NDArray[np.datetime64],
-        time_in_care_lower_years: Sequence[float]) -> list[tuple[int, int, npt.NDArray[np.float64]]]:
+        time_in_care_lower_years: Sequence[float]
+) -> list[tuple[int, int, npt.NDArray[np.intp], npt.NDArray[np.float64]]]:
     """Days each interval [start, end) spends in each age band and band of time since its
-    period of care began: (age band, time-in-care band, days per interval) for every pair
-    (age and time in care grow together, so each pair is one overlap of three intervals)."""
+    period of care began: (age band, time-in-care band, intervals, their days) for every pair
+    (age and time in care grow together, so each pair is one overlap of three intervals), over
+    the intervals that reach the age band (the others spend no day in it)."""
     def days(values: npt.NDArray[np.datetime64]) -> npt.NDArray[np.float64]:
         return values.astype("datetime64[D]").astype(np.int64).astype(float)
 
@@ -226,8 +228,10 @@ def exposure_days_by_age_and_time_in_care(
     out = []
     for band, (a0, a1) in enumerate(zip(age_lower, np.r_[age_lower[1:], np.inf], strict=True)):
         lo_age, hi_age = np.maximum(first, born + a0), np.minimum(last, born + a1)
+        rows = np.flatnonzero(hi_age > lo_age)
+        lo_age, hi_age, care_began = lo_age[rows], hi_age[rows], began[rows]
         for stage, (c0, c1) in enumerate(zip(care_lower, np.r_[care_lower[1:], np.inf],
                                              strict=True)):
-            overlap = np.minimum(hi_age, began + c1) - np.maximum(lo_age, began + c0)
-            out.append((band, stage, np.clip(overlap, 0.0, None)))
+            overlap = np.minimum(hi_age, care_began + c1) - np.maximum(lo_age, care_began + c0)
+            out.append((band, stage, rows, np.clip(overlap, 0.0, None)))
     return out

@@ -246,9 +246,10 @@ def count_moves(arrays: CareArrays, start: np.datetime64, end: np.datetime64,
     last = np.minimum(np.where(np.isnat(raw_end), end, raw_end), end)
     dob, began, place = arrays.dob[overlaps], arrays.began[overlaps], arrays.place[overlaps]
     exposure = np.zeros((n_bands, n_stages, k))
-    for band, stage, days in exposure_days_by_age_and_time_in_care(
+    # days are multiples of 1/16, so these sums are exact whichever intervals they leave out
+    for band, stage, rows, days in exposure_days_by_age_and_time_in_care(
             dob, began, first, last, time_in_care_lower_years):
-        exposure[band, stage] = np.bincount(place, weights=days, minlength=k)
+        exposure[band, stage] = np.bincount(place[rows], weights=days, minlength=k)
 
     target = arrays.target[overlaps]
     counted = ((~np.isnat(raw_end)) & (raw_end >= start) & (raw_end < end) & (target >= 0)
@@ -259,19 +260,24 @@ def count_moves(arrays: CareArrays, start: np.datetime64, end: np.datetime64,
     lower = np.asarray(time_in_care_lower_years, dtype=float)
     stage_at_end = np.clip(np.searchsorted(lower, (in_care_days - 0.5) / DAYS_PER_YEAR,
                                            side="right") - 1, 0, n_stages - 1)
-    events = np.zeros((n_bands, n_stages, k, k + 1))
-    np.add.at(events, (age_band_index(end_age - 0.5 / DAYS_PER_YEAR), stage_at_end,
-                       place[counted], target[counted]), 1.0)
+    events = tally((n_bands, n_stages, k, k + 1), (age_band_index(end_age - 0.5 / DAYS_PER_YEAR),
+                                                    stage_at_end, place[counted], target[counted]))
     return events, exposure / DAYS_PER_YEAR
+
+
+def tally(shape: tuple[int, ...], cells: tuple[npt.NDArray[np.integer], ...]) -> FloatArray:
+    """How many times each cell of an array of `shape` is named in `cells` (one index array per
+    axis; -1 is the last, as in indexing): `np.add.at` of ones, counted in one pass."""
+    flat = np.ravel_multi_index(cells, shape, mode="wrap")
+    return np.bincount(flat, minlength=math.prod(shape)).reshape(shape).astype(float)
 
 
 def count_entries(arrays: CareArrays, start: np.datetime64, end: np.datetime64) -> FloatArray:
     """Periods of care begun in [start, end) by whole month of age and first placement (many
     children enter care at birth: a year of age is too coarse for the under-1s)."""
     entering = (arrays.spell_start >= start) & (arrays.spell_start < end)
-    entries = np.zeros((MONTHS_IN_CARE_AGE, arrays.placements))
-    np.add.at(entries, (arrays.entry_month[entering], arrays.entry_place[entering]), 1.0)
-    return entries
+    return tally((MONTHS_IN_CARE_AGE, arrays.placements),
+                 (arrays.entry_month[entering], arrays.entry_place[entering]))
 
 
 def pooling_weight(events: FloatArray, exposure_years: FloatArray,
@@ -528,9 +534,7 @@ class ChildLevelModel:
         slot = np.clip(np.floor(ages * spy), 0, slots - 1).astype(int)
         in_care_years = (stamp - arrays.began[in_care]) / day / DAYS_PER_YEAR
         care_slot = np.clip(np.rint(in_care_years * spy), 0, spy).astype(int)
-        stock = np.zeros((slots, spy + 1, len(self.placements)))
-        np.add.at(stock, (slot, care_slot, arrays.place[in_care]), 1.0)
-        return stock
+        return tally((slots, spy + 1, len(self.placements)), (slot, care_slot, arrays.place[in_care]))
 
     def opening_stock(self) -> FloatArray:
         """Children in care at the jump-off date (the reference end) by placement."""
