@@ -665,7 +665,8 @@ class ChildLevelModel:
         last_effect, last_year = -1.0, -1
         step = arriving = np.empty(0)
         moved = np.empty((*pop.shape[:-1], k + 1))
-        rows, moved_rows = pop.reshape(n_draws, spy + 1, -1, k), moved.reshape(n_draws, spy + 1, -1, k + 1)
+        rows = pop.reshape(n_draws, spy + 1, -1, k)
+        moved_rows = moved.reshape(n_draws, spy + 1, -1, k + 1)
         for t in range(steps):
             expected[:, t] = np.add.reduceat(pop.sum(axis=1), band_starts, axis=1).swapaxes(1, 2)
             effect = scenario.ramp((t + 0.5) / spy) if scenario is not None else 0.0
