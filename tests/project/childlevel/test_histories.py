@@ -81,7 +81,7 @@ def test_age_and_exposure_by_band() -> None:
     assert np.isclose(ages[0], 3653 / 365.25)
     dob = np.array(["2010-01-01"], dtype="datetime64[ns]")
     began = np.array(["2014-06-01"], dtype="datetime64[ns]")
-    days = {(band, stage): float(d[0]) for band, stage, d in exposure_days_by_age_and_time_in_care(
+    days = {(band, stage): float(d.sum()) for band, stage, rows, d in exposure_days_by_age_and_time_in_care(
         dob, began, np.array(["2014-07-01"], dtype="datetime64[ns]"),
         np.array(["2015-07-01"], dtype="datetime64[ns]"), (0.0, 0.25, 1.0))}
     assert len(days) == 5 * 3

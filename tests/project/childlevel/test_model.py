@@ -25,6 +25,7 @@ from sf_benefits.project.childlevel.model import (
     entry_drift,
     exit_drift,
     pooling_weight,
+    tally,
 )
 from sf_benefits.project.demand import CareHistory, DemandDraws
 from sf_benefits.project.scenario import apply_scenario, ramp_fraction
@@ -320,3 +321,16 @@ def test_each_draw_is_one_path_where_children_in_care_change_by_starts_less_ceas
     for drawn, central in ((draws.starts, expected.starts), (draws.ceases, expected.ceases)):
         yearly = central[0].reshape(3, -1).sum(axis=1)
         assert drawn.mean(axis=0) == pytest.approx(yearly, rel=0.05)
+
+
+def test_tally_counts_each_named_cell_as_adding_ones_would() -> None:
+    """Counts by cell, repeated cells and -1 (the last cell, as in indexing) included."""
+    rng = np.random.default_rng(5)
+    shape = (4, 3, 6)
+    cells = (rng.integers(0, 4, 500), rng.integers(0, 3, 500), rng.integers(-1, 6, 500))
+    expected = np.zeros(shape)
+    np.add.at(expected, cells, 1.0)
+    counted = tally(shape, cells)
+    assert counted.dtype == float and counted.sum() == 500
+    np.testing.assert_array_equal(counted, expected)
+    np.testing.assert_array_equal(tally(shape, tuple(c[:0] for c in cells)), np.zeros(shape))

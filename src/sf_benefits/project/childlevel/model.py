@@ -246,9 +246,10 @@ def count_moves(arrays: CareArrays, start: np.datetime64, end: np.datetime64,
     last = np.minimum(np.where(np.isnat(raw_end), end, raw_end), end)
     dob, began, place = arrays.dob[overlaps], arrays.began[overlaps], arrays.place[overlaps]
     exposure = np.zeros((n_bands, n_stages, k))
-    for band, stage, days in exposure_days_by_age_and_time_in_care(
+    # days are multiples of 1/16, so these sums are exact whichever intervals they leave out
+    for band, stage, rows, days in exposure_days_by_age_and_time_in_care(
             dob, began, first, last, time_in_care_lower_years):
-        exposure[band, stage] = np.bincount(place, weights=days, minlength=k)
+        exposure[band, stage] = np.bincount(place[rows], weights=days, minlength=k)
 
     target = arrays.target[overlaps]
     counted = ((~np.isnat(raw_end)) & (raw_end >= start) & (raw_end < end) & (target >= 0)
@@ -259,19 +260,24 @@ def count_moves(arrays: CareArrays, start: np.datetime64, end: np.datetime64,
     lower = np.asarray(time_in_care_lower_years, dtype=float)
     stage_at_end = np.clip(np.searchsorted(lower, (in_care_days - 0.5) / DAYS_PER_YEAR,
                                            side="right") - 1, 0, n_stages - 1)
-    events = np.zeros((n_bands, n_stages, k, k + 1))
-    np.add.at(events, (age_band_index(end_age - 0.5 / DAYS_PER_YEAR), stage_at_end,
-                       place[counted], target[counted]), 1.0)
+    events = tally((n_bands, n_stages, k, k + 1), (age_band_index(end_age - 0.5 / DAYS_PER_YEAR),
+                                                    stage_at_end, place[counted], target[counted]))
     return events, exposure / DAYS_PER_YEAR
+
+
+def tally(shape: tuple[int, ...], cells: tuple[npt.NDArray[np.integer], ...]) -> FloatArray:
+    """How many times each cell of an array of `shape` is named in `cells` (one index array per
+    axis; -1 is the last, as in indexing): `np.add.at` of ones, counted in one pass."""
+    flat = np.ravel_multi_index(cells, shape, mode="wrap")
+    return np.bincount(flat, minlength=math.prod(shape)).reshape(shape).astype(float)
 
 
 def count_entries(arrays: CareArrays, start: np.datetime64, end: np.datetime64) -> FloatArray:
     """Periods of care begun in [start, end) by whole month of age and first placement (many
     children enter care at birth: a year of age is too coarse for the under-1s)."""
     entering = (arrays.spell_start >= start) & (arrays.spell_start < end)
-    entries = np.zeros((MONTHS_IN_CARE_AGE, arrays.placements))
-    np.add.at(entries, (arrays.entry_month[entering], arrays.entry_place[entering]), 1.0)
-    return entries
+    return tally((MONTHS_IN_CARE_AGE, arrays.placements),
+                 (arrays.entry_month[entering], arrays.entry_place[entering]))
 
 
 def pooling_weight(events: FloatArray, exposure_years: FloatArray,
@@ -528,9 +534,7 @@ class ChildLevelModel:
         slot = np.clip(np.floor(ages * spy), 0, slots - 1).astype(int)
         in_care_years = (stamp - arrays.began[in_care]) / day / DAYS_PER_YEAR
         care_slot = np.clip(np.rint(in_care_years * spy), 0, spy).astype(int)
-        stock = np.zeros((slots, spy + 1, len(self.placements)))
-        np.add.at(stock, (slot, care_slot, arrays.place[in_care]), 1.0)
-        return stock
+        return tally((slots, spy + 1, len(self.placements)), (slot, care_slot, arrays.place[in_care]))
 
     def opening_stock(self) -> FloatArray:
         """Children in care at the jump-off date (the reference end) by placement."""
@@ -642,10 +646,11 @@ class ChildLevelModel:
             entry_factor = scenario.entry_factors()
             hazard_factor = scenario.hazard_factors(self.placements)
 
-        # (draws, age slots, time-in-care slots, cohort, placements); cohort 0 is the children in
-        # care at the jump-off, cohort 1 those who enter later
-        pop = np.zeros((n_draws, slots, spy + 1, 2, k))
-        pop[:, :, :, 0] = self._initial
+        # (draws, time-in-care slots, age slots, cohort, placements); cohort 0 is the children in
+        # care at the jump-off, cohort 1 those who enter later. Age slots and cohorts are
+        # adjacent, so each draw and time in care moves a band's children in one matrix product.
+        pop = np.zeros((n_draws, spy + 1, slots, 2, k))
+        pop[:, :, :, 0] = self._initial.swapaxes(0, 1)
         expected = np.zeros((n_draws, steps + 1, 2, len(AGE_BANDS), k))
         starts = np.zeros((n_draws, steps))
         ceases = np.zeros((n_draws, steps, 2))
@@ -660,8 +665,10 @@ class ChildLevelModel:
         last_effect, last_year = -1.0, -1
         step = arriving = np.empty(0)
         moved = np.empty((*pop.shape[:-1], k + 1))
+        rows = pop.reshape(n_draws, spy + 1, -1, k)
+        moved_rows = moved.reshape(n_draws, spy + 1, -1, k + 1)
         for t in range(steps):
-            expected[:, t] = np.add.reduceat(pop.sum(axis=2), band_starts, axis=1).swapaxes(1, 2)
+            expected[:, t] = np.add.reduceat(pop.sum(axis=1), band_starts, axis=1).swapaxes(1, 2)
             effect = scenario.ramp((t + 0.5) / spy) if scenario is not None else 0.0
             if effect != last_effect or t // spy != last_year:
                 factor = 1.0 + (hazard_factor - 1.0) * effect
@@ -675,17 +682,19 @@ class ChildLevelModel:
                 arriving = (base_entries * (1.0 + (entry_factor - 1.0) * effect)[slot_band][
                     None, :, None] * level[:, t // spy, None, None] * mix_level[:, t // spy]) / 2
                 last_effect, last_year = effect, t // spy
-            pop[:, :, 0, 1] += arriving
+            pop[:, 0, :, 1] += arriving
             for rates_of, first, last in move_groups:
-                np.matmul(pop[:, first:last], step[:, rates_of, None], out=moved[:, first:last])
-            ceases[:, t] = (moved[..., k].sum(axis=(1, 2))
-                            + moved[:, -1, :, :, :k].sum(axis=(1, 3)))
+                np.matmul(rows[:, :, 2 * first:2 * last], step[:, rates_of],
+                          out=moved_rows[:, :, 2 * first:2 * last])
+            # summed by age, then time in care, as before the axes were swapped (same figures)
+            ceases[:, t] = (np.ascontiguousarray(moved[..., k].swapaxes(1, 2)).sum(axis=(1, 2))
+                            + moved[:, :, -1, :, :k].sum(axis=(1, 3)))
             pop[:] = 0.0
             pop[:, 1:, 1:] = moved[:, :-1, :-1, :, :k]
-            pop[:, 1:, -1] += moved[:, :-1, -1, :, :k]
-            pop[:, :, 0, 1] += arriving
+            pop[:, -1, 1:] += moved[:, -1, :-1, :, :k]
+            pop[:, 0, :, 1] += arriving
             starts[:, t] = 2 * arriving.sum(axis=(1, 2))
-        expected[:, steps] = np.add.reduceat(pop.sum(axis=2), band_starts, axis=1).swapaxes(1, 2)
+        expected[:, steps] = np.add.reduceat(pop.sum(axis=1), band_starts, axis=1).swapaxes(1, 2)
         stock = expected.sum(axis=2)
         if stochastic:
             stock[:, 1:], starts, ceases = self._chance(rng, expected, starts, ceases)
