@@ -28,9 +28,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 SUPPRESSED = "c"
@@ -246,6 +245,7 @@ def _is_exposed(
     """True when the published totals pin a suppressed cell to within less than one child:
     the smallest and largest values it can take (a linear programme over every unknown cell
     linked to it, each suppressed one at least 1, missing ones at least 0) are under 1 apart."""
+    import numpy as np
     from scipy.optimize import linprog  # on first use: a third of a second to import
 
     totals = _component(cell, touching)
@@ -319,6 +319,8 @@ def suppress_realised(periods: pd.DataFrame) -> pd.DataFrame:
       from that period on (the step between two running totals is one period's figure).
 
     Rows must be in period order, as the track engine returns them."""
+    import numpy as np
+
     counts = [c for c in REALISED_COUNTS if c in periods.columns]
     out = suppress_counts(periods.reset_index(drop=True), counts)
     for column, sides in REALISED_DIFFERENCES.items():

@@ -23,7 +23,7 @@ VALUES = pd.Series({"A": 10.0, "B": 20.0, "C": 20.0, "D": 30.0, "E": np.nan, "F"
 
 def ranks(polarity: Polarity) -> dict[str, int | None]:
     """Each LA's national rank among the published VALUES."""
-    published = VALUES.dropna().to_numpy()
+    published = VALUES.dropna().tolist()
     return {code: competition_rank(None if np.isnan(v) else v, published, polarity)
             for code, v in VALUES.items()}
 

@@ -1,10 +1,11 @@
 """Benchmark an LA against its statistical neighbours, its region and England, indicator by
 indicator: value, ranks, quartile band with polarity, gap to the neighbour mean, and the trend.
 
-The engine reads each indicator's national `IndicatorTable` (numpy arrays, built from the store
-once by `benchmark.tables` and kept on disk by `benchmark.table_cache`), so one LA's benchmark
-needs neither pandas nor SQLAlchemy; the pandas views of a result (`to_frames`,
-`neighbour_values`, `trend`) import pandas when a presenter asks for them."""
+The engine reads each indicator's national `IndicatorTable` (plain tuples of floats, built from
+the store once by `benchmark.tables` and kept on disk by `benchmark.table_cache`) and works in
+plain Python, so one LA's benchmark from the command line imports neither pandas, numpy nor
+SQLAlchemy; the pandas views of a result (`to_frames`, `neighbour_values`, `trend`) import pandas
+when a presenter asks for them."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
-
-import numpy as np
 
 from sf_benefits.benchmark.authorities import LocalAuthority, all_authorities, la_in
 from sf_benefits.benchmark.catalogue import Indicator, Polarity, indicators
@@ -185,13 +184,15 @@ def published_values(frame: pd.DataFrame, status_of: Mapping[str, str]) -> pd.Da
     return out.drop(columns=[s for s in status_of.values() if s in out.columns])
 
 
-def competition_rank(value: float | None, among: np.ndarray, polarity: Polarity) -> int | None:
+def competition_rank(value: float | None, among: Sequence[float],
+                     polarity: Polarity) -> int | None:
     """The rank of `value` among the published values `among` (itself included): 1 = best
     (lowest for neutral), ties share the better rank (1, 2, 2, 4); None for a missing value."""
     if value is None:
         return None
-    better = among > value if polarity == "high_is_better" else among < value
-    return 1 + int(np.count_nonzero(better))
+    if polarity == "high_is_better":
+        return 1 + sum(1 for v in among if v > value)
+    return 1 + sum(1 for v in among if v < value)
 
 
 def quartile_band(rank: float | None, ranked: int) -> str | None:
@@ -202,13 +203,17 @@ def quartile_band(rank: float | None, ranked: int) -> str | None:
     return "A" if share <= 0.25 else "B" if share <= 0.5 else "C" if share <= 0.75 else "D"
 
 
+Row = tuple[float, ...]
+"""One year's values, one per area; NaN where none."""
+
+
 @dataclass(frozen=True)
 class AreaTable:
     """One indicator's values by year (rows) and area code (columns), NaN where none."""
 
     years: tuple[int, ...]
     areas: tuple[str, ...]
-    values: np.ndarray
+    rows: tuple[Row, ...]
 
     @cached_property
     def _row_of(self) -> dict[int, int]:
@@ -218,25 +223,21 @@ class AreaTable:
     def _column_of(self) -> dict[str, int]:
         return {area: j for j, area in enumerate(self.areas)}
 
-    def columns(self, areas: Sequence[str | None]) -> np.ndarray:
-        """The areas' values, one column each in the order given (NaN for an area not held)."""
-        out = np.full((len(self.years), len(areas)), np.nan)
-        for k, area in enumerate(areas):
-            j = self._column_of.get(area) if area is not None else None
-            if j is not None:
-                out[:, k] = self.values[:, j]
-        return out
+    def columns(self, areas: Sequence[str | None]) -> list[Row]:
+        """Each year's values of the areas, in the order given (NaN for an area not held)."""
+        held = [self._column_of.get(a) if a is not None else None for a in areas]
+        return [tuple(math.nan if j is None else row[j] for j in held) for row in self.rows]
 
-    def row(self, year: int | None) -> np.ndarray:
+    def row(self, year: int | None) -> Row:
         """Every area's value in `year` (empty when the year is not held)."""
         i = self._row_of.get(year) if year is not None else None
-        return self.values[i] if i is not None else np.empty(0)
+        return self.rows[i] if i is not None else ()
 
     def value(self, year: int | None, area: str | None) -> float | None:
         """One area's value in one year, None where none."""
         i = self._row_of.get(year) if year is not None else None
         j = self._column_of.get(area) if area is not None else None
-        return None if i is None or j is None else _num(self.values[i, j])
+        return None if i is None or j is None else _num(self.rows[i][j])
 
     def year_index(self, year: int) -> int | None:
         return self._row_of.get(year)
@@ -317,47 +318,64 @@ def benchmark_from_tables(store: Store | sqlite3.Connection, las: Sequence[Local
 LA_LEVEL = "Local authority"
 
 
-def _mean(values: np.ndarray) -> np.ndarray:
-    """Mean of each row's published values (NaN where none), summed as pandas sums them (a
-    missing value as 0), so the figures match to the last digit."""
-    present = ~np.isnan(values)
-    counts = present.sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, np.where(present, values, 0.0).sum(axis=-1) / counts, np.nan)
+def _mean(values: Sequence[float]) -> float | None:
+    """Mean of the published values (None where none), summed in numpy's pairwise order with a
+    missing value as 0, as pandas sums them, so figures match pandas' to the last digit."""
+    count = sum(1 for v in values if not math.isnan(v))
+    return _pairwise_sum([0.0 if math.isnan(v) else v for v in values]) / count if count else None
 
 
-def _median(values: np.ndarray) -> float:
-    """The median as numpy computes it (the mean of the middle two of an even count), without
-    `np.median`, which imports numpy's masked arrays (a tenth of a benchmark's start-up)."""
-    ordered = np.sort(values)
+def _pairwise_sum(values: Sequence[float]) -> float:
+    """numpy's summation of a float64 array: in order below 8 values; else 8 running sums added
+    in pairs, then the rest in order (halves summed apart above 128 values)."""
+    n = len(values)
+    if n < 8:
+        total = 0.0
+        for v in values:
+            total += v
+        return total
+    if n > 128:
+        half = n // 2 - (n // 2) % 8
+        return _pairwise_sum(values[:half]) + _pairwise_sum(values[half:])
+    sums = list(values[:8])
+    whole = n - n % 8
+    for start in range(8, whole, 8):
+        for j in range(8):
+            sums[j] += values[start + j]
+    total = ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]))
+    for v in values[whole:]:
+        total += v
+    return total
+
+
+def _median(values: Sequence[float]) -> float:
+    """The median as numpy computes it: the mean of the middle two of an even count."""
+    ordered = sorted(values)
     middle = len(ordered) // 2
-    return float(ordered[middle] if len(ordered) % 2 else
-                 (ordered[middle - 1] + ordered[middle]) / 2)
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalAuthority,
                          neighbour_codes: list[str], names: dict[str, str],
                          year: int | None) -> IndicatorBenchmark:
     wide = table.la
-    own = wide.columns([la.la_code])[:, 0] if la.la_code in wide.areas else None
+    own = [row[0] for row in wide.columns([la.la_code])] if la.la_code in wide.areas else None
     if year is None:
         held = ({y for y, v in zip(wide.years, own, strict=True) if not math.isnan(v)}
                 if own is not None else set())
         held |= {y for level, y, code in table.suppressed
                  if level == LA_LEVEL and code == la.la_code}
         year = max(held) if held else (max(wide.years) if wide.years else None)
-    this_year = wide.row(year)
-    national = this_year[~np.isnan(this_year)]
+    national = [v for v in wide.row(year) if not math.isnan(v)]
     la_value = wide.value(year, la.la_code)
     neighbour_table = wide.columns(neighbour_codes)
     at = wide.year_index(year) if year is not None else None
     neighbour_only = (neighbour_table[at] if at is not None
-                      else np.full(len(neighbour_codes), np.nan))
-    group = np.concatenate([[np.nan if la_value is None else la_value], neighbour_only])
-    group = group[~np.isnan(group)]
-    published = neighbour_only[~np.isnan(neighbour_only)]
-    mean = _num(_mean(neighbour_only)) if published.size else None
-    median = _median(published) if published.size else None
+                      else tuple(math.nan for _ in neighbour_codes))
+    published = [v for v in neighbour_only if not math.isnan(v)]
+    group = published if la_value is None else [la_value, *published]
+    mean = _mean(neighbour_only)
+    median = _median(published) if published else None
     national_rank = competition_rank(la_value, national, indicator.polarity)
     neighbour_rows = tuple(
         NeighbourValue(rank, code, names.get(code, code), _num(value),
@@ -374,22 +392,22 @@ def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalA
         neighbours_ranked=len(group), national_rank=national_rank,
         las_ranked=len(national), quartile_band=quartile_band(national_rank, len(national)),
         gap_to_neighbour_mean=None if la_value is None or mean is None else la_value - mean,
-        trend_rows=_trend(table, la, own, _mean(neighbour_table)),
+        trend_rows=_trend(table, la, own, [_mean(row) for row in neighbour_table]),
         la_status=table.status(LA_LEVEL, year, la.la_code, la_value),
         region_status=table.status("Regional", year, la.region_code, region_value),
         england_status=table.status("National", year, table.england_code, england_value),
     )
 
 
-def _trend(table: IndicatorTable, la: LocalAuthority, own: np.ndarray | None,
-           neighbour_mean: np.ndarray) -> tuple[TrendYear, ...]:
+def _trend(table: IndicatorTable, la: LocalAuthority, own: list[float] | None,
+           neighbour_mean: list[float | None]) -> tuple[TrendYear, ...]:
     """Every year in which the LA, its neighbours' mean, its region or England has a figure."""
     wide = table.la
     rows = []
     for year in sorted(set(wide.years) | set(table.region.years) | set(table.england.years)):
         at = wide.year_index(year)
         la_value = _num(own[at]) if own is not None and at is not None else None
-        mean = _num(neighbour_mean[at]) if at is not None else None
+        mean = neighbour_mean[at] if at is not None else None
         region = table.region.value(year, la.region_code)
         england = table.england.value(year, table.england_code)
         if la_value is None and mean is None and region is None and england is None:

@@ -1,7 +1,7 @@
 """Every indicator's national tables kept on disk per data version, so a benchmark from the
 command line reads them instead of rebuilding them from the observations each time (building
-them is most of a benchmark's time). The file holds the engine's numpy tables, so reading it
-needs neither pandas nor SQLAlchemy. The cache sits in the user's own data directory and is
+them is most of a benchmark's time). The file holds the engine's plain tables, so reading it
+needs neither pandas, numpy nor SQLAlchemy. The cache sits in the user's own data directory and is
 rebuilt whenever the published data are reloaded or the code that builds the tables changes."""
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ what the engine (`benchmark.engine`) ranks and compares, LA by LA, without panda
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from sf_benefits.benchmark.catalogue import Indicator, Selector, indicators
@@ -110,7 +109,7 @@ def indicator_tables(store: Store, chosen: list[Indicator]) -> dict[str, Indicat
 def area_table(wide: pd.DataFrame) -> AreaTable:
     """A year × area frame (years as index, area codes as columns) as the engine's table."""
     return AreaTable(tuple(int(y) for y in wide.index), tuple(str(a) for a in wide.columns),
-                     np.ascontiguousarray(wide.to_numpy(dtype=float)))
+                     tuple(tuple(row) for row in wide.to_numpy(dtype=float).tolist()))
 
 
 def indicator_table(values: pd.DataFrame) -> IndicatorTable:
@@ -128,7 +127,7 @@ def indicator_table(values: pd.DataFrame) -> IndicatorTable:
                     & values["status"].fillna("").str.lower().isin(SUPPRESSION_MARKERS)]
     return IndicatorTable(
         wide("Local authority"), wide("Regional"),
-        AreaTable(england.years, england.areas[:1], england.values[:, :1]),
+        AreaTable(england.years, england.areas[:1], tuple(row[:1] for row in england.rows)),
         frozenset(zip(joint["year"].astype(int), joint["area_code"], strict=True)),
         frozenset(zip(hidden["geographic_level"], hidden["year"].astype(int),
                       hidden["area_code"], strict=True)))
