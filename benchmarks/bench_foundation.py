@@ -62,8 +62,10 @@ def main() -> None:
         args.repeat)
     run(f"benchmark --la {args.la}", ["benchmark", "--la", args.la], env, args.repeat)
 
+    from sf_benefits.benchmark.authorities import authorities
     from sf_benefits.benchmark.catalogue import indicators
-    from sf_benefits.benchmark.engine import benchmark_from_tables, indicator_tables
+    from sf_benefits.benchmark.engine import benchmark_from_tables
+    from sf_benefits.benchmark.tables import indicator_tables
     from sf_benefits.store import Store
     from sf_benefits.store.queries import local_authorities
 
@@ -72,8 +74,9 @@ def main() -> None:
     las = local_authorities(store)
     tables = indicator_tables(store, list(indicators().values()))
     current = las[las["last_year"] == las["last_year"].max()]
+    every_la = authorities(las.to_dict("records"))
     for code in current["la_code"]:
-        benchmark_from_tables(store, las, tables, code)
+        benchmark_from_tables(store, every_la, tables, code)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'benchmark every LA, in process':<38} {seconds:7.2f} s   ({len(current)} LAs × "

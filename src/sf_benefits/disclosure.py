@@ -26,9 +26,11 @@ import math
 from collections.abc import Hashable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 SUPPRESSED = "c"
 """Symbol shown in place of a suppressed count (the DfE convention)."""
@@ -107,6 +109,8 @@ def suppress_counts(
     Declare every total the export publishes next to its parts (``row_totals``,
     ``column_totals``); other columns (labels, money, rates) are left as they are.
     """
+    import pandas as pd
+
     columns = list(count_columns)
     missing = [c for c in columns if c not in df.columns]
     if missing:
@@ -146,7 +150,7 @@ def _declared_totals(
         for i in range(len(df)):
             parts = tuple((i, index_of[p]) for p in column_rule.parts)
             totals.append(_Total((i, index_of[column_rule.total]), parts))
-    positions = pd.RangeIndex(len(df))
+    positions = range(len(df))
     for rule in row_totals:
         for name in (rule.column, *rule.within):
             if name not in df.columns:
@@ -241,6 +245,7 @@ def _is_exposed(
     """True when the published totals pin a suppressed cell to within less than one child:
     the smallest and largest values it can take (a linear programme over every unknown cell
     linked to it, each suppressed one at least 1, missing ones at least 0) are under 1 apart."""
+    import numpy as np
     from scipy.optimize import linprog  # on first use: a third of a second to import
 
     totals = _component(cell, touching)
@@ -296,6 +301,8 @@ REALISED_CUMULATIVE = ("cumulative_child_years_avoided", "cumulative_saving_gbp"
 
 
 def _hide(out: pd.DataFrame, column: str, hidden: np.ndarray, *, count: bool) -> None:
+    import pandas as pd
+
     values = [SUPPRESSED if h else (whole_children(v) if count else v)
               for h, v in zip(hidden, out[column].tolist(), strict=True)]
     out[column] = pd.Series(values, index=out.index, dtype=object)
@@ -312,6 +319,8 @@ def suppress_realised(periods: pd.DataFrame) -> pd.DataFrame:
       from that period on (the step between two running totals is one period's figure).
 
     Rows must be in period order, as the track engine returns them."""
+    import numpy as np
+
     counts = [c for c in REALISED_COUNTS if c in periods.columns]
     out = suppress_counts(periods.reset_index(drop=True), counts)
     for column, sides in REALISED_DIFFERENCES.items():
@@ -338,6 +347,8 @@ def suppress_realised_summary(summary: pd.DataFrame, shown_periods: pd.DataFrame
                               ) -> pd.DataFrame:
     """A realised-benefit summary (figures to the latest period) with the running totals that
     `suppress_realised` hid in that period's row hidden too."""
+    import pandas as pd
+
     out = summary.copy()
     if shown_periods.empty:
         return out

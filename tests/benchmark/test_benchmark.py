@@ -12,13 +12,13 @@ from scipy.spatial.distance import cdist
 from scipy.stats import zscore
 
 from sf_benefits.benchmark import UnknownLocalAuthority, benchmark_la, resolve_la
-from sf_benefits.benchmark.engine import indicator_coverage
 from sf_benefits.benchmark.neighbours import (
     compare_neighbours,
     computed_neighbours,
     feature_table,
     nearest_on_features,
 )
+from sf_benefits.benchmark.tables import indicator_coverage
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
 from sf_benefits.store.queries import (

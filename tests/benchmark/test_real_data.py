@@ -8,7 +8,7 @@ import pytest
 
 from sf_benefits.benchmark import benchmark_la
 from sf_benefits.benchmark.catalogue import indicators
-from sf_benefits.benchmark.engine import indicator_names, indicator_values
+from sf_benefits.benchmark.tables import indicator_names, indicator_values
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.ingest.tables import NEIGHBOUR_COLUMN, find_column, read_frame
 from sf_benefits.store import Store

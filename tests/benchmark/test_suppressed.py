@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from sf_benefits.benchmark import benchmark_la
-from sf_benefits.benchmark.engine import IndicatorTable
+from sf_benefits.benchmark.tables import indicator_table
 from sf_benefits.store import Store
 
 HALTON = "E06000006"
@@ -19,8 +19,8 @@ def test_markers_meaning_withheld_are_suppressed_others_not_available() -> None:
     values = pd.DataFrame({
         "year": 2023, "geographic_level": "Local authority", "area_code": list(markers),
         "value": [np.nan] * 6 + [5.0], "status": list(markers.values())})
-    table = IndicatorTable.from_values(values)
-    status = {code: table.status("Local authority", 2023, code, table.la.loc[2023, code])
+    table = indicator_table(values)
+    status = {code: table.status("Local authority", 2023, code, table.la.value(2023, code))
               for code in markers}
     assert status == {"E1": "suppressed", "E2": "suppressed", "E3": "suppressed",
                       "E4": "not available", "E5": "not available", "E6": "not available",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark, LocalAuthority, indicators
+from sf_benefits.benchmark.engine import NeighbourValue, TrendYear
 from sf_benefits.project.api import run_projection
 from sf_benefits.project.result import ProjectionResult
 
@@ -79,20 +80,19 @@ def make_benchmark(la_name: str = "Testshire", neighbour_names: tuple[str, ...] 
     for k, indicator_id in enumerate(("cla_rate_per_10k", "cla_foster_pct", "cla_spend_total")):
         base = (70.0, 68.0, 42_000_000.0)[k]
         values = [base * (0.8 + 0.04 * i) for i in range(10)]
-        table = pd.DataFrame({"rank": range(1, 11), "la_code": [n.la_code for n in neighbours],
-                              "la_name": names, "value": values, "status": "published"})
-        trend = pd.DataFrame({"year": [2021, 2022, 2023, 2024],
-                              "la": [base * f for f in (0.95, 1.0, 1.05, 1.1)],
-                              "neighbour_mean": [base * f for f in (0.97, 0.99, 1.0, 1.0)],
-                              "region": [base * 1.1] * 4, "england": [base * 0.9] * 4,
-                              "la_status": "published", "region_status": "published",
-                              "england_status": "published"})
+        table = tuple(NeighbourValue(rank, n.la_code, n.la_name, value, "published")
+                      for rank, (n, value) in enumerate(zip(neighbours, values, strict=True),
+                                                        start=1))
+        trend = tuple(TrendYear(year, base * la, base * mean, base * 1.1, base * 0.9,
+                                "published", "published", "published")
+                      for year, la, mean in zip((2021, 2022, 2023, 2024), (0.95, 1.0, 1.05, 1.1),
+                                                (0.97, 0.99, 1.0, 1.0), strict=True))
         items.append(IndicatorBenchmark(
             indicator=catalogue[indicator_id], year=2024, la_value=base * 1.1,
-            neighbour_values=table, neighbour_mean=sum(values) / 10,
+            neighbour_rows=table, neighbour_mean=sum(values) / 10,
             neighbour_median=sorted(values)[4], region_value=base * 1.1,
             england_value=base * 0.9, rank_among_neighbours=9, neighbours_ranked=11,
             national_rank=101, las_ranked=153, quartile_band="C",
-            gap_to_neighbour_mean=base * 1.1 - sum(values) / 10, trend=trend))
+            gap_to_neighbour_mean=base * 1.1 - sum(values) / 10, trend_rows=trend))
     return BenchmarkResult(la, 2024, "published", neighbours, items,
                            ["Testshire has no boundary change in the period."])

@@ -29,14 +29,12 @@ def _suppressed_benchmark() -> BenchmarkResult:
     neighbour suppressed, and the region's figure not published."""
     result = make_benchmark()
     first, *others = result.indicators
-    neighbours = first.neighbour_values.copy()
-    hidden = neighbours["la_name"] == HIDDEN_NEIGHBOUR
-    neighbours.loc[hidden, "value"] = None
-    neighbours.loc[hidden, "status"] = "suppressed"
-    trend = first.trend.copy()
-    trend.loc[trend.index[-1], ["la", "la_status"]] = [None, "suppressed"]
+    neighbours = tuple(replace(n, value=None, status="suppressed")
+                       if n.la_name == HIDDEN_NEIGHBOUR else n for n in first.neighbour_rows)
+    *earlier, last = first.trend_rows
+    trend = (*earlier, replace(last, la=None, la_status="suppressed"))
     headline = replace(first, la_value=None, la_status="suppressed", region_value=None,
-                       region_status="not available", neighbour_values=neighbours, trend=trend,
+                       region_status="not available", neighbour_rows=neighbours, trend_rows=trend,
                        rank_among_neighbours=None, national_rank=None, quartile_band=None,
                        gap_to_neighbour_mean=None)
     return replace(result, indicators=[headline, *others])

@@ -10,7 +10,13 @@ from pathlib import Path
 import pandas as pd
 
 from sf_benefits.store import Store
-from sf_benefits.store.embedded import local_authorities, open_current
+from sf_benefits.store.embedded import (
+    boundary_change_rows,
+    data_version,
+    local_authority_rows,
+    open_current,
+    statistical_neighbours,
+)
 from sf_benefits.store.queries import local_authorities as store_local_authorities
 
 
@@ -34,11 +40,20 @@ def test_only_a_current_sqlite_file_opens(tmp_path: Path) -> None:
     assert open_current(url + "?mode=ro") is None
 
 
-def test_local_authorities_as_the_store_reads_them(loaded_store: Store) -> None:
+def test_reads_give_what_the_store_gives(loaded_store: Store) -> None:
     connection = open_current(loaded_store.url)
     assert connection is not None
-    read = local_authorities(connection)
-    connection.close()
+    try:
+        read = pd.DataFrame(local_authority_rows(connection))
+        assert read.equals(pd.DataFrame(local_authority_rows(loaded_store)))
+        for la_code in ("E06000007", "E06000065", "E99999999"):
+            assert (statistical_neighbours(connection, la_code)
+                    == statistical_neighbours(loaded_store, la_code))
+        assert statistical_neighbours(connection, "E06000007")[1]
+        assert boundary_change_rows(connection) == boundary_change_rows(loaded_store)
+        assert data_version(connection) == data_version(loaded_store)
+    finally:
+        connection.close()
     expected = store_local_authorities(loaded_store)
     assert not read.empty
     pd.testing.assert_frame_equal(read.astype(object).where(read.notna(), None),

@@ -1,15 +1,15 @@
 """Local authorities as the store knows them, and `--la` text resolved to one (by name, 3-digit
 or GSS code), apart from the benchmark engine so that commands which only need an LA do not
-import the indicator catalogue."""
+import the indicator catalogue. Plain Python over the store's rows: no pandas."""
 
 from __future__ import annotations
 
 import difflib
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sf_benefits.store import Store
@@ -30,37 +30,45 @@ class UnknownLocalAuthority(LookupError):
     """The text matched no LA; the message suggests the closest names."""
 
 
-def resolve_la(store: Store, text: str) -> LocalAuthority:
+def authorities(rows: Iterable[Mapping[str, Any]]) -> list[LocalAuthority]:
+    """LAs from rows of the store's LA table (as `store.embedded.local_authority_rows`, or a
+    frame's records), a missing code or region as None."""
+    def text(value: object) -> str | None:
+        return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(
+            value)
+
+    return [LocalAuthority(str(row["la_code"]), text(row["old_la_code"]), str(row["la_name"]),
+                           text(row["region_code"]), text(row["region_name"])) for row in rows]
+
+
+def all_authorities(store: Store | sqlite3.Connection) -> list[LocalAuthority]:
+    """Every LA in the store, by name."""
+    from sf_benefits.store.embedded import local_authority_rows
+
+    return authorities(local_authority_rows(store))
+
+
+def resolve_la(store: Store | sqlite3.Connection, text: str) -> LocalAuthority:
     """An LA by name (any case), 3-digit code or GSS code; a near miss gets 'did you mean'."""
-    from sf_benefits.store.queries import local_authorities
-
-    return la_in(local_authorities(store), text)
+    return la_in(all_authorities(store), text)
 
 
-def la_in(las: pd.DataFrame, text: str) -> LocalAuthority:
-    """`resolve_la` over a table of LAs already read (as `store.queries.local_authorities`)."""
-    if las.empty:
+def la_in(las: Sequence[LocalAuthority], text: str) -> LocalAuthority:
+    """`resolve_la` over LAs already read (as `all_authorities`); of several matches, the last
+    by name."""
+    if not las:
         raise UnknownLocalAuthority("the store holds no LAs yet: run `sf-benefits data load` first")
     wanted = text.strip()
-    for column in ("la_code", "old_la_code"):
-        hit = las[las[column].fillna("").str.upper() == wanted.upper()]
-        if not hit.empty:
-            return _la(hit.iloc[-1])
-    hit = las[las["la_name"].str.casefold() == wanted.casefold()]
-    if not hit.empty:
-        return _la(hit.iloc[-1])
-    names = list(las["la_name"])
+    for code in (lambda la: la.la_code, lambda la: la.old_la_code):
+        hit = [la for la in las if (code(la) or "").upper() == wanted.upper()]
+        if hit:
+            return hit[-1]
+    hit = [la for la in las if la.la_name.casefold() == wanted.casefold()]
+    if hit:
+        return hit[-1]
+    names = [la.la_name for la in las]
     close = difflib.get_close_matches(wanted.casefold(), [n.casefold() for n in names], n=3,
                                       cutoff=0.6)
     suggestion = [n for n in names if n.casefold() in close]
     hint = f"; did you mean {' or '.join(repr(s) for s in suggestion)}?" if suggestion else ""
     raise UnknownLocalAuthority(f"no local authority called {text!r}{hint}")
-
-
-def _la(row: pd.Series) -> LocalAuthority:
-    def text(value: object) -> str | None:
-        return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(
-            value)
-
-    return LocalAuthority(str(row["la_code"]), text(row["old_la_code"]), str(row["la_name"]),
-                          text(row["region_code"]), text(row["region_name"]))

@@ -1,31 +1,34 @@
 """Benchmark an LA against its statistical neighbours, its region and England, indicator by
-indicator: value, ranks, quartile band with polarity, gap to the neighbour mean, and the trend."""
+indicator: value, ranks, quartile band with polarity, gap to the neighbour mean, and the trend.
+
+The engine reads each indicator's national `IndicatorTable` (plain tuples of floats, built from
+the store once by `benchmark.tables` and kept on disk by `benchmark.table_cache`) and works in
+plain Python, so one LA's benchmark from the command line imports neither pandas, numpy nor
+SQLAlchemy; the pandas views of a result (`to_frames`, `neighbour_values`, `trend`) import pandas
+when a presenter asks for them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
-
-from sf_benefits.benchmark.authorities import LocalAuthority, _la, resolve_la
-from sf_benefits.benchmark.catalogue import Indicator, Polarity, Selector, indicators
+from sf_benefits.benchmark.authorities import LocalAuthority, all_authorities, la_in
+from sf_benefits.benchmark.catalogue import Indicator, Polarity, indicators
 from sf_benefits.disclosure import SUPPRESSED
-from sf_benefits.ingest.ees import JOINT_STATUS
-from sf_benefits.store import Store
-from sf_benefits.store.queries import (
-    DFE_POPULATION,
-    boundary_changes,
-    child_population,
-    continuous_series,
-    local_authorities,
-    observations,
-    select_rows,
-    series_break,
+from sf_benefits.store.embedded import (
+    boundary_change_rows,
+    series_break_in,
     statistical_neighbours,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sf_benefits.store import Store
 
 ValueStatus = Literal["published", "suppressed", "not available"]
 """Whether a benchmark figure was published, withheld by the publisher to protect
@@ -51,15 +54,44 @@ def shown(value: float | None, status: ValueStatus) -> float | str | None:
 
 
 @dataclass(frozen=True)
+class NeighbourValue:
+    """One statistical neighbour's figure for the benchmark year, None unless published."""
+
+    rank: int
+    la_code: str
+    la_name: str
+    value: float | None
+    status: ValueStatus
+
+
+@dataclass(frozen=True)
+class TrendYear:
+    """One year of an indicator's trend: the LA, its neighbours' mean, its region and England."""
+
+    year: int
+    la: float | None
+    neighbour_mean: float | None
+    region: float | None
+    england: float | None
+    la_status: ValueStatus
+    region_status: ValueStatus
+    england_status: ValueStatus
+
+
+TREND_STATUS = {"la": "la_status", "region": "region_status", "england": "england_status"}
+"""Each published series of a trend and the column holding its status."""
+
+
+@dataclass(frozen=True)
 class IndicatorBenchmark:
     """One indicator for one LA in one year, against neighbours, region and England. A value
     the publisher suppressed is None here (left out of every mean and rank) with its status
-    "suppressed"; `neighbour_values` has a status per neighbour."""
+    "suppressed"; each neighbour and each trend year has its own status."""
 
     indicator: Indicator
     year: int | None
     la_value: float | None
-    neighbour_values: pd.DataFrame
+    neighbour_rows: tuple[NeighbourValue, ...]
     neighbour_mean: float | None
     neighbour_median: float | None
     region_value: float | None
@@ -70,11 +102,34 @@ class IndicatorBenchmark:
     las_ranked: int
     quartile_band: str | None
     gap_to_neighbour_mean: float | None
-    trend: pd.DataFrame
-    """year, la, neighbour_mean, region, england, and la_status, region_status, england_status."""
+    trend_rows: tuple[TrendYear, ...]
     la_status: ValueStatus = "published"
     region_status: ValueStatus = "published"
     england_status: ValueStatus = "published"
+
+    @property
+    def neighbour_values(self) -> pd.DataFrame:
+        """The neighbours as a table: rank, la_code, la_name, value (NaN unless published),
+        status."""
+        import pandas as pd
+
+        rows = self.neighbour_rows
+        return pd.DataFrame({"rank": pd.Series([r.rank for r in rows], dtype="int64"),
+                             "la_code": [r.la_code for r in rows],
+                             "la_name": [r.la_name for r in rows],
+                             "value": [r.value for r in rows],
+                             "status": [r.status for r in rows]})
+
+    @property
+    def trend(self) -> pd.DataFrame:
+        """The trend as a table: year, la, neighbour_mean, region, england (NaN unless
+        published), and la_status, region_status, england_status."""
+        import pandas as pd
+
+        columns = ("year", "la", "neighbour_mean", "region", "england", *TREND_STATUS.values())
+        frame = pd.DataFrame({c: [getattr(r, c) for r in self.trend_rows] for c in columns})
+        return frame.astype({"year": "int64", "la": float, "neighbour_mean": float,
+                             "region": float, "england": float})
 
 
 @dataclass(frozen=True)
@@ -91,6 +146,8 @@ class BenchmarkResult:
     def to_frames(self) -> dict[str, pd.DataFrame]:
         """Tidy tables as published: `summary` (one row per indicator), `neighbours` (long),
         `trend` (long); a suppressed figure is "c", one never published is empty."""
+        import pandas as pd
+
         summary = pd.DataFrame([{
             "indicator_id": b.indicator.id, "indicator": b.indicator.label,
             "unit": b.indicator.unit, "polarity": b.indicator.polarity, "year": b.year,
@@ -113,13 +170,11 @@ class BenchmarkResult:
         return {"summary": summary, "neighbours": neighbours, "trend": trend}
 
 
-TREND_STATUS = {"la": "la_status", "region": "region_status", "england": "england_status"}
-"""Each published series of a trend and the column holding its status."""
-
-
 def published_values(frame: pd.DataFrame, status_of: Mapping[str, str]) -> pd.DataFrame:
     """`frame` with each value column shown as published ("c" where its status column says
     suppressed) and the status columns dropped."""
+    import pandas as pd
+
     out = frame.copy()
     for column, status in status_of.items():
         if column in out.columns and status in out.columns:
@@ -129,136 +184,80 @@ def published_values(frame: pd.DataFrame, status_of: Mapping[str, str]) -> pd.Da
     return out.drop(columns=[s for s in status_of.values() if s in out.columns])
 
 
-def competition_rank(values: pd.Series, polarity: Polarity) -> pd.Series:
-    """Rank 1 = best (lowest for neutral); ties share the better rank (1, 2, 2, 4); missing → NaN."""
-    ascending = polarity != "high_is_better"
-    return values.rank(method="min", ascending=ascending, na_option="keep")
+def competition_rank(value: float | None, among: Sequence[float],
+                     polarity: Polarity) -> int | None:
+    """The rank of `value` among the published values `among` (itself included): 1 = best
+    (lowest for neutral), ties share the better rank (1, 2, 2, 4); None for a missing value."""
+    if value is None:
+        return None
+    if polarity == "high_is_better":
+        return 1 + sum(1 for v in among if v > value)
+    return 1 + sum(1 for v in among if v < value)
 
 
 def quartile_band(rank: float | None, ranked: int) -> str | None:
     """LAIT-style band from the national rank: A is the best quarter (lowest values if neutral)."""
-    if rank is None or np.isnan(rank) or ranked == 0:
+    if rank is None or math.isnan(rank) or ranked == 0:
         return None
     share = rank / ranked
     return "A" if share <= 0.25 else "B" if share <= 0.5 else "C" if share <= 0.75 else "D"
 
 
-def indicator_values(frame: pd.DataFrame, indicator: Indicator,
-                     population: pd.DataFrame | None = None) -> pd.DataFrame:
-    """year, geographic_level, area_code, value, status, dataset and basis for one indicator: the
-    published figure where there is one, else the count per 10,000 children (on `population`,
-    `child_population(frame)` unless given) or the ratio."""
-    keys = ["year", "geographic_level", "area_code"]
-    columns = [*keys, "value", "status", "dataset", "basis"]
-
-    def pick(selector: Selector, basis: str) -> pd.DataFrame:
-        rows = select_rows(frame, list(selector.indicator), selector.where,
-                           {k: list(v) for k, v in selector.any_of.items()}, selector.dataset,
-                           selector.contains)
-        return rows.assign(basis=basis)[columns]
-
-    if indicator.numerator is not None and indicator.denominator is not None:
-        merged = pick(indicator.numerator, "ratio").merge(
-            pick(indicator.denominator, "ratio")[[*keys, "value", "status", "dataset"]], on=keys,
-            suffixes=("", "_den"))
-        merged["value"] = merged["value"] / merged["value_den"].where(merged["value_den"] > 0)
-        merged["status"] = merged["status"].where(merged["status"].notna(),
-                                                  merged["status_den"])
-        merged["dataset"] = merged["dataset"] + " ÷ " + merged["dataset_den"]
-        return merged[columns]
-    parts = [pick(indicator.value, "published")] if indicator.value is not None else []
-    if indicator.per_10k_children is not None:
-        counts = pick(indicator.per_10k_children, "per 10,000 children, computed").merge(
-            child_population(frame) if population is None else population, on=keys)
-        counts["value"] = counts["value"] / counts["population"].where(counts["population"] > 0)
-        parts.append(counts.assign(value=counts["value"] * 10_000)[columns])
-    values = pd.concat(parts, ignore_index=True)
-    published_first = values["value"].isna().to_numpy().argsort(kind="stable")
-    return values.iloc[published_first].drop_duplicates(keys, keep="first")
+Row = tuple[float, ...]
+"""One year's values, one per area; NaN where none."""
 
 
-def indicator_coverage(store: Store) -> pd.DataFrame:
-    """What the store holds for each benchmark indicator: the files it is read from, how, the
-    years with LA values and how many LAs have one in the latest; empty where nothing matched."""
-    catalogue = indicators()
-    frame = indicator_observations(store, list(catalogue.values()))
-    population = child_population(frame)
-    rows = []
-    for indicator in catalogue.values():
-        values = indicator_values(frame, indicator, population)
-        las = values[(values["geographic_level"] == "Local authority") & values["value"].notna()]
-        latest = int(las["year"].max()) if not las.empty else None
-        rows.append({
-            "indicator_id": indicator.id, "indicator": indicator.label,
-            "files": ", ".join(sorted(set(las["dataset"]))),
-            "basis": ", ".join(sorted(set(las["basis"]))),
-            "first_year": int(las["year"].min()) if latest else None, "last_year": latest,
-            "las_in_last_year": int((las["year"] == latest).sum()) if latest else 0,
-        })
-    return pd.DataFrame(rows).astype({"first_year": "Int64", "last_year": "Int64"})
+@dataclass(frozen=True)
+class AreaTable:
+    """One indicator's values by year (rows) and area code (columns), NaN where none."""
 
+    years: tuple[int, ...]
+    areas: tuple[str, ...]
+    rows: tuple[Row, ...]
 
-def indicator_observations(store: Store, chosen: list[Indicator]) -> pd.DataFrame:
-    """Every stored observation the chosen indicators read, renamed LAs' series joined up."""
-    preferred: dict[str, set[str]] = {}
-    everywhere: set[str] = set()
-    for indicator in chosen:
-        for selector in indicator.selectors():
-            for name in selector.indicator:
-                if selector.dataset:
-                    preferred.setdefault(name, set()).update(selector.dataset)
-                else:
-                    everywhere.add(name)
-    names = sorted({n for ind in chosen for n in indicator_names(ind)})
-    frame = observations(store, names, {n: tuple(sorted(parts)) for n, parts in preferred.items()
-                                        if n not in everywhere})
-    return continuous_series(frame, boundary_changes(store))
+    @cached_property
+    def _row_of(self) -> dict[int, int]:
+        return {year: i for i, year in enumerate(self.years)}
 
+    @cached_property
+    def _column_of(self) -> dict[str, int]:
+        return {area: j for j, area in enumerate(self.areas)}
 
-def indicator_names(indicator: Indicator) -> list[str]:
-    """The stored indicator columns an indicator reads, population included for per-10k rates."""
-    names = [name for selector in indicator.selectors() for name in selector.indicator]
-    return names + (["population_0_17", DFE_POPULATION[0]] if indicator.per_10k_children else [])
+    def columns(self, areas: Sequence[str | None]) -> list[Row]:
+        """Each year's values of the areas, in the order given (NaN for an area not held)."""
+        held = [self._column_of.get(a) if a is not None else None for a in areas]
+        return [tuple(math.nan if j is None else row[j] for j in held) for row in self.rows]
 
+    def row(self, year: int | None) -> Row:
+        """Every area's value in `year` (empty when the year is not held)."""
+        i = self._row_of.get(year) if year is not None else None
+        return self.rows[i] if i is not None else ()
 
-def benchmark_la(store: Store, la: str | LocalAuthority, year: int | None = None,
-                 indicator_ids: list[str] | None = None, neighbours: str = "published",
-                 neighbour_model: str | None = None) -> BenchmarkResult:
-    """Benchmark one LA. `neighbours` is "published" (NFER model in the store) or "computed"."""
-    catalogue = indicators()
-    chosen = [catalogue[i] for i in (indicator_ids or list(catalogue))]
-    return benchmark_from_tables(store, local_authorities(store), indicator_tables(store, chosen),
-                                 la, year, neighbours, neighbour_model)
+    def value(self, year: int | None, area: str | None) -> float | None:
+        """One area's value in one year, None where none."""
+        i = self._row_of.get(year) if year is not None else None
+        j = self._column_of.get(area) if area is not None else None
+        return None if i is None or j is None else _num(self.rows[i][j])
+
+    def year_index(self, year: int) -> int | None:
+        return self._row_of.get(year)
 
 
 @dataclass(frozen=True)
 class IndicatorTable:
     """One indicator's values as year × area tables for LAs and regions, and England by year."""
 
-    la: pd.DataFrame
-    region: pd.DataFrame
-    england: pd.Series
+    la: AreaTable
+    region: AreaTable
+    england: AreaTable
+    """One column, headed by England's code."""
     joint_returns: frozenset[tuple[int, str]] = frozenset()
     suppressed: frozenset[tuple[str, int, str]] = frozenset()
     """(geographic level, year, area code) of each figure the publisher suppressed."""
 
-    @classmethod
-    def from_values(cls, values: pd.DataFrame) -> IndicatorTable:
-        def wide(level: str) -> pd.DataFrame:
-            rows = values[values["geographic_level"] == level]
-            return rows.drop_duplicates(["year", "area_code"]).pivot(
-                index="year", columns="area_code", values="value")
-
-        england = wide("National")
-        joint = values[(values["status"] == JOINT_STATUS)
-                       & (values["geographic_level"] == "Local authority")]
-        hidden = values[values["value"].isna()
-                        & values["status"].fillna("").str.lower().isin(SUPPRESSION_MARKERS)]
-        return cls(wide("Local authority"), wide("Regional"),
-                   england.iloc[:, 0] if not england.empty else pd.Series(dtype=float),
-                   frozenset(zip(joint["year"].astype(int), joint["area_code"], strict=True)),
-                   frozenset(zip(hidden["geographic_level"], hidden["year"].astype(int),
-                                 hidden["area_code"], strict=True)))
+    @property
+    def england_code(self) -> str | None:
+        return self.england.areas[0] if self.england.areas else None
 
     def status(self, level: str, year: int | None, area_code: object,
                value: object) -> ValueStatus:
@@ -269,23 +268,31 @@ class IndicatorTable:
                 in self.suppressed else "not available")
 
 
-def indicator_tables(store: Store, chosen: list[Indicator]) -> dict[str, IndicatorTable]:
-    """Each indicator's values for every area and year, read once (renamed LAs joined up)."""
-    frame = indicator_observations(store, chosen)
-    population = child_population(frame)
-    return {ind.id: IndicatorTable.from_values(indicator_values(frame, ind, population))
-            for ind in chosen}
+def benchmark_la(store: Store, la: str | LocalAuthority, year: int | None = None,
+                 indicator_ids: list[str] | None = None, neighbours: str = "published",
+                 neighbour_model: str | None = None) -> BenchmarkResult:
+    """Benchmark one LA. `neighbours` is "published" (NFER model in the store) or "computed"."""
+    from sf_benefits.benchmark.tables import indicator_tables
 
-
-def benchmark_from_tables(store: Store, las: pd.DataFrame, tables: dict[str, IndicatorTable],
-                          la: str | LocalAuthority, year: int | None = None,
-                          neighbours: str = "published",
-                          neighbour_model: str | None = None) -> BenchmarkResult:
-    """The benchmark from indicator tables already built, so many LAs can share one read."""
     catalogue = indicators()
-    target = la if isinstance(la, LocalAuthority) else resolve_la(store, la)
+    chosen = [catalogue[i] for i in (indicator_ids or list(catalogue))]
+    return benchmark_from_tables(store, all_authorities(store), indicator_tables(store, chosen),
+                                 la, year, neighbours, neighbour_model)
+
+
+def benchmark_from_tables(store: Store | sqlite3.Connection, las: Sequence[LocalAuthority],
+                          tables: Mapping[str, IndicatorTable], la: str | LocalAuthority,
+                          year: int | None = None, neighbours: str = "published",
+                          neighbour_model: str | None = None) -> BenchmarkResult:
+    """The benchmark from indicator tables already built and the store's LAs already read, so
+    many LAs can share one read; the store gives the neighbours and boundary changes (computed
+    neighbours need `Store`, the others also take the embedded store's `sqlite3` connection)."""
+    catalogue = indicators()
+    target = la if isinstance(la, LocalAuthority) else la_in(las, la)
     notes: list[str] = []
     if neighbours == "computed":
+        if isinstance(store, sqlite3.Connection):
+            raise TypeError("computed neighbours read the observations: pass a Store")
         from sf_benefits.benchmark.neighbours import computed_neighbours
 
         model = "computed"
@@ -294,13 +301,12 @@ def benchmark_from_tables(store: Store, las: pd.DataFrame, tables: dict[str, Ind
         model, codes = statistical_neighbours(store, target.la_code, neighbour_model)
         if not codes:
             notes.append(f"No published statistical neighbours for {target.la_name} in the store.")
-    broken = series_break(boundary_changes(store), target.la_code)
+    broken = series_break_in(boundary_change_rows(store), target.la_code)
     if broken:
         notes.append(f"{target.la_name}: {broken}.")
-    by_code = las.set_index("la_code", drop=False)
-    neighbour_las = [_la(by_code.loc[c]) for c in codes  # type: ignore[arg-type]
-                     if c in by_code.index]
-    names = dict(zip(las["la_code"], las["la_name"], strict=True))
+    by_code = {a.la_code: a for a in las}
+    neighbour_las = [by_code[c] for c in codes if c in by_code]
+    names = {a.la_code: a.la_name for a in las}
     results = [_benchmark_indicator(table, catalogue[ind_id], target, codes, names, year)
                for ind_id, table in tables.items()]
     notes += [f"{b.indicator.label}, {b.year}: {target.la_name} makes a joint return with another "
@@ -312,68 +318,110 @@ def benchmark_from_tables(store: Store, las: pd.DataFrame, tables: dict[str, Ind
 LA_LEVEL = "Local authority"
 
 
+def _mean(values: Sequence[float]) -> float | None:
+    """Mean of the published values (None where none), summed in numpy's pairwise order with a
+    missing value as 0, as pandas sums them, so figures match pandas' to the last digit."""
+    count = sum(1 for v in values if not math.isnan(v))
+    return _pairwise_sum([0.0 if math.isnan(v) else v for v in values]) / count if count else None
+
+
+def _pairwise_sum(values: Sequence[float]) -> float:
+    """numpy's summation of a float64 array: in order below 8 values; else 8 running sums added
+    in pairs, then the rest in order (halves summed apart above 128 values)."""
+    n = len(values)
+    if n < 8:
+        total = 0.0
+        for v in values:
+            total += v
+        return total
+    if n > 128:
+        half = n // 2 - (n // 2) % 8
+        return _pairwise_sum(values[:half]) + _pairwise_sum(values[half:])
+    sums = list(values[:8])
+    whole = n - n % 8
+    for start in range(8, whole, 8):
+        for j in range(8):
+            sums[j] += values[start + j]
+    total = ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]))
+    for v in values[whole:]:
+        total += v
+    return total
+
+
+def _median(values: Sequence[float]) -> float:
+    """The median as numpy computes it: the mean of the middle two of an even count."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalAuthority,
                          neighbour_codes: list[str], names: dict[str, str],
                          year: int | None) -> IndicatorBenchmark:
     wide = table.la
-    own = wide[la.la_code].dropna() if la.la_code in wide.columns else pd.Series(dtype=float)
+    own = [row[0] for row in wide.columns([la.la_code])] if la.la_code in wide.areas else None
     if year is None:
-        held = {int(y) for y in own.index} | {y for level, y, code in table.suppressed
-                                               if level == LA_LEVEL and code == la.la_code}
-        year = max(held) if held else (int(wide.index.max()) if not wide.empty else None)
-    this_year = pd.Series(wide.loc[year] if year in wide.index else [], dtype=float)
-    national = competition_rank(this_year, indicator.polarity)
-    ranked = int(this_year.notna().sum())
-    group = this_year.reindex([la.la_code, *neighbour_codes])
-    group_rank = competition_rank(group, indicator.polarity)
-    neighbour_only = this_year.reindex(neighbour_codes)
-    la_value = _num(this_year.get(la.la_code))
-    mean = _num(neighbour_only.mean()) if neighbour_only.notna().any() else None
-    median = _num(neighbour_only.median()) if neighbour_only.notna().any() else None
-    region_series = (table.region[la.region_code] if la.region_code in table.region.columns
-                     else pd.Series(dtype=float))
-    national_rank = _int(national.get(la.la_code))
-    neighbour_table = pd.DataFrame({
-        "rank": range(1, len(neighbour_codes) + 1), "la_code": neighbour_codes,
-        "la_name": [names.get(c, c) for c in neighbour_codes],
-        "value": [_num(v) for v in neighbour_only],
-        "status": [table.status(LA_LEVEL, year, c, v)
-                   for c, v in zip(neighbour_codes, neighbour_only, strict=True)],
-    })
-    trend = pd.DataFrame({
-        "la": wide[la.la_code] if la.la_code in wide.columns else pd.Series(dtype=float),
-        "neighbour_mean": wide.reindex(columns=neighbour_codes).mean(axis=1),
-        "region": region_series, "england": table.england,
-    }).rename_axis("year").reset_index().sort_values("year")
-    trend = trend.dropna(subset=["la", "neighbour_mean", "region", "england"], how="all")
-    areas = {"la": (LA_LEVEL, la.la_code), "region": ("Regional", la.region_code),
-             "england": ("National", table.england.name)}
-    for column, (level, code) in areas.items():
-        trend[TREND_STATUS[column]] = [table.status(level, y, code, v) for y, v in
-                                       zip(trend["year"], trend[column], strict=True)]
-    region_value = _num(region_series.get(year))
-    england_value = _num(table.england.get(year))
+        held = ({y for y, v in zip(wide.years, own, strict=True) if not math.isnan(v)}
+                if own is not None else set())
+        held |= {y for level, y, code in table.suppressed
+                 if level == LA_LEVEL and code == la.la_code}
+        year = max(held) if held else (max(wide.years) if wide.years else None)
+    national = [v for v in wide.row(year) if not math.isnan(v)]
+    la_value = wide.value(year, la.la_code)
+    neighbour_table = wide.columns(neighbour_codes)
+    at = wide.year_index(year) if year is not None else None
+    neighbour_only = (neighbour_table[at] if at is not None
+                      else tuple(math.nan for _ in neighbour_codes))
+    published = [v for v in neighbour_only if not math.isnan(v)]
+    group = published if la_value is None else [la_value, *published]
+    mean = _mean(neighbour_only)
+    median = _median(published) if published else None
+    national_rank = competition_rank(la_value, national, indicator.polarity)
+    neighbour_rows = tuple(
+        NeighbourValue(rank, code, names.get(code, code), _num(value),
+                       table.status(LA_LEVEL, year, code, value))
+        for rank, (code, value) in enumerate(zip(neighbour_codes, neighbour_only, strict=True),
+                                             start=1))
+    region_value = table.region.value(year, la.region_code)
+    england_value = table.england.value(year, table.england_code)
     return IndicatorBenchmark(
-        indicator=indicator, year=year, la_value=la_value, neighbour_values=neighbour_table,
+        indicator=indicator, year=year, la_value=la_value, neighbour_rows=neighbour_rows,
         neighbour_mean=mean, neighbour_median=median, region_value=region_value,
         england_value=england_value,
-        rank_among_neighbours=_int(group_rank.get(la.la_code)),
-        neighbours_ranked=int(group.notna().sum()), national_rank=national_rank,
-        las_ranked=ranked, quartile_band=quartile_band(national_rank, ranked),
+        rank_among_neighbours=competition_rank(la_value, group, indicator.polarity),
+        neighbours_ranked=len(group), national_rank=national_rank,
+        las_ranked=len(national), quartile_band=quartile_band(national_rank, len(national)),
         gap_to_neighbour_mean=None if la_value is None or mean is None else la_value - mean,
-        trend=trend, la_status=table.status(LA_LEVEL, year, la.la_code, la_value),
+        trend_rows=_trend(table, la, own, [_mean(row) for row in neighbour_table]),
+        la_status=table.status(LA_LEVEL, year, la.la_code, la_value),
         region_status=table.status("Regional", year, la.region_code, region_value),
-        england_status=table.status("National", year, table.england.name, england_value),
+        england_status=table.status("National", year, table.england_code, england_value),
     )
+
+
+def _trend(table: IndicatorTable, la: LocalAuthority, own: list[float] | None,
+           neighbour_mean: list[float | None]) -> tuple[TrendYear, ...]:
+    """Every year in which the LA, its neighbours' mean, its region or England has a figure."""
+    wide = table.la
+    rows = []
+    for year in sorted(set(wide.years) | set(table.region.years) | set(table.england.years)):
+        at = wide.year_index(year)
+        la_value = _num(own[at]) if own is not None and at is not None else None
+        mean = neighbour_mean[at] if at is not None else None
+        region = table.region.value(year, la.region_code)
+        england = table.england.value(year, table.england_code)
+        if la_value is None and mean is None and region is None and england is None:
+            continue
+        rows.append(TrendYear(
+            year, la_value, mean, region, england,
+            table.status(LA_LEVEL, year, la.la_code, la_value),
+            table.status("Regional", year, la.region_code, region),
+            table.status("National", year, table.england_code, england)))
+    return tuple(rows)
 
 
 def _num(value: object) -> float | None:
     if value is None:
         return None
     number = float(value)  # type: ignore[arg-type]
-    return None if np.isnan(number) else number
-
-
-def _int(value: object) -> int | None:
-    number = _num(value)
-    return None if number is None else int(number)
+    return None if math.isnan(number) else number

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sf_benefits.benchmark.catalogue import indicators
-from sf_benefits.benchmark.engine import indicator_names, indicator_values
+from sf_benefits.benchmark.tables import indicator_names, indicator_values
 from sf_benefits.store import Store
 from sf_benefits.store.queries import observations, statistical_neighbours
 

@@ -14,6 +14,7 @@ from sf_benefits.cli.common import (
     console,
     csv_text,
     default_output,
+    embedded_or_store,
     fail,
     open_store,
     output_file,
@@ -93,11 +94,10 @@ def _rank(rank: int | None, of: int | None) -> str:
 
 
 def _trend(b: IndicatorBenchmark) -> str:
-    from sf_benefits.benchmark.engine import TREND_STATUS, published_values
+    from sf_benefits.benchmark.engine import shown
 
-    trend = published_values(b.trend, TREND_STATUS)
-    shown_la = trend["la"][trend["la"].notna()]
-    return " → ".join(format_value(v, b.indicator.unit) for v in shown_la.tail(4))
+    shown_la = [v for v in (shown(t.la, t.la_status) for t in b.trend_rows) if v is not None]
+    return " → ".join(format_value(v, b.indicator.unit) for v in shown_la[-4:])
 
 
 def _render_blocks(result: BenchmarkResult) -> None:
@@ -138,9 +138,9 @@ def benchmark(
     """Benchmark an LA against its statistical neighbours, region and England."""
     from sf_benefits import config
     from sf_benefits.benchmark import indicators
+    from sf_benefits.benchmark.authorities import all_authorities
     from sf_benefits.benchmark.engine import benchmark_from_tables
     from sf_benefits.benchmark.table_cache import cached_indicator_tables
-    from sf_benefits.store.queries import local_authorities
 
     if chart is not None:
         output_file(chart, *CHART_SUFFIXES)
@@ -148,15 +148,17 @@ def benchmark(
     if unknown:
         raise fail(f"unknown indicator(s) {', '.join(unknown)}; choose from "
                    f"{', '.join(indicators())}")
-    store = open_store(database_url)
-    authority = resolve_authority(store, la)
-    try:
-        tables = cached_indicator_tables(store, config.data_dir() / "cache")
-        result = benchmark_from_tables(
-            store, local_authorities(store), {i: tables[i] for i in indicator or indicators()},
-            authority, year, neighbours.value, neighbour_model)
-    except ValueError as exc:
-        raise fail(str(exc)) from exc
+    with embedded_or_store(database_url,
+                           embedded=neighbours is NeighbourSource.published) as store:
+        authority = resolve_authority(store, la)
+        try:
+            tables = cached_indicator_tables(store, database_url or config.database_url(),
+                                             config.data_dir() / "cache")
+            result = benchmark_from_tables(
+                store, all_authorities(store), {i: tables[i] for i in indicator or indicators()},
+                authority, year, neighbours.value, neighbour_model)
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
     _check_year(result, year)
     if output is OutputFormat.table:
         _render_table(result)
@@ -188,11 +190,17 @@ def _check_year(result: BenchmarkResult, year: int | None) -> None:
     """Refuse a --year for which the store holds no figure at all, naming the years it holds."""
     if year is None:
         return
-    held = sorted({int(y) for b in result.indicators for y in b.trend["year"]})
+    held = sorted({t.year for b in result.indicators for t in b.trend_rows})
     if year not in held:
         span = f"{held[0]} to {held[-1]}" if held else "none"
         raise fail(f"no published figures for the year ending 31 March {year} in the store "
                    f"(years held: {span}); see `sf-benefits data status`")
+
+
+def add_commands(app: typer.Typer) -> None:
+    """Add `benchmark` and `neighbours` to the `sf-benefits` command group."""
+    app.command("benchmark")(benchmark)
+    app.command("neighbours")(neighbours_command)
 
 
 def neighbours_command(

@@ -50,13 +50,15 @@ def open_store(database_url: str | None = None) -> Store:
 
 
 @contextmanager
-def embedded_or_store(database_url: str | None = None) -> Iterator[Store | sqlite3.Connection]:
+def embedded_or_store(database_url: str | None = None, *, embedded: bool = True
+                      ) -> Iterator[Store | sqlite3.Connection]:
     """The store for a command of a few statements: the embedded SQLite file through `sqlite3`
-    when its schema is current (no SQLAlchemy to import), else `Store` (which migrates)."""
+    when its schema is current (no SQLAlchemy to import), else (or without `embedded`) `Store`
+    (which migrates)."""
     from sf_benefits import config
     from sf_benefits.store.embedded import open_current
 
-    connection = open_current(database_url or config.database_url())
+    connection = open_current(database_url or config.database_url()) if embedded else None
     store: Store | sqlite3.Connection = connection or open_store(database_url)
     try:
         yield store
@@ -82,21 +84,19 @@ def resolve_authority(store: Store | sqlite3.Connection, text: str, *, la_name: 
 
     A GSS code missing from the list is taken under `la_name` when one is given, and with
     `code_without_list` while the store holds no LA list yet (SSDA903 returns may come first)."""
-    from sf_benefits.benchmark.authorities import LocalAuthority, UnknownLocalAuthority, la_in
+    from sf_benefits.benchmark.authorities import (
+        LocalAuthority,
+        UnknownLocalAuthority,
+        all_authorities,
+        la_in,
+    )
 
-    if isinstance(store, sqlite3.Connection):
-        from sf_benefits.store import embedded
-
-        las = embedded.local_authorities(store)
-    else:
-        from sf_benefits.store import queries
-
-        las = queries.local_authorities(store)
+    las = all_authorities(store)
     code = text.strip().upper()
     try:
         return la_in(las, text)
     except UnknownLocalAuthority as exc:
-        if GSS_CODE.match(code) and (la_name or (code_without_list and las.empty)):
+        if GSS_CODE.match(code) and (la_name or (code_without_list and not las)):
             return LocalAuthority(code, None, la_name or code, None, None)
         raise fail(f"{exc}{hint}") from None
 

@@ -107,7 +107,7 @@ def status(
 
     store = open_store(database_url)
     if output is StatusFormat.csv:
-        from sf_benefits.benchmark.engine import indicator_coverage
+        from sf_benefits.benchmark.tables import indicator_coverage
 
         console.print(csv_text(indicator_coverage(store)), end="", highlight=False,
                       soft_wrap=True)
@@ -122,7 +122,7 @@ def status(
     console.print(table)
     if loads.empty:
         return
-    from sf_benefits.benchmark.engine import indicator_coverage
+    from sf_benefits.benchmark.tables import indicator_coverage
 
     found = Table(Column("indicator", overflow="fold"), Column("read from", overflow="fold"),
                   Column("basis", overflow="fold"), Column("years", no_wrap=True),

@@ -1,6 +1,7 @@
 """The `sf-benefits` command as installed: `sf-benefits ssda903 ...` builds only the SSDA903
-commands, so a user's load or projection does not pay for importing and building every other
-command (about a quarter of a second each time), and Arrow allocates from the same heap as
+commands and `sf-benefits benchmark|neighbours ...` only those two, so a user's load, projection
+or benchmark does not pay for importing and building every other command (about a quarter of a
+second each time); for `ssda903`, Arrow allocates from the same heap as
 numpy and pandas, so memory one frees the other reuses (30 MB less at the peak of an
 England-sized load); anything else runs the full `main.app`. `ssda903 load` also takes its large
 blocks of memory straight from the system (see `_large_blocks_mapped`)."""
@@ -37,6 +38,12 @@ def main() -> None:
 
         app = root_app()
         app.add_typer(ssda903.app, name="ssda903")
+    elif sys.argv[1:2] in (["benchmark"], ["neighbours"]):
+        from sf_benefits.cli import benchmark
+        from sf_benefits.cli.common import root_app
+
+        app = root_app()
+        benchmark.add_commands(app)
     else:
         from sf_benefits.cli.main import app
     app()

@@ -13,8 +13,7 @@ from sf_benefits.cli.common import root_app
 
 app = root_app()
 app.add_typer(data.app, name="data")
-app.command("benchmark")(benchmark.benchmark)
-app.command("neighbours")(benchmark.neighbours_command)
+benchmark.add_commands(app)
 app.command("history")(history.history)
 app.command("backtest")(backtest.backtest)
 app.command("forecast")(forecast.forecast)

@@ -2,19 +2,23 @@
 few statements on a store already at the newest schema: it spares them importing SQLAlchemy
 (a quarter of a CPU second, a third of an SSDA903 command on an LA's returns). Anything else, and
 any store whose schema is not current, opens `Store`, which applies the migrations (a new, empty
-store gets the newest schema at once, from `HEAD_SCHEMA`)."""
+store gets the newest schema at once, from `HEAD_SCHEMA`).
+
+The small reads such a command makes (LAs, neighbours, boundary changes, data version) take
+either, as plain rows, so `Store` and this connection give the same answers from one query."""
 
 from __future__ import annotations
 
 import ast
 import re
 import sqlite3
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from sf_benefits.store.db import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD_SCHEMA = MIGRATIONS / "sqlite_head.sql"
@@ -60,13 +64,56 @@ def open_current(url: str) -> sqlite3.Connection | None:
     return connection
 
 
-def local_authorities(connection: sqlite3.Connection) -> pd.DataFrame:
-    """Every LA in the store, as `store.queries.local_authorities` gives them."""
-    import pandas as pd
+def rows(store: Store | sqlite3.Connection, sql: str, **params: object) -> list[dict[str, Any]]:
+    """The rows of one SELECT (named `:parameters`) as dicts, on `Store` or a `sqlite3`
+    connection alike."""
+    if isinstance(store, sqlite3.Connection):
+        cursor = store.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    from sqlalchemy import text
 
-    cursor = connection.execute("SELECT * FROM local_authority ORDER BY la_name")
-    return pd.DataFrame.from_records(cursor.fetchall(),
-                                     columns=[c[0] for c in cursor.description])
+    with store.engine.connect() as conn:
+        return [dict(row) for row in conn.execute(text(sql), params).mappings()]
+
+
+def local_authority_rows(store: Store | sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every LA in the store, by name: codes, name, region and the years it appears in the data."""
+    return rows(store, "SELECT * FROM local_authority ORDER BY la_name")
+
+
+def statistical_neighbours(store: Store | sqlite3.Connection, la_code: str,
+                           model: str | None = None) -> tuple[str, list[str]]:
+    """The LA's neighbours in rank order under `model` (default: the newest model loaded)."""
+    found = rows(store, "SELECT model, rank, neighbour_code FROM statistical_neighbour "
+                        "WHERE la_code = :la_code", la_code=la_code)
+    if not found:
+        return model or "", []
+    model = model or max(r["model"] for r in found)
+    return model, [r["neighbour_code"] for r in sorted(
+        (r for r in found if r["model"] == model), key=lambda r: r["rank"])]
+
+
+def boundary_change_rows(store: Store | sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every reorganisation in the store, in the order loaded."""
+    return rows(store, "SELECT * FROM boundary_change")
+
+
+def series_break_in(changes: Iterable[Mapping[Any, Any]], la_code: str) -> str | None:
+    """Why the LA's series cannot go back before its formation (from `boundary_change_rows`),
+    or None if nothing stops it."""
+    formed = [c for c in changes if c["successor_code"] == la_code and c["kind"] != "rename"]
+    if not formed:
+        return None
+    first = min(int(c["first_year"]) for c in formed)
+    return (f"series starts in {first}: {formed[0]['note']}; earlier figures describe a "
+            "different area and are not joined")
+
+
+def data_version(store: Store | sqlite3.Connection) -> str:
+    """Changes whenever published data are (re)loaded, so anything cached from them is rebuilt."""
+    [row] = rows(store, "SELECT count(*) AS loads, max(loaded_at) AS latest FROM data_load")
+    return f"{row['loads']}:{row['latest'] or ''}"
 
 
 def schema_script(connection: sqlite3.Connection) -> str:

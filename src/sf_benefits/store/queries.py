@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from sf_benefits.store.care_series import SOURCE_INDICATORS, CareSeries, stitch_care_series
 from sf_benefits.store.db import Store
+from sf_benefits.store.embedded import data_version as data_version
+from sf_benefits.store.embedded import series_break_in
+from sf_benefits.store.embedded import statistical_neighbours as statistical_neighbours
 from sf_benefits.store.schema import (
     boundary_change,
     data_load,
@@ -45,25 +48,6 @@ def local_authorities(store: Store) -> pd.DataFrame:
 def boundary_changes(store: Store) -> pd.DataFrame:
     with store.engine.connect() as conn:
         return pd.read_sql(select(boundary_change), conn)
-
-
-def statistical_neighbours(store: Store, la_code: str, model: str | None = None) -> tuple[str, list[str]]:
-    """The LA's neighbours in rank order under `model` (default: the newest model loaded)."""
-    with store.engine.connect() as conn:
-        frame = pd.read_sql(select(statistical_neighbour).where(
-            statistical_neighbour.c.la_code == la_code), conn)
-    if frame.empty:
-        return model or "", []
-    model = model or sorted(frame["model"].unique())[-1]
-    chosen = frame[frame["model"] == model].sort_values("rank")
-    return model, list(chosen["neighbour_code"])
-
-
-def data_version(store: Store) -> str:
-    """Changes whenever published data are (re)loaded, so anything cached from them is rebuilt."""
-    with store.engine.connect() as conn:
-        row = conn.execute(select(func.count(), func.max(data_load.c.loaded_at))).first()
-    return f"{row[0] if row else 0}:{row[1] if row else ''}"
 
 
 def neighbour_models(store: Store) -> list[str]:
@@ -224,12 +208,7 @@ class BoundaryChangeError(ValueError):
 
 def series_break(changes: pd.DataFrame, la_code: str) -> str | None:
     """Why the LA's series cannot go back before its formation, or None if nothing stops it."""
-    rows = changes[(changes["successor_code"] == la_code) & (changes["kind"] != "rename")]
-    if rows.empty:
-        return None
-    first = int(rows["first_year"].min())
-    return (f"series starts in {first}: {rows['note'].iloc[0]}; earlier figures describe a "
-            "different area and are not joined")
+    return series_break_in(changes.to_dict("records"), la_code)
 
 
 def require_continuous(changes: pd.DataFrame, la_code: str, from_year: int) -> None:

@@ -10,22 +10,22 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
-import pandas as pd
 from sqlalchemy import select
 
 from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark, indicators
+from sf_benefits.benchmark.authorities import LocalAuthority, all_authorities
 from sf_benefits.benchmark.engine import (
     MARKER_NOTE,
     SUPPRESSED_MEANING,
     TREND_STATUS,
     IndicatorTable,
     benchmark_from_tables,
-    indicator_tables,
     published_values,
     shown,
 )
+from sf_benefits.benchmark.tables import indicator_tables
 from sf_benefits.store import Store
-from sf_benefits.store.queries import data_version, local_authorities
+from sf_benefits.store.queries import data_version
 from sf_benefits.store.schema import local_authority
 from sf_benefits.web.views import (
     PALETTE,
@@ -60,11 +60,11 @@ def _remember(cache: OrderedDict[tuple[str, str, str], T], store: Store, la_code
     return value
 
 
-_tables: dict[tuple[str, str], tuple[pd.DataFrame, dict[str, IndicatorTable]]] = {}
+_tables: dict[tuple[str, str], tuple[list[LocalAuthority], dict[str, IndicatorTable]]] = {}
 _tables_lock = threading.Lock()
 
 
-def shared_tables(store: Store) -> tuple[pd.DataFrame, dict[str, IndicatorTable]]:
+def shared_tables(store: Store) -> tuple[list[LocalAuthority], dict[str, IndicatorTable]]:
     """Every LA and every indicator's national table, read once per data version and shared by
     all LAs' benchmarks (reading them is most of a benchmark's time; one LA's own part is
     quick). One request builds them; others arriving meanwhile wait for that build."""
@@ -72,7 +72,7 @@ def shared_tables(store: Store) -> tuple[pd.DataFrame, dict[str, IndicatorTable]
     with _tables_lock:
         if key not in _tables:
             _tables.clear()
-            _tables[key] = (local_authorities(store),
+            _tables[key] = (all_authorities(store),
                             indicator_tables(store, list(indicators().values())))
         return _tables[key]
 

@@ -1,0 +1,133 @@
+"""Each benchmark indicator's national tables, built once from the store's observations with
+pandas: the published figure, or a rate per 10,000 children, or a ratio, for every area and year;
+what the engine (`benchmark.engine`) ranks and compares, LA by LA, without pandas."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sf_benefits.benchmark.catalogue import Indicator, Selector, indicators
+from sf_benefits.benchmark.engine import SUPPRESSION_MARKERS, AreaTable, IndicatorTable
+from sf_benefits.ingest.ees import JOINT_STATUS
+from sf_benefits.store import Store
+from sf_benefits.store.queries import (
+    DFE_POPULATION,
+    boundary_changes,
+    child_population,
+    continuous_series,
+    observations,
+    select_rows,
+)
+
+
+def indicator_values(frame: pd.DataFrame, indicator: Indicator,
+                     population: pd.DataFrame | None = None) -> pd.DataFrame:
+    """year, geographic_level, area_code, value, status, dataset and basis for one indicator: the
+    published figure where there is one, else the count per 10,000 children (on `population`,
+    `child_population(frame)` unless given) or the ratio."""
+    keys = ["year", "geographic_level", "area_code"]
+    columns = [*keys, "value", "status", "dataset", "basis"]
+
+    def pick(selector: Selector, basis: str) -> pd.DataFrame:
+        rows = select_rows(frame, list(selector.indicator), selector.where,
+                           {k: list(v) for k, v in selector.any_of.items()}, selector.dataset,
+                           selector.contains)
+        return rows.assign(basis=basis)[columns]
+
+    if indicator.numerator is not None and indicator.denominator is not None:
+        merged = pick(indicator.numerator, "ratio").merge(
+            pick(indicator.denominator, "ratio")[[*keys, "value", "status", "dataset"]], on=keys,
+            suffixes=("", "_den"))
+        merged["value"] = merged["value"] / merged["value_den"].where(merged["value_den"] > 0)
+        merged["status"] = merged["status"].where(merged["status"].notna(),
+                                                  merged["status_den"])
+        merged["dataset"] = merged["dataset"] + " ÷ " + merged["dataset_den"]
+        return merged[columns]
+    parts = [pick(indicator.value, "published")] if indicator.value is not None else []
+    if indicator.per_10k_children is not None:
+        counts = pick(indicator.per_10k_children, "per 10,000 children, computed").merge(
+            child_population(frame) if population is None else population, on=keys)
+        counts["value"] = counts["value"] / counts["population"].where(counts["population"] > 0)
+        parts.append(counts.assign(value=counts["value"] * 10_000)[columns])
+    values = pd.concat(parts, ignore_index=True)
+    published_first = values["value"].isna().to_numpy().argsort(kind="stable")
+    return values.iloc[published_first].drop_duplicates(keys, keep="first")
+
+
+def indicator_coverage(store: Store) -> pd.DataFrame:
+    """What the store holds for each benchmark indicator: the files it is read from, how, the
+    years with LA values and how many LAs have one in the latest; empty where nothing matched."""
+    catalogue = indicators()
+    frame = indicator_observations(store, list(catalogue.values()))
+    population = child_population(frame)
+    rows = []
+    for indicator in catalogue.values():
+        values = indicator_values(frame, indicator, population)
+        las = values[(values["geographic_level"] == "Local authority") & values["value"].notna()]
+        latest = int(las["year"].max()) if not las.empty else None
+        rows.append({
+            "indicator_id": indicator.id, "indicator": indicator.label,
+            "files": ", ".join(sorted(set(las["dataset"]))),
+            "basis": ", ".join(sorted(set(las["basis"]))),
+            "first_year": int(las["year"].min()) if latest else None, "last_year": latest,
+            "las_in_last_year": int((las["year"] == latest).sum()) if latest else 0,
+        })
+    return pd.DataFrame(rows).astype({"first_year": "Int64", "last_year": "Int64"})
+
+
+def indicator_observations(store: Store, chosen: list[Indicator]) -> pd.DataFrame:
+    """Every stored observation the chosen indicators read, renamed LAs' series joined up."""
+    preferred: dict[str, set[str]] = {}
+    everywhere: set[str] = set()
+    for indicator in chosen:
+        for selector in indicator.selectors():
+            for name in selector.indicator:
+                if selector.dataset:
+                    preferred.setdefault(name, set()).update(selector.dataset)
+                else:
+                    everywhere.add(name)
+    names = sorted({n for ind in chosen for n in indicator_names(ind)})
+    frame = observations(store, names, {n: tuple(sorted(parts)) for n, parts in preferred.items()
+                                        if n not in everywhere})
+    return continuous_series(frame, boundary_changes(store))
+
+
+def indicator_names(indicator: Indicator) -> list[str]:
+    """The stored indicator columns an indicator reads, population included for per-10k rates."""
+    names = [name for selector in indicator.selectors() for name in selector.indicator]
+    return names + (["population_0_17", DFE_POPULATION[0]] if indicator.per_10k_children else [])
+
+
+def indicator_tables(store: Store, chosen: list[Indicator]) -> dict[str, IndicatorTable]:
+    """Each indicator's values for every area and year, read once (renamed LAs joined up)."""
+    frame = indicator_observations(store, chosen)
+    population = child_population(frame)
+    return {ind.id: indicator_table(indicator_values(frame, ind, population))
+            for ind in chosen}
+
+
+def area_table(wide: pd.DataFrame) -> AreaTable:
+    """A year × area frame (years as index, area codes as columns) as the engine's table."""
+    return AreaTable(tuple(int(y) for y in wide.index), tuple(str(a) for a in wide.columns),
+                     tuple(tuple(row) for row in wide.to_numpy(dtype=float).tolist()))
+
+
+def indicator_table(values: pd.DataFrame) -> IndicatorTable:
+    """An indicator's table from its values (as `indicator_values`): LAs, regions and England
+    by year, each figure's joint return and suppression kept beside them."""
+    def wide(level: str) -> AreaTable:
+        rows = values[values["geographic_level"] == level]
+        return area_table(rows.drop_duplicates(["year", "area_code"]).pivot(
+            index="year", columns="area_code", values="value"))
+
+    england = wide("National")
+    joint = values[(values["status"] == JOINT_STATUS)
+                   & (values["geographic_level"] == "Local authority")]
+    hidden = values[values["value"].isna()
+                    & values["status"].fillna("").str.lower().isin(SUPPRESSION_MARKERS)]
+    return IndicatorTable(
+        wide("Local authority"), wide("Regional"),
+        AreaTable(england.years, england.areas[:1], tuple(row[:1] for row in england.rows)),
+        frozenset(zip(joint["year"].astype(int), joint["area_code"], strict=True)),
+        frozenset(zip(hidden["geographic_level"], hidden["year"].astype(int),
+                      hidden["area_code"], strict=True)))
