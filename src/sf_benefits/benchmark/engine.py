@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -319,40 +320,9 @@ LA_LEVEL = "Local authority"
 
 
 def _mean(values: Sequence[float]) -> float | None:
-    """Mean of the published values (None where none), summed in numpy's pairwise order with a
-    missing value as 0, as pandas sums them, so figures match pandas' to the last digit."""
-    count = sum(1 for v in values if not math.isnan(v))
-    return _pairwise_sum([0.0 if math.isnan(v) else v for v in values]) / count if count else None
-
-
-def _pairwise_sum(values: Sequence[float]) -> float:
-    """numpy's summation of a float64 array: in order below 8 values; else 8 running sums added
-    in pairs, then the rest in order (halves summed apart above 128 values)."""
-    n = len(values)
-    if n < 8:
-        total = 0.0
-        for v in values:
-            total += v
-        return total
-    if n > 128:
-        half = n // 2 - (n // 2) % 8
-        return _pairwise_sum(values[:half]) + _pairwise_sum(values[half:])
-    sums = list(values[:8])
-    whole = n - n % 8
-    for start in range(8, whole, 8):
-        for j in range(8):
-            sums[j] += values[start + j]
-    total = ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]))
-    for v in values[whole:]:
-        total += v
-    return total
-
-
-def _median(values: Sequence[float]) -> float:
-    """The median as numpy computes it: the mean of the middle two of an even count."""
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    """Mean of the published values (missing ones left out), None where none is published."""
+    published = [v for v in values if not math.isnan(v)]
+    return statistics.fmean(published) if published else None
 
 
 def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalAuthority,
@@ -375,7 +345,7 @@ def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalA
     published = [v for v in neighbour_only if not math.isnan(v)]
     group = published if la_value is None else [la_value, *published]
     mean = _mean(neighbour_only)
-    median = _median(published) if published else None
+    median = statistics.median(published) if published else None
     national_rank = competition_rank(la_value, national, indicator.polarity)
     neighbour_rows = tuple(
         NeighbourValue(rank, code, names.get(code, code), _num(value),
