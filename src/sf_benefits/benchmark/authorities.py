@@ -5,11 +5,9 @@ import the indicator catalogue."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sf_benefits.store import Store
@@ -34,33 +32,34 @@ def resolve_la(store: Store, text: str) -> LocalAuthority:
     """An LA by name (any case), 3-digit code or GSS code; a near miss gets 'did you mean'."""
     from sf_benefits.store.queries import local_authorities
 
-    return la_in(local_authorities(store), text)
+    return la_in(authorities_in(local_authorities(store).to_dict("records")), text)
 
 
-def la_in(las: pd.DataFrame, text: str) -> LocalAuthority:
-    """`resolve_la` over a table of LAs already read (as `store.queries.local_authorities`)."""
-    if las.empty:
+def authorities_in(rows: Iterable[Mapping[Any, Any]]) -> list[LocalAuthority]:
+    """The LAs of rows of the store's LA table (a missing code or region is None or NaN)."""
+    def text(value: object) -> str | None:
+        return None if value is None or value != value else str(value)
+
+    return [LocalAuthority(str(row["la_code"]), text(row["old_la_code"]), str(row["la_name"]),
+                           text(row["region_code"]), text(row["region_name"])) for row in rows]
+
+
+def la_in(las: Sequence[LocalAuthority], text: str) -> LocalAuthority:
+    """`resolve_la` over the LAs already read, in order of name (the last of several that
+    match is taken)."""
+    if not las:
         raise UnknownLocalAuthority("the store holds no LAs yet: run `sf-benefits data load` first")
     wanted = text.strip()
-    for column in ("la_code", "old_la_code"):
-        hit = las[las[column].fillna("").str.upper() == wanted.upper()]
-        if not hit.empty:
-            return _la(hit.iloc[-1])
-    hit = las[las["la_name"].str.casefold() == wanted.casefold()]
-    if not hit.empty:
-        return _la(hit.iloc[-1])
-    names = list(las["la_name"])
+    for code in ("la_code", "old_la_code"):
+        hit = [la for la in las if (getattr(la, code) or "").upper() == wanted.upper()]
+        if hit:
+            return hit[-1]
+    hit = [la for la in las if la.la_name.casefold() == wanted.casefold()]
+    if hit:
+        return hit[-1]
+    names = [la.la_name for la in las]
     close = difflib.get_close_matches(wanted.casefold(), [n.casefold() for n in names], n=3,
                                       cutoff=0.6)
     suggestion = [n for n in names if n.casefold() in close]
     hint = f"; did you mean {' or '.join(repr(s) for s in suggestion)}?" if suggestion else ""
     raise UnknownLocalAuthority(f"no local authority called {text!r}{hint}")
-
-
-def _la(row: pd.Series) -> LocalAuthority:
-    def text(value: object) -> str | None:
-        return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(
-            value)
-
-    return LocalAuthority(str(row["la_code"]), text(row["old_la_code"]), str(row["la_name"]),
-                          text(row["region_code"]), text(row["region_name"]))

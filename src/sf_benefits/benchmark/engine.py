@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from sf_benefits.benchmark.authorities import LocalAuthority, _la, resolve_la
+from sf_benefits.benchmark.authorities import LocalAuthority, authorities_in, resolve_la
 from sf_benefits.benchmark.catalogue import Indicator, Polarity, Selector, indicators
 from sf_benefits.disclosure import SUPPRESSED
 from sf_benefits.ingest.ees import JOINT_STATUS
@@ -298,8 +298,8 @@ def benchmark_from_tables(store: Store, las: pd.DataFrame, tables: dict[str, Ind
     if broken:
         notes.append(f"{target.la_name}: {broken}.")
     by_code = las.set_index("la_code", drop=False)
-    neighbour_las = [_la(by_code.loc[c]) for c in codes  # type: ignore[arg-type]
-                     if c in by_code.index]
+    neighbour_las = authorities_in(
+        by_code.loc[[c for c in codes if c in by_code.index]].to_dict("records"))
     names = dict(zip(las["la_code"], las["la_name"], strict=True))
     results = [_benchmark_indicator(table, catalogue[ind_id], target, codes, names, year)
                for ind_id, table in tables.items()]

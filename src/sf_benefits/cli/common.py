@@ -82,21 +82,26 @@ def resolve_authority(store: Store | sqlite3.Connection, text: str, *, la_name: 
 
     A GSS code missing from the list is taken under `la_name` when one is given, and with
     `code_without_list` while the store holds no LA list yet (SSDA903 returns may come first)."""
-    from sf_benefits.benchmark.authorities import LocalAuthority, UnknownLocalAuthority, la_in
+    from sf_benefits.benchmark.authorities import (
+        LocalAuthority,
+        UnknownLocalAuthority,
+        authorities_in,
+        la_in,
+    )
 
     if isinstance(store, sqlite3.Connection):
         from sf_benefits.store import embedded
 
-        las = embedded.local_authorities(store)
+        las = authorities_in(embedded.local_authorities(store))
     else:
         from sf_benefits.store import queries
 
-        las = queries.local_authorities(store)
+        las = authorities_in(queries.local_authorities(store).to_dict("records"))
     code = text.strip().upper()
     try:
         return la_in(las, text)
     except UnknownLocalAuthority as exc:
-        if GSS_CODE.match(code) and (la_name or (code_without_list and las.empty)):
+        if GSS_CODE.match(code) and (la_name or (code_without_list and not las)):
             return LocalAuthority(code, None, la_name or code, None, None)
         raise fail(f"{exc}{hint}") from None
 

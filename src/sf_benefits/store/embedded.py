@@ -10,10 +10,6 @@ import re
 import sqlite3
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _SQLITE_FILE = "sqlite:///"
@@ -53,10 +49,9 @@ def open_current(url: str) -> sqlite3.Connection | None:
     return connection
 
 
-def local_authorities(connection: sqlite3.Connection) -> pd.DataFrame:
-    """Every LA in the store, as `store.queries.local_authorities` gives them."""
-    import pandas as pd
-
+def local_authorities(connection: sqlite3.Connection) -> list[dict[str, object]]:
+    """Every LA in the store, as the records of `store.queries.local_authorities` (no pandas:
+    resolving `--la` is all most commands on this path need of them)."""
     cursor = connection.execute("SELECT * FROM local_authority ORDER BY la_name")
-    return pd.DataFrame.from_records(cursor.fetchall(),
-                                     columns=[c[0] for c in cursor.description])
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
