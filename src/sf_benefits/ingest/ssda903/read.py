@@ -464,28 +464,27 @@ def _child_codes(tables: Sequence[ReturnTable]
     """Strip CHILD in every table and number the identifiers once for all tables (the same
     child has the same number in every file), so later checks compare integers, not text; also
     the identifiers by number and the number of the blank identifier (-1 when there is none).
-    Arrow hashes the distinct values of each file, and only distinct values are stripped."""
+    Arrow merges the distinct values of each file (no compute function: importing
+    pyarrow.compute costs more than an LA's returns take to check), and only distinct values
+    are stripped."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if not tables:
         return [], np.zeros(0, dtype=object), -1
-    columns = [t.arrow["CHILD"] for t in tables]
-    encoded = pc.dictionary_encode(pa.chunked_array([c.dictionary for c in columns],
-                                                    type=pa.string())).combine_chunks()
-    names = encoded.dictionary
-    stripped = pc.utf8_trim_whitespace(names)
-    distinct = strings(stripped)
-    numbered = numbers(encoded.indices).astype(np.intp)
-    if not stripped.equals(names):
+    unified = pa.Table.from_arrays(
+        [pa.chunked_array([t.arrow["CHILD"] for t in tables])], ["CHILD"]
+    ).unify_dictionaries().column(0)
+    names = strings(unified.chunk(0).dictionary)
+    distinct = np.asarray([name.strip() for name in names], dtype=object)
+    renumbered = None
+    if not np.array_equal(distinct, names):
         renumbered = _first_appearance(distinct)
-        numbered = renumbered[numbered]
         keep = np.flatnonzero(np.r_[True, np.diff(np.sort(renumbered)) > 0])
         distinct = distinct[np.argsort(renumbered, kind="stable")][keep]
-    bounds = np.cumsum([len(c.dictionary) for c in columns])[:-1]
     parts = []
-    for table, column, mapped in zip(tables, columns, np.split(numbered, bounds), strict=True):
-        part = mapped[numbers(column.indices)]
+    for table, chunk in zip(tables, unified.chunks, strict=True):
+        part = numbers(chunk.indices).astype(np.intp)
+        part = part if renumbered is None else renumbered[part]
         table.replace("CHILD", (part, distinct))
         parts.append(part)
     blank = np.flatnonzero(distinct == "")
