@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, cached_property
@@ -53,6 +54,8 @@ RETURN_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 UASC_REQUIRED: tuple[str, ...] = ("CHILD", "DUC")
 FIRST_DATA_LINE = 2
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+_READERS = 2
+"""Files read at once: a machine's two cores, without holding many files' text at a time."""
 _NAT = np.datetime64("NaT", "D")
 _EARLIEST, _LATEST = np.datetime64("1677-09-22", "D"), np.datetime64("2262-04-11", "D")
 """The first and last whole days a pandas timestamp holds: the engine's frames are pandas, so a
@@ -242,8 +245,8 @@ def _read_spreadsheet(path: Path, all_columns: bool
 
 def _read_csv(path: Path, all_columns: bool) -> tuple[dict[str, pa.DictionaryArray], int]:
     """Every column as dictionary-encoded text, which the Arrow CSV reader builds without
-    making a string for every cell. One reading thread: more hold more memory, and on a machine
-    shared with other work they save no time."""
+    making a string for every cell. One thread per file (`read_tables` reads two files at
+    once)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -283,16 +286,28 @@ def _first_appearance(values: npt.NDArray[np.generic]) -> npt.NDArray[np.intp]:
     return rank[inverse.reshape(-1)]
 
 
-def _parse_dates(values: npt.NDArray[np.object_]) -> npt.NDArray[np.datetime64]:
+def _offsets(values: pa.StringArray) -> npt.NDArray[np.int32]:
+    """Where each value of an Arrow text array starts in its data (and where the last ends)."""
+    return np.frombuffer(values.buffers()[1], dtype=np.int32)[
+        values.offset:values.offset + len(values) + 1]
+
+
+def _lengths(values: pa.StringArray) -> npt.NDArray[np.int32]:
+    """The length in bytes of each value of an Arrow text array."""
+    return np.diff(_offsets(values))
+
+
+def _parse_dates(values: pa.StringArray) -> npt.NDArray[np.datetime64]:
     """dd/mm/yyyy text to days (NaT where blank, not a real date, or outside the days pandas can
-    hold). Text in exactly that form is parsed with numpy; anything else (a day or month of one
-    digit) by `datetime.strptime`, whose rules pandas' parser follows."""
-    text = [str(v).strip() for v in values]
-    parsed = np.full(len(text), _NAT)
-    exact = np.fromiter((len(t) == 10 and t.isascii() for t in text), dtype=bool,
-                        count=len(text))
-    rows = np.flatnonzero(exact)
-    chars = np.asarray([text[i] for i in rows], dtype="S10").view(np.uint8).reshape(-1, 10)
+    hold). Text in exactly that form is parsed with numpy on the Arrow buffers; anything else
+    (a day or month of one digit, stray spaces) by `datetime.strptime` on the stripped text,
+    whose rules pandas' parser follows."""
+    offsets = _offsets(values)
+    data = values.buffers()[2]
+    text = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    rows = np.flatnonzero(lengths == 10)
+    chars = text[offsets[rows][:, None] + np.arange(10)]
     digits = chars[:, [0, 1, 3, 4, 6, 7, 8, 9]].astype(np.int64) - ord("0")
     form = ((digits >= 0) & (digits <= 9)).all(axis=1) & (chars[:, 2] == ord("/")) & (
         chars[:, 5] == ord("/"))
@@ -303,10 +318,14 @@ def _parse_dates(values: npt.NDArray[np.object_]) -> npt.NDArray[np.datetime64]:
     first = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
     start = first.astype("datetime64[D]")
     real &= day <= ((first + 1).astype("datetime64[D]") - start).astype(np.int64)
+    parsed = np.full(len(values), _NAT)
     parsed[rows[real]] = start[real] + (day[real] - 1).astype("timedelta64[D]")
-    for i in np.flatnonzero(~exact):
+    other = np.ones(len(values), dtype=bool)
+    other[rows[form]] = False
+    for i in np.flatnonzero(other & (lengths > 0)):
         try:
-            parsed[i] = np.datetime64(datetime.strptime(text[i], DATE_FORMAT).date(), "D")
+            parsed[i] = np.datetime64(datetime.strptime(str(values[i]).strip(), DATE_FORMAT)
+                                      .date(), "D")
         except ValueError:
             continue
     parsed[(parsed < _EARLIEST) | (parsed > _LATEST)] = _NAT
@@ -344,18 +363,22 @@ def return_files(paths: Sequence[Path | str]) -> list[Path]:
 def read_tables(paths: Sequence[Path], all_columns: bool = False
                 ) -> tuple[list[ReturnTable], list[Problem]]:
     """Read each file and tell header from episodes by its columns; problems for unusable files.
+    Files are read `_READERS` at a time (Arrow reads a CSV file without holding Python's lock).
 
     Direct identifiers (postcodes, URN, UPN, mother's details) are not even read unless
     `all_columns` (for the DfE validator, whose location rules need them)."""
     tables: list[ReturnTable] = []
     problems: list[Problem] = []
-    for given in paths:
-        path = Path(given)
-        if not path.is_file():
+    files = [Path(p) for p in paths]
+    with ThreadPoolExecutor(max_workers=_READERS) as readers:
+        reads = [readers.submit(_read_columns, path, all_columns) if path.is_file() else None
+                 for path in files]
+    for path, read in zip(files, reads, strict=True):
+        if read is None:
             problems.append(Problem(str(path), None, None, "903-file", "file not found"))
             continue
         try:
-            columns, rows = _read_columns(path, all_columns)
+            columns, rows = read.result()
         except IngestError as error:
             problems.extend(error.problems)
             continue
@@ -392,7 +415,7 @@ def read_tables(paths: Sequence[Path], all_columns: bool = False
 
 def _infer_year(table: ReturnTable) -> int | None:
     """Collection year (ending 31 March) from the latest start or end date in an episodes table."""
-    latest = _latest_day(*(_parse_dates(table.distinct(c)[1]) for c in ("DECOM", "DEC")
+    latest = _latest_day(*(_parse_dates(table.arrow[c].dictionary) for c in ("DECOM", "DEC")
                            if c in table.arrow))
     return None if latest is None else latest.year + (1 if latest.month > 3 else 0)
 
@@ -438,13 +461,16 @@ def _date_problems(table: ReturnTable, column: str, rule: str, label: str,
                    blank_ok: bool) -> tuple[npt.NDArray[np.datetime64], list[Problem]]:
     """The column as days, and a problem for each cell that is not a date (or blank, when
     `blank_ok`)."""
-    positions, uniques = table.distinct(column)
-    parsed = _parse_dates(uniques)
-    wrong = np.isnat(parsed) & ~((uniques == "") & blank_ok)
+    values = table.arrow[column]
+    positions = numbers(values.indices)
+    parsed = _parse_dates(values.dictionary)
+    wrong = np.isnat(parsed)
+    if blank_ok:
+        wrong &= _lengths(values.dictionary) > 0
     bad = np.flatnonzero(wrong[positions]) if wrong.any() else np.zeros(0, dtype=np.intp)
     problems = [Problem(table.name, _row(i), column, rule,
                         f"child {child}: {label} {value!r} is not a valid dd/mm/yyyy date")
-                for i, child, value in zip(bad, _children(table, bad), uniques[positions[bad]],
+                for i, child, value in zip(bad, _children(table, bad), table.text(column, bad),
                                            strict=True)]
     return parsed[positions], problems
 
