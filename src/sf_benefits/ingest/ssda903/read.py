@@ -280,10 +280,22 @@ def _first_appearance(values: npt.NDArray[np.generic]) -> npt.NDArray[np.intp]:
         largest = np.maximum.accumulate(values)
         if bool((values[1:] <= largest[:-1] + 1).all()):
             return values.astype(np.intp, copy=False)
-    _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    order, starts = _groups(values)
+    first = order[starts]
     rank = np.empty(len(first), dtype=np.intp)
     rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return rank[inverse.reshape(-1)]
+    numbered = np.empty(len(values), dtype=np.intp)
+    numbered[order] = rank[np.cumsum(starts) - 1]
+    return numbered
+
+
+def _groups(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """The values' order (stable) and, in that order, True where a new value starts (the first
+    appearance of each value): `np.unique` without its import of numpy.ma, a tenth of a
+    second."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    return order, np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.zeros(0, bool)
 
 
 def _offsets(values: pa.StringArray) -> npt.NDArray[np.int32]:
@@ -524,7 +536,8 @@ def _check_header(table: ReturnTable, number: int, codes: npt.NDArray[np.intp], 
     problems += [Problem(table.name, _row(i), "CHILD", "903-child", "child identifier is blank")
                  for i in np.flatnonzero(blank)]
     first = np.zeros(len(codes), dtype=bool)
-    first[np.unique(codes, return_index=True)[1]] = True
+    order, starts = _groups(codes)
+    first[order[starts]] = True
     duplicated = np.flatnonzero(~first & ~blank)
     problems += [Problem(table.name, _row(i), "CHILD", "903-header-duplicate",
                          f"child {c}: appears more than once in the header")
@@ -679,7 +692,8 @@ def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
     chosen = child_order[latest]
     children = {c: named[c][chosen] for c in ("code", "SEX", "DOB", "ETHNIC")}
     episodes, kept = _combine_years(episodes)
-    years = tuple(sorted(int(y) for y in np.unique(episodes["collection_year"]) if y))
+    years = tuple(int(y) for y in np.flatnonzero(np.bincount(episodes["collection_year"]))
+                  if y)
     last_day = date(max(years), 3, 31) if years else _latest_day(episodes["DECOM"],
                                                                   episodes["DEC"])
     if last_day is None:
