@@ -131,15 +131,16 @@ def test_ssda903_commands_start_without_the_other_commands() -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
-def _run(*args: str) -> tuple[list[str], list[int]]:
-    """`sf-benefits ARGS` as installed, in its own process: the heavy modules it imported and
-    the arguments it gave glibc's `mallopt`."""
+def _run(*args: str, modules: tuple[str, ...] = ("sqlalchemy", "alembic")
+         ) -> tuple[list[str], list[int]]:
+    """`sf-benefits ARGS` as installed, in its own process: which of the heavy `modules` it
+    imported and the arguments it gave glibc's `mallopt`."""
     probe = ("import ctypes, json, sys\nfrom sf_benefits.cli import entry\ncalls = []\n"
              "class Libc:\n    def mallopt(self, *given):\n        calls.extend(given)\n"
              "ctypes.CDLL = lambda name: Libc()\n"
              f"sys.argv = ['sf-benefits', *{list(args)!r}]\n"
              "try:\n    entry.main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-             "print(json.dumps([[m for m in ('sqlalchemy', 'alembic') if m in sys.modules], "
+             f"print(json.dumps([[m for m in {modules!r} if m in sys.modules], "
              "calls]))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True, env={**os.environ, "COLUMNS": "200"})
@@ -154,4 +155,6 @@ def test_a_current_embedded_store_is_used_without_sqlalchemy(return_files: list[
     assert first_modules == ["sqlalchemy"]  # a new store is made at the newest schema
     assert first_calls == [-3, 256 * 1024]
     assert _run("ssda903", "load", "--la", "E10000015", *files) == ([], [-3, 256 * 1024])
+    assert _run("ssda903", "load", "--la", "E10000015", *files,
+                modules=("pandas",)) == ([], [-3, 256 * 1024])
     assert _run("ssda903", "project", "--la", "E10000015", "--draws", "20") == ([], [])

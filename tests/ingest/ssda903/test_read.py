@@ -193,3 +193,17 @@ def test_episodes_know_their_child_row(return_files: list[Path]) -> None:
     assert checked.episode_child is not None
     assert (checked.children["CHILD"].to_numpy()[checked.episode_child]
             == checked.episodes["CHILD"].to_numpy()).all()
+
+
+def test_identifiers_with_stray_spaces_are_the_same_child(return_files: list[Path],
+                                                          tmp_path: Path) -> None:
+    files, path = _mutated(return_files, tmp_path, "episodes", 0, "CHILD", "")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    child = frame.loc[1, "CHILD"]
+    frame.loc[0, "CHILD"] = f"  {child} "
+    frame.to_csv(path, index=False)
+    checked = check_returns(files)
+    assert f"  {child} " not in set(checked.episodes["CHILD"])
+    assert set(checked.children["CHILD"]) == set(checked.episodes["CHILD"])
+    heads = pd.read_csv(path.parent / "header.csv", dtype=str, keep_default_na=False)
+    assert len(checked.children) == len(heads)

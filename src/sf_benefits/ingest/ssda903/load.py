@@ -30,13 +30,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from sf_benefits.config import PSEUDONYM_KEY_ENV
-from sf_benefits.ingest.ssda903.read import CheckedReturns, check_returns
+from sf_benefits.ingest.ssda903.arrow import fixed_width, text_array
+from sf_benefits.ingest.ssda903.read import (
+    EPISODE_CODES,
+    CheckedReturns,
+    categories,
+    check_returns,
+)
 from sf_benefits.ssda903_data import EPISODE_FIELDS, Ssda903Data
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
     from sf_benefits.store import Store
@@ -124,6 +130,8 @@ def pseudonym_array(identifiers: Iterable[str], key: bytes) -> pa.StringArray:
 def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
     """HMAC-SHA256 of each identifier under `key`, as 64 hex characters; each distinct
     identifier is hashed once."""
+    import pandas as pd
+
     codes, unique = pd.factorize(ids.astype(str))
     digests = pseudonym_array((str(v) for v in unique), key).to_numpy(zero_copy_only=False)
     return pd.Series(np.asarray(digests, dtype=object)[codes], index=ids.index, dtype=object)
@@ -138,21 +146,12 @@ def key_check(key: bytes) -> str:
 def pseudonymised(checked: CheckedReturns, key: bytes, la_code: str) -> Ssda903Data:
     """Replace CHILD by its keyed hash and keep only the fields the engines need (each child is
     hashed once: episodes take their child's hash by position)."""
+    import pandas as pd
+
     position = checked.episode_child
-    if position is None:
-        names = pd.Index(checked.children["CHILD"])
-        position = (names.get_indexer(checked.episodes["CHILD"]) if names.is_unique
-                    else np.full(len(checked.episodes), -1, dtype=np.intp))
-    if len(position) and (position < 0).any():
-        both = pseudonymise(pd.concat([checked.children["CHILD"].astype(object),
-                                       checked.episodes["CHILD"].astype(object)],
-                                      ignore_index=True), key).to_numpy()
-        child_ids, episode_ids = both[:len(checked.children)], both[len(checked.children):]
-        position = None
-    else:
-        child_ids = np.asarray(_child_pseudonyms(checked, key).to_numpy(zero_copy_only=False),
-                               dtype=object)
-        episode_ids = child_ids[position]
+    child_ids = np.asarray(_child_pseudonyms(checked, key).to_numpy(zero_copy_only=False),
+                           dtype=object)
+    episode_ids = child_ids[position]
     children = pd.DataFrame({
         "child_id": child_ids,
         "sex": checked.children["SEX"].to_numpy(),
@@ -173,7 +172,7 @@ def pseudonymised(checked: CheckedReturns, key: bytes, la_code: str) -> Ssda903D
 
 def _child_pseudonyms(checked: CheckedReturns, key: bytes) -> pa.StringArray:
     """The keyed hash of each child of checked returns (one row per child: each hashed once)."""
-    return pseudonym_array(checked.children["CHILD"].to_numpy(dtype=object), key)
+    return pseudonym_array(checked.identifiers[checked.child_columns["code"]], key)
 
 
 def read_returns(paths: Sequence[Path | str], la_code: str, key: bytes | None = None
@@ -203,53 +202,76 @@ def _parquet(columns: dict[str, pa.Array]) -> bytes:
     return sink.getvalue()
 
 
+def _dictionary(codes: npt.NDArray[np.integer], values: npt.NDArray[np.object_]) -> pa.Array:
+    """Codes (positions in `values`, -1 for missing) as an Arrow dictionary column."""
+    import pyarrow as pa
+
+    return pa.DictionaryArray.from_arrays(fixed_width(codes, pa.int16(), codes >= 0),
+                                          text_array(values))
+
+
 def _codes(values: pd.Series) -> pa.Array:
     """Codes as an Arrow dictionary column (categoricals keep theirs)."""
+    import pandas as pd
     import pyarrow as pa
 
     if isinstance(values.dtype, pd.CategoricalDtype):
-        return pa.DictionaryArray.from_arrays(
-            pa.array(values.cat.codes.to_numpy(), type=pa.int16(),
-                     mask=values.cat.codes.to_numpy() < 0),
-            pa.array(values.cat.categories.to_numpy(dtype=object), type=pa.string()))
+        return _dictionary(values.cat.codes.to_numpy(),
+                           values.cat.categories.to_numpy(dtype=object))
     return pa.array(values.to_numpy(dtype=object), type=pa.string()).dictionary_encode()
 
 
 def _days(values: pd.Series | npt.NDArray[np.datetime64]) -> pa.Array:
     import pyarrow as pa
 
-    return pa.array(np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]"),
-                    type=pa.date32())
+    days = np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]")
+    return fixed_width(days.astype(np.int64), pa.date32(), ~np.isnat(days))
 
 
 def to_parquet(data: Ssda903Data) -> dict[str, bytes]:
     """The children, pseudonyms and episodes tables as Parquet; each episode names its child by
     row."""
+    import pandas as pd
     import pyarrow as pa
 
     row = data.episode_child
     if row is None or len(row) != len(data.episodes):
         row = pd.Index(data.children["child_id"]).get_indexer(data.episodes["child_id"])
-    return _tables(pa.array(data.children["child_id"].to_numpy(dtype=object), type=pa.string()),
-                   data.children, data.episodes, row)
+    children, episodes = data.children, data.episodes
+    return _tables(
+        pa.array(children["child_id"].to_numpy(dtype=object), type=pa.string()),
+        {"sex": _codes(children["sex"]), "dob": _days(children["dob"]),
+         "ethnic": _codes(children["ethnic"])},
+        {"decom": _days(episodes["decom"]), "dec": _days(episodes["dec"]),
+         **{c: _codes(episodes[c]) for c in _CODE_FIELDS}},
+        row, episodes["collection_year"].to_numpy(dtype=np.int16))
 
 
-def _tables(child_id: pa.Array, children: pd.DataFrame, episodes: pd.DataFrame,
-            row: npt.NDArray[np.intp]) -> dict[str, bytes]:
+def _checked_tables(checked: CheckedReturns, key: bytes) -> dict[str, bytes]:
+    """The Parquet tables of checked returns, straight from their columns (no pandas)."""
+    children, episodes = checked.child_columns, checked.episode_columns
+    return _tables(
+        _child_pseudonyms(checked, key),
+        {"sex": _dictionary(children["SEX"], categories("SEX")), "dob": _days(children["DOB"]),
+         "ethnic": _dictionary(children["ETHNIC"], categories("ETHNIC"))},
+        {"decom": _days(episodes["DECOM"]), "dec": _days(episodes["DEC"]),
+         **{c.lower(): _dictionary(episodes[c], categories(c)) for c in EPISODE_CODES}},
+        checked.episode_child, episodes["collection_year"])
+
+
+def _tables(child_id: pa.Array, children: dict[str, pa.Array], episodes: dict[str, pa.Array],
+            row: npt.NDArray[np.intp], collection_year: npt.NDArray[np.int16]
+            ) -> dict[str, bytes]:
     """Parquet of the children (sex, dob, ethnic), of their pseudonyms (child_id, given; apart,
     since a projection does not read them) and of their episodes (EPISODE_FIELDS but child_id,
     and `row`: the row of each episode's child)."""
     import pyarrow as pa
 
     return {
-        CHILDREN: _parquet({"sex": _codes(children["sex"]), "dob": _days(children["dob"]),
-                            "ethnic": _codes(children["ethnic"])}),
+        CHILDREN: _parquet(children),
         CHILD_IDS: _parquet({"child_id": child_id}),
-        EPISODES: _parquet({
-            "child": pa.array(np.asarray(row, dtype=np.int32)),
-            "decom": _days(episodes["decom"]), "dec": _days(episodes["dec"]),
-            **{c: _codes(episodes[c]) for c in _CODE_FIELDS},
-            "collection_year": pa.array(episodes["collection_year"].to_numpy(dtype=np.int16))}),
+        EPISODES: _parquet({"child": fixed_width(row, pa.int32()), **episodes,
+                            "collection_year": fixed_width(collection_year, pa.int16())}),
     }
 
 
@@ -294,33 +316,27 @@ class PreparedLoad:
     collection_years: tuple[int, ...]
     children: int
     episodes: int
-    data_end: pd.Timestamp
+    data_end: date
     source_files: tuple[str, ...]
     key_check: str
 
 
 def prepare_load(paths: Sequence[Path | str], key: bytes | None = None) -> PreparedLoad:
     """Check and pseudonymise SSDA903 files into the tables a load stores (raises IngestError
-    on any problem). The checked tables go straight to Parquet (the engine's frames are not
-    built), and are let go before anything is stored, so opening and migrating the store does
-    not add to the peak of memory."""
+    on any problem). The checked columns go straight to Parquet (no pandas frame is built), and
+    are let go before anything is stored, so opening and migrating the store does not add to
+    the peak of memory."""
     key = check_key(key) if key is not None else pseudonym_key()
     checked = check_returns(paths)
-    if checked.episode_child is None or (checked.episode_child < 0).any():
-        return _prepared(pseudonymised(checked, key, ""), key, paths)
-    return PreparedLoad(
-        _tables(_child_pseudonyms(checked, key),
-                checked.children.rename(columns=str.lower, copy=False),
-                checked.episodes.rename(columns=str.lower, copy=False),
-                checked.episode_child),
-        checked.collection_years, len(checked.children), len(checked.episodes),
-        checked.data_end, tuple(Path(p).name for p in paths), key_check(key))
+    return PreparedLoad(_checked_tables(checked, key), checked.collection_years,
+                        len(checked.child_columns["code"]), len(checked.episode_child),
+                        checked.last_day, tuple(Path(p).name for p in paths), key_check(key))
 
 
 def _prepared(data: Ssda903Data, key: bytes, source_files: Sequence[Path | str]
               ) -> PreparedLoad:
     return PreparedLoad(to_parquet(data), data.collection_years, len(data.children),
-                        len(data.episodes), data.data_end,
+                        len(data.episodes), data.data_end.date(),
                         tuple(Path(p).name for p in source_files), key_check(key))
 
 
@@ -341,7 +357,7 @@ def store_load(store: Store | sqlite3.Connection, prepared: PreparedLoad, la_cod
         "collection_years": ",".join(str(y) for y in summary.collection_years),
         "source_files": json.dumps(list(prepared.source_files)),
         "children": summary.children, "episodes": summary.episodes,
-        "data_end": prepared.data_end.date(), "key_check": prepared.key_check,
+        "data_end": prepared.data_end, "key_check": prepared.key_check,
     }
     parts: list[dict[str, object]] = [{"load_id": summary.load_id, "name": name, "parquet": blob}
                                       for name, blob in prepared.tables.items()]
@@ -387,6 +403,8 @@ def latest_load(store: Store | sqlite3.Connection, la_code: str, pseudonyms: boo
     if found is None:
         raise LookupError(f"no SSDA903 returns have been loaded for LA {la_code}")
     collection_years, data_end, tables = found
+    import pandas as pd
+
     years = tuple(int(y) for y in collection_years.split(",") if y)
     return from_parquet(tables, la_code, years, pd.Timestamp(data_end), pseudonyms)
 

@@ -1,6 +1,10 @@
 """Read SSDA903 header and episodes files (CSV or XLSX, one or several collection years) and check
 them against the structural DfE rules, so bad input is refused record by record before anything is
 stored. Rule codes are the DfE's where one exists (e.g. 146: placement code not valid).
+
+CSV files are read and checked with Arrow and numpy only (pandas takes longer to import than an
+LA's returns take to check); pandas is imported for XLSX files and for the frames of
+`CheckedReturns.children` and `.episodes`, which the load path does not use.
 """
 
 from __future__ import annotations
@@ -8,16 +12,18 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from pandas.api.types import union_categoricals
 
 from sf_benefits.ingest.errors import IngestError, Problem
+from sf_benefits.ingest.ssda903.arrow import numbers, strings
 from sf_benefits.ingest.ssda903.codes import (
     CIN_CODES,
     DATE_FORMAT,
@@ -38,6 +44,7 @@ from sf_benefits.ingest.ssda903.codes import (
 from sf_benefits.ssda903_data import CONTINUATION_REC
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
 HEADER = "header"
@@ -47,65 +54,154 @@ RETURN_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 UASC_REQUIRED: tuple[str, ...] = ("CHILD", "DUC")
 FIRST_DATA_LINE = 2
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+_READERS = 2
+"""Files read at once: a machine's two cores, without holding many files' text at a time."""
+_NAT = np.datetime64("NaT", "D")
+_EARLIEST, _LATEST = np.datetime64("1677-09-22", "D"), np.datetime64("2262-04-11", "D")
+"""The first and last whole days a pandas timestamp holds: the engine's frames are pandas, so a
+date outside them is refused as not a valid date."""
+
+Coded = tuple[npt.NDArray[Any], npt.NDArray[np.object_]]
+"""A text column as, for each cell, the position of its value among the column's distinct
+values, and those values: checks run once per distinct value, since returns repeat few dates
+and codes."""
+
+CODE_LISTS: dict[str, frozenset[str]] = {
+    "SEX": SEX_CODES, "ETHNIC": ETHNIC_CODES, "RNE": RNE_CODES, "LS": LS_CODES,
+    "CIN": CIN_CODES, "PLACE": PLACE_CODES, "PLACE_PROVIDER": PLACE_PROVIDER_CODES,
+    "REC": REC_CODES, "REASON_PLACE_CHANGE": REASON_PLACE_CHANGE_CODES,
+}
+"""The DfE code list of each coded column."""
+
+Columns = dict[str, npt.NDArray[Any]]
+"""Typed columns (of one file, or of all files stacked by `_stack`)."""
+
+EPISODE_CODES = ("RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "REC", "REASON_PLACE_CHANGE")
+
+
+@cache
+def categories(column: str) -> npt.NDArray[np.object_]:
+    """The values a checked code column is stored as positions in: its DfE code list and blank,
+    in order, the same for every file, so combining years and reordering rows stays cheap."""
+    return np.asarray(sorted(CODE_LISTS[column] | {""}), dtype=object)
 
 
 @dataclass
 class ReturnTable:
-    """One file of a return as text: which table it is, its collection year, its rows.
-
-    A CSV read for checking keeps CHILD out of `frame`, as Arrow text in `child_text`, until
-    `_child_codes` numbers the identifiers of every file at once and puts them back."""
+    """One file of a return as text: which table it is, its collection year and its columns, as
+    read (Arrow dictionary arrays) until a check needs one as `Coded`."""
 
     path: Path
     table: str
     year: int | None
-    frame: pd.DataFrame
-    child_text: pa.ChunkedArray | None = None
-    _distinct: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False)
+    arrow: dict[str, pa.DictionaryArray]
+    rows: int
+    _distinct: dict[str, Coded] = field(default_factory=dict, init=False, repr=False,
+                                        compare=False)
 
     @property
     def name(self) -> str:
         """The file as named in problems."""
         return str(self.path)
 
-    def distinct(self, column: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
-        """Codes and distinct values of a column (as `_factorized`), worked out once per column."""
+    @property
+    def columns(self) -> list[str]:
+        """The table's columns, upper case, in file order."""
+        return list(self.arrow)
+
+    def distinct(self, column: str) -> Coded:
+        """The column as positions among its distinct values (worked out once per column)."""
         if column not in self._distinct:
-            self._distinct[column] = _factorized(self.frame[column])
+            values = self.arrow[column]
+            self._distinct[column] = (numbers(values.indices), strings(values.dictionary))
         return self._distinct[column]
 
-    def forget(self) -> None:
-        """Drop the distinct values worked out so far (they are only needed while checking)."""
-        self._distinct.clear()
+    def replace(self, column: str, coded: Coded) -> None:
+        """Change the values of a column."""
+        self._distinct[column] = coded
 
-    def replace(self, column: str, values: pd.Series) -> None:
-        """Change the values of a column (and forget its distinct values)."""
-        self.frame[column] = values
-        self._distinct.pop(column, None)
+    def text(self, column: str, rows: npt.NDArray[np.intp] | None = None
+             ) -> npt.NDArray[np.object_]:
+        """The text of a column (of some rows only)."""
+        positions, uniques = self.distinct(column)
+        return uniques[positions if rows is None else positions[rows]]
+
+    def forget(self) -> None:
+        """Drop every column but CHILD (the checks of one table are done; CHILD names the
+        children of problems found across tables)."""
+        self.arrow = {}
+        self._distinct = {"CHILD": self._distinct["CHILD"]} if "CHILD" in self._distinct else {}
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The table as text (for the DfE validator, which reads CSV files)."""
+        import pandas as pd
+
+        return pd.DataFrame({c: self.text(c) for c in self.columns},
+                            index=pd.RangeIndex(self.rows))
 
 
 @dataclass
 class CheckedReturns:
-    """Header and episodes of every file, typed and de-duplicated across collection years.
+    """Header and episodes of every file, typed and de-duplicated across collection years, as
+    numpy columns; `children` and `episodes` give them as pandas frames.
 
-    `children`: CHILD, SEX, DOB, ETHNIC (one row per child, the latest return's values).
-    `episodes`: CHILD, DECOM, DEC (NaT while open), RNE, LS, CIN, PLACE, PLACE_PROVIDER, REC,
-    REASON_PLACE_CHANGE, collection_year. CHILD is still the LA's own identifier here.
-    `episode_child`: for each episode, the row of its child in `children` (when known), so the
+    `child_columns`: code (the child's number in `identifiers`), SEX, DOB, ETHNIC, one row per
+    child, the latest return's values. `episode_columns`: code, DECOM, DEC (NaT while open),
+    RNE, LS, CIN, PLACE, PLACE_PROVIDER, REC, REASON_PLACE_CHANGE, collection_year. Codes are
+    positions in `categories(column)`, dates days. `identifiers` are the LA's own CHILD values.
+    `episode_child`: for each episode, the row of its child in the children, so the
     identifiers need not be matched again downstream.
     """
 
-    children: pd.DataFrame
-    episodes: pd.DataFrame
+    identifiers: npt.NDArray[np.object_]
+    child_columns: Columns
+    episode_columns: Columns
     collection_years: tuple[int, ...]
     files: tuple[Path, ...]
-    data_end: pd.Timestamp
-    episode_child: npt.NDArray[np.intp] | None = field(default=None, repr=False, compare=False)
+    last_day: date
+    episode_child: npt.NDArray[np.intp] = field(repr=False, compare=False)
+
+    @property
+    def data_end(self) -> pd.Timestamp:
+        """The last day the returns cover."""
+        import pandas as pd
+
+        return pd.Timestamp(self.last_day)
+
+    @cached_property
+    def children(self) -> pd.DataFrame:
+        """CHILD, SEX, DOB, ETHNIC (codes as categoricals, DOB as nanosecond timestamps)."""
+        return self._frame(self.child_columns, ("SEX", "DOB", "ETHNIC"))
+
+    @cached_property
+    def episodes(self) -> pd.DataFrame:
+        """CHILD, DECOM, DEC, the episode codes (categoricals) and collection_year."""
+        return self._frame(self.episode_columns,
+                           ("DECOM", "DEC", *EPISODE_CODES, "collection_year"))
+
+    def _frame(self, source: Columns, names: tuple[str, ...]) -> pd.DataFrame:
+        import pandas as pd
+
+        def categorical(codes: npt.NDArray[Any], values: npt.NDArray[np.object_]
+                        ) -> pd.Categorical:
+            return pd.Categorical.from_codes(
+                codes, dtype=pd.CategoricalDtype(pd.Index(values, dtype=object)))  # type: ignore[arg-type]
+
+        def column(name: str) -> object:
+            values = source[name]
+            if name in CODE_LISTS:
+                return categorical(values, categories(name))
+            return values.astype("datetime64[ns]") if values.dtype.kind == "M" else values
+
+        return pd.DataFrame({"CHILD": categorical(source["code"], self.identifiers),
+                             **{name: column(name) for name in names}}, copy=False)
 
 
 def _clean_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
     """Spreadsheet cells as text: dates as dd/mm/yyyy, blanks as empty strings."""
+    import pandas as pd
+
     for column in frame.columns:
         values = frame[column]
         if pd.api.types.is_datetime64_any_dtype(values):
@@ -124,25 +220,33 @@ def _wanted(column: str) -> bool:
     return column.strip().upper() not in DIRECT_IDENTIFIERS
 
 
-def _read_frame(path: Path, all_columns: bool, categorical: bool = False
-                ) -> tuple[pd.DataFrame, pa.ChunkedArray | None]:
-    """The file as text; with `categorical`, CSV columns are categoricals of that text, which the
-    Arrow CSV reader builds without making a string for every cell, and CHILD is returned apart
-    as Arrow text (see ReturnTable). One reading thread: more hold more memory, and on a machine
-    shared with other work they save no time."""
+def _read_columns(path: Path, all_columns: bool) -> tuple[dict[str, pa.DictionaryArray], int]:
+    """The file's columns (upper case) as Arrow dictionary arrays of text, and its row count."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        frame = pd.read_excel(path, dtype=object, engine="openpyxl")
-        frame.columns = [str(c).strip().upper() for c in frame.columns]
-        return _clean_spreadsheet(frame), None
+        return _read_spreadsheet(path, all_columns)
     if suffix == ".csv":
-        return _read_csv(path, all_columns, categorical)
+        return _read_csv(path, all_columns)
     raise IngestError([Problem(str(path), None, None, "903-format",
                                "only .csv and .xlsx SSDA903 files can be read")])
 
 
-def _read_csv(path: Path, all_columns: bool, categorical: bool
-              ) -> tuple[pd.DataFrame, pa.ChunkedArray | None]:
+def _read_spreadsheet(path: Path, all_columns: bool
+                      ) -> tuple[dict[str, pa.DictionaryArray], int]:
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = pd.read_excel(path, dtype=object, engine="openpyxl")
+    frame.columns = [str(c).strip().upper() for c in frame.columns]
+    frame = _clean_spreadsheet(frame)
+    return {c: pa.array(frame[c].to_numpy(dtype=object), type=pa.string()).dictionary_encode()
+            for c in frame.columns if all_columns or _wanted(c)}, len(frame)
+
+
+def _read_csv(path: Path, all_columns: bool) -> tuple[dict[str, pa.DictionaryArray], int]:
+    """Every column as dictionary-encoded text, which the Arrow CSV reader builds without
+    making a string for every cell. One thread per file (`read_tables` reads two files at
+    once)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -150,98 +254,99 @@ def _read_csv(path: Path, all_columns: bool, categorical: bool
         names = next(csv.reader(handle), [])
     if len(set(names)) < len(names):
         raise ValueError(f"repeated column names in {names}")
-    kept = [n for n in names if all_columns or _wanted(n)]
-    text = pa.dictionary(pa.int32(), pa.string()) if categorical else pa.string()
-    child = next((n for n in names if categorical and n.strip().upper() == "CHILD"), None)
+    text = pa.dictionary(pa.int32(), pa.string())
     try:
         table = pacsv.read_csv(
             path, read_options=pacsv.ReadOptions(encoding="utf8", use_threads=False),
             memory_pool=pa.system_memory_pool(),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() if n == child else text for n in names},
-                include_columns=kept, strings_can_be_null=False,
-                quoted_strings_can_be_null=False))
+                column_types=dict.fromkeys(names, text),
+                include_columns=[n for n in names if all_columns or _wanted(n)],
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
     except pa.ArrowInvalid as error:
         raise ValueError(str(error)) from error
-    child_text = None
-    if child is not None:
-        child_text = table.column(child)
-        table = table.drop_columns([child])
-    if not categorical:
-        frame = table.to_pandas()
-    else:
-        columns: dict[str, pd.Categorical] = {}
-        for name, column in zip(table.column_names, table.unify_dictionaries().columns,
-                                strict=True):
-            joined = column.combine_chunks() if column.num_chunks else pa.array([], type=text)
-            columns[name] = _categorical(
-                joined.indices.to_numpy(zero_copy_only=False),
-                pd.CategoricalDtype(pd.Index(joined.dictionary.to_numpy(zero_copy_only=False),
-                                             dtype=object)))
-        frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows), copy=False)
-    frame.columns = [str(c).strip().upper() for c in frame.columns]
-    return frame, child_text
+    table = table.unify_dictionaries()
+    return {str(name).strip().upper(): column.combine_chunks() if column.num_chunks
+            else pa.array([], type=text)
+            for name, column in zip(table.column_names, table.columns, strict=True)
+            }, table.num_rows
 
 
-def _factorized(values: pd.Series | npt.NDArray[np.object_]
-                ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
-    """Codes and distinct values of a text column (blanks and NaN kept as values of their own),
-    so checks run once per distinct value: returns repeat few dates and codes."""
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        numbers = values.cat.codes.to_numpy().astype(np.intp)
-        names = values.cat.categories.to_numpy(dtype=object)
-        if len(numbers) and numbers.min() < 0:
-            numbers[numbers < 0] = len(names)
-            names = np.append(names, np.nan)
-        return numbers, names
-    text = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
-    codes, uniques = pd.factorize(text)
-    if len(codes) and codes.min() < 0:
-        codes, uniques = pd.factorize(text, use_na_sentinel=False)
-    return codes, np.asarray(uniques, dtype=object)
+def _first_appearance(values: npt.NDArray[np.generic]) -> npt.NDArray[np.intp]:
+    """Numbers of the values in order of first appearance (as `pandas.factorize`); child numbers
+    usually are already (0, then never more than one above the largest so far), and are then
+    returned as they are, without sorting."""
+    if values.dtype.kind in "iu" and len(values) and values[0] == 0:
+        largest = np.maximum.accumulate(values)
+        if bool((values[1:] <= largest[:-1] + 1).all()):
+            return values.astype(np.intp, copy=False)
+    order, starts = _groups(values)
+    first = order[starts]
+    rank = np.empty(len(first), dtype=np.intp)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    numbered = np.empty(len(values), dtype=np.intp)
+    numbered[order] = rank[np.cumsum(starts) - 1]
+    return numbered
 
 
-def _parse_date_values(values: npt.NDArray[np.object_]) -> npt.NDArray[np.datetime64]:
-    """dd/mm/yyyy text to dates (NaT where blank, not a real date, or outside the years pandas
-    can hold, 1677-2262): pandas' own parser, run on distinct values only."""
-    text = pd.Series(values, dtype=object).astype(str).str.strip()
-    return pd.to_datetime(text, format=DATE_FORMAT, errors="coerce").to_numpy(
-        dtype="datetime64[ns]")
+def _groups(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """The values' order (stable) and, in that order, True where a new value starts (the first
+    appearance of each value): `np.unique` without its import of numpy.ma, a tenth of a
+    second."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    return order, np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.zeros(0, bool)
 
 
-EPISODE_CODES: dict[str, frozenset[str]] = {
-    "RNE": RNE_CODES, "LS": LS_CODES, "CIN": CIN_CODES, "PLACE": PLACE_CODES,
-    "PLACE_PROVIDER": PLACE_PROVIDER_CODES, "REC": REC_CODES,
-}
+def _offsets(values: pa.StringArray) -> npt.NDArray[np.int32]:
+    """Where each value of an Arrow text array starts in its data (and where the last ends)."""
+    return np.frombuffer(values.buffers()[1], dtype=np.int32)[
+        values.offset:values.offset + len(values) + 1]
 
 
-def _as_codes(table: ReturnTable, column: str, codes: frozenset[str]) -> pd.Categorical:
-    """Codes as a categorical over the full DfE list (and blank), the same for every file, so
-    combining years and reordering rows stays cheap; invalid codes were reported already. A
-    column the file lacks is blank."""
-    categories = pd.Index(sorted(codes | {""}), dtype=object)
-    if column in table.frame.columns:
-        positions, uniques = table.distinct(column)
-    else:
-        positions, uniques = np.zeros(len(table.frame), dtype=np.intp), np.asarray([""], object)
-    found = categories.get_indexer(pd.Index(uniques, dtype=object))
-    return _categorical(found[positions], pd.CategoricalDtype(categories))
+def _lengths(values: pa.StringArray) -> npt.NDArray[np.int32]:
+    """The length in bytes of each value of an Arrow text array."""
+    return np.diff(_offsets(values))
 
 
-def _categorical(codes: npt.NDArray[np.integer], dtype: pd.CategoricalDtype) -> pd.Categorical:
-    """A categorical from its codes (-1 for missing) without looking at the values again."""
-    return pd.Categorical.from_codes(codes, dtype=dtype)  # type: ignore[arg-type]
+def _parse_dates(values: pa.StringArray) -> npt.NDArray[np.datetime64]:
+    """dd/mm/yyyy text to days (NaT where blank, not a real date, or outside the days pandas can
+    hold). Text in exactly that form is parsed with numpy on the Arrow buffers; anything else
+    (a day or month of one digit, stray spaces) by `datetime.strptime` on the stripped text,
+    whose rules pandas' parser follows."""
+    offsets = _offsets(values)
+    data = values.buffers()[2]
+    text = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    rows = np.flatnonzero(lengths == 10)
+    chars = text[offsets[rows][:, None] + np.arange(10)]
+    digits = chars[:, [0, 1, 3, 4, 6, 7, 8, 9]].astype(np.int64) - ord("0")
+    form = ((digits >= 0) & (digits <= 9)).all(axis=1) & (chars[:, 2] == ord("/")) & (
+        chars[:, 5] == ord("/"))
+    day = digits[:, 0] * 10 + digits[:, 1]
+    month = digits[:, 2] * 10 + digits[:, 3]
+    year = digits[:, 4] * 1000 + digits[:, 5] * 100 + digits[:, 6] * 10 + digits[:, 7]
+    real = form & (month >= 1) & (month <= 12) & (day >= 1)
+    first = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+    start = first.astype("datetime64[D]")
+    real &= day <= ((first + 1).astype("datetime64[D]") - start).astype(np.int64)
+    parsed = np.full(len(values), _NAT)
+    parsed[rows[real]] = start[real] + (day[real] - 1).astype("timedelta64[D]")
+    other = np.ones(len(values), dtype=bool)
+    other[rows[form]] = False
+    for i in np.flatnonzero(other & (lengths > 0)):
+        try:
+            parsed[i] = np.datetime64(datetime.strptime(str(values[i]).strip(), DATE_FORMAT)
+                                      .date(), "D")
+        except ValueError:
+            continue
+    parsed[(parsed < _EARLIEST) | (parsed > _LATEST)] = _NAT
+    return parsed
 
 
-def _normalised_codes(values: pd.Series, valid: frozenset[str]) -> pd.Series:
-    """Codes with stray spaces and lower case fixed; only cells not already valid are touched."""
-    values = values.astype(object)
-    fine = values.isin(valid) | (values == "")
-    if bool(fine.all()):
-        return values
-    fixed = values.copy()
-    fixed[~fine] = values[~fine].str.strip().str.upper()
-    return fixed
+def _day_text(day: np.datetime64) -> str:
+    """A day as dd/mm/yyyy, for problems."""
+    return f"{day.astype('datetime64[D]').astype(object):%d/%m/%Y}"
 
 
 def _year_of(path: Path) -> int | None:
@@ -267,22 +372,25 @@ def return_files(paths: Sequence[Path | str]) -> list[Path]:
     return found
 
 
-def read_tables(paths: Sequence[Path], all_columns: bool = False, categorical: bool = False
+def read_tables(paths: Sequence[Path], all_columns: bool = False
                 ) -> tuple[list[ReturnTable], list[Problem]]:
     """Read each file and tell header from episodes by its columns; problems for unusable files.
+    Files are read `_READERS` at a time (Arrow reads a CSV file without holding Python's lock).
 
     Direct identifiers (postcodes, URN, UPN, mother's details) are not even read unless
-    `all_columns` (for the DfE validator, whose location rules need them). `categorical` reads
-    CSV columns other than CHILD as categoricals (same text, far fewer strings to make)."""
+    `all_columns` (for the DfE validator, whose location rules need them)."""
     tables: list[ReturnTable] = []
     problems: list[Problem] = []
-    for given in paths:
-        path = Path(given)
-        if not path.is_file():
+    files = [Path(p) for p in paths]
+    with ThreadPoolExecutor(max_workers=_READERS) as readers:
+        reads = [readers.submit(_read_columns, path, all_columns) if path.is_file() else None
+                 for path in files]
+    for path, read in zip(files, reads, strict=True):
+        if read is None:
             problems.append(Problem(str(path), None, None, "903-file", "file not found"))
             continue
         try:
-            frame, child_text = _read_frame(path, all_columns, categorical)
+            columns, rows = read.result()
         except IngestError as error:
             problems.extend(error.problems)
             continue
@@ -290,7 +398,6 @@ def read_tables(paths: Sequence[Path], all_columns: bool = False, categorical: b
             problems.append(Problem(str(path), None, None, "903-format",
                                     f"cannot be read as CSV or XLSX: {error}"))
             continue
-        columns = set(frame.columns) | ({"CHILD"} if child_text is not None else set())
         stem = path.stem.lower()
         if "DUC" in columns or "uasc" in stem:
             table, required = UASC, UASC_REQUIRED
@@ -309,23 +416,26 @@ def read_tables(paths: Sequence[Path], all_columns: bool = False, categorical: b
             problems.extend(Problem(str(path), None, c, "903-columns",
                                     f"required {table} column {c} is missing") for c in missing)
             continue
-        tables.append(ReturnTable(path, table, _year_of(path), frame, child_text))
+        tables.append(ReturnTable(path, table, _year_of(path), columns, rows))
     episode_years = [t.year for t in tables if t.table == EPISODES]
     if len(set(episode_years)) < len(episode_years) or None in episode_years:
         for found in tables:
             if found.table == EPISODES:
-                found.year = _infer_year(found.frame)
+                found.year = _infer_year(found)
     return tables, problems
 
 
-def _infer_year(frame: pd.DataFrame) -> int | None:
+def _infer_year(table: ReturnTable) -> int | None:
     """Collection year (ending 31 March) from the latest start or end date in an episodes table."""
-    dates = pd.concat([pd.to_datetime(frame[c].astype(object), format=DATE_FORMAT, errors="coerce")
-                       for c in ("DECOM", "DEC")])
-    latest = dates.max()
-    if pd.isna(latest):
-        return None
-    return int(latest.year + (1 if latest.month > 3 else 0))
+    latest = _latest_day(*(_parse_dates(table.arrow[c].dictionary) for c in ("DECOM", "DEC")
+                           if c in table.arrow))
+    return None if latest is None else latest.year + (1 if latest.month > 3 else 0)
+
+
+def _latest_day(*days: npt.NDArray[np.datetime64]) -> date | None:
+    """The latest of some days (None when every one is NaT)."""
+    known = np.concatenate([d[~np.isnat(d)] for d in days]) if days else np.zeros(0, "M8[D]")
+    return known.max().astype(object) if len(known) else None
 
 
 def _row(index: int | np.integer) -> int:
@@ -334,102 +444,114 @@ def _row(index: int | np.integer) -> int:
 
 def _children(table: ReturnTable, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.object_]:
     """The CHILD identifiers of some rows of a table, for problems."""
-    return np.asarray(table.frame["CHILD"].take(rows).to_numpy(dtype=object))
+    return table.text("CHILD", rows)
+
+
+def _isin(values: npt.NDArray[np.object_], allowed: frozenset[str]) -> npt.NDArray[np.bool_]:
+    return np.fromiter((v in allowed for v in values), dtype=bool, count=len(values))
 
 
 def _code_problems(table: ReturnTable, column: str, codes: frozenset[str], rule: str,
                    label: str, blank_ok: bool) -> list[Problem]:
+    """Codes not in the DfE list; stray spaces and lower case are fixed first (in the values
+    kept, too)."""
     allowed = codes | {""} if blank_ok else codes
-    _, uniques = table.distinct(column)
-    if bool(pd.Series(uniques, dtype=object).isin(allowed).all()):
+    positions, uniques = table.distinct(column)
+    if _isin(uniques, allowed).all():
         return []
-    values = _normalised_codes(table.frame[column], codes)
-    table.replace(column, values)
-    bad = np.flatnonzero(~values.isin(allowed).to_numpy())
+    fixed = np.asarray([v if v in codes or v == "" else str(v).strip().upper() for v in uniques],
+                       dtype=object)
+    table.replace(column, (positions, fixed))
+    bad = np.flatnonzero(~_isin(fixed, allowed)[positions])
     return [Problem(table.name, _row(i), column, rule,
                     f"child {child}: {label} {value!r} is not a valid code")
-            for i, child, value in zip(bad, _children(table, bad),
-                                       table.frame[column].to_numpy()[bad], strict=True)]
+            for i, child, value in zip(bad, _children(table, bad), fixed[positions[bad]],
+                                       strict=True)]
 
 
 def _date_problems(table: ReturnTable, column: str, rule: str, label: str,
-                   blank_ok: bool) -> tuple[pd.Series, list[Problem]]:
-    text = table.frame[column]
-    positions, uniques = table.distinct(column)
-    distinct = pd.Series(uniques, dtype=object)
-    parsed = pd.Series(_parse_date_values(uniques))
-    bad = np.flatnonzero((parsed.isna() & ~((distinct == "") & blank_ok)).to_numpy()[positions])
+                   blank_ok: bool) -> tuple[npt.NDArray[np.datetime64], list[Problem]]:
+    """The column as days, and a problem for each cell that is not a date (or blank, when
+    `blank_ok`)."""
+    values = table.arrow[column]
+    positions = numbers(values.indices)
+    parsed = _parse_dates(values.dictionary)
+    wrong = np.isnat(parsed)
+    if blank_ok:
+        wrong &= _lengths(values.dictionary) > 0
+    bad = np.flatnonzero(wrong[positions]) if wrong.any() else np.zeros(0, dtype=np.intp)
     problems = [Problem(table.name, _row(i), column, rule,
                         f"child {child}: {label} {value!r} is not a valid dd/mm/yyyy date")
-                for i, child, value in zip(bad, _children(table, bad),
-                                           text.iloc[bad].to_numpy(), strict=True)]
-    return pd.Series(parsed.to_numpy(dtype="datetime64[ns]")[positions], index=text.index), problems
+                for i, child, value in zip(bad, _children(table, bad), table.text(column, bad),
+                                           strict=True)]
+    return parsed[positions], problems
 
 
-def _child_codes(tables: Sequence[ReturnTable]) -> tuple[list[npt.NDArray[np.intp]], int]:
+def _as_codes(table: ReturnTable, column: str) -> npt.NDArray[np.int16]:
+    """Codes as positions in `categories(column)` (invalid codes were reported already); a
+    column the file lacks is blank."""
+    if column not in table.arrow:
+        return np.full(table.rows, categories(column).tolist().index(""), dtype=np.int16)
+    positions, uniques = table.distinct(column)
+    index = {code: i for i, code in enumerate(categories(column))}
+    return np.asarray([index.get(u, -1) for u in uniques], dtype=np.int16)[positions]
+
+
+def _child_codes(tables: Sequence[ReturnTable]
+                 ) -> tuple[list[npt.NDArray[np.intp]], npt.NDArray[np.object_], int]:
     """Strip CHILD in every table and number the identifiers once for all tables (the same
     child has the same number in every file), so later checks compare integers, not text; also
-    the number of the blank identifier (-1 when there is none). CHILD becomes a categorical over
-    the identifiers of all files; Arrow hashes the text, and only distinct values are stripped."""
+    the identifiers by number and the number of the blank identifier (-1 when there is none).
+    Arrow merges the distinct values of each file (no compute function: importing
+    pyarrow.compute costs more than an LA's returns take to check), and only distinct values
+    are stripped."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if not tables:
-        return [], -1
-    texts = [t.child_text if t.child_text is not None
-             else pa.chunked_array([pa.array(t.frame["CHILD"].astype(str).to_numpy(dtype=object),
-                                             type=pa.string())])
-             for t in tables]
-    encoded = pc.dictionary_encode(pa.chunked_array(
-        [chunk for text in texts for chunk in text.chunks], type=pa.string())).combine_chunks()
-    numbered = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp)
-    names = encoded.dictionary
-    stripped = pc.utf8_trim_whitespace(names)
-    distinct = stripped.to_numpy(zero_copy_only=False)
-    if not stripped.equals(names):
-        renumbered, distinct = _factorized(distinct)
-        numbered = renumbered[numbered]
-    identifiers = pd.CategoricalDtype(pd.Index(distinct, dtype=object))
-    bounds = np.cumsum([len(t.frame) for t in tables])[:-1]
-    parts = np.split(numbered, bounds)
-    for table, part in zip(tables, parts, strict=True):
-        table.frame["CHILD"] = _categorical(part, identifiers)
-        table.child_text = None
+        return [], np.zeros(0, dtype=object), -1
+    unified = pa.Table.from_arrays(
+        [pa.chunked_array([t.arrow["CHILD"] for t in tables])], ["CHILD"]
+    ).unify_dictionaries().column(0)
+    names = strings(unified.chunk(0).dictionary)
+    distinct = np.asarray([name.strip() for name in names], dtype=object)
+    renumbered = None
+    if not np.array_equal(distinct, names):
+        renumbered = _first_appearance(distinct)
+        keep = np.flatnonzero(np.r_[True, np.diff(np.sort(renumbered)) > 0])
+        distinct = distinct[np.argsort(renumbered, kind="stable")][keep]
+    parts = []
+    for table, chunk in zip(tables, unified.chunks, strict=True):
+        part = numbers(chunk.indices).astype(np.intp)
+        part = part if renumbered is None else renumbered[part]
+        table.replace("CHILD", (part, distinct))
+        parts.append(part)
     blank = np.flatnonzero(distinct == "")
-    return parts, int(blank[0]) if blank.size else -1
+    return parts, distinct, int(blank[0]) if blank.size else -1
 
 
-Columns = dict[str, npt.NDArray[np.generic] | pd.Categorical]
-"""Typed columns of one file, stacked with the other files' into one frame by `_stack`."""
-
-
-def _repeated(name: str, times: int) -> pd.Categorical:
-    """The same text `times` times, as a categorical (no object per cell)."""
-    return _categorical(np.zeros(times, dtype=np.int8), pd.CategoricalDtype([name]))
-
-
-def _check_header(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code: int
+def _check_header(table: ReturnTable, number: int, codes: npt.NDArray[np.intp], blank_code: int
                   ) -> tuple[Columns, list[Problem]]:
-    frame = table.frame
     problems: list[Problem] = []
     blank = codes == blank_code
     problems += [Problem(table.name, _row(i), "CHILD", "903-child", "child identifier is blank")
                  for i in np.flatnonzero(blank)]
-    duplicated = np.flatnonzero(pd.Series(codes).duplicated(keep="first").to_numpy() & ~blank)
+    first = np.zeros(len(codes), dtype=bool)
+    order, starts = _groups(codes)
+    first[order[starts]] = True
+    duplicated = np.flatnonzero(~first & ~blank)
     problems += [Problem(table.name, _row(i), "CHILD", "903-header-duplicate",
                          f"child {c}: appears more than once in the header")
                  for i, c in zip(duplicated, _children(table, duplicated), strict=True)]
     problems += _code_problems(table, "SEX", SEX_CODES, "101", "sex", blank_ok=False)
     problems += _code_problems(table, "ETHNIC", ETHNIC_CODES, "103", "ethnicity", blank_ok=False)
     dob, date_problems = _date_problems(table, "DOB", "102", "date of birth", blank_ok=False)
-    problems += date_problems + _impossible_births(table, dob.to_numpy(dtype="datetime64[ns]"))
+    problems += date_problems + _impossible_births(table, dob)
     typed: Columns = {
-        "CHILD": frame["CHILD"].array, "SEX": _as_codes(table, "SEX", SEX_CODES),
-        "DOB": dob.to_numpy(dtype="datetime64[ns]"),
-        "ETHNIC": _as_codes(table, "ETHNIC", ETHNIC_CODES),
-        "row": np.arange(FIRST_DATA_LINE, len(frame) + FIRST_DATA_LINE, dtype=np.int32),
-        "file": _repeated(table.name, len(frame)),
-        "year": np.full(len(frame), table.year or 0, dtype=np.int16), "code": codes}
+        "code": codes, "SEX": _as_codes(table, "SEX"), "DOB": dob,
+        "ETHNIC": _as_codes(table, "ETHNIC"),
+        "row": np.arange(FIRST_DATA_LINE, table.rows + FIRST_DATA_LINE, dtype=np.int32),
+        "file": np.full(table.rows, number, dtype=np.int16),
+        "year": np.full(table.rows, table.year or 0, dtype=np.int16)}
     table.forget()
     return typed, problems
 
@@ -439,26 +561,24 @@ def _impossible_births(table: ReturnTable, born: npt.NDArray[np.datetime64]) -> 
     the start of the collection year): a date can be real and still impossible for a child."""
     if table.year is None:
         return []
-    year_end = pd.Timestamp(year=table.year, month=3, day=31)
-    oldest = pd.Timestamp(year=table.year - 1 - 25, month=4, day=1)
-    text = table.frame["DOB"]
+    year_end = date(table.year, 3, 31)
+    oldest = date(table.year - 1 - 25, 4, 1)
     problems = []
     for rule, wrong, why in (
-            ("301", born > np.datetime64(year_end, "ns"),
+            ("301", born > np.datetime64(year_end, "D"),
              f"falls after the collection year ended ({year_end:%d/%m/%Y})"),
-            ("351", born < np.datetime64(oldest, "ns"),
+            ("351", born < np.datetime64(oldest, "D"),
              "makes the child over 25 at the start of the collection year")):
         rows = np.flatnonzero(wrong)
         problems += [Problem(table.name, _row(i), "DOB", rule,
                              f"child {child}: date of birth {born_on} {why}")
                      for i, child, born_on in zip(rows, _children(table, rows),
-                                                  text.iloc[rows].to_numpy(), strict=True)]
+                                                  table.text("DOB", rows), strict=True)]
     return problems
 
 
-def _check_episodes(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code: int
-                    ) -> tuple[Columns, list[Problem]]:
-    frame = table.frame
+def _check_episodes(table: ReturnTable, number: int, codes: npt.NDArray[np.intp],
+                    blank_code: int) -> tuple[Columns, list[Problem]]:
     problems: list[Problem] = []
     blank = codes == blank_code
     problems += [Problem(table.name, _row(i), "CHILD", "903-child", "child identifier is blank")
@@ -474,41 +594,37 @@ def _check_episodes(table: ReturnTable, codes: npt.NDArray[np.intp], blank_code:
                                "placement provider", blank_ok=True)
     problems += _code_problems(table, "REC", REC_CODES, "149", "reason episode ceased",
                                blank_ok=True)
-    if "REASON_PLACE_CHANGE" in frame.columns:
+    if "REASON_PLACE_CHANGE" in table.arrow:
         problems += _code_problems(table, "REASON_PLACE_CHANGE", REASON_PLACE_CHANGE_CODES,
                                    "1009", "reason for placement change", blank_ok=True)
-    decom, p1 = _date_problems(table, "DECOM", "141", "date episode began", blank_ok=False)
-    dec, p2 = _date_problems(table, "DEC", "147", "date episode ceased", blank_ok=True)
+    starts, p1 = _date_problems(table, "DECOM", "141", "date episode began", blank_ok=False)
+    ends, p2 = _date_problems(table, "DEC", "147", "date episode ceased", blank_ok=True)
     problems += p1 + p2
     one_blank = np.flatnonzero(_blank(table, "DEC") != _blank(table, "REC"))
     problems += [Problem(table.name, _row(i), "REC", "148",
                          f"child {child}: date episode ceased and reason episode ceased must "
                          "both be coded, or both left blank")
                  for i, child in zip(one_blank, _children(table, one_blank), strict=True)]
-    starts = decom.to_numpy(dtype="datetime64[ns]")
-    ends = dec.to_numpy(dtype="datetime64[ns]")
     backwards = np.flatnonzero(ends < starts)
     problems += [Problem(table.name, _row(i), "DEC", "356",
-                         f"child {child}: the episode ends ({frame['DEC'].iat[int(i)]}) "
-                         f"before it starts ({frame['DECOM'].iat[int(i)]})")
-                 for i, child in zip(backwards, _children(table, backwards), strict=True)]
+                         f"child {child}: the episode ends ({ended}) before it starts ({began})")
+                 for i, child, ended, began in zip(
+                     backwards, _children(table, backwards), table.text("DEC", backwards),
+                     table.text("DECOM", backwards), strict=True)]
     if table.year is not None:
-        year_end = pd.Timestamp(year=table.year, month=3, day=31)
-        last_day = np.datetime64(year_end, "ns")
+        year_end = date(table.year, 3, 31)
+        last_day = np.datetime64(year_end, "D")
         late = np.flatnonzero((ends > last_day) | (starts > last_day))
         problems += [Problem(table.name, _row(i), "DEC", "354",
                              f"child {child}: episode dates must be on or before the end of "
                              f"the collection year ({year_end:%d/%m/%Y})")
                      for i, child in zip(late, _children(table, late), strict=True)]
-    rows = np.arange(FIRST_DATA_LINE, len(frame) + FIRST_DATA_LINE, dtype=np.int32)
     typed: Columns = {
-        "CHILD": frame["CHILD"].array, "DECOM": starts, "DEC": ends,
-        **{c: _as_codes(table, c, codes) for c, codes in EPISODE_CODES.items()},
-        "REASON_PLACE_CHANGE": _as_codes(table, "REASON_PLACE_CHANGE", REASON_PLACE_CHANGE_CODES),
-        "row": rows,
-        "file": _repeated(table.name, len(frame)),
-        "collection_year": np.full(len(frame), table.year or 0, dtype=np.int16),
-        "code": codes,
+        "code": codes, "DECOM": starts, "DEC": ends,
+        **{c: _as_codes(table, c) for c in EPISODE_CODES},
+        "row": np.arange(FIRST_DATA_LINE, table.rows + FIRST_DATA_LINE, dtype=np.int32),
+        "file": np.full(table.rows, number, dtype=np.int16),
+        "collection_year": np.full(table.rows, table.year or 0, dtype=np.int16),
     }
     table.forget()
     usable = np.flatnonzero(~np.isnat(starts) & ~blank)
@@ -529,19 +645,19 @@ def _overlaps(table: ReturnTable, codes: npt.NDArray[np.intp],
     (`rows`: where in the file each of the episodes given is)."""
     order = _order(codes, starts)
     same_child = np.r_[False, codes[order][1:] == codes[order][:-1]]
-    previous_end = np.r_[np.array(["NaT"], dtype="datetime64[ns]"), ends[order][:-1]]
+    previous_end = np.concatenate([[_NAT], ends[order][:-1]])
     overlap = same_child & (np.isnat(previous_end) | (starts[order] < previous_end))
     hits = order[overlap]
     return [Problem(table.name, _row(r), "DECOM", "501",
-                    f"child {c}: a new episode starts ({pd.Timestamp(d):%d/%m/%Y}) before the "
-                    "previous episode ended")
+                    f"child {c}: a new episode starts ({_day_text(d)}) before the previous "
+                    "episode ended")
             for r, c, d in zip(rows[hits], _children(table, rows[hits]), starts[hits],
                                strict=True)]
 
 
 def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
     """Read and check every file; raise IngestError with every problem, or return typed tables."""
-    tables, problems = read_tables([Path(p) for p in paths], categorical=True)
+    tables, problems = read_tables([Path(p) for p in paths])
     tables = [t for t in tables if t.table != UASC]
     if not any(t.table == EPISODES for t in tables) and not problems:
         problems.append(Problem(", ".join(str(p) for p in paths), None, None, "903-files",
@@ -549,66 +665,62 @@ def check_returns(paths: Sequence[Path | str]) -> CheckedReturns:
     if not any(t.table == HEADER for t in tables) and not problems:
         problems.append(Problem(", ".join(str(p) for p in paths), None, None, "903-files",
                                 "no SSDA903 header table among the files"))
-    numbered, blank_code = _child_codes(tables)
+    numbered, identifiers, blank_code = _child_codes(tables)
     headers: list[Columns] = []
-    episode_frames: list[Columns] = []
-    for table, codes in zip(tables, numbered, strict=True):
+    episode_parts: list[Columns] = []
+    for number, (table, codes) in enumerate(zip(tables, numbered, strict=True)):
         if table.table == HEADER:
-            typed, found = _check_header(table, codes, blank_code)
+            typed, found = _check_header(table, number, codes, blank_code)
             headers.append(typed)
         else:
-            typed, found = _check_episodes(table, codes, blank_code)
-            episode_frames.append(typed)
+            typed, found = _check_episodes(table, number, codes, blank_code)
+            episode_parts.append(typed)
         problems += found
     files = tuple(t.path for t in tables)
     del tables, numbered  # the text of every file: only the typed columns are needed now
-    if headers and episode_frames:
+    if headers and episode_parts:
         children = _stack(headers)
-        episodes = _stack(episode_frames)
-        named_children = (children["code"] != blank_code).to_numpy()
-        named_episodes = (episodes["code"] != blank_code).to_numpy()
-        named = children if named_children.all() else children[named_children]
+        episodes = _stack(episode_parts)
+        named = _rows(children, children["code"] != blank_code)
         child_order = _order(named["code"], named["year"])
         found, latest, position = _cross_checks(
-            named, episodes if named_episodes.all() else episodes[named_episodes], child_order)
+            named, _rows(episodes, episodes["code"] != blank_code), child_order, files,
+            identifiers)
         problems += found
     if problems:
         raise IngestError(problems)
     chosen = child_order[latest]
-    children = pd.DataFrame({c: children[c].array.take(chosen)
-                             for c in ("CHILD", "SEX", "DOB", "ETHNIC")}, copy=False)
+    children = {c: named[c][chosen] for c in ("code", "SEX", "DOB", "ETHNIC")}
     episodes, kept = _combine_years(episodes)
-    years = tuple(sorted(int(y) for y in np.unique(episodes["collection_year"].to_numpy()) if y))
-    data_end = (pd.Timestamp(year=max(years), month=3, day=31) if years
-                else pd.Timestamp(episodes[["DECOM", "DEC"]].max().max()))
-    return CheckedReturns(children, episodes, years, files, data_end, position[kept])
+    years = tuple(int(y) for y in np.flatnonzero(np.bincount(episodes["collection_year"]))
+                  if y)
+    last_day = date(max(years), 3, 31) if years else _latest_day(episodes["DECOM"],
+                                                                  episodes["DEC"])
+    if last_day is None:
+        raise IngestError([Problem(", ".join(str(p) for p in paths), None, None, "903-files",
+                                   "no episode among the files has a date")])
+    return CheckedReturns(identifiers, children, episodes, years, files, last_day,
+                          position[kept])
 
 
-def _stack(parts: Sequence[Columns]) -> pd.DataFrame:
-    """One frame of the typed columns of several files, in file order (emptying `parts` column
-    by column, so the data are not held twice)."""
-    stacked: dict[str, npt.NDArray[np.generic] | pd.Categorical] = {}
-    for column, first in list(parts[0].items()):
-        values = [p.pop(column) for p in parts]
-        categoricals = [v for v in values if isinstance(v, pd.Categorical)]
-        if len(categoricals) < len(values):
-            stacked[column] = np.concatenate([np.asarray(v) for v in values])
-        elif all(v.dtype is first.dtype or v.dtype == first.dtype for v in categoricals):
-            stacked[column] = _categorical(np.concatenate([v.codes for v in categoricals]),
-                                           categoricals[0].dtype)
-        else:
-            stacked[column] = union_categoricals(categoricals)
-    return pd.DataFrame(stacked, copy=False)
+def _rows(columns: Columns, wanted: npt.NDArray[np.bool_]) -> Columns:
+    """Some rows of typed columns (the same columns when every row is wanted)."""
+    return columns if wanted.all() else {c: v[wanted] for c, v in columns.items()}
 
 
-def _order(child: pd.Series | npt.NDArray[np.intp], *then: pd.Series | npt.NDArray[np.generic]
-           ) -> npt.NDArray[np.intp]:
+def _stack(parts: Sequence[Columns]) -> Columns:
+    """The typed columns of several files, in file order (emptying `parts` column by column, so
+    the data are not held twice)."""
+    return {column: np.concatenate([p.pop(column) for p in parts]) for column in list(parts[0])}
+
+
+def _order(child: npt.ArrayLike, *then: npt.ArrayLike) -> npt.NDArray[np.intp]:
     """Row order by child (grouped, in order of first appearance), then by the other keys; ties
     keep their order. The keys are packed into one integer when they fit (dates as days), which
     sorts several times faster than a lexsort on separate keys."""
     codes = _first_appearance(np.asarray(child))
-    keys = [_date_key(k) if pd.api.types.is_datetime64_any_dtype(k)
-            else np.asarray(k, dtype=np.int64) for k in then]
+    keys = [_date_key(k) if k.dtype.kind == "M" else k.astype(np.int64)
+            for k in map(np.asarray, then)]
     if not len(codes):
         return np.lexsort((*reversed(keys), codes))
     packed = codes.astype(np.int64)
@@ -622,21 +734,9 @@ def _order(child: pd.Series | npt.NDArray[np.intp], *then: pd.Series | npt.NDArr
     return np.argsort(packed, kind="stable")
 
 
-def _first_appearance(values: npt.NDArray[np.generic]) -> npt.NDArray[np.intp]:
-    """Numbers of the values in order of first appearance, as `pd.factorize`; child numbers
-    usually are already (0, then never more than one above the largest so far), and are then
-    returned as they are, without hashing."""
-    if values.dtype.kind in "iu" and len(values) and values[0] == 0:
-        largest = np.maximum.accumulate(values)
-        if bool((values[1:] <= largest[:-1] + 1).all()):
-            return values.astype(np.intp, copy=False)
-    return pd.factorize(values)[0]
-
-
-def _date_key(values: pd.Series | npt.NDArray[np.generic]) -> npt.NDArray[np.int64]:
+def _date_key(values: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
     """Dates as sortable integers (NaT first): days when every date is midnight, else ns."""
-    stamps = np.asarray(pd.Series(values).to_numpy(dtype="datetime64[ns]",
-                                                   na_value=np.datetime64("NaT")).astype(np.int64))
+    stamps = values.astype("datetime64[ns]").astype(np.int64)
     missing = stamps == np.iinfo(np.int64).min
     day = 86_400 * 10 ** 9
     if not bool((stamps[~missing] % day == 0).all()):
@@ -652,65 +752,71 @@ def _last_of_each(child: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
     return np.r_[child[1:] != child[:-1], True]
 
 
-def _cross_checks(children: pd.DataFrame, episodes: pd.DataFrame, order: npt.NDArray[np.intp]
+def _cross_checks(children: Columns, episodes: Columns, order: npt.NDArray[np.intp],
+                  files: tuple[Path, ...], identifiers: npt.NDArray[np.object_]
                   ) -> tuple[list[Problem], npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
     """Rules across files (203, 302, and a header record for every child with episodes), on
     children in `order` (by child, then year); also which of those rows is each child's latest
     and, for each episode, its child's row among the latest."""
     problems: list[Problem] = []
-    child = children["code"].to_numpy()[order]
-    born_on = children["DOB"].to_numpy(dtype="datetime64[ns]")[order]
+
+    def located(columns: Columns, i: int | np.integer) -> tuple[str, int, str]:
+        return (str(files[columns["file"][i]]), int(columns["row"][i]),
+                str(identifiers[columns["code"][i]]))
+
+    child = children["code"][order]
+    born_on = children["DOB"][order]
     same = child[1:] == child[:-1]
     differs = same & (born_on[1:] != born_on[:-1]) & ~np.isnat(born_on[1:]) & ~np.isnat(
         born_on[:-1])
     for i in order[np.flatnonzero(differs) + 1]:
-        row = children.iloc[int(i)]
-        problems.append(Problem(str(row["file"]), int(row["row"]), "DOB", "203",
-                                f"child {row['CHILD']}: date of birth disagrees with the date "
+        file, row, name = located(children, i)
+        problems.append(Problem(file, row, "DOB", "203",
+                                f"child {name}: date of birth disagrees with the date "
                                 "of birth already recorded for this child"))
     latest = _last_of_each(child)
-    lookup = np.full(int(max(child.max(initial=-1), episodes["code"].max()) + 1) if len(episodes)
-                     else int(child.max(initial=-1) + 1), -1, dtype=np.intp)
+    episode_codes = episodes["code"]
+    lookup = np.full(int(max(child.max(initial=-1), episode_codes.max(initial=-1)) + 1), -1,
+                     dtype=np.intp)
     lookup[child[latest]] = np.arange(int(latest.sum()))
-    episode_codes = episodes["code"].to_numpy()
-    position = lookup[episode_codes] if len(episodes) else np.zeros(0, dtype=np.intp)
+    position = lookup[episode_codes]
     known = position >= 0
     for i in np.flatnonzero(~known):
-        episode = episodes.iloc[int(i)]
-        problems.append(Problem(str(episode["file"]), int(episode["row"]), "CHILD", "903-header",
-                                f"child {episode['CHILD']}: has episodes but no header record"))
+        file, row, name = located(episodes, i)
+        problems.append(Problem(file, row, "CHILD", "903-header",
+                                f"child {name}: has episodes but no header record"))
     born = born_on[latest][np.where(known, position, 0)] if latest.any() else np.full(
-        len(position), np.datetime64("NaT"), dtype="datetime64[ns]")
-    before_birth = (episodes["DECOM"].to_numpy(dtype="datetime64[ns]") < born) & known
+        len(position), _NAT)
+    before_birth = (episodes["DECOM"] < born) & known
     for i in np.flatnonzero(before_birth):
-        episode = episodes.iloc[int(i)]
-        problems.append(Problem(str(episode["file"]), int(episode["row"]), "DECOM", "302",
-                                f"child {episode['CHILD']}: episode starts "
-                                f"({episode['DECOM']:%d/%m/%Y}) before the child was born"))
+        file, row, name = located(episodes, i)
+        problems.append(Problem(file, row, "DECOM", "302",
+                                f"child {name}: episode starts "
+                                f"({_day_text(episodes['DECOM'][i])}) before the child was born"))
     return problems, latest, position
 
 
-def _combine_years(episodes: pd.DataFrame) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
+def _combine_years(episodes: Columns) -> tuple[Columns, npt.NDArray[np.intp]]:
     """One row per episode across returns: the latest return's version of each (CHILD, DECOM),
     and which rows of `episodes` those are.
 
     An episode left open in an earlier return that a later return no longer holds is closed the
     day the child's next episode starts (as a continuation), so histories never overlap.
     """
-    child = episodes["code"].to_numpy()
+    child = episodes["code"]
     order = _order(child, episodes["DECOM"], episodes["collection_year"])
     codes = child[order]
-    starts = episodes["DECOM"].to_numpy(dtype="datetime64[ns]")[order]
+    starts = episodes["DECOM"][order]
     repeated = np.r_[(codes[1:] == codes[:-1]) & (starts[1:] == starts[:-1]), False]
-    columns = ["CHILD", "DECOM", "DEC", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "REC",
-               "REASON_PLACE_CHANGE", "collection_year"]
     kept = order[~repeated]
-    latest = pd.DataFrame({c: episodes[c].array.take(kept) for c in columns}, copy=False)
+    latest = {c: episodes[c][kept] for c in ("code", "DECOM", "DEC", *EPISODE_CODES,
+                                             "collection_year")}
     kept_codes = codes[~repeated]
     has_next = np.r_[kept_codes[1:] == kept_codes[:-1], False]
-    next_start = latest["DECOM"].shift(-1).where(has_next)
-    stale = next_start.notna() & (latest["DEC"].isna() | (latest["DEC"] > next_start))
+    next_start = np.where(has_next, np.concatenate([latest["DECOM"][1:], [_NAT]]), _NAT)
+    ends = latest["DEC"]
+    stale = ~np.isnat(next_start) & (np.isnat(ends) | (ends > next_start))
     if bool(stale.any()):
-        latest.loc[stale, "DEC"] = next_start[stale]
-        latest.loc[stale, "REC"] = CONTINUATION_REC
+        ends[stale] = next_start[stale]
+        latest["REC"][stale] = categories("REC").tolist().index(CONTINUATION_REC)
     return latest, kept
