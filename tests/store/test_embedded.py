@@ -20,11 +20,16 @@ from sf_benefits.store.embedded import (
 from sf_benefits.store.queries import local_authorities as store_local_authorities
 
 
-def test_only_a_current_sqlite_file_opens(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    assert open_current(url) is None
-    assert not (tmp_path / "store.sqlite").exists()
+def test_only_a_current_or_new_sqlite_file_opens(tmp_path: Path) -> None:
+    assert open_current(f"sqlite:///{tmp_path / 'no folder' / 'store.sqlite'}") is None
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    new = open_current(url)
+    assert isinstance(new, sqlite3.Connection)
+    assert new.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    new.close()
+    assert Store.open(url, migrate=False).schema_is_current()
     assert open_current("postgresql+psycopg://postgres@127.0.0.1:5432/x") is None
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     old = Store.open(url, migrate=False)
     with old.transaction() as conn:
         conn.exec_driver_sql("CREATE TABLE alembic_version (version_num TEXT)")

@@ -46,19 +46,21 @@ def migration_heads() -> frozenset[str]:
 
 
 def open_current(url: str) -> sqlite3.Connection | None:
-    """A connection to the SQLite file of a plain `sqlite:///path` URL when the file exists and
-    its schema is at every migration head; None otherwise (open `Store` instead)."""
+    """A connection to the SQLite file of a plain `sqlite:///path` URL when its schema is at every
+    migration head, a new or empty file being given the head schema first (as `Store` would give
+    it); None otherwise (open `Store` instead, which migrates)."""
     path = Path(url[len(_SQLITE_FILE):]) if url.startswith(_SQLITE_FILE) else None
-    if path is None or "?" in url or not path.is_file():
+    if path is None or "?" in url or not path.parent.is_dir() or path.is_dir():
         return None
     connection = sqlite3.connect(path, timeout=10.0)
     try:
         connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA journal_mode=WAL")
         stored = frozenset(row[0] for row in connection.execute(
             "SELECT version_num FROM alembic_version"))
     except sqlite3.Error:
         stored = frozenset()
-    if stored != migration_heads():
+    if stored != migration_heads() and not (not stored and create_head_schema(connection)):
         connection.close()
         return None
     return connection
