@@ -117,7 +117,7 @@ def test_analyst_journey_and_other_la_locked_out(server: str, browser: Any,
     page.select_option("#model", BROWSER_MODEL)
     page.fill("#n_draws", "300")
     page.click("button:has-text('Create scenario')")
-    page.wait_for_selector("h1:has-text('Browser business case')")
+    page.wait_for_selector("h1:has-text('Browser business case')", timeout=60_000)
     scenario_url = page.url.split("?")[0]
     shot(page, "05-scenario-builder")
 
