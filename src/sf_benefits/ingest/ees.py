@@ -72,12 +72,6 @@ def observation_frame(dataset: str, columns: dict[str, object]) -> pd.DataFrame:
     return frame
 
 
-def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every cell a string without surrounding spaces (published files pad some labels)."""
-    return frame.apply(lambda col: per_value(
-        col, lambda u: u.where(u.notna(), "").astype(str).str.strip()))
-
-
 @dataclass(frozen=True)
 class ParsedValues:
     """Published cells read as numbers: the value (NaN where suppressed), the suppression marker
