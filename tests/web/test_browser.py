@@ -110,8 +110,28 @@ def test_analyst_journey_and_other_la_locked_out(server: str, browser: Any,
     page.goto(f"{server}/la/{LA_A}")
 
     page.click("nav.tabs a:has-text('Scenarios')")
+    held = [True]  # the job API says "running" until the form below is filled in
+
+    def hold_job(route: Any) -> None:
+        if held[0]:
+            route.fulfill(json={"status": "running", "progress": 0.5, "message": "Held"})
+        else:
+            route.continue_()
+
+    page.route("**/api/jobs/*", hold_job)
     page.click("button:has-text('Run a backtest')")
+    page.wait_for_selector("#backtest-progress")
+    page.fill("#name", "Browser business case")
+    page.select_option("#model", BROWSER_MODEL)
+    page.fill("#n_draws", "300")
+    held[0] = False
+    page.wait_for_selector("[data-job-finished] button:has-text('Show the results')", timeout=60_000)
+    assert page.input_value("#name") == "Browser business case", "a finished job kept the form"
+    page.unroute("**/api/jobs/*")
+    with page.expect_navigation():
+        page.click("button:has-text('Show the results')")
     page.wait_for_selector("#backtest .main-svg", timeout=60_000)
+    assert page.locator("[data-job-url]").count() == 0, "the finished backtest shows as running"
     shot(page, "04-scenarios-and-backtest")
     page.fill("#name", "Browser business case")
     page.select_option("#model", BROWSER_MODEL)

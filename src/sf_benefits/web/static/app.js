@@ -22,6 +22,46 @@
     });
   }
 
+  // A finished job offers a button instead of reloading the page under a user who has typed in
+  // or sent a form: a reload would wipe what they typed or cancel what they sent.
+  var sending = false;
+  document.addEventListener("submit", function () { sending = true; });
+
+  function fieldEdited(field) {
+    if (field.type === "hidden" || field.type === "submit" || field.type === "button") { return false; }
+    if (field.type === "checkbox" || field.type === "radio") { return field.checked !== field.defaultChecked; }
+    if (field.tagName === "SELECT") {
+      var initial = 0;
+      for (var i = 0; i < field.options.length; i++) {
+        if (field.options[i].defaultSelected) { initial = i; break; }
+      }
+      return field.selectedIndex !== initial;
+    }
+    return field.value !== field.defaultValue;
+  }
+
+  function userBusy() {
+    return sending || Array.prototype.some.call(document.querySelectorAll("input, select, textarea"), fieldEdited);
+  }
+
+  function showPage(page) {
+    if (window.location.search) {
+      window.location.assign(page);
+    } else {
+      window.location.reload();
+    }
+  }
+
+  function showFinished(el, page) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button--link";
+    button.textContent = "Show the results";
+    button.addEventListener("click", function () { showPage(page); });
+    el.replaceChildren(document.createTextNode("Finished. "), button);
+    el.setAttribute("data-job-finished", "");
+  }
+
   function followJob(el) {
     var url = el.getAttribute("data-job-url");
     var bar = el.querySelector("progress");
@@ -33,10 +73,11 @@
           if (bar) { bar.value = Math.round((job.progress || 0) * 100); }
           if (text) { text.textContent = job.message + " (" + Math.round((job.progress || 0) * 100) + "%)"; }
           if (job.status === "succeeded" || job.status === "failed") {
-            if (window.location.search) {
-              window.location.assign(window.location.pathname + window.location.hash);
+            var page = window.location.pathname + window.location.hash;
+            if (userBusy()) {
+              showFinished(el, page);
             } else {
-              window.location.reload();
+              showPage(page);
             }
           } else {
             window.setTimeout(poll, 700);
