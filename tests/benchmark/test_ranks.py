@@ -8,13 +8,13 @@ import pytest
 
 from sf_benefits.benchmark.catalogue import indicators
 from sf_benefits.benchmark.engine import (
-    IndicatorTable,
     LocalAuthority,
     Polarity,
     _benchmark_indicator,
     competition_rank,
     quartile_band,
 )
+from sf_benefits.benchmark.indicator_table import IndicatorTable
 from sf_benefits.benchmark.tables import area_table
 
 VALUES = pd.Series({"A": 10.0, "B": 20.0, "C": 20.0, "D": 30.0, "E": np.nan, "F": 5.0,

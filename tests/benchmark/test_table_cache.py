@@ -10,7 +10,7 @@ import pytest
 import sf_benefits.benchmark.table_cache as table_cache
 from sf_benefits.benchmark import tables
 from sf_benefits.benchmark.catalogue import indicators
-from sf_benefits.benchmark.engine import AreaTable
+from sf_benefits.benchmark.indicator_table import AreaTable
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
 from sf_benefits.store.embedded import open_current

@@ -14,11 +14,11 @@ import sqlite3
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from sf_benefits.benchmark.authorities import LocalAuthority, all_authorities, la_in
 from sf_benefits.benchmark.catalogue import Indicator, Polarity, indicators
+from sf_benefits.benchmark.indicator_table import IndicatorTable, ValueStatus, number_or_none
 from sf_benefits.disclosure import SUPPRESSED
 from sf_benefits.store.embedded import (
     boundary_change_rows,
@@ -31,15 +31,6 @@ if TYPE_CHECKING:
 
     from sf_benefits.store import Store
 
-ValueStatus = Literal["published", "suppressed", "not available"]
-"""Whether a benchmark figure was published, withheld by the publisher to protect
-confidentiality (shown as "c"), or not published at all (not collected, not applicable)."""
-
-SUPPRESSION_MARKERS = frozenset({"c", "low", "k"})
-"""Published markers of a figure the publisher withheld: "c" to protect confidentiality, "low"
-and "k" because it rounds to nothing (under 0.5%). Each is shown as "c". Other markers ("x" not
-available, "z" not applicable, ".", ":", "..", "u", "-", blank) mean no figure, shown as "–"."""
-
 NOT_PUBLISHED = "\u2013"
 """Shown where no figure was published."""
 
@@ -51,7 +42,7 @@ MARKER_NOTE = (f"{SUPPRESSED} = {SUPPRESSED_MEANING}; {NOT_PUBLISHED} = no figur
 
 def shown(value: float | None, status: ValueStatus) -> float | str | None:
     """A figure as published: the number, "c" where suppressed, None where none was published."""
-    return SUPPRESSED if status == "suppressed" else _num(value)
+    return SUPPRESSED if status == "suppressed" else number_or_none(value)
 
 
 @dataclass(frozen=True)
@@ -204,71 +195,6 @@ def quartile_band(rank: float | None, ranked: int) -> str | None:
     return "A" if share <= 0.25 else "B" if share <= 0.5 else "C" if share <= 0.75 else "D"
 
 
-Row = tuple[float, ...]
-"""One year's values, one per area; NaN where none."""
-
-
-@dataclass(frozen=True)
-class AreaTable:
-    """One indicator's values by year (rows) and area code (columns), NaN where none."""
-
-    years: tuple[int, ...]
-    areas: tuple[str, ...]
-    rows: tuple[Row, ...]
-
-    @cached_property
-    def _row_of(self) -> dict[int, int]:
-        return {year: i for i, year in enumerate(self.years)}
-
-    @cached_property
-    def _column_of(self) -> dict[str, int]:
-        return {area: j for j, area in enumerate(self.areas)}
-
-    def columns(self, areas: Sequence[str | None]) -> list[Row]:
-        """Each year's values of the areas, in the order given (NaN for an area not held)."""
-        held = [self._column_of.get(a) if a is not None else None for a in areas]
-        return [tuple(math.nan if j is None else row[j] for j in held) for row in self.rows]
-
-    def row(self, year: int | None) -> Row:
-        """Every area's value in `year` (empty when the year is not held)."""
-        i = self._row_of.get(year) if year is not None else None
-        return self.rows[i] if i is not None else ()
-
-    def value(self, year: int | None, area: str | None) -> float | None:
-        """One area's value in one year, None where none."""
-        i = self._row_of.get(year) if year is not None else None
-        j = self._column_of.get(area) if area is not None else None
-        return None if i is None or j is None else _num(self.rows[i][j])
-
-    def year_index(self, year: int) -> int | None:
-        return self._row_of.get(year)
-
-
-@dataclass(frozen=True)
-class IndicatorTable:
-    """One indicator's values as year × area tables for LAs and regions, and England by year."""
-
-    la: AreaTable
-    region: AreaTable
-    england: AreaTable
-    """One column, headed by England's code."""
-    joint_returns: frozenset[tuple[int, str]] = frozenset()
-    suppressed: frozenset[tuple[str, int, str]] = frozenset()
-    """(geographic level, year, area code) of each figure the publisher suppressed."""
-
-    @property
-    def england_code(self) -> str | None:
-        return self.england.areas[0] if self.england.areas else None
-
-    def status(self, level: str, year: int | None, area_code: object,
-               value: object) -> ValueStatus:
-        """The status of the figure `value` for an area (level as published) in a year."""
-        if _num(value) is not None:
-            return "published"
-        return ("suppressed" if year is not None and (level, int(year), area_code)
-                in self.suppressed else "not available")
-
-
 def benchmark_la(store: Store, la: str | LocalAuthority, year: int | None = None,
                  indicator_ids: list[str] | None = None, neighbours: str = "published",
                  neighbour_model: str | None = None) -> BenchmarkResult:
@@ -348,7 +274,7 @@ def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalA
     median = statistics.median(published) if published else None
     national_rank = competition_rank(la_value, national, indicator.polarity)
     neighbour_rows = tuple(
-        NeighbourValue(rank, code, names.get(code, code), _num(value),
+        NeighbourValue(rank, code, names.get(code, code), number_or_none(value),
                        table.status(LA_LEVEL, year, code, value))
         for rank, (code, value) in enumerate(zip(neighbour_codes, neighbour_only, strict=True),
                                              start=1))
@@ -376,7 +302,7 @@ def _trend(table: IndicatorTable, la: LocalAuthority, own: list[float] | None,
     rows = []
     for year in sorted(set(wide.years) | set(table.region.years) | set(table.england.years)):
         at = wide.year_index(year)
-        la_value = _num(own[at]) if own is not None and at is not None else None
+        la_value = number_or_none(own[at]) if own is not None and at is not None else None
         mean = neighbour_mean[at] if at is not None else None
         region = table.region.value(year, la.region_code)
         england = table.england.value(year, table.england_code)
@@ -388,10 +314,3 @@ def _trend(table: IndicatorTable, la: LocalAuthority, own: list[float] | None,
             table.status("Regional", year, la.region_code, region),
             table.status("National", year, table.england_code, england)))
     return tuple(rows)
-
-
-def _num(value: object) -> float | None:
-    if value is None:
-        return None
-    number = float(value)  # type: ignore[arg-type]
-    return None if math.isnan(number) else number

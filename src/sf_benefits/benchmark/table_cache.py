@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sf_benefits.benchmark.catalogue import indicators
-from sf_benefits.benchmark.engine import IndicatorTable
+from sf_benefits.benchmark.indicator_table import IndicatorTable
 from sf_benefits.store.embedded import data_version
 
 if TYPE_CHECKING:
     from sf_benefits.store import Store
 
 PREFIX = "indicator-tables-"
-BUILT_BY = ("benchmark/engine.py", "benchmark/tables.py", "benchmark/catalogue.py",
+BUILT_BY = ("benchmark/indicator_table.py", "benchmark/tables.py", "benchmark/catalogue.py",
             "benchmark/indicators.yaml", "store/queries.py", "store/care_series.py",
             "store/tidy.py")
 """The files whose code or data shape the tables: a change to any of them makes a new key."""

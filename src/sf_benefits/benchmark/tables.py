@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sf_benefits.benchmark.catalogue import Indicator, Selector, indicators
-from sf_benefits.benchmark.engine import SUPPRESSION_MARKERS, AreaTable, IndicatorTable
+from sf_benefits.benchmark.indicator_table import SUPPRESSION_MARKERS, AreaTable, IndicatorTable
 from sf_benefits.ingest.ees import JOINT_STATUS
 from sf_benefits.store import Store
 from sf_benefits.store.queries import (

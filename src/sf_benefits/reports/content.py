@@ -20,7 +20,8 @@ from typing import Protocol, cast
 import pandas as pd
 
 from sf_benefits.benchmark import BenchmarkResult, IndicatorBenchmark
-from sf_benefits.benchmark.engine import TREND_STATUS, ValueStatus
+from sf_benefits.benchmark.engine import TREND_STATUS
+from sf_benefits.benchmark.indicator_table import ValueStatus
 from sf_benefits.disclosure import (
     SUPPRESSED,
     RowTotal,

@@ -18,11 +18,11 @@ from sf_benefits.benchmark.engine import (
     MARKER_NOTE,
     SUPPRESSED_MEANING,
     TREND_STATUS,
-    IndicatorTable,
     benchmark_from_tables,
     published_values,
     shown,
 )
+from sf_benefits.benchmark.indicator_table import IndicatorTable
 from sf_benefits.benchmark.tables import indicator_tables
 from sf_benefits.store import Store
 from sf_benefits.store.queries import data_version
