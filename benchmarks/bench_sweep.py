@@ -141,9 +141,9 @@ def main() -> None:
     start = time.perf_counter()
     panel = None
     if args.returns is not None:
-        from sf_benefits.ingest.ssda903.load import pseudonym_key
+        from sf_benefits.ingest.ssda903.load import pseudonym_key, read_returns_by_la
 
-        inputs = inputs_from_returns(args.returns, pseudonym_key())
+        inputs = inputs_from_returns(read_returns_by_la(args.returns, pseudonym_key()))
     else:
         store = Store.open(os.environ.get("SF_BENEFITS_DATABASE_URL"))
         inputs = inputs_from_store(store)

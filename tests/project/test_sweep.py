@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from sf_benefits.cli.main import app
 from sf_benefits.ingest.loader import load_directory
+from sf_benefits.ingest.ssda903.load import read_returns_by_la
 from sf_benefits.ingest.ssda903.synthetic import generate_returns
 from sf_benefits.project import run_projection, sweep
 from sf_benefits.project.api import BaselineDemand, baseline_demand
@@ -242,7 +243,7 @@ def returns_folder(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_child_level_sweep_over_a_folder_of_returns(returns_folder: Path, tmp_path: Path) -> None:
-    inputs = inputs_from_returns(returns_folder, TEST_KEY)
+    inputs = inputs_from_returns(read_returns_by_la(returns_folder, TEST_KEY))
     assert [i.la_code for i in inputs] == ["E08000035", "E10000015"]
     assert inputs[0].returns is not None
     assert not inputs[0].returns.children["child_id"].str.startswith("C").any()

@@ -97,7 +97,7 @@ def _inputs(all_las: bool, la: list[str] | None, returns: Path | None,
     """The LAs' inputs and the panel of every LA's history (None for SSDA903 returns), read
     here: workers never open the store."""
     from sf_benefits.ingest.ssda903 import PseudonymKeyError
-    from sf_benefits.ingest.ssda903.load import pseudonym_key
+    from sf_benefits.ingest.ssda903.load import pseudonym_key, read_returns_by_la
     from sf_benefits.project.inputs import projection_data
     from sf_benefits.project.sweep import inputs_from_returns, inputs_from_store
     from sf_benefits.store import queries
@@ -107,7 +107,7 @@ def _inputs(all_las: bool, la: list[str] | None, returns: Path | None,
     store = open_store(database_url)
     try:
         if returns is not None:
-            return inputs_from_returns(returns, pseudonym_key(),
+            return inputs_from_returns(read_returns_by_la(returns, pseudonym_key()),
                                        queries.local_authorities(store)), None
         found = inputs_from_store(store, la or None)
         panel = projection_data(store).panel

@@ -49,7 +49,7 @@ from sf_benefits.project.result import ProjectionResult
 if TYPE_CHECKING:
     from distributed import Client
 
-    from sf_benefits.ingest.ssda903.load import Ssda903Data
+    from sf_benefits.ssda903_data import Ssda903Data
     from sf_benefits.store.db import Store
 
 MODELS = ("family_safeguarding", "family_valued", "no_wrong_door")
@@ -291,30 +291,20 @@ def inputs_from_store(store: Store, la_codes: Sequence[str] | None = None) -> li
     ]
 
 
-def inputs_from_returns(folder: Path, key: bytes,
+def inputs_from_returns(returns: Mapping[str, Ssda903Data],
                         authorities: pd.DataFrame | None = None) -> list[LAInput]:
-    """One child-level input per sub-folder of `folder` holding SSDA903 header and episodes files
-    (e.g. one folder per LA, a folder per year inside); the sub-folder's name is the LA code,
-    named and placed in its region from `authorities` (the store's LA list) when it is there.
-    Returns are checked and pseudonymised here, so workers only ever see hashed identifiers."""
-    from sf_benefits.ingest.ssda903.load import read_returns
-
+    """One child-level input per LA's pseudonymised returns (LA code -> returns), named and placed
+    in its region from `authorities` (the store's LA list) when the LA is there."""
     known: dict[str, dict[str, str]] = {} if authorities is None else {
         str(r["la_code"]): {k: str(r[k] or "") for k in ("la_name", "region_code", "region_name")}
         for r in authorities.to_dict("records")}
     inputs = []
-    for sub in sorted(p for p in Path(folder).iterdir() if p.is_dir()):
-        files = sorted(p for p in sub.rglob("*") if p.suffix.lower() in (".csv", ".xlsx")
-                       and p.stem.lower().startswith(("header", "episodes")))
-        if not files:
-            continue
-        row = known.get(sub.name, {})
+    for la_code, data in returns.items():
+        row = known.get(la_code, {})
         inputs.append(LAInput(
-            la_code=sub.name, la_name=row.get("la_name", sub.name),
+            la_code=la_code, la_name=row.get("la_name", la_code),
             region_code=row.get("region_code", ""), region_name=row.get("region_name", ""),
-            returns=read_returns(files, sub.name, key)))
-    if not inputs:
-        raise ValueError(f"{folder} has no sub-folder with SSDA903 header and episodes files")
+            returns=data))
     return inputs
 
 

@@ -27,6 +27,7 @@ from sf_benefits.ingest.ssda903.load import (
     pseudonym_key,
     pseudonymise,
     read_returns,
+    read_returns_by_la,
 )
 from sf_benefits.ingest.ssda903.tables import ssda903_load, ssda903_table
 from sf_benefits.store import Store
@@ -291,3 +292,24 @@ def test_a_write_through_sqlite3_that_fails_stores_nothing(return_files: list[Pa
     assert connection.execute("SELECT COUNT(*) FROM ssda903_load").fetchone() == (0,)
     assert connection.execute("SELECT COUNT(*) FROM ssda903_table").fetchone() == (0,)
     connection.close()
+
+
+def test_a_folder_of_returns_reads_one_la_per_sub_folder(return_files: list[Path],
+                                                         tmp_path: Path) -> None:
+    for la_code in ("E08000035", "E10000015"):
+        (tmp_path / la_code).mkdir()
+        for file in return_files:
+            year = tmp_path / la_code / file.parent.name
+            year.mkdir(exist_ok=True)
+            shutil.copy(file, year / file.name)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.csv").write_text("a\n1\n")
+    returns = read_returns_by_la(tmp_path, TEST_KEY)
+    assert list(returns) == ["E08000035", "E10000015"]
+    expected = read_returns(return_files, "E08000035", TEST_KEY).children
+    assert returns["E08000035"].children.equals(expected)
+    assert returns["E10000015"].la_code == "E10000015"
+
+    with pytest.raises(ValueError, match="no sub-folder with SSDA903 header and episodes"):
+        read_returns_by_la(tmp_path / "notes", TEST_KEY)
+

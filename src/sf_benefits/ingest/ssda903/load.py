@@ -182,6 +182,20 @@ def read_returns(paths: Sequence[Path | str], la_code: str, key: bytes | None = 
     return pseudonymised(check_returns(paths), key, la_code)
 
 
+def read_returns_by_la(folder: Path | str, key: bytes) -> dict[str, Ssda903Data]:
+    """Each sub-folder of `folder` holding SSDA903 header and episodes files (a folder per year
+    inside is fine), checked and pseudonymised in memory; the sub-folder's name is the LA code."""
+    returns = {}
+    for sub in sorted(p for p in Path(folder).iterdir() if p.is_dir()):
+        files = sorted(p for p in sub.rglob("*") if p.suffix.lower() in (".csv", ".xlsx")
+                       and p.stem.lower().startswith(("header", "episodes")))
+        if files:
+            returns[sub.name] = read_returns(files, sub.name, key)
+    if not returns:
+        raise ValueError(f"{folder} has no sub-folder with SSDA903 header and episodes files")
+    return returns
+
+
 @dataclass(frozen=True)
 class LoadSummary:
     """What one load wrote."""
