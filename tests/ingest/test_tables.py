@@ -253,6 +253,19 @@ def test_workbook_cells_read_as_text(tmp_path: Path) -> None:
         ["383", "", "", "", ""]]
 
 
+def test_spreadsheet_with_an_empty_first_sheet_is_refused_by_name(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = tmp_path / "la_code_list.xlsx"
+    book = openpyxl.Workbook()
+    book.create_sheet("Data").append(["LA Number", "LA Name"])
+    book.save(path)
+    with pytest.raises(IngestError) as caught:
+        read_frame(path)
+    problem = caught.value.problems[0]
+    assert (problem.file, problem.rule) == (str(path), "empty_file")
+
+
 def test_lait_parquet_as_published(tmp_path: Path, register: LaRegister) -> None:
     """The LAIT long table: area numbers for England (970) and regions (980-990), LA numbers as
     floats, '-' for not available, periods such as '2022-23 (OT)', a revised year, and a period

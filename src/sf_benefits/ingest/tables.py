@@ -113,6 +113,9 @@ def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         return pd.DataFrame(read)
     if suffix == ".xlsx":
         raw = _xlsx_cells(path, path.stat().st_mtime_ns).copy()
+        if raw.empty:
+            raise IngestError([Problem(str(path), None, None, "empty_file",
+                                       "the first sheet has no cells")])
         header = next((i for i in range(min(HEADER_SEARCH_ROWS, len(raw)))
                        if kind_of([c.lower() for c in raw.iloc[i]]) != "unknown"), 0)
         frame = raw.iloc[header + 1:].reset_index(drop=True)
