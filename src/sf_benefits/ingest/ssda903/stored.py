@@ -66,7 +66,8 @@ def episode_columns_of(tables: dict[str, bytes], la_code: str,
     return EpisodeColumns(
         la_code, collection_years, data_end, child, child,
         _dates(episodes.column("decom")), _dates(episodes.column("dec")),
-        np.append(rec_labels, None)[rec], place, place_labels, _dates(children.column("dob")))
+        np.asarray([*rec_labels, None], dtype=object)[rec], place, place_labels,
+        _dates(children.column("dob")))
 
 
 # Arrow's own `to_numpy` imports pandas (half a second), so the columns are read from their
@@ -102,7 +103,8 @@ def _dates(column: pa.ChunkedArray) -> npt.NDArray[np.datetime64]:
 def _codes(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
     """A dictionary column as codes into its labels (-1 where missing), the chunks' labels one
     after the other."""
-    codes, labels = [], []
+    codes: list[npt.NDArray[np.intp]] = []
+    labels: list[object] = []
     dtype = np.dtype(f"i{column.type.index_type.bit_width // 8}")
     for chunk, (values, valid) in zip(column.chunks, _chunks(column, dtype), strict=True):
         codes.append(np.where(valid, values.astype(np.intp) + len(labels), -1))

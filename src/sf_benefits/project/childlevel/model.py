@@ -224,14 +224,14 @@ class CareArrays:
         row = np.searchsorted(np.asarray(spells["spell"]), np.asarray(periods["spell"]))
         spell_start = np.asarray(spells["start"], dtype="datetime64[ns]")
         if isinstance(histories, CareColumns):
-            def codes(column: npt.NDArray[np.intp], categories: list[str]) -> npt.NDArray[np.intp]:
+            def codes(column: npt.ArrayLike, categories: list[str]) -> npt.NDArray[np.intp]:
                 lookup = [categories.index(v) if v in categories else -1
                           for v in histories.labels]
-                return np.asarray(lookup, dtype=np.intp)[column]
+                return np.asarray(lookup, dtype=np.intp)[np.asarray(column)]
         else:
             import pandas as pd
 
-            def codes(column: npt.NDArray[np.intp], categories: list[str]) -> npt.NDArray[np.intp]:
+            def codes(column: npt.ArrayLike, categories: list[str]) -> npt.NDArray[np.intp]:
                 return np.asarray(pd.Categorical(np.asarray(column), categories=categories).codes,
                                   dtype=np.intp)
         return cls(
@@ -825,8 +825,9 @@ class ChildLevelModel:
 
         paths = self._simulate(horizon, 1, self.seed, scenario, stochastic=False)
         stock = paths.stock[0]
-        index = pd.MultiIndex.from_product([paths.dates, list(AGE_BANDS), list(self.placements)],
-                                           names=["date", "age_band", "placement"])
+        index = pd.MultiIndex.from_product(
+            [pd.DatetimeIndex(paths.dates), list(AGE_BANDS), list(self.placements)],
+            names=["date", "age_band", "placement"])
         return pd.DataFrame({"expected": stock.reshape(-1)}, index=index).reset_index()
 
     def sample(self, horizon: int, n_draws: int, seed: int,
@@ -873,7 +874,7 @@ class Projection:
         """Tidy: date, placement, age_band, mean, lo-<level>, hi-<level> for each level."""
         import pandas as pd
 
-        index = pd.MultiIndex.from_product([self.dates, list(self.age_bands),
+        index = pd.MultiIndex.from_product([pd.DatetimeIndex(self.dates), list(self.age_bands),
                                             list(self.placements)],
                                            names=["date", "age_band", "placement"])
         frame = pd.DataFrame({"mean": self.mean.reshape(-1)}, index=index)
