@@ -29,8 +29,10 @@ entrants in a cell Poisson). Everything is vectorised over draws, ages, times in
 placements.
 
 The interface follows the project's models: the constructor stores settings, `fit` returns self,
-`predict(horizon, level)` gives a tidy frame of mean and intervals, `sample(horizon, n_draws,
-seed)` gives DemandDraws that the LA-level scenario and money engine consumes.
+`predict(horizon, level)` gives a tidy frame of mean and intervals (`projection`, the same as
+arrays), `sample(horizon, n_draws, seed)` gives DemandDraws that the LA-level scenario and money
+engine consumes. Fitted to `EpisodeColumns` and asked for a `projection`, the model imports no
+pandas (a second of start-up on a slow machine).
 """
 
 from __future__ import annotations
