@@ -9,6 +9,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import numpy as np
     import numpy.typing as npt
     import pandas as pd
@@ -64,3 +66,24 @@ class Ssda903Data:
     collection_years: tuple[int, ...]
     data_end: pd.Timestamp
     episode_child: npt.NDArray[np.intp] | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class EpisodeColumns:
+    """The columns of an LA's SSDA903 data that care histories are built from, as arrays, so a
+    projection need not build (or import) pandas tables: per episode its child's row among the
+    children, the child's identifier, start, end (NaT while open), reason ceased and placement
+    (a code into `place_labels`); per child the date of birth."""
+
+    la_code: str
+    collection_years: tuple[int, ...]
+    data_end: datetime
+    child: npt.NDArray[np.intp]
+    """Row in `dob` of each episode's child (-1 for a child without a record)."""
+    child_id: npt.NDArray[np.generic]
+    decom: npt.NDArray[np.datetime64]
+    dec: npt.NDArray[np.datetime64]
+    rec: npt.NDArray[np.object_]
+    place: npt.NDArray[np.intp]
+    place_labels: npt.NDArray[np.object_]
+    dob: npt.NDArray[np.datetime64]

@@ -8,7 +8,6 @@ blocks of memory straight from the system (see `_large_blocks_mapped`)."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 
@@ -21,6 +20,8 @@ def _large_blocks_mapped() -> None:
     goes back to the system when the array is freed (by default glibc raises that threshold as
     arrays are freed and reuses their memory for smaller blocks, which keeps it in the heap): the
     peak of an England-sized load is about 15 MB lower, for about 0.2 CPU s of page faults."""
+    import ctypes
+
     try:
         ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, _LARGE_BLOCK)
     except (OSError, AttributeError, TypeError):

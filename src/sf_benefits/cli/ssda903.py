@@ -3,6 +3,7 @@ engine."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,9 +23,12 @@ from sf_benefits.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sf_benefits.ingest.errors import Problem
     from sf_benefits.project.childlevel import RateScenario
-    from sf_benefits.ssda903_data import Ssda903Data
+    from sf_benefits.project.childlevel.model import Projection
+    from sf_benefits.ssda903_data import EpisodeColumns, Ssda903Data
 
 app = typer.Typer(help="Validate, load and project from an LA's SSDA903 returns (child level).",
                   no_args_is_help=True)
@@ -56,6 +60,23 @@ def _latest(la: str, database_url: str | None) -> Ssda903Data:
         try:
             return latest_load(store, resolve_authority(store, la, code_without_list=True).la_code,
                                pseudonyms=False)
+        except LookupError as error:
+            raise fail(str(error)) from error
+
+
+def _latest_columns(la: str, database_url: str | None) -> EpisodeColumns | Ssda903Data:
+    """The latest load of an LA for the engine: read as arrays from the embedded store (no
+    pandas), else as tables."""
+    with embedded_or_store(database_url) as store:
+        code = resolve_authority(store, la, code_without_list=True).la_code
+        try:
+            if isinstance(store, sqlite3.Connection):
+                from sf_benefits.ingest.ssda903.stored import latest_episode_columns
+
+                return latest_episode_columns(store, code)
+            from sf_benefits.ingest.ssda903 import latest_load
+
+            return latest_load(store, code, pseudonyms=False)
         except LookupError as error:
             raise fail(str(error)) from error
 
@@ -212,34 +233,48 @@ def project(
 
     Counts of 1-5 are shown as 'c'; the jump-off date's counts (real children) are also protected
     by secondary suppression (see sf_benefits.project.childlevel.export)."""
-    from sf_benefits.project.childlevel import ALL_AGES, ChildLevelModel
-    from sf_benefits.project.childlevel.export import publishable_projection
+    from sf_benefits.project.childlevel import ChildLevelModel
 
     if output is not None:
         output_file(output)
-    data = _latest(la_code, database_url)
+    data = _latest_columns(la_code, database_url)
     model = ChildLevelModel(window_years=window_years, n_draws=draws, seed=seed).fit(data)
-    frame = model.predict(years, level=[80], scenario=_scenario(entry_multiplier, ramp_years))
+    projection = model.projection(years, level=[80],
+                                  scenario=_scenario(entry_multiplier, ramp_years))
     jump_off = model.rates.reference_end
     if output is not None:
-        exported = publishable_projection(frame, jump_off)
+        from sf_benefits.project.childlevel.export import publishable_projection
+
+        exported = publishable_projection(projection.to_frame(), jump_off)
         write_csv(exported, output)
         console.print(f"Wrote {len(exported)} rows to {output}")
-    shown = frame[(frame["age_band"] == ALL_AGES) & (frame["date"].dt.month == 3)
-                  & (frame["date"] > jump_off)]
-    year_ends = publishable_projection(shown.reset_index(drop=True), jump_off)
     table = Table(title=f"Children looked after at 31 March, {data.la_code} (mean and 80% interval; "
                         f"rates from {model.rates.reference_start:%d/%m/%Y} to "
                         f"{model.rates.reference_end:%d/%m/%Y})")
-    table.add_column("placement")
-    dates = list(dict.fromkeys(year_ends["date"]))
-    for when in dates:
-        table.add_column(f"{when:%Y}")
-    for place, rows in year_ends.groupby("placement", sort=False):
-        cells = [f"{row['mean']} ({row['lo-80']}–{row['hi-80']})"
-                 for _, row in rows.set_index("date").reindex(dates).iterrows()]
-        table.add_row(str(place), *cells)
+    _year_ends(table, projection, jump_off, 80)
     console.print(table)
+
+
+def _year_ends(table: Table, projection: Projection, jump_off: datetime, level: int) -> None:
+    """Fill `table` with each placement's children in care at every 31 March after the
+    jump-off, all ages (mean and interval, each a projected count: 1-5 shown as 'c')."""
+    import numpy as np
+
+    from sf_benefits.disclosure import suppress_count
+    from sf_benefits.project.childlevel import ALL_AGES
+
+    dates = projection.dates
+    shown = np.flatnonzero((dates.astype("datetime64[M]").astype(np.int64) % 12 == 2)
+                           & (dates > np.datetime64(jump_off, "ns")))
+    table.add_column("placement")
+    for when in dates[shown].astype("datetime64[D]").tolist():
+        table.add_column(f"{when:%Y}")
+    band = projection.age_bands.index(ALL_AGES)
+    lo, hi = projection.bounds[level]
+    for k, place in enumerate(projection.placements):
+        table.add_row(place, *[f"{suppress_count(projection.mean[i, band, k])} "
+                               f"({suppress_count(lo[i, band, k])}–"
+                               f"{suppress_count(hi[i, band, k])})" for i in shown])
 
 
 @app.command("rates")

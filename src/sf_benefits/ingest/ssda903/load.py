@@ -39,6 +39,13 @@ from sf_benefits.ingest.ssda903.read import (
     categories,
     check_returns,
 )
+from sf_benefits.ingest.ssda903.stored import (
+    CHILD_IDS,
+    CHILDREN,
+    EPISODES,
+    Stored,
+    latest_embedded,
+)
 from sf_benefits.ssda903_data import EPISODE_FIELDS, Ssda903Data
 
 if TYPE_CHECKING:
@@ -52,7 +59,6 @@ KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 """128 bits: the least a key may hold (`new_key` makes 256)."""
 _KEY_CHECK_MESSAGE = b"sf-benefits pseudonym key check"
-CHILDREN, EPISODES, CHILD_IDS = "children", "episodes", "child_ids"
 _CODE_FIELDS = ("rne", "ls", "cin", "place", "place_provider", "rec", "reason_place_change")
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -412,7 +418,7 @@ def latest_load(store: Store | sqlite3.Connection, la_code: str, pseudonyms: boo
     """The most recent load of `la_code` from the store, as the engine's input (with child_id
     the row number of each child when `pseudonyms` is False, as `from_parquet`)."""
     wanted = [CHILDREN, EPISODES, *([CHILD_IDS] if pseudonyms else [])]
-    found = (_latest_embedded(store, la_code, wanted) if isinstance(store, sqlite3.Connection)
+    found = (latest_embedded(store, la_code, wanted) if isinstance(store, sqlite3.Connection)
              else _latest_tables(store, la_code, wanted))
     if found is None:
         raise LookupError(f"no SSDA903 returns have been loaded for LA {la_code}")
@@ -423,11 +429,7 @@ def latest_load(store: Store | sqlite3.Connection, la_code: str, pseudonyms: boo
     return from_parquet(tables, la_code, years, pd.Timestamp(data_end), pseudonyms)
 
 
-_Stored = tuple[str, str | date, dict[str, bytes]]
-"""A load's collection years, last day covered and Parquet tables by name."""
-
-
-def _latest_tables(store: Store, la_code: str, wanted: list[str]) -> _Stored | None:
+def _latest_tables(store: Store, la_code: str, wanted: list[str]) -> Stored | None:
     from sqlalchemy import select
 
     from sf_benefits.ingest.ssda903.tables import ssda903_load, ssda903_table
@@ -443,19 +445,6 @@ def _latest_tables(store: Store, la_code: str, wanted: list[str]) -> _Stored | N
             .where(ssda903_table.c.load_id == load["load_id"], ssda903_table.c.name.in_(wanted))
         ).all()}
     return str(load["collection_years"]), load["data_end"], tables
-
-
-def _latest_embedded(connection: sqlite3.Connection, la_code: str, wanted: list[str]
-                     ) -> _Stored | None:
-    load = connection.execute(
-        "SELECT load_id, collection_years, data_end FROM ssda903_load WHERE la_code = ? "
-        "ORDER BY loaded_at DESC LIMIT 1", (la_code,)).fetchone()
-    if load is None:
-        return None
-    tables = {str(name): bytes(blob) for name, blob in connection.execute(
-        f"SELECT name, parquet FROM ssda903_table WHERE load_id = ? AND name IN "
-        f"({', '.join('?' for _ in wanted)})", (load[0], *wanted))}
-    return str(load[1]), load[2], tables
 
 
 def expected_key_matches(store: Store, la_code: str, key: bytes) -> bool:

@@ -1,23 +1,27 @@
 """Child-level engine: care histories and a multi-state projection from an LA's SSDA903 returns.
 
-`build_histories` merges episodes into spells and placement periods; `ChildLevelModel` estimates
-transition and entry rates by age band and projects the care population with uncertainty; its
-`sample` feeds the LA-level scenario and money engine, and `to_history` gives the LA-level history
-format so the LA-level projection can use this engine's output as its baseline.
+`build_histories` merges episodes into spells and placement periods (`history_columns`, the same
+as arrays); `ChildLevelModel` estimates transition and entry rates by age band and projects the
+care population with uncertainty; its `sample` feeds the LA-level scenario and money engine, and
+`to_history` gives the LA-level history format so the LA-level projection can use this engine's
+output as its baseline.
 """
 
 from typing import Any
 
 from sf_benefits.project.childlevel.ages import AGE_BANDS
 from sf_benefits.project.childlevel.histories import (
+    CareColumns,
     CareHistories,
     build_histories,
+    history_columns,
     population_at,
 )
 from sf_benefits.project.childlevel.model import (
     ALL_AGES,
     ChildLevelModel,
     FittedRates,
+    Projection,
     RateScenario,
     care_history_table,
 )
@@ -25,12 +29,15 @@ from sf_benefits.project.childlevel.model import (
 __all__ = [
     "AGE_BANDS",
     "ALL_AGES",
+    "CareColumns",
     "CareHistories",
     "ChildLevelModel",
     "FittedRates",
+    "Projection",
     "RateScenario",
     "build_histories",
     "care_history_table",
+    "history_columns",
     "population_at",
     "run_childlevel_projection",
 ]

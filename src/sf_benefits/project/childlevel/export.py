@@ -19,6 +19,7 @@ The rule, following DfE practice that suppression protects counts of real childr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import pandas as pd
 
@@ -27,7 +28,7 @@ from sf_benefits.project.categories import ALL_PLACEMENTS
 from sf_benefits.project.childlevel.model import ALL_AGES
 
 
-def publishable_projection(frame: pd.DataFrame, jump_off: pd.Timestamp,
+def publishable_projection(frame: pd.DataFrame, jump_off: datetime,
                            counts: Sequence[str] = ("mean", "lo-80", "hi-80")) -> pd.DataFrame:
     """`ChildLevelModel.predict` output ready to export, under the rule in this module's
     docstring: rounded to whole children, observed counts at `jump_off` suppressed with their

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.project.childlevel.ages import (
@@ -23,7 +23,15 @@ from sf_benefits.project.childlevel.ages import (
     DAYS_PER_YEAR,
     age_band_index,
 )
-from sf_benefits.ssda903_data import CONTINUATION_REC, PLACEMENT_OF_PLACE, Ssda903Data
+from sf_benefits.ssda903_data import (
+    CONTINUATION_REC,
+    PLACEMENT_OF_PLACE,
+    EpisodeColumns,
+    Ssda903Data,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT = "exit"
 OPEN = "open"
@@ -32,6 +40,8 @@ OPEN = "open"
 def age_in_years(dob: pd.Series | pd.Timestamp, when: pd.Series | pd.Timestamp
                  ) -> npt.NDArray[np.float64]:
     """Exact age in years (days / 365.25) at `when`."""
+    import pandas as pd
+
     if isinstance(dob, pd.Series) and _is_ns(dob):
         born = dob.to_numpy(dtype="datetime64[ns]")
         if isinstance(when, pd.Timestamp):
@@ -45,6 +55,8 @@ def age_in_years(dob: pd.Series | pd.Timestamp, when: pd.Series | pd.Timestamp
 
 
 def _is_ns(values: object) -> bool:
+    import pandas as pd
+
     return isinstance(values, pd.Series) and values.dtype == np.dtype("datetime64[ns]")
 
 
@@ -60,14 +72,19 @@ def _whole_days(dob: npt.NDArray[np.datetime64], when: npt.NDArray[np.datetime64
 def eighteenth_birthday(dob: pd.Series) -> pd.Series:
     """The date each child turns 18, when their care ends at the latest (29 February's children
     on 28 February, as pandas' DateOffset; worked out on the dates' numbers, which is faster)."""
+    import pandas as pd
+
     dates = dob if _is_ns(dob) else pd.to_datetime(dob)
-    born = dates.to_numpy()
+    return pd.Series(_eighteenth_birthday(dates.to_numpy()), index=dob.index, name=dob.name)
+
+
+def _eighteenth_birthday(born: npt.NDArray[np.datetime64]) -> npt.NDArray[np.datetime64]:
     month = born.astype("datetime64[M]")
     target = (month + 12 * CARE_ENDS_AT_YEARS).astype("datetime64[D]")
     month_days = (month + 12 * CARE_ENDS_AT_YEARS + 1).astype("datetime64[D]") - target
     day = born.astype("datetime64[D]")
     day_of_month = np.minimum(day - month.astype("datetime64[D]"), month_days - 1)
-    return pd.Series(target + day_of_month + (born - day), index=dob.index, name=dob.name)
+    return target + day_of_month + (born - day)
 
 
 @dataclass
@@ -87,6 +104,21 @@ class CareHistories:
     collection_years: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class CareColumns:
+    """What `CareHistories` holds, as arrays (no pandas): `periods` and `spells` have its
+    columns, but placement, next and entry_placement are codes into `labels` (the categories
+    met, then 'exit' and 'open'); `data_end` is midnight of the last day the data cover."""
+
+    periods: dict[str, npt.NDArray[Any]]
+    spells: dict[str, npt.NDArray[Any]]
+    labels: npt.NDArray[np.object_]
+    data_end: datetime
+    placements: tuple[str, ...]
+    la_code: str
+    collection_years: tuple[int, ...]
+
+
 def build_histories(data: Ssda903Data, placement_map: Mapping[str, str] | None = None,
                     placements: Sequence[str] = PLACEMENTS) -> CareHistories:
     """Merge each child's episodes into spells and placement periods in `placements` categories.
@@ -94,30 +126,47 @@ def build_histories(data: Ssda903Data, placement_map: Mapping[str, str] | None =
     `placement_map` maps PLACE codes to categories (default: the LA-level placement types);
     codes it does not list fall in the last category.
     """
+    return care_histories(history_columns(episode_columns(data), placement_map, placements))
+
+
+def care_histories(columns: CareColumns) -> CareHistories:
+    """The histories of `columns` as tables."""
+    import pandas as pd
+
+    labels = columns.labels
+    periods = pd.DataFrame({
+        **columns.periods, "placement": labels[columns.periods["placement"]],
+        "next": labels[columns.periods["next"]]}, copy=False)
+    spells = pd.DataFrame({
+        **columns.spells, "entry_placement": labels[columns.spells["entry_placement"]]},
+        copy=False)
+    return CareHistories(periods, spells, pd.Timestamp(columns.data_end), columns.placements,
+                         columns.la_code, columns.collection_years)
+
+
+def history_columns(episodes: EpisodeColumns, placement_map: Mapping[str, str] | None = None,
+                    placements: Sequence[str] = PLACEMENTS) -> CareColumns:
+    """`build_histories` on arrays: each child's episodes merged into spells and placement
+    periods in `placements` categories."""
     mapping = dict(PLACEMENT_OF_PLACE if placement_map is None else placement_map)
     placements = tuple(placements)
-    order, child_row, dob_values = _in_child_order(data)
-    episodes = data.episodes
+    order = _child_order(episodes)
+    child_row = episodes.child if order is None else episodes.child[order]
 
-    def column(name: str, dtype: str | None = None) -> npt.NDArray[Any]:
-        values = episodes[name].to_numpy(dtype=dtype)
+    def column(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return values if order is None else values[order]
 
-    decom, dec = column("decom", "datetime64[ns]"), column("dec", "datetime64[ns]")
-    rec = column("rec")
-    continuation = (episodes["rec"] == CONTINUATION_REC).to_numpy()
-    if order is not None:
-        continuation = continuation[order]
-    place_codes, place_values = pd.factorize(
-        episodes["place"] if order is None else episodes["place"].iloc[order])
+    decom, dec = column(episodes.decom), column(episodes.dec)
+    rec = column(episodes.rec)
+    continuation = rec == CONTINUATION_REC
     # categories as numbers (each label once), the periods' moves as numbers after them
-    names = [mapping.get(str(v), placements[-1]) for v in place_values]
+    names = [mapping.get(str(v), placements[-1]) for v in episodes.place_labels]
     kinds = list(dict.fromkeys(names))
     labels = np.asarray([*kinds, EXIT, OPEN], dtype=object)
     exit_code, open_code = len(kinds), len(kinds) + 1
-    category = np.asarray([kinds.index(n) for n in names], dtype=np.intp)[place_codes]
+    category = np.asarray([kinds.index(n) for n in names], dtype=np.intp)[column(episodes.place)]
 
-    child = column("child_id")
+    child = column(episodes.child_id)
     same_child = np.r_[False, child_row[1:] == child_row[:-1]]
     continues = same_child & np.r_[False, dec[:-1] == decom[1:]] & np.r_[False, continuation[:-1]]
     new_spell = ~continues
@@ -130,40 +179,36 @@ def build_histories(data: Ssda903Data, placement_map: Mapping[str, str] | None =
     same_spell_next = np.r_[period_spell[1:] == period_spell[:-1], False]
     next_code = np.where(same_spell_next, np.r_[period_kind[1:], [exit_code]],
                          np.where(np.isnat(end_values), open_code, exit_code))
-    periods = pd.DataFrame({
-        "child_id": child[first], "spell": period_spell, "placement": labels[period_kind],
-        "start": decom[first], "end": end_values, "rec": rec[last],
-        "dob": dob_values[child_row[first]], "next": labels[next_code],
-    }, copy=False)  # new arrays: no copy, and no time spent consolidating them into blocks
-    turns_18 = eighteenth_birthday(periods["dob"])
-    periods["aged_out"] = ((labels == EXIT)[next_code]
-                           & (periods["end"] >= turns_18 - pd.Timedelta(days=1)).to_numpy())
+    start_values = decom[first]
+    dob_of_period = episodes.dob[child_row[first]]
+    turns_18 = _eighteenth_birthday(dob_of_period)
+    aged_out = (labels == EXIT)[next_code] & (end_values >= turns_18 - np.timedelta64(1, "D"))
+    periods = {
+        "child_id": child[first], "spell": period_spell, "placement": period_kind,
+        "start": start_values, "end": end_values, "rec": rec[last], "dob": dob_of_period,
+        "next": next_code, "aged_out": aged_out,
+    }
 
-    heads = np.flatnonzero(np.r_[True, ~same_spell_next[:-1]]) if len(periods) else first[:0]
-    tails = np.r_[heads[1:] - 1, len(periods) - 1] if len(periods) else heads
-    start_values = periods["start"].to_numpy(dtype="datetime64[ns]")
-    end_values = periods["end"].to_numpy(dtype="datetime64[ns]")
-    dob_of_period = periods["dob"].to_numpy(dtype="datetime64[ns]")
-    spells = pd.DataFrame({
-        "spell": period_spell[heads], "child_id": periods["child_id"].to_numpy()[heads],
-        "start": start_values[heads], "end": end_values[tails], "dob": dob_of_period[heads],
-        "entry_placement": periods["placement"].to_numpy()[heads],
-    }, copy=False)
-    spells["age_at_start"] = age_in_years(spells["dob"], spells["start"])
-    spells["age_at_end"] = age_in_years(spells["dob"], spells["end"])
-    return CareHistories(periods, spells, pd.Timestamp(data.data_end), placements, data.la_code,
-                         tuple(data.collection_years))
+    heads = np.flatnonzero(np.r_[True, ~same_spell_next[:-1]]) if len(first) else first[:0]
+    tails = np.r_[heads[1:] - 1, len(first) - 1] if len(first) else heads
+    spell_start, spell_end, spell_dob = start_values[heads], end_values[tails], dob_of_period[heads]
+    spells = {
+        "spell": period_spell[heads], "child_id": periods["child_id"][heads],
+        "start": spell_start, "end": spell_end, "dob": spell_dob,
+        "entry_placement": period_kind[heads],
+        "age_at_start": _whole_days(spell_dob, spell_start) / DAYS_PER_YEAR,
+        "age_at_end": _whole_days(spell_dob, spell_end) / DAYS_PER_YEAR,
+    }
+    return CareColumns(periods, spells, labels, episodes.data_end, placements, episodes.la_code,
+                       tuple(episodes.collection_years))
 
 
-def _in_child_order(data: Ssda903Data) -> tuple[npt.NDArray[np.intp] | None, npt.NDArray[np.intp],
-                                                 npt.NDArray[np.datetime64]]:
-    """The order that groups episodes by child (in order of first appearance) and by start within
-    a child (None when they already are, so no column is copied); each episode's child's row
-    among the children in that order (-1, as from Index.get_indexer, for a child without one)
-    and the children's dates of birth.
+def episode_columns(data: Ssda903Data) -> EpisodeColumns:
+    """The columns of `data` that histories are built from. Each episode's child's row comes
+    from `data.episode_child` when it matches the identifiers, else from matching the
+    identifiers against the first record of each child."""
+    import pandas as pd
 
-    The rows come from `data.episode_child` when it matches the identifiers, else from
-    matching the identifiers against the first record of each child."""
     episodes = data.episodes
     ids = episodes["child_id"].to_numpy()
     row = data.episode_child
@@ -176,20 +221,42 @@ def _in_child_order(data: Ssda903Data) -> tuple[npt.NDArray[np.intp] | None, npt
         births = children.drop_duplicates("child_id")
         dob_values = births["dob"].to_numpy(dtype="datetime64[ns]")
         row = pd.Index(births["child_id"]).get_indexer(ids)
-    group = row if row.min(initial=0) >= 0 else pd.factorize(ids)[0]
-    starts = episodes["decom"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    new_run = np.r_[True, group[1:] != group[:-1]] if len(ids) else np.zeros(0, dtype=bool)
+    place_codes, place_values = pd.factorize(episodes["place"])
+    return EpisodeColumns(
+        data.la_code, tuple(data.collection_years), pd.Timestamp(data.data_end), row, ids,
+        episodes["decom"].to_numpy(dtype="datetime64[ns]"),
+        episodes["dec"].to_numpy(dtype="datetime64[ns]"), episodes["rec"].to_numpy(),
+        np.asarray(place_codes, dtype=np.intp), np.asarray(place_values, dtype=object),
+        dob_values)
+
+
+def _child_order(episodes: EpisodeColumns) -> npt.NDArray[np.intp] | None:
+    """The order that groups episodes by child (in order of first appearance) and by start
+    within a child; None when they already are, so no column is copied."""
+    row = episodes.child
+    group = row if row.min(initial=0) >= 0 else _first_appearance(episodes.child_id)
+    starts = episodes.decom.astype(np.int64)
+    new_run = np.r_[True, group[1:] != group[:-1]] if len(row) else np.zeros(0, dtype=bool)
     in_order = (group.min(initial=0) >= 0 and int(np.bincount(group[new_run], minlength=1).max()) <= 1
                 and bool(np.all((starts[1:] >= starts[:-1]) | new_run[1:])))
     if in_order:
-        return None, row, dob_values
-    order = np.lexsort((starts, pd.factorize(group)[0]))
-    return order, row[order], dob_values
+        return None
+    return np.lexsort((starts, _first_appearance(group)))
+
+
+def _first_appearance(values: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+    """Each value's number in order of first appearance (as `pandas.factorize`)."""
+    _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.intp)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.reshape(-1)]
 
 
 def population_at(histories: CareHistories, dates: Sequence[pd.Timestamp]) -> pd.DataFrame:
     """Children in care on each date by placement and age band (tidy: date, placement,
     age_band, children), counting a child whose placement is open at the end of the day."""
+    import pandas as pd
+
     periods = histories.periods
     start = periods["start"].to_numpy(dtype="datetime64[ns]")
     end = periods["end"].to_numpy(dtype="datetime64[ns]")

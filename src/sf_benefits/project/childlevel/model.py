@@ -29,20 +29,23 @@ entrants in a cell Poisson). Everything is vectorised over draws, ages, times in
 placements.
 
 The interface follows the project's models: the constructor stores settings, `fit` returns self,
-`predict(horizon, level)` gives a tidy frame of mean and intervals, `sample(horizon, n_draws,
-seed)` gives DemandDraws that the LA-level scenario and money engine consumes.
+`predict(horizon, level)` gives a tidy frame of mean and intervals (`projection`, the same as
+arrays), `sample(horizon, n_draws, seed)` gives DemandDraws that the LA-level scenario and money
+engine consumes. Fitted to `EpisodeColumns` and asked for a `projection`, the model imports no
+pandas (a second of start-up on a slow machine).
 """
 
 from __future__ import annotations
 
+import calendar
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from sf_benefits.project.categories import ALL_PLACEMENTS, MEASURES, PLACEMENTS
 from sf_benefits.project.childlevel.ages import (
@@ -55,13 +58,18 @@ from sf_benefits.project.childlevel.ages import (
 )
 from sf_benefits.project.childlevel.histories import (
     EXIT,
+    CareColumns,
     CareHistories,
     build_histories,
+    care_histories,
     exposure_days_by_age_and_time_in_care,
+    history_columns,
 )
-from sf_benefits.ssda903_data import Ssda903Data
+from sf_benefits.ssda903_data import EpisodeColumns, Ssda903Data
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sf_benefits.project.demand import DemandDraws
 
 ALL_AGES = "all"
@@ -124,8 +132,8 @@ class RateScenario:
 class FittedRates:
     """Counts and exposure behind every rate, from the reference window."""
 
-    reference_start: pd.Timestamp
-    reference_end: pd.Timestamp
+    reference_start: datetime
+    reference_end: datetime
     placements: tuple[str, ...]
     events: FloatArray  # (bands, times in care, placements, placements + exit)
     exposure_years: FloatArray  # (bands, times in care, placements)
@@ -184,7 +192,7 @@ class FittedRates:
 class _Paths:
     """Simulated stock at every step by age band and placement, and flows in each step."""
 
-    dates: pd.DatetimeIndex
+    dates: npt.NDArray[np.datetime64]
     stock: FloatArray  # (draws, steps + 1, bands, placements)
     starts: FloatArray  # (draws, steps)
     ceases: FloatArray  # (draws, steps); per draw, stock totals change by starts less ceases
@@ -211,25 +219,33 @@ class CareArrays:
     placements: int
 
     @classmethod
-    def of(cls, histories: CareHistories) -> CareArrays:
+    def of(cls, histories: CareHistories | CareColumns) -> CareArrays:
         """The arrays of `histories`."""
         periods, spells = histories.periods, histories.spells
         placements = list(histories.placements)
-        row = np.searchsorted(spells["spell"].to_numpy(), periods["spell"].to_numpy())
-        spell_start = spells["start"].to_numpy(dtype="datetime64[ns]")
-        next_state = pd.Categorical(periods["next"].to_numpy(), categories=[*placements, EXIT])
+        row = np.searchsorted(np.asarray(spells["spell"]), np.asarray(periods["spell"]))
+        spell_start = np.asarray(spells["start"], dtype="datetime64[ns]")
+        if isinstance(histories, CareColumns):
+            def codes(column: npt.ArrayLike, categories: list[str]) -> npt.NDArray[np.intp]:
+                lookup = [categories.index(v) if v in categories else -1
+                          for v in histories.labels]
+                return np.asarray(lookup, dtype=np.intp)[np.asarray(column)]
+        else:
+            import pandas as pd
+
+            def codes(column: npt.ArrayLike, categories: list[str]) -> npt.NDArray[np.intp]:
+                return np.asarray(pd.Categorical(np.asarray(column), categories=categories).codes,
+                                  dtype=np.intp)
         return cls(
-            periods["start"].to_numpy(dtype="datetime64[ns]"),
-            periods["end"].to_numpy(dtype="datetime64[ns]"),
-            periods["dob"].to_numpy(dtype="datetime64[ns]"), spell_start[row],
-            np.asarray(pd.Categorical(periods["placement"].to_numpy(), categories=placements)
-                       .codes, dtype=np.intp),
-            np.asarray(next_state.codes, dtype=np.intp), periods["aged_out"].to_numpy(dtype=bool),
+            np.asarray(periods["start"], dtype="datetime64[ns]"),
+            np.asarray(periods["end"], dtype="datetime64[ns]"),
+            np.asarray(periods["dob"], dtype="datetime64[ns]"), spell_start[row],
+            codes(periods["placement"], placements), codes(periods["next"], [*placements, EXIT]),
+            np.asarray(periods["aged_out"], dtype=bool),
             spell_start,
-            np.clip(np.floor(spells["age_at_start"].to_numpy() * 12), 0,
+            np.clip(np.floor(np.asarray(spells["age_at_start"]) * 12), 0,
                     MONTHS_IN_CARE_AGE - 1).astype(np.intp),
-            np.asarray(pd.Categorical(spells["entry_placement"].to_numpy(),
-                                      categories=placements).codes, dtype=np.intp),
+            codes(spells["entry_placement"], placements),
             len(placements))
 
 
@@ -325,7 +341,7 @@ def _spread_beyond_chance(counts: FloatArray, exposure: FloatArray, least: float
     return float(np.sqrt(max(total / weights, 0.0))) if weights > 0 else 0.0
 
 
-def cell_drifts(arrays: CareArrays, collection_years: Sequence[int], until: pd.Timestamp
+def cell_drifts(arrays: CareArrays, collection_years: Sequence[int], until: datetime
                 ) -> tuple[float, float]:
     """How much single rates move from one collection year to the next beyond chance and beyond
     the change they share: each move's rate by age band, and entries by age band and first
@@ -333,10 +349,10 @@ def cell_drifts(arrays: CareArrays, collection_years: Sequence[int], until: pd.T
     moves, exposure, entries = [], [], []
     entry_band = band_of_month_of_age()
     for year in collection_years:
-        if pd.Timestamp(year=year, month=3, day=31) > until:
+        if datetime(year, 3, 31) > until:
             continue
-        start = np.datetime64(pd.Timestamp(year=year - 1, month=4, day=1), "ns")
-        end = np.datetime64(pd.Timestamp(year=year, month=4, day=1), "ns")
+        start = np.datetime64(datetime(year - 1, 4, 1), "ns")
+        end = np.datetime64(datetime(year, 4, 1), "ns")
         events, years = count_moves(arrays, start, end, (0.0,))
         moves.append(events[:, 0].reshape(-1))
         exposure.append(np.broadcast_to(years[:, 0, :, None], events[:, 0].shape).reshape(-1))
@@ -375,20 +391,20 @@ def time_in_care_band(years: npt.ArrayLike) -> npt.NDArray[np.int64]:
     return np.clip(index, 0, len(lower) - 1).astype(np.int64)
 
 
-def _yearly(histories: CareHistories, until: pd.Timestamp
+def _yearly(histories: CareHistories | CareColumns, until: datetime
             ) -> tuple[list[int], list[int], list[int]]:
     """Per collection year up to `until`: periods of care started, ended, and open on 1 April."""
     spells = histories.spells
-    starts = spells["start"].to_numpy(dtype="datetime64[ns]")
-    ends = spells["end"].to_numpy(dtype="datetime64[ns]")
+    starts = np.asarray(spells["start"], dtype="datetime64[ns]")
+    ends = np.asarray(spells["end"], dtype="datetime64[ns]")
     began: list[int] = []
     ended: list[int] = []
     open_at_start: list[int] = []
     for year in histories.collection_years:
-        year_end = pd.Timestamp(year=year, month=3, day=31)
+        year_end = datetime(year, 3, 31)
         if year_end > until:
             continue
-        first = np.datetime64(pd.Timestamp(year=year - 1, month=4, day=1), "ns")
+        first = np.datetime64(datetime(year - 1, 4, 1), "ns")
         last = np.datetime64(year_end, "ns")
         began.append(int(((starts >= first) & (starts <= last)).sum()))
         ended.append(int(((ends >= first) & (ends <= last)).sum()))
@@ -406,14 +422,14 @@ def _drift_beyond_chance(counts: list[int], exposure: list[float]) -> float:
     return float(np.sqrt(max(beyond_chance, 0.0)))
 
 
-def entry_drift(histories: CareHistories, until: pd.Timestamp) -> float:
+def entry_drift(histories: CareHistories | CareColumns, until: datetime) -> float:
     """How much the yearly number of entries moves from one year to the next beyond chance, over
     the collection years up to `until` (see `_drift_beyond_chance`)."""
     began, _, _ = _yearly(histories, until)
     return _drift_beyond_chance(began, [1.0] * len(began))
 
 
-def exit_drift(histories: CareHistories, until: pd.Timestamp) -> float:
+def exit_drift(histories: CareHistories | CareColumns, until: datetime) -> float:
     """How much the yearly rate of leaving care (periods ended per child in care at 1 April or
     entering in the year) moves from one year to the next beyond chance."""
     began, ended, open_at_start = _yearly(histories, until)
@@ -439,52 +455,60 @@ class ChildLevelModel:
         self.seed = seed
         self.rate_uncertainty = rate_uncertainty
         self.rates_: FittedRates | None = None
-        self.histories_: CareHistories | None = None
+        self.histories_: CareHistories | CareColumns | None = None
         self._initial: FloatArray | None = None
 
     # ------------------------------------------------------------------------------ fitting
 
-    def fit(self, data: Ssda903Data | CareHistories, reference_start: pd.Timestamp | None = None,
-            reference_end: pd.Timestamp | None = None) -> ChildLevelModel:
+    def fit(self, data: Ssda903Data | EpisodeColumns | CareHistories | CareColumns,
+            reference_start: datetime | str | None = None,
+            reference_end: datetime | str | None = None) -> ChildLevelModel:
         """Estimate moves over [reference_start, reference_end) (default: the last
         `window_years` of the data) and entries over its last `entry_window_years` (entries
         trend, so the latest year says most about the next; moves need the longer window's
-        exposure: both chosen by the backtest), and take the care population at reference_end."""
-        histories = (data if isinstance(data, CareHistories)
-                     else build_histories(data, self.placement_map, self.placements))
+        exposure: both chosen by the backtest), and take the care population at reference_end.
+        Given `EpisodeColumns` (or `CareColumns`), the fit imports no pandas."""
+        histories: CareHistories | CareColumns
+        if isinstance(data, CareHistories | CareColumns):
+            histories = data
+        elif isinstance(data, EpisodeColumns):
+            histories = history_columns(data, self.placement_map, self.placements)
+        else:
+            histories = build_histories(data, self.placement_map, self.placements)
         if histories.placements != self.placements:
             raise ValueError("the histories use other placement categories than the model")
-        end = pd.Timestamp(reference_end) if reference_end is not None else histories.data_end
+        end = _timestamp(reference_end) if reference_end is not None else histories.data_end
         if end > histories.data_end:
             raise ValueError(f"reference end {end:%d/%m/%Y} is after the data end "
                              f"{histories.data_end:%d/%m/%Y}")
-        first_day = (pd.Timestamp(year=min(histories.collection_years) - 1, month=4, day=1)
-                     if histories.collection_years else histories.periods["start"].min())
+        first_day = (datetime(min(histories.collection_years) - 1, 4, 1)
+                     if histories.collection_years
+                     else _timestamp(np.asarray(histories.periods["start"]).min()))
         if reference_start is not None:
-            start = pd.Timestamp(reference_start)
+            start = _timestamp(reference_start)
             if start < first_day:
                 raise ValueError(f"the reference window starts ({start:%d/%m/%Y}) before the "
                                  f"returns do ({first_day:%d/%m/%Y}): children who left care "
                                  "earlier are not in the data")
         else:
             start = max(first_day,
-                        end - pd.DateOffset(days=round(self.window_years * DAYS_PER_YEAR)))
+                        end - timedelta(days=round(self.window_years * DAYS_PER_YEAR)))
         if start >= end:
             raise ValueError("the reference window is empty")
         self.histories_ = histories
         arrays = CareArrays.of(histories)
         self.rates_ = self._estimate(arrays, start, end, histories)
         self._initial = self._stock_at(arrays, end)
-        misfit = self._mix_misfit(arrays, max(first_day, start - pd.DateOffset(years=1)), end)
+        misfit = self._mix_misfit(arrays, max(first_day, _months_later(start, -12)), end)
         self.rates_ = replace(self.rates_, mix_misfit=misfit)
         return self
 
-    def _mix_misfit(self, arrays: CareArrays, start: pd.Timestamp, end: pd.Timestamp) -> float:
+    def _mix_misfit(self, arrays: CareArrays, start: datetime, end: datetime) -> float:
         """How far the model's mix of children by age band and placement missed, beyond chance,
         when run a year before `end` (rates from `start`) against the children in care at `end`
         (see `_spread_beyond_chance`); zero when that leaves less than a year of returns."""
-        earlier = end - pd.DateOffset(years=1)
-        if earlier - start < pd.Timedelta(days=365):
+        earlier = _months_later(end, -12)
+        if earlier - start < timedelta(days=365):
             return 0.0
         rerun = ChildLevelModel(self.window_years, self.placement_map, self.placements,
                                 self.steps_per_year, rate_uncertainty=False,
@@ -499,8 +523,8 @@ class ChildLevelModel:
         return _spread_beyond_chance(np.stack([expected.reshape(-1), actual.reshape(-1)]),
                                      np.ones((2, expected.size)), first_counted=False)
 
-    def _estimate(self, arrays: CareArrays, start: pd.Timestamp, end: pd.Timestamp,
-                  histories: CareHistories | None = None) -> FittedRates:
+    def _estimate(self, arrays: CareArrays, start: datetime, end: datetime,
+                  histories: CareHistories | CareColumns | None = None) -> FittedRates:
         """Rates over [start, end), and (given the histories) how they drift from year to year."""
         w0, w1 = np.datetime64(start, "ns"), np.datetime64(end, "ns")
         e0 = max(w0, w1 - np.timedelta64(round(self.entry_window_years * DAYS_PER_YEAR), "D"))
@@ -511,7 +535,7 @@ class ChildLevelModel:
         def years(since: np.datetime64) -> float:
             return float((w1 - since) / np.timedelta64(1, "D")) / DAYS_PER_YEAR
 
-        rates = FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
+        rates = FittedRates(start, end, self.placements, events,
                             exposure, entries, years(w0), years(e0), recent,
                             pooling_years=pooling_weight(events, exposure))
         if histories is None:
@@ -521,7 +545,7 @@ class ChildLevelModel:
                        exit_drift=exit_drift(histories, end), move_drift=move,
                        entry_mix_drift=mix)
 
-    def _stock_at(self, arrays: CareArrays, when: pd.Timestamp) -> FloatArray:
+    def _stock_at(self, arrays: CareArrays, when: datetime) -> FloatArray:
         """Children in care at `when` by age slot (steps_per_year per year of age), time in care
         (steps of the first year, then a year or more) and placement."""
         stamp = np.datetime64(when, "ns")
@@ -556,6 +580,8 @@ class ChildLevelModel:
         hazards = rates.pooled_hazards
         events, exposure = rates.events.sum(axis=1), rates.exposure_years.sum(axis=1)
         targets = [*self.placements, EXIT]
+        import pandas as pd
+
         rows = [(band, source, target, events[b, i, j], exposure[b, i], hazards[b, i, j])
                 for b, band in enumerate(AGE_BANDS) for i, source in enumerate(self.placements)
                 for j, target in enumerate(targets) if target != source]
@@ -571,6 +597,8 @@ class ChildLevelModel:
             per_year = rates.entries_per_year[bands == b].sum(axis=0)
             counts = rates.entries[bands == b].sum(axis=0)
             rows += [(band, p, counts[k], per_year[k]) for k, p in enumerate(self.placements)]
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=["age_band", "placement", "entries", "entries_per_year"])
 
     # ------------------------------------------------------------------------------ projection
@@ -704,8 +732,8 @@ class ChildLevelModel:
         else:
             ceases = ceases.sum(axis=2)
         jump_off = self.rates.reference_end
-        dates = pd.DatetimeIndex([jump_off + pd.DateOffset(months=12 // spy * i)
-                                  for i in range(steps + 1)])
+        dates = np.asarray([np.datetime64(_months_later(jump_off, 12 // spy * i), "ns")
+                            for i in range(steps + 1)])
         return _Paths(dates, stock, starts, ceases)
 
     @staticmethod
@@ -774,31 +802,34 @@ class ChildLevelModel:
         """Children in care at each future step date by placement and age band (with 'all'
         totals): mean and lo-<level>/hi-<level> simulation intervals. Tidy: date, placement,
         age_band, mean, lo-80, hi-80, ..."""
+        return self.projection(horizon, level, n_draws, seed, scenario).to_frame()
+
+    def projection(self, horizon: int, level: Sequence[int] | int = (80,),
+                   n_draws: int | None = None, seed: int | None = None,
+                   scenario: RateScenario | None = None) -> Projection:
+        """What `predict` gives, as arrays (no pandas)."""
         levels = [level] if isinstance(level, int) else list(level)
         paths = self._simulate(horizon, n_draws or self.n_draws,
                                self.seed if seed is None else seed, scenario)
         stock = paths.stock
         full = np.concatenate([stock, stock.sum(axis=3, keepdims=True)], axis=3)
         full = np.concatenate([full, full.sum(axis=2, keepdims=True)], axis=2)
-        bands = [*AGE_BANDS, ALL_AGES]
-        places = [*self.placements, ALL_PLACEMENTS]
-        index = pd.MultiIndex.from_product([paths.dates, bands, places],
-                                           names=["date", "age_band", "placement"])
-        frame = pd.DataFrame({"mean": full.mean(axis=0).reshape(-1)}, index=index)
+        bounds = {}
         for value in levels:
             lo, hi = np.percentile(full, [50 - value / 2, 50 + value / 2], axis=0)
-            frame[f"lo-{value}"] = lo.reshape(-1)
-            frame[f"hi-{value}"] = hi.reshape(-1)
-        frame = frame.reset_index()
-        return frame[["date", "placement", "age_band", "mean",
-                      *[c for v in levels for c in (f"lo-{v}", f"hi-{v}")]]]
+            bounds[value] = (lo, hi)
+        return Projection(paths.dates, (*AGE_BANDS, ALL_AGES), (*self.placements, ALL_PLACEMENTS),
+                          full.mean(axis=0), bounds)
 
     def central_path(self, horizon: int, scenario: RateScenario | None = None) -> pd.DataFrame:
         """Expected children in care (no chance, fitted rates) by date, placement and age band."""
+        import pandas as pd
+
         paths = self._simulate(horizon, 1, self.seed, scenario, stochastic=False)
         stock = paths.stock[0]
-        index = pd.MultiIndex.from_product([paths.dates, list(AGE_BANDS), list(self.placements)],
-                                           names=["date", "age_band", "placement"])
+        index = pd.MultiIndex.from_product(
+            [pd.DatetimeIndex(paths.dates), list(AGE_BANDS), list(self.placements)],
+            names=["date", "age_band", "placement"])
         return pd.DataFrame({"expected": stock.reshape(-1)}, index=index).reset_index()
 
     def sample(self, horizon: int, n_draws: int, seed: int,
@@ -824,11 +855,59 @@ class ChildLevelModel:
         (la_code, year, measure, placement, value) for each collection year."""
         if self.histories_ is None:
             raise RuntimeError("ChildLevelModel is not fitted: call fit(data) first")
-        return care_history_table(self.histories_)
+        histories = self.histories_
+        return care_history_table(histories if isinstance(histories, CareHistories)
+                                  else care_histories(histories))
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Children in care at each step date (the jump-off first) by age band and placement, both
+    with their 'all' totals: the mean over draws and, per interval level, its lower and upper
+    percentiles; each array (dates, age bands, placements)."""
+
+    dates: npt.NDArray[np.datetime64]
+    age_bands: tuple[str, ...]
+    placements: tuple[str, ...]
+    mean: FloatArray
+    bounds: dict[int, tuple[FloatArray, FloatArray]]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy: date, placement, age_band, mean, lo-<level>, hi-<level> for each level."""
+        import pandas as pd
+
+        index = pd.MultiIndex.from_product([pd.DatetimeIndex(self.dates), list(self.age_bands),
+                                            list(self.placements)],
+                                           names=["date", "age_band", "placement"])
+        frame = pd.DataFrame({"mean": self.mean.reshape(-1)}, index=index)
+        for value, (lo, hi) in self.bounds.items():
+            frame[f"lo-{value}"] = lo.reshape(-1)
+            frame[f"hi-{value}"] = hi.reshape(-1)
+        frame = frame.reset_index()
+        return frame[["date", "placement", "age_band", "mean",
+                      *[c for v in self.bounds for c in (f"lo-{v}", f"hi-{v}")]]]
+
+
+def _timestamp(when: datetime | str | np.datetime64) -> datetime:
+    """A date given as text, a datetime or numpy, as pandas reads it (imported only here)."""
+    import pandas as pd
+
+    return pd.Timestamp(when)
+
+
+def _months_later(when: datetime, months: int) -> datetime:
+    """`when` moved by whole months, the day held to the month's last (31 March plus three
+    months is 30 June), as pandas' DateOffset does."""
+    month = when.month - 1 + months
+    year, month = when.year + month // 12, month % 12 + 1
+    return when.replace(year=year, month=month,
+                        day=min(when.day, calendar.monthrange(year, month)[1]))
 
 
 def care_history_table(histories: CareHistories) -> pd.DataFrame:
     """CLA at 31 March by placement, starts and ceases per year ending 31 March, from histories."""
+    import pandas as pd
+
     periods = histories.periods
     spells = histories.spells
     start = periods["start"].to_numpy(dtype="datetime64[ns]")
