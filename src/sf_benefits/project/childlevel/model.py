@@ -146,6 +146,10 @@ class FittedRates:
     """The same for entries by age band and first placement, beyond the change all share."""
     pooling_years: float = POOLING_YEARS
     """Prior weight (child-years) of the age band's pooled rate in each rate by time in care."""
+    entry_month_lived: FloatArray | None = None
+    """Share of its month of age each month's entrants had lived on entering, on average (216):
+    a half when ages spread evenly, near nought where children enter care at birth; None: a
+    half throughout."""
     mix_misfit: float = 0.0
     """Spread (sd of the log) beyond chance of children in care by age band and placement
     around the model's expectation one year ahead, relative to the total, when the model is run
@@ -196,7 +200,7 @@ class CareArrays:
     per placement period its start, end (NaT while open), date of birth, the day its period of
     care began, placement, what came next (a placement's index, K for out of care, -1 while
     open) and whether it ended on turning 18; per period of care its start, month of age at
-    entry and first placement."""
+    entry, the share of that month already lived, and first placement."""
 
     start: npt.NDArray[np.datetime64]
     end: npt.NDArray[np.datetime64]
@@ -207,6 +211,7 @@ class CareArrays:
     aged_out: npt.NDArray[np.bool_]
     spell_start: npt.NDArray[np.datetime64]
     entry_month: npt.NDArray[np.intp]
+    entry_month_lived: npt.NDArray[np.float64]
     entry_place: npt.NDArray[np.intp]
     placements: int
 
@@ -217,6 +222,7 @@ class CareArrays:
         placements = list(histories.placements)
         row = np.searchsorted(spells["spell"].to_numpy(), periods["spell"].to_numpy())
         spell_start = spells["start"].to_numpy(dtype="datetime64[ns]")
+        months = spells["age_at_start"].to_numpy(dtype=float) * 12
         next_state = pd.Categorical(periods["next"].to_numpy(), categories=[*placements, EXIT])
         return cls(
             periods["start"].to_numpy(dtype="datetime64[ns]"),
@@ -226,8 +232,8 @@ class CareArrays:
                        .codes, dtype=np.intp),
             np.asarray(next_state.codes, dtype=np.intp), periods["aged_out"].to_numpy(dtype=bool),
             spell_start,
-            np.clip(np.floor(spells["age_at_start"].to_numpy() * 12), 0,
-                    MONTHS_IN_CARE_AGE - 1).astype(np.intp),
+            np.clip(np.floor(months), 0, MONTHS_IN_CARE_AGE - 1).astype(np.intp),
+            np.clip(months - np.floor(months), 0.0, 1.0),
             np.asarray(pd.Categorical(spells["entry_placement"].to_numpy(),
                                       categories=placements).codes, dtype=np.intp),
             len(placements))
@@ -278,6 +284,19 @@ def count_entries(arrays: CareArrays, start: np.datetime64, end: np.datetime64) 
     entering = (arrays.spell_start >= start) & (arrays.spell_start < end)
     return tally((MONTHS_IN_CARE_AGE, arrays.placements),
                  (arrays.entry_month[entering], arrays.entry_place[entering]))
+
+
+def entry_month_lived(arrays: CareArrays, start: np.datetime64, end: np.datetime64
+                      ) -> FloatArray:
+    """Share of their month of age that children entering care in [start, end) had lived, on
+    average by whole month of age (a half where none entered): babies who come into care at
+    birth cross into the next age step later than entrants spread over the month."""
+    entering = (arrays.spell_start >= start) & (arrays.spell_start < end)
+    months = arrays.entry_month[entering]
+    lived = np.bincount(months, weights=arrays.entry_month_lived[entering],
+                        minlength=MONTHS_IN_CARE_AGE)
+    counts = np.bincount(months, minlength=MONTHS_IN_CARE_AGE)
+    return np.divide(lived, counts, out=np.full(MONTHS_IN_CARE_AGE, 0.5), where=counts > 0)
 
 
 def pooling_weight(events: FloatArray, exposure_years: FloatArray,
@@ -513,7 +532,8 @@ class ChildLevelModel:
 
         rates = FittedRates(pd.Timestamp(start), pd.Timestamp(end), self.placements, events,
                             exposure, entries, years(w0), years(e0), recent,
-                            pooling_years=pooling_weight(events, exposure))
+                            pooling_years=pooling_weight(events, exposure),
+                            entry_month_lived=entry_month_lived(arrays, w0, w1))
         if histories is None:
             return rates
         move, mix = cell_drifts(arrays, histories.collection_years, end)
@@ -655,6 +675,8 @@ class ChildLevelModel:
         starts = np.zeros((n_draws, steps))
         ceases = np.zeros((n_draws, steps, 2))
         base_entries = entries_per_year.reshape(n_draws, slots, -1, k).sum(axis=2) / spy
+        first_in_care, entering_aged, entering_unmoved, entering_unaged = self._entry_step_shares(
+            entries_per_year, base_entries)
         rates = self.rates
         level, exit_level = (self._random_walk(rng, drift if uncertain else 0.0, n_draws, horizon)
                              for drift in (rates.entry_drift, rates.exit_drift))
@@ -665,6 +687,7 @@ class ChildLevelModel:
         last_effect, last_year = -1.0, -1
         step = arriving = np.empty(0)
         moved = np.empty((*pop.shape[:-1], k + 1))
+        unaged_moved = np.empty((n_draws, slots, k + 1))
         rows = pop.reshape(n_draws, spy + 1, -1, k)
         moved_rows = moved.reshape(n_draws, spy + 1, -1, k + 1)
         for t in range(steps):
@@ -682,17 +705,24 @@ class ChildLevelModel:
                 arriving = (base_entries * (1.0 + (entry_factor - 1.0) * effect)[slot_band][
                     None, :, None] * level[:, t // spy, None, None] * mix_level[:, t // spy]) / 2
                 last_effect, last_year = effect, t // spy
-            pop[:, 0, :, 1] += arriving
+            pop[:, 0, :, 1] += arriving * first_in_care
+            unaged = arriving * entering_unaged
             for rates_of, first, last in move_groups:
                 np.matmul(rows[:, :, 2 * first:2 * last], step[:, rates_of],
                           out=moved_rows[:, :, 2 * first:2 * last])
+                np.matmul(unaged[:, first:last], step[:, rates_of, 0],
+                          out=unaged_moved[:, first:last])
             # summed by age, then time in care, as before the axes were swapped (same figures)
             ceases[:, t] = (np.ascontiguousarray(moved[..., k].swapaxes(1, 2)).sum(axis=(1, 2))
                             + moved[:, :, -1, :, :k].sum(axis=(1, 3)))
+            aged = arriving * entering_aged
+            ceases[:, t, 1] += unaged_moved[..., k].sum(axis=1) + aged[:, -1].sum(axis=1)
             pop[:] = 0.0
             pop[:, 1:, 1:] = moved[:, :-1, :-1, :, :k]
             pop[:, -1, 1:] += moved[:, -1, :-1, :, :k]
-            pop[:, 0, :, 1] += arriving
+            pop[:, 1, :, 1] += unaged_moved[..., :k]
+            pop[:, 0, :, 1] += arriving * entering_unmoved
+            pop[:, 0, 1:, 1] += aged[:, :-1]
             starts[:, t] = 2 * arriving.sum(axis=(1, 2))
         expected[:, steps] = np.add.reduceat(pop.sum(axis=1), band_starts, axis=1).swapaxes(1, 2)
         stock = expected.sum(axis=2)
@@ -707,6 +737,25 @@ class ChildLevelModel:
         dates = pd.DatetimeIndex([jump_off + pd.DateOffset(months=12 // spy * i)
                                   for i in range(steps + 1)])
         return _Paths(dates, stock, starts, ceases)
+
+    def _entry_step_shares(self, entries_per_year: FloatArray, base_entries: FloatArray
+                           ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """How a step's entrants (draws, age slots, K) are tracked, as shares of half of them:
+        moved for the whole step and aged a slot; moved no longer than the step's end but aged
+        a slot; neither; moved but not aged. Entrants spend half the step in care on average,
+        so half are moved; the share that reaches the next age slot by the step's end is the
+        share of their slot they had lived on entering (a half when ages spread evenly, near
+        nought for babies who enter at birth, who would otherwise grow up half a step early)."""
+        months_per_slot = MONTHS_IN_CARE_AGE // base_entries.shape[1]
+        lived = self.rates.entry_month_lived
+        within = np.full(MONTHS_IN_CARE_AGE, 0.5) if lived is None else lived
+        slot_lived = (np.arange(MONTHS_IN_CARE_AGE) % months_per_slot + within) / months_per_slot
+        lived_entries = (entries_per_year * slot_lived[:, None]).reshape(
+            *base_entries.shape[:2], months_per_slot, -1).sum(axis=2) / self.steps_per_year
+        twice = 2 * np.divide(lived_entries, base_entries, out=np.full_like(base_entries, 0.5),
+                              where=base_entries > 0)
+        return (np.minimum(twice, 1.0), np.maximum(twice - 1.0, 0.0),
+                1.0 - np.maximum(twice - 1.0, 0.0), np.maximum(1.0 - twice, 0.0))
 
     @staticmethod
     def _chance(rng: np.random.Generator, expected: FloatArray, starts: FloatArray,
