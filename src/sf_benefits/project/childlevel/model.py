@@ -150,8 +150,9 @@ class FittedRates:
     pooling_years: float = POOLING_YEARS
     """Prior weight (child-years) of the age band's pooled rate in each rate by time in care."""
     entry_step_ageing: FloatArray | None = None
-    """Share of each month of age's entrants (216) who were an age step older at the end of the
-    step they entered in than on entering (None: as if ages spread evenly over each month)."""
+    """Share of each month of age's entrants (216) who were an age step (of the fitting model)
+    older at the end of the step they entered in than on entering (None: as if ages and entry
+    days spread evenly)."""
     mix_misfit: float = 0.0
     """Spread (sd of the log) beyond chance of children in care by age band and placement
     around the model's expectation one year ahead, relative to the total, when the model is run
@@ -288,14 +289,21 @@ def count_entries(arrays: CareArrays, start: np.datetime64, end: np.datetime64) 
                  (arrays.entry_month[entering], arrays.entry_place[entering]))
 
 
+def evenly_spread_ageing(steps_per_year: int) -> FloatArray:
+    """Share of each whole month of age's entrants (216) who end the step they enter in an age
+    step older when ages and entry days spread evenly: the share of the step already lived."""
+    months_per_step = 12 // steps_per_year
+    return (np.arange(MONTHS_IN_CARE_AGE) % months_per_step + 0.5) / months_per_step
+
+
 def entry_step_ageing(arrays: CareArrays, start: np.datetime64, end: np.datetime64,
                       steps_per_year: int) -> FloatArray:
     """Share of the children entering care in [start, end) at each whole month of age who are an
     age step older at the end of their step (steps of 12 / `steps_per_year` months back from
-    `end`) than on entering, by month of age at entry (where none entered, as if ages spread
-    evenly over the month). Babies who enter at birth grow up later than entrants spread over
-    the step, and where dates of birth are the 1st of the month (as in the DfE's returns), every
-    child turns a month older on the 1st: counting, not assuming, holds for both."""
+    `end`) than on entering, by month of age at entry (`evenly_spread_ageing` where none
+    entered). Babies who enter at birth grow up later than entrants spread over the step, and
+    where dates of birth are kept as the 1st of the month every child turns a month older on the
+    1st: counting, not assuming, holds for both."""
     entering = np.flatnonzero((arrays.spell_start >= start) & (arrays.spell_start < end))
     months_per_step = 12 // steps_per_year
     step_ends = np.asarray([np.datetime64(pd.Timestamp(end) - pd.DateOffset(
@@ -312,9 +320,8 @@ def entry_step_ageing(arrays: CareArrays, start: np.datetime64, end: np.datetime
     aged = np.clip(step_of_age(at) - step_of_age(started), 0.0, 1.0)
     months = arrays.entry_month[entering]
     counts = np.bincount(months, minlength=MONTHS_IN_CARE_AGE)
-    spread = (np.arange(MONTHS_IN_CARE_AGE) % months_per_step + 0.5) / months_per_step
     return np.divide(np.bincount(months, weights=aged, minlength=MONTHS_IN_CARE_AGE), counts,
-                     out=spread, where=counts > 0)
+                     out=evenly_spread_ageing(steps_per_year), where=counts > 0)
 
 
 def pooling_weight(events: FloatArray, exposure_years: FloatArray,
@@ -767,7 +774,7 @@ class ChildLevelModel:
         months_per_slot = MONTHS_IN_CARE_AGE // base_entries.shape[1]
         ageing = self.rates.entry_step_ageing
         if ageing is None:
-            ageing = (np.arange(MONTHS_IN_CARE_AGE) % months_per_slot + 0.5) / months_per_slot
+            ageing = evenly_spread_ageing(self.steps_per_year)
         aged_entries = (entries_per_year * ageing[:, None]).reshape(
             *base_entries.shape[:2], months_per_slot, -1).sum(axis=2) / self.steps_per_year
         twice = 2 * np.divide(aged_entries, base_entries, out=np.full_like(base_entries, 0.5),
