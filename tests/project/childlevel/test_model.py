@@ -338,6 +338,19 @@ def test_tally_counts_each_named_cell_as_adding_ones_would() -> None:
     np.testing.assert_array_equal(tally(shape, tuple(c[:0] for c in cells)), np.zeros(shape))
 
 
+def _projected_with_the_years_own_rates(histories: CareHistories, steps_per_year: int
+                                        ) -> pd.DataFrame:
+    """Expected children in care on 31 March 2023 (date, age_band, placement, expected),
+    projected from a year before with rates and entries counted over that year itself."""
+    model = ChildLevelModel(steps_per_year=steps_per_year, window_years=1.0)
+    own_rates = model.fit(histories, reference_start=pd.Timestamp("2022-04-01")).rates
+    model.fit(histories, reference_end=pd.Timestamp("2022-03-31"))
+    model.rates_ = replace(own_rates, reference_start=model.rates.reference_start,
+                           reference_end=model.rates.reference_end)
+    path = model.central_path(1)
+    return path[path["date"] == pd.Timestamp("2023-03-31")]
+
+
 @pytest.mark.parametrize("steps_per_year", [4, 12])
 def test_given_the_years_own_rates_the_projection_reproduces_it_by_age_and_placement(
         planted_data: Ssda903Data, steps_per_year: int) -> None:
@@ -346,20 +359,58 @@ def test_given_the_years_own_rates_the_projection_reproduces_it_by_age_and_place
     within chance of every age band's and placement's children in care (ageing by step, entries
     by month of age, 18th birthdays and moves across band boundaries add no bias of their own;
     in the shared returns, where leaving care depends on age at entry, the same check shows
-    the structure's misses: too few under 1s, too many 1-4s)."""
+    the structure's remaining misses: about 2% too few under 1s and 1-2% too many 1-4s)."""
     histories = build_histories(planted_data)
-    year_end = pd.Timestamp("2023-03-31")
-    model = ChildLevelModel(steps_per_year=steps_per_year, window_years=1.0)
-    own_rates = model.fit(histories, reference_start=pd.Timestamp("2022-04-01")).rates
-    model.fit(histories, reference_end=pd.Timestamp("2022-03-31"))
-    model.rates_ = replace(own_rates, reference_start=model.rates.reference_start,
-                           reference_end=model.rates.reference_end)
-    path = model.central_path(1)
-    projected = path[path["date"] == year_end]
-    actual = population_at(histories, [year_end])
+    projected = _projected_with_the_years_own_rates(histories, steps_per_year)
+    actual = population_at(histories, [pd.Timestamp("2023-03-31")])
     for key in ("age_band", "placement"):
         expected = projected.groupby(key)["expected"].sum()
         counted = actual.groupby(key)["children"].sum().reindex(expected.index)
         z = (expected - counted) / np.sqrt(np.maximum(counted, 25))
         assert (z.abs() < 1.5).all(), z
     assert abs(projected["expected"].sum() / actual["children"].sum() - 1) < 0.015
+
+
+def _babies_in_care(seed: int, born_on_the_1st: bool) -> Ssda903Data:
+    """Seeded returns of babies who enter foster care, 3,000 a year from 2010, and leave at a
+    hazard of half a year (one episode each; open on 31 March 2023 when still in care): on the
+    day they are born, or (`born_on_the_1st`) at an age spread evenly over their first year with
+    the date of birth recorded as the 1st of the month, as in the DfE's returns."""
+    rng = np.random.default_rng(seed)
+    first, last = pd.Timestamp("2010-04-01"), pd.Timestamp("2023-03-31")
+    span = (last - first).days
+    n = rng.poisson(3000 * span / 365.25)
+    entered = first + pd.to_timedelta(rng.integers(0, span, n), unit="D")
+    born = entered
+    if born_on_the_1st:
+        born = (entered - pd.to_timedelta(rng.integers(0, 365, n), unit="D")).to_period(
+            "M").to_timestamp()
+    left = entered + pd.to_timedelta(np.ceil(rng.exponential(2.0 * 365.25, n)), unit="D")
+    ids = [f"c{i}" for i in range(n)]
+    episodes = pd.DataFrame({"child_id": ids, "decom": entered,
+                             "dec": left.where(left <= last, pd.NaT), "place": "U4"})
+    episodes["rec"] = np.where(episodes["dec"].isna(), "", "E13")
+    for column in ("rne", "ls", "cin", "place_provider", "reason_place_change"):
+        episodes[column] = ""
+    episodes["collection_year"] = 2023
+    children = pd.DataFrame({"child_id": ids, "dob": born, "sex": "1", "ethnic": "WBRI"})
+    return Ssda903Data("E10000015", children, episodes, tuple(range(2017, 2024)), last)
+
+
+@pytest.mark.parametrize(("steps_per_year", "born_on_the_1st"),
+                         [(4, False), (12, False), (4, True)])
+def test_babies_grow_up_in_the_projection_as_in_the_returns(
+        steps_per_year: int, born_on_the_1st: bool) -> None:
+    """Given the year's own rates and entries, the projection from the year before lands within
+    chance of the under-1s and 1-4s in care, whether babies enter care at birth (all of their
+    first year in care under 1) or at any age with dates of birth on the 1st of the month (all
+    a month older on each 1st): tracking entrants as if their ages spread evenly over the step
+    they enter in grows them up too early: about 10% and 7% too few under 1s."""
+    histories = build_histories(_babies_in_care(17, born_on_the_1st))
+    expected = _projected_with_the_years_own_rates(histories, steps_per_year).groupby(
+        "age_band")["expected"].sum()
+    counted = population_at(histories, [pd.Timestamp("2023-03-31")]).groupby(
+        "age_band")["children"].sum()
+    for band in ("under_1", "1_to_4"):
+        z = (expected[band] - counted[band]) / np.sqrt(counted[band])
+        assert abs(z) < 2.0, (band, expected[band], counted[band])

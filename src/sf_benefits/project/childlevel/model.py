@@ -13,7 +13,10 @@ benchmarks/ssda903_vs_cs_demand_model.py), spread over months of age and first p
 whole window. The projection ages children step by step (quarterly by default, ages and the first
 year in care tracked to the same step), moves them with competing-risk probabilities chained over
 short sub-steps (children who reach the next age band, or 18, within a step take half a step at
-each band's rates), takes every child out of care on their 18th birthday and adds entries.
+each band's rates), takes every child out of care on their 18th birthday and adds entries
+(as many of each age reaching the next age step by the end of the step they enter in as did in
+the returns: babies who enter at birth stay under 1 for a year, and where dates of birth are the
+1st of the month every child turns a month older on the 1st).
 
 Uncertainty combines rate uncertainty (a Gamma posterior draw of every age band's pooled rate, of
 every rate by time in care around it, and of the entry level per draw); random walks from year to
@@ -154,6 +157,10 @@ class FittedRates:
     """The same for entries by age band and first placement, beyond the change all share."""
     pooling_years: float = POOLING_YEARS
     """Prior weight (child-years) of the age band's pooled rate in each rate by time in care."""
+    entry_step_ageing: FloatArray | None = None
+    """Share of each month of age's entrants (216) who were an age step (of the fitting model)
+    older at the end of the step they entered in than on entering (None: as if ages and entry
+    days spread evenly)."""
     mix_misfit: float = 0.0
     """Spread (sd of the log) beyond chance of children in care by age band and placement
     around the model's expectation one year ahead, relative to the total, when the model is run
@@ -204,7 +211,7 @@ class CareArrays:
     per placement period its start, end (NaT while open), date of birth, the day its period of
     care began, placement, what came next (a placement's index, K for out of care, -1 while
     open) and whether it ended on turning 18; per period of care its start, month of age at
-    entry and first placement."""
+    entry, date of birth and first placement."""
 
     start: npt.NDArray[np.datetime64]
     end: npt.NDArray[np.datetime64]
@@ -215,6 +222,7 @@ class CareArrays:
     aged_out: npt.NDArray[np.bool_]
     spell_start: npt.NDArray[np.datetime64]
     entry_month: npt.NDArray[np.intp]
+    entry_dob: npt.NDArray[np.datetime64]
     entry_place: npt.NDArray[np.intp]
     placements: int
 
@@ -245,6 +253,7 @@ class CareArrays:
             spell_start,
             np.clip(np.floor(np.asarray(spells["age_at_start"]) * 12), 0,
                     MONTHS_IN_CARE_AGE - 1).astype(np.intp),
+            np.asarray(spells["dob"], dtype="datetime64[ns]"),
             codes(spells["entry_placement"], placements),
             len(placements))
 
@@ -294,6 +303,42 @@ def count_entries(arrays: CareArrays, start: np.datetime64, end: np.datetime64) 
     entering = (arrays.spell_start >= start) & (arrays.spell_start < end)
     return tally((MONTHS_IN_CARE_AGE, arrays.placements),
                  (arrays.entry_month[entering], arrays.entry_place[entering]))
+
+
+def evenly_spread_ageing(steps_per_year: int) -> FloatArray:
+    """Share of each whole month of age's entrants (216) who end the step they enter in an age
+    step older when ages and entry days spread evenly: the share of the step already lived."""
+    months_per_step = 12 // steps_per_year
+    return (np.arange(MONTHS_IN_CARE_AGE) % months_per_step + 0.5) / months_per_step
+
+
+def entry_step_ageing(arrays: CareArrays, start: np.datetime64, end: np.datetime64,
+                      steps_per_year: int) -> FloatArray:
+    """Share of the children entering care in [start, end) at each whole month of age who are an
+    age step older at the end of their step (steps of 12 / `steps_per_year` months back from
+    `end`) than on entering, by month of age at entry (`evenly_spread_ageing` where none
+    entered). Babies who enter at birth grow up later than entrants spread over the step, and
+    where dates of birth are kept as the 1st of the month every child turns a month older on the
+    1st: counting, not assuming, holds for both."""
+    entering = np.flatnonzero((arrays.spell_start >= start) & (arrays.spell_start < end))
+    months_per_step = 12 // steps_per_year
+    last = end.astype("datetime64[us]").item()
+    step_ends = np.asarray([np.datetime64(_months_later(last, -months_per_step * k), "ns")
+                            for k in range(int((end - start) / np.timedelta64(1, "D")
+                                               / DAYS_PER_YEAR * steps_per_year) + 2)][::-1])
+    started = arrays.spell_start[entering]
+    at = step_ends[np.minimum(np.searchsorted(step_ends, started), len(step_ends) - 1)]
+    day = np.timedelta64(1, "D")
+    dob = arrays.entry_dob[entering]
+
+    def step_of_age(when: npt.NDArray[np.datetime64]) -> npt.NDArray[np.float64]:
+        return np.floor(np.floor((when - dob) / day) / DAYS_PER_YEAR * steps_per_year)
+
+    aged = np.clip(step_of_age(at) - step_of_age(started), 0.0, 1.0)
+    months = arrays.entry_month[entering]
+    counts = np.bincount(months, minlength=MONTHS_IN_CARE_AGE)
+    return np.divide(np.bincount(months, weights=aged, minlength=MONTHS_IN_CARE_AGE), counts,
+                     out=evenly_spread_ageing(steps_per_year), where=counts > 0)
 
 
 def pooling_weight(events: FloatArray, exposure_years: FloatArray,
@@ -537,7 +582,9 @@ class ChildLevelModel:
 
         rates = FittedRates(start, end, self.placements, events,
                             exposure, entries, years(w0), years(e0), recent,
-                            pooling_years=pooling_weight(events, exposure))
+                            pooling_years=pooling_weight(events, exposure),
+                            entry_step_ageing=entry_step_ageing(arrays, w0, w1,
+                                                                self.steps_per_year))
         if histories is None:
             return rates
         move, mix = cell_drifts(arrays, histories.collection_years, end)
@@ -683,6 +730,8 @@ class ChildLevelModel:
         starts = np.zeros((n_draws, steps))
         ceases = np.zeros((n_draws, steps, 2))
         base_entries = entries_per_year.reshape(n_draws, slots, -1, k).sum(axis=2) / spy
+        first_in_care, entering_aged, entering_unmoved, entering_unaged = self._entry_step_shares(
+            entries_per_year, base_entries)
         rates = self.rates
         level, exit_level = (self._random_walk(rng, drift if uncertain else 0.0, n_draws, horizon)
                              for drift in (rates.entry_drift, rates.exit_drift))
@@ -691,8 +740,9 @@ class ChildLevelModel:
         mix_level = self._random_walk(rng, rates.entry_mix_drift if uncertain else 0.0, n_draws,
                                       horizon, (len(AGE_BANDS), k))[:, :, slot_band]
         last_effect, last_year = -1.0, -1
-        step = arriving = np.empty(0)
+        step = arriving = moving_in = unaged = aged = unmoved = np.empty(0)
         moved = np.empty((*pop.shape[:-1], k + 1))
+        unaged_moved = np.empty((n_draws, slots, k + 1))
         rows = pop.reshape(n_draws, spy + 1, -1, k)
         moved_rows = moved.reshape(n_draws, spy + 1, -1, k + 1)
         for t in range(steps):
@@ -709,18 +759,25 @@ class ChildLevelModel:
                     :, :, slot_stage]
                 arriving = (base_entries * (1.0 + (entry_factor - 1.0) * effect)[slot_band][
                     None, :, None] * level[:, t // spy, None, None] * mix_level[:, t // spy]) / 2
+                moving_in, unaged = arriving * first_in_care, arriving * entering_unaged
+                aged, unmoved = arriving * entering_aged, arriving * entering_unmoved
                 last_effect, last_year = effect, t // spy
-            pop[:, 0, :, 1] += arriving
+            pop[:, 0, :, 1] += moving_in
             for rates_of, first, last in move_groups:
                 np.matmul(rows[:, :, 2 * first:2 * last], step[:, rates_of],
                           out=moved_rows[:, :, 2 * first:2 * last])
+                np.matmul(unaged[:, first:last], step[:, rates_of, 0],
+                          out=unaged_moved[:, first:last])
             # summed by age, then time in care, as before the axes were swapped (same figures)
             ceases[:, t] = (np.ascontiguousarray(moved[..., k].swapaxes(1, 2)).sum(axis=(1, 2))
                             + moved[:, :, -1, :, :k].sum(axis=(1, 3)))
+            ceases[:, t, 1] += unaged_moved[..., k].sum(axis=1) + aged[:, -1].sum(axis=1)
             pop[:] = 0.0
             pop[:, 1:, 1:] = moved[:, :-1, :-1, :, :k]
             pop[:, -1, 1:] += moved[:, -1, :-1, :, :k]
-            pop[:, 0, :, 1] += arriving
+            pop[:, 1, :, 1] += unaged_moved[..., :k]
+            pop[:, 0, :, 1] += unmoved
+            pop[:, 0, 1:, 1] += aged[:, :-1]
             starts[:, t] = 2 * arriving.sum(axis=(1, 2))
         expected[:, steps] = np.add.reduceat(pop.sum(axis=1), band_starts, axis=1).swapaxes(1, 2)
         stock = expected.sum(axis=2)
@@ -735,6 +792,24 @@ class ChildLevelModel:
         dates = np.asarray([np.datetime64(_months_later(jump_off, 12 // spy * i), "ns")
                             for i in range(steps + 1)])
         return _Paths(dates, stock, starts, ceases)
+
+    def _entry_step_shares(self, entries_per_year: FloatArray, base_entries: FloatArray
+                           ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """How a step's entrants (draws, age slots, K) are tracked, as shares of half of them:
+        moved over the step and aged a slot; aged but not moved; neither; moved but not aged.
+        Entrants spend half the step in care on average, so half are moved; the share that ends
+        the step an age slot older is the one counted in the returns (`entry_step_ageing`), not
+        a half whatever the age (which grows babies who enter at birth up half a step early)."""
+        months_per_slot = MONTHS_IN_CARE_AGE // base_entries.shape[1]
+        ageing = self.rates.entry_step_ageing
+        if ageing is None:
+            ageing = evenly_spread_ageing(self.steps_per_year)
+        aged_entries = (entries_per_year * ageing[:, None]).reshape(
+            *base_entries.shape[:2], months_per_slot, -1).sum(axis=2) / self.steps_per_year
+        twice = 2 * np.divide(aged_entries, base_entries, out=np.full_like(base_entries, 0.5),
+                              where=base_entries > 0)
+        return (np.minimum(twice, 1.0), np.maximum(twice - 1.0, 0.0),
+                1.0 - np.maximum(twice - 1.0, 0.0), np.maximum(1.0 - twice, 0.0))
 
     @staticmethod
     def _chance(rng: np.random.Generator, expected: FloatArray, starts: FloatArray,
