@@ -560,11 +560,20 @@ def _plain_numbers(column: pa.StringArray) -> npt.NDArray[np.int64] | None:
     for width in widths[widths > 0]:
         if width > _LONGEST_NUMBER:
             return None
-        rows = np.flatnonzero(lengths == width)
-        digits = text[offsets[rows][:, None] + np.arange(width)].astype(np.int64) - ord("0")
-        if not ((digits >= 0) & (digits <= 9)).all() or (width > 1 and (digits[:, 0] == 0).any()):
+        rows: slice | npt.NDArray[np.intp]
+        if len(widths) == 1:
+            rows, chars = slice(None), text[offsets[0]:offsets[-1]].reshape(-1, width)
+        else:
+            rows = np.flatnonzero(lengths == width)
+            chars = text[offsets[rows][:, None] + np.arange(width)]
+        digits = chars - np.uint8(ord("0"))
+        if (digits > 9).any() or (width > 1 and not digits[:, 0].all()):
             return None
-        parsed[rows] = digits @ 10 ** np.arange(width - 1, -1, -1, dtype=np.int64) + 1
+        number = digits[:, 0].astype(np.int64)
+        for place in range(1, width):
+            number *= 10
+            number += digits[:, place]
+        parsed[rows] = number + 1
     return parsed
 
 
