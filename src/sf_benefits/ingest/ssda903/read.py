@@ -113,12 +113,10 @@ class ReturnTable:
     def distinct(self, column: str) -> Coded:
         """The column as positions among its distinct values (worked out once per column)."""
         if column not in self._distinct:
-            import pyarrow as pa
-
             values = self.arrow[column]
-            if not isinstance(values.type, pa.DictionaryType):
-                values = values.dictionary_encode()
-            self._distinct[column] = (numbers(values.indices), strings(values.dictionary))
+            self._distinct[column] = ((numbers(values.indices), strings(values.dictionary))
+                                      if hasattr(values, "indices")
+                                      else _numbered_text(values.to_pylist()))
         return self._distinct[column]
 
     def replace(self, column: str, coded: Coded) -> None:
@@ -542,8 +540,7 @@ def _numeric_child_codes(columns: Sequence[pa.StringArray]
     found = np.empty(int(numbered.max(initial=-1)) + 1, dtype=np.int64)
     found[numbered] = stacked
     distinct = np.asarray([str(v - 1) if v else "" for v in found.tolist()], dtype=object)
-    bounds = np.cumsum([0, *map(len, values)])
-    return [numbered[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)], distinct
+    return _in_parts(numbered, values), distinct
 
 
 def _plain_numbers(column: pa.StringArray) -> npt.NDArray[np.int64] | None:
@@ -577,26 +574,34 @@ def _plain_numbers(column: pa.StringArray) -> npt.NDArray[np.int64] | None:
     return parsed
 
 
+def _numbered_text(values: list[str]) -> Coded:
+    """Text as positions among its distinct values, in order of first appearance (a dict, not
+    `pyarrow.compute`, whose import takes longer than an LA's identifiers take to number)."""
+    index: dict[str, int] = {}
+    positions = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.intp,
+                            count=len(values))
+    return positions, np.asarray(list(index), dtype=object)
+
+
 def _text_child_codes(tables: Sequence[ReturnTable]
                       ) -> tuple[list[npt.NDArray[np.intp]], npt.NDArray[np.object_]]:
-    """`_child_codes` for any identifiers: Arrow numbers the distinct values of all files at
+    """`_child_codes` for any identifiers: the distinct values of all files are numbered at
     once, and only distinct values are stripped."""
-    import pyarrow as pa
-
-    encoded = pa.chunked_array([t.arrow["CHILD"] for t in tables],
-                               type=pa.string()).dictionary_encode()
-    names = strings(encoded.chunk(0).dictionary)
+    columns = [t.arrow["CHILD"] for t in tables]
+    positions, names = _numbered_text([v for c in columns for v in c.to_pylist()])
     distinct = np.asarray([name.strip() for name in names], dtype=object)
-    renumbered = None
     if not np.array_equal(distinct, names):
         renumbered = _first_appearance(distinct)
         keep = np.flatnonzero(np.r_[True, np.diff(np.sort(renumbered)) > 0])
         distinct = distinct[np.argsort(renumbered, kind="stable")][keep]
-    parts = []
-    for chunk in encoded.chunks:
-        part = numbers(chunk.indices).astype(np.intp)
-        parts.append(part if renumbered is None else renumbered[part])
-    return parts, distinct
+        positions = renumbered[positions]
+    return _in_parts(positions, columns), distinct
+
+
+def _in_parts(stacked: npt.NDArray[np.intp], parts: Sequence[Any]) -> list[npt.NDArray[np.intp]]:
+    """Values of several parts, stacked, split back into the parts (as long as each of `parts`)."""
+    bounds = np.cumsum([0, *map(len, parts)])
+    return [stacked[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _check_header(table: ReturnTable, number: int, codes: npt.NDArray[np.intp], blank_code: int
