@@ -151,10 +151,10 @@ def _run(*args: str, modules: tuple[str, ...] = ("sqlalchemy", "alembic")
 def test_a_new_or_current_embedded_store_is_used_without_sqlalchemy(return_files: list[Path],
                                                                      cli_env: Path) -> None:
     files = list(map(str, return_files))
-    assert _run("ssda903", "load", "--la", "E10000015", *files) == ([], [-3, 256 * 1024])
-    assert _run("ssda903", "load", "--la", "E10000015", *files) == ([], [-3, 256 * 1024])
+    assert _run("ssda903", "load", "--la", "E10000015", *files) == ([], [-8, 1])
+    assert _run("ssda903", "load", "--la", "E10000015", *files) == ([], [-8, 1])
     assert _run("ssda903", "load", "--la", "E10000015", *files,
-                modules=("pandas",)) == ([], [-3, 256 * 1024])
+                modules=("pandas", "pyarrow.compute")) == ([], [-8, 1])
     assert _run("ssda903", "project", "--la", "E10000015", "--draws", "20") == ([], [])
 
 

@@ -15,7 +15,14 @@ from sf_benefits.ingest.ssda903.codes import (
     HEADER_COLUMNS,
     PLACE_CODES,
 )
-from sf_benefits.ingest.ssda903.read import _first_appearance, _order, check_returns
+from sf_benefits.ingest.ssda903.read import (
+    ReturnTable,
+    _child_codes,
+    _first_appearance,
+    _numeric_child_codes,
+    _order,
+    check_returns,
+)
 from sf_benefits.project.categories import PLACEMENTS
 from sf_benefits.ssda903_data import PLACEMENT_OF_PLACE
 
@@ -207,3 +214,67 @@ def test_identifiers_with_stray_spaces_are_the_same_child(return_files: list[Pat
     assert set(checked.children["CHILD"]) == set(checked.episodes["CHILD"])
     heads = pd.read_csv(path.parent / "header.csv", dtype=str, keep_default_na=False)
     assert len(checked.children) == len(heads)
+
+
+def _numbered_copy(files: list[Path], tmp_path: Path) -> list[Path]:
+    """The returns with every identifier C<digits> written as the number 7<digits>."""
+    copies = []
+    for source in files:
+        target = tmp_path / source.parent.name / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+        frame["CHILD"] = frame["CHILD"].str.replace("C", "7", n=1, regex=False)
+        frame.to_csv(target, index=False)
+        copies.append(target)
+    return copies
+
+
+def test_numeric_identifiers_are_checked_like_any_other(return_files: list[Path],
+                                                       tmp_path: Path) -> None:
+    """Identifiers that are plain numbers take the numeric path of `_child_codes`: the same
+    children, episodes and problems (file, row, column, rule) as the same returns with text
+    identifiers."""
+    numbered = _numbered_copy(return_files, tmp_path / "numbers")
+    as_text, as_numbers = check_returns(return_files), check_returns(numbered)
+    assert as_numbers.identifiers.tolist() == [
+        i.replace("C", "7", 1) for i in as_text.identifiers.tolist()]
+    for name in ("children", "episodes"):
+        expected = getattr(as_text, name).assign(CHILD=lambda f: f["CHILD"].astype(str).str
+                                                 .replace("C", "7", n=1, regex=False))
+        got = getattr(as_numbers, name).assign(CHILD=lambda f: f["CHILD"].astype(str))
+        pd.testing.assert_frame_equal(got, expected)
+    assert (as_numbers.episode_child == as_text.episode_child).all()
+    broken = []
+    for files, child in ((return_files, "C999"), (numbered, "7999")):
+        episodes = next(p for p in files if p.parent.name == "2023" and p.stem == "episodes")
+        frame = pd.read_csv(episodes, dtype=str, keep_default_na=False)
+        frame.loc[2, "CHILD"], frame.loc[3, "PLACE"], frame.loc[4, "CHILD"] = child, "Q9", ""
+        frame.to_csv(episodes, index=False)
+        broken.append([(Path(p.file).name, p.row, p.column, p.rule,
+                        p.message.replace("C", "7", 1)) for p in _problems(files)])
+    assert broken[0] == broken[1]
+    assert {(row, column, rule) for _, row, column, rule, _ in broken[1]} >= {
+        (4, "CHILD", "903-header"), (5, "PLACE", "146"), (6, "CHILD", "903-child")}
+
+
+@pytest.mark.parametrize("odd", ["0123", " 123", "12a", "1" * 19, "+12"])
+def test_identifiers_that_are_not_plain_numbers_are_numbered_as_text(odd: str) -> None:
+    """A leading zero, a space, a letter, a sign or more than 18 digits would make two texts one
+    number: such identifiers are numbered as text (and stripped), as before."""
+    import pyarrow as pa
+
+    def tables(*columns: list[str]) -> list[ReturnTable]:
+        return [ReturnTable(Path(f"{i}.csv"), "episodes", 2023,
+                            {"CHILD": pa.array(c, pa.string())}, len(c))
+                for i, c in enumerate(columns)]
+
+    plain = (["12", "", "7", "12", "100"], ["7", "5", "999999999999999999"])
+    assert _numeric_child_codes([t.arrow["CHILD"] for t in tables(*plain)]) is not None
+    parts, distinct, blank = _child_codes(tables(*plain))
+    assert distinct.tolist() == ["12", "", "7", "100", "5", "999999999999999999"] and blank == 1
+    assert [p.tolist() for p in parts] == [[0, 1, 2, 0, 3], [2, 4, 5]]
+    odd_tables = tables(["12", odd], ["12"])
+    assert _numeric_child_codes([t.arrow["CHILD"] for t in odd_tables]) is None
+    parts, distinct, blank = _child_codes(odd_tables)
+    assert distinct.tolist() == list(dict.fromkeys(["12", odd.strip()])) and blank == -1
+    assert [p.tolist() for p in parts] == [[0, 0 if odd.strip() == "12" else 1], [0]]

@@ -22,7 +22,8 @@ import os
 import secrets
 import sqlite3
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -258,8 +259,9 @@ def to_parquet(data: Ssda903Data) -> dict[str, bytes]:
     if row is None or len(row) != len(data.episodes):
         row = pd.Index(data.children["child_id"]).get_indexer(data.episodes["child_id"])
     children, episodes = data.children, data.episodes
+    child_id = pa.array(children["child_id"].to_numpy(dtype=object), type=pa.string())
     return _tables(
-        pa.array(children["child_id"].to_numpy(dtype=object), type=pa.string()),
+        lambda: child_id,
         {"sex": _codes(children["sex"]), "dob": _days(children["dob"]),
          "ethnic": _codes(children["ethnic"])},
         {"decom": _days(episodes["decom"]), "dec": _days(episodes["dec"]),
@@ -271,7 +273,7 @@ def _checked_tables(checked: CheckedReturns, key: bytes) -> dict[str, bytes]:
     """The Parquet tables of checked returns, straight from their columns (no pandas)."""
     children, episodes = checked.child_columns, checked.episode_columns
     return _tables(
-        _child_pseudonyms(checked, key),
+        lambda: _child_pseudonyms(checked, key),
         {"sex": _dictionary(children["SEX"], categories("SEX")), "dob": _days(children["DOB"]),
          "ethnic": _dictionary(children["ETHNIC"], categories("ETHNIC"))},
         {"decom": _days(episodes["DECOM"]), "dec": _days(episodes["DEC"]),
@@ -279,20 +281,21 @@ def _checked_tables(checked: CheckedReturns, key: bytes) -> dict[str, bytes]:
         checked.episode_child, episodes["collection_year"])
 
 
-def _tables(child_id: pa.Array, children: dict[str, pa.Array], episodes: dict[str, pa.Array],
-            row: npt.NDArray[np.intp], collection_year: npt.NDArray[np.int16]
-            ) -> dict[str, bytes]:
-    """Parquet of the children (sex, dob, ethnic), of their pseudonyms (child_id, given; apart,
+def _tables(child_id: Callable[[], pa.Array], children: dict[str, pa.Array],
+            episodes: dict[str, pa.Array], row: npt.NDArray[np.intp],
+            collection_year: npt.NDArray[np.int16]) -> dict[str, bytes]:
+    """Parquet of the children (sex, dob, ethnic), of their pseudonyms (child_id(); apart,
     since a projection does not read them) and of their episodes (EPISODE_FIELDS but child_id,
-    and `row`: the row of each episode's child)."""
+    and `row`: the row of each episode's child). The episodes are written by another thread
+    while `child_id` hashes the children (Arrow writes Parquet without Python's lock)."""
     import pyarrow as pa
 
-    return {
-        CHILDREN: _parquet(children),
-        CHILD_IDS: _parquet({"child_id": child_id}),
-        EPISODES: _parquet({"child": fixed_width(row, pa.int32()), **episodes,
-                            "collection_year": fixed_width(collection_year, pa.int16())}),
-    }
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        episodes_written = writer.submit(
+            _parquet, {"child": fixed_width(row, pa.int32()), **episodes,
+                       "collection_year": fixed_width(collection_year, pa.int16())})
+        written = {CHILDREN: _parquet(children), CHILD_IDS: _parquet({"child_id": child_id()})}
+    return {**written, EPISODES: episodes_written.result()}
 
 
 def from_parquet(tables: dict[str, bytes], la_code: str, collection_years: tuple[int, ...],

@@ -89,12 +89,13 @@ def categories(column: str) -> npt.NDArray[np.object_]:
 @dataclass
 class ReturnTable:
     """One file of a return as text: which table it is, its collection year and its columns, as
-    read (Arrow dictionary arrays) until a check needs one as `Coded`."""
+    read (Arrow dictionary arrays; CHILD, which has as many values as children, plain text) until
+    a check needs one as `Coded`."""
 
     path: Path
     table: str
     year: int | None
-    arrow: dict[str, pa.DictionaryArray]
+    arrow: dict[str, pa.Array]
     rows: int
     _distinct: dict[str, Coded] = field(default_factory=dict, init=False, repr=False,
                                         compare=False)
@@ -113,7 +114,9 @@ class ReturnTable:
         """The column as positions among its distinct values (worked out once per column)."""
         if column not in self._distinct:
             values = self.arrow[column]
-            self._distinct[column] = (numbers(values.indices), strings(values.dictionary))
+            self._distinct[column] = ((numbers(values.indices), strings(values.dictionary))
+                                      if hasattr(values, "indices")
+                                      else _numbered_text(values.to_pylist()))
         return self._distinct[column]
 
     def replace(self, column: str, coded: Coded) -> None:
@@ -220,8 +223,9 @@ def _wanted(column: str) -> bool:
     return column.strip().upper() not in DIRECT_IDENTIFIERS
 
 
-def _read_columns(path: Path, all_columns: bool) -> tuple[dict[str, pa.DictionaryArray], int]:
-    """The file's columns (upper case) as Arrow dictionary arrays of text, and its row count."""
+def _read_columns(path: Path, all_columns: bool) -> tuple[dict[str, pa.Array], int]:
+    """The file's columns (upper case) as Arrow dictionary arrays of text (CHILD as plain text),
+    and its row count."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _read_spreadsheet(path, all_columns)
@@ -231,22 +235,23 @@ def _read_columns(path: Path, all_columns: bool) -> tuple[dict[str, pa.Dictionar
                                "only .csv and .xlsx SSDA903 files can be read")])
 
 
-def _read_spreadsheet(path: Path, all_columns: bool
-                      ) -> tuple[dict[str, pa.DictionaryArray], int]:
+def _read_spreadsheet(path: Path, all_columns: bool) -> tuple[dict[str, pa.Array], int]:
     import pandas as pd
     import pyarrow as pa
 
     frame = pd.read_excel(path, dtype=object, engine="openpyxl")
     frame.columns = [str(c).strip().upper() for c in frame.columns]
     frame = _clean_spreadsheet(frame)
-    return {c: pa.array(frame[c].to_numpy(dtype=object), type=pa.string()).dictionary_encode()
-            for c in frame.columns if all_columns or _wanted(c)}, len(frame)
+    columns = {c: pa.array(frame[c].to_numpy(dtype=object), type=pa.string())
+               for c in frame.columns if all_columns or _wanted(c)}
+    return {c: v if c == "CHILD" else v.dictionary_encode() for c, v in columns.items()}, len(frame)
 
 
-def _read_csv(path: Path, all_columns: bool) -> tuple[dict[str, pa.DictionaryArray], int]:
+def _read_csv(path: Path, all_columns: bool) -> tuple[dict[str, pa.Array], int]:
     """Every column as dictionary-encoded text, which the Arrow CSV reader builds without
-    making a string for every cell. One thread per file (`read_tables` reads two files at
-    once)."""
+    making a string for every cell, but CHILD as plain text: a dictionary of nearly every value
+    costs more to build and merge than `_child_codes` takes to number the identifiers. One
+    thread per file (`read_tables` reads two files at once)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -255,19 +260,20 @@ def _read_csv(path: Path, all_columns: bool) -> tuple[dict[str, pa.DictionaryArr
     if len(set(names)) < len(names):
         raise ValueError(f"repeated column names in {names}")
     text = pa.dictionary(pa.int32(), pa.string())
+    types = {name: pa.string() if name.strip().upper() == "CHILD" else text for name in names}
     try:
         table = pacsv.read_csv(
             path, read_options=pacsv.ReadOptions(encoding="utf8", use_threads=False),
             memory_pool=pa.system_memory_pool(),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, text),
+                column_types=types,
                 include_columns=[n for n in names if all_columns or _wanted(n)],
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
     except pa.ArrowInvalid as error:
         raise ValueError(str(error)) from error
     table = table.unify_dictionaries()
     return {str(name).strip().upper(): column.combine_chunks() if column.num_chunks
-            else pa.array([], type=text)
+            else pa.array([], type=types[name])
             for name, column in zip(table.column_names, table.columns, strict=True)
             }, table.num_rows
 
@@ -499,34 +505,103 @@ def _as_codes(table: ReturnTable, column: str) -> npt.NDArray[np.int16]:
 
 def _child_codes(tables: Sequence[ReturnTable]
                  ) -> tuple[list[npt.NDArray[np.intp]], npt.NDArray[np.object_], int]:
-    """Strip CHILD in every table and number the identifiers once for all tables (the same
-    child has the same number in every file), so later checks compare integers, not text; also
-    the identifiers by number and the number of the blank identifier (-1 when there is none).
-    Arrow merges the distinct values of each file (no compute function: importing
-    pyarrow.compute costs more than an LA's returns take to check), and only distinct values
-    are stripped."""
-    import pyarrow as pa
-
+    """Strip CHILD in every table and number the identifiers once for all tables, in order of
+    first appearance (the same child has the same number in every file), so later checks compare
+    integers, not text; also the identifiers by number and the number of the blank identifier
+    (-1 when there is none)."""
     if not tables:
         return [], np.zeros(0, dtype=object), -1
-    unified = pa.Table.from_arrays(
-        [pa.chunked_array([t.arrow["CHILD"] for t in tables])], ["CHILD"]
-    ).unify_dictionaries().column(0)
-    names = strings(unified.chunk(0).dictionary)
+    found = _numeric_child_codes([t.arrow["CHILD"] for t in tables])
+    parts, distinct = found if found is not None else _text_child_codes(tables)
+    for table, part in zip(tables, parts, strict=True):
+        table.replace("CHILD", (part, distinct))
+    blank = np.flatnonzero(distinct == "")
+    return parts, distinct, int(blank[0]) if blank.size else -1
+
+
+_LONGEST_NUMBER = 18
+"""Digits an identifier may have to be numbered as an integer (any 18 digits fit in int64)."""
+
+
+def _numeric_child_codes(columns: Sequence[pa.StringArray]
+                         ) -> tuple[list[npt.NDArray[np.intp]], npt.NDArray[np.object_]] | None:
+    """`_child_codes` for identifiers that are all blank or numbers written plainly (digits, no
+    leading zero, no space), as most LAs' are: each is read as the integer it writes, one to one,
+    on the Arrow buffers, and the integers are numbered by sorting; None for any other
+    identifiers."""
+    values = []
+    for column in columns:
+        parsed = _plain_numbers(column)
+        if parsed is None:
+            return None
+        values.append(parsed)
+    stacked = np.concatenate(values)
+    numbered = _first_appearance(stacked)
+    found = np.empty(int(numbered.max(initial=-1)) + 1, dtype=np.int64)
+    found[numbered] = stacked
+    distinct = np.asarray([str(v - 1) if v else "" for v in found.tolist()], dtype=object)
+    return _in_parts(numbered, values), distinct
+
+
+def _plain_numbers(column: pa.StringArray) -> npt.NDArray[np.int64] | None:
+    """Each value of an Arrow text array as one more than the integer its digits write (0 where
+    blank, so every value is a valid first-appearance number for `_first_appearance`), or
+    None when a value is not digits only, has a leading zero or is longer than 18 digits (then
+    text and integer are not one to one)."""
+    offsets = _offsets(column)
+    lengths = np.diff(offsets)
+    data = column.buffers()[2]
+    text = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    parsed = np.zeros(len(column), dtype=np.int64)
+    widths = np.flatnonzero(np.bincount(lengths))
+    for width in widths[widths > 0]:
+        if width > _LONGEST_NUMBER:
+            return None
+        rows: slice | npt.NDArray[np.intp]
+        if len(widths) == 1:
+            rows, chars = slice(None), text[offsets[0]:offsets[-1]].reshape(-1, width)
+        else:
+            rows = np.flatnonzero(lengths == width)
+            chars = text[offsets[rows][:, None] + np.arange(width)]
+        digits = chars - np.uint8(ord("0"))
+        if (digits > 9).any() or (width > 1 and not digits[:, 0].all()):
+            return None
+        number = digits[:, 0].astype(np.int64)
+        for place in range(1, width):
+            number *= 10
+            number += digits[:, place]
+        parsed[rows] = number + 1
+    return parsed
+
+
+def _numbered_text(values: list[str]) -> Coded:
+    """Text as positions among its distinct values, in order of first appearance (a dict, not
+    `pyarrow.compute`, whose import takes longer than an LA's identifiers take to number)."""
+    index: dict[str, int] = {}
+    positions = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.intp,
+                            count=len(values))
+    return positions, np.asarray(list(index), dtype=object)
+
+
+def _text_child_codes(tables: Sequence[ReturnTable]
+                      ) -> tuple[list[npt.NDArray[np.intp]], npt.NDArray[np.object_]]:
+    """`_child_codes` for any identifiers: the distinct values of all files are numbered at
+    once, and only distinct values are stripped."""
+    columns = [t.arrow["CHILD"] for t in tables]
+    positions, names = _numbered_text([v for c in columns for v in c.to_pylist()])
     distinct = np.asarray([name.strip() for name in names], dtype=object)
-    renumbered = None
     if not np.array_equal(distinct, names):
         renumbered = _first_appearance(distinct)
         keep = np.flatnonzero(np.r_[True, np.diff(np.sort(renumbered)) > 0])
         distinct = distinct[np.argsort(renumbered, kind="stable")][keep]
-    parts = []
-    for table, chunk in zip(tables, unified.chunks, strict=True):
-        part = numbers(chunk.indices).astype(np.intp)
-        part = part if renumbered is None else renumbered[part]
-        table.replace("CHILD", (part, distinct))
-        parts.append(part)
-    blank = np.flatnonzero(distinct == "")
-    return parts, distinct, int(blank[0]) if blank.size else -1
+        positions = renumbered[positions]
+    return _in_parts(positions, columns), distinct
+
+
+def _in_parts(stacked: npt.NDArray[np.intp], parts: Sequence[Any]) -> list[npt.NDArray[np.intp]]:
+    """Values of several parts, stacked, split back into the parts (as long as each of `parts`)."""
+    bounds = np.cumsum([0, *map(len, parts)])
+    return [stacked[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _check_header(table: ReturnTable, number: int, codes: npt.NDArray[np.intp], blank_code: int
