@@ -1,0 +1,67 @@
+"""The load's parsing process: what it makes and every way it can end reach the loading process."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from contextlib import closing
+
+import pytest
+
+from sf_benefits.ingest.errors import IngestError, Problem, fail
+from sf_benefits.ingest.loader import parsed_in_child
+
+
+def _numbers_then(error: BaseException | None, count: int = 2) -> Iterator[object]:
+    """`count` numbers with the parsing process's id, then `error` raised if given."""
+    for number in range(count):
+        yield number, os.getpid()
+    if error is not None:
+        raise error
+
+
+def _dies() -> Iterator[int]:
+    yield 1
+    os._exit(3)
+
+
+def _endless() -> Iterator[int]:
+    number = 0
+    while True:
+        yield number
+        number += 1
+
+
+def test_items_come_in_order_from_another_process() -> None:
+    items = list(parsed_in_child(_numbers_then, None, 3))
+    assert [number for number, _ in items] == [0, 1, 2]
+    assert {pid for _, pid in items} != {os.getpid()}
+
+
+def test_bad_input_found_while_parsing_is_raised_with_its_problems() -> None:
+    error = fail("a.csv", "not_a_number", "'x' is not a number", row=3, column="value")
+    received: list[object] = []
+    with pytest.raises(IngestError) as exc:
+        received.extend(parsed_in_child(_numbers_then, error))
+    assert len(received) == 2
+    assert exc.value.problems == [Problem("a.csv", 3, "value", "not_a_number",
+                                          "'x' is not a number")]
+
+
+def test_any_other_error_while_parsing_is_raised() -> None:
+    with pytest.raises(ValueError, match="unreadable"):
+        list(parsed_in_child(_numbers_then, ValueError("unreadable")))
+
+
+def test_stopping_early_ends_the_parsing_process() -> None:
+    with closing(parsed_in_child(_endless)) as items:
+        assert [next(items), next(items)] == [0, 1]
+    assert multiprocessing.active_children() == []
+
+
+def test_a_parsing_process_that_dies_is_an_error_not_a_short_load() -> None:
+    received: list[object] = []
+    with pytest.raises(RuntimeError, match=r"exit code 3"):
+        received.extend(parsed_in_child(_dies))
+    assert received == [1]
