@@ -1,10 +1,11 @@
 """The `sf-benefits` command as installed: `sf-benefits ssda903 ...` builds only the SSDA903
-commands and `sf-benefits benchmark|neighbours ...` only those two, so a user's load, projection
-or benchmark does not pay for importing and building every other command (about a quarter of a
-second each time); for `ssda903`, Arrow allocates from the same heap as
-numpy and pandas, so memory one frees the other reuses (30 MB less at the peak of an
-England-sized load); anything else runs the full `main.app`. `ssda903 load` also takes its large
-blocks of memory straight from the system (see `_large_blocks_mapped`)."""
+commands, `sf-benefits data ...` only the data commands and `sf-benefits benchmark|neighbours
+...` only those two, so a user's load, projection or benchmark does not pay for importing and
+building every other command (about a quarter of a second each time); for `ssda903`, Arrow
+allocates from the same heap as numpy and pandas, so memory one frees the other reuses (30 MB
+less at the peak of an England-sized load); anything else runs the full `main.app`. `ssda903
+load` and `data load` also take their large blocks of memory straight from the system (see
+`_large_blocks_mapped`)."""
 
 from __future__ import annotations
 
@@ -29,10 +30,10 @@ def _large_blocks_mapped() -> None:
 
 def main() -> None:
     """Run the command line."""
+    if sys.argv[1:3] in (["ssda903", "load"], ["data", "load"]):
+        _large_blocks_mapped()
     if sys.argv[1:2] == ["ssda903"]:
         os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-        if sys.argv[2:3] == ["load"]:
-            _large_blocks_mapped()
         from sf_benefits.cli import ssda903
         from sf_benefits.cli.common import root_app
 
@@ -44,6 +45,12 @@ def main() -> None:
 
         app = root_app()
         benchmark.add_commands(app)
+    elif sys.argv[1:2] == ["data"]:
+        from sf_benefits.cli import data
+        from sf_benefits.cli.common import root_app
+
+        app = root_app()
+        app.add_typer(data.app, name="data")
     else:
         from sf_benefits.cli.main import app
     app()

@@ -3,6 +3,7 @@ transaction, so a bad file changes nothing and a reload replaces a dataset rathe
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import traceback
 from collections.abc import Callable, Generator, Iterator
@@ -245,10 +246,11 @@ def parsed_in_child(produce: Callable[..., Iterator[object]], *args: object
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_send_items, args=(send, produce, args), daemon=True,
                             name="sf-benefits-parser")
-    child.start()
-    send.close()
+    gc.freeze()
     kind = ""
     try:
+        child.start()
+        send.close()
         while kind != "done":
             try:
                 kind, payload = receive.recv()
@@ -267,6 +269,7 @@ def parsed_in_child(produce: Callable[..., Iterator[object]], *args: object
             child.kill()
         child.join()
         receive.close()
+        gc.unfreeze()
 
 
 def _send_items(send: PipeEnd, produce: Callable[..., Iterator[object]],
