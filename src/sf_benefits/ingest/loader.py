@@ -235,7 +235,8 @@ def parsed_in_child(produce: Callable[..., Iterator[object]], *args: object
     """The items of `produce(*args)`, made in a process forked for it (where the platform forks):
     parsing there holds another interpreter lock, so it runs on a second core while this process
     writes what came before. At most one item waits in the pipe. Its errors are raised here; an
-    early exit here ends it."""
+    early exit here ends it. The objects imported so far are kept out of the garbage collector
+    meanwhile, so that neither process copies their pages by scanning them."""
     import multiprocessing
 
     try:
@@ -265,9 +266,10 @@ def parsed_in_child(produce: Callable[..., Iterator[object]], *args: object
             elif kind == "error":
                 raise payload
     finally:
-        if kind not in {"done", "problems", "error"}:
-            child.kill()
-        child.join()
+        if child.pid is not None:
+            if kind not in {"done", "problems", "error"}:
+                child.kill()
+            child.join()
         receive.close()
         gc.unfreeze()
 
