@@ -6,15 +6,14 @@ from __future__ import annotations
 import gc
 import hashlib
 import traceback
-from collections.abc import Callable, Generator, Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from sqlalchemy import Connection, delete, insert
 
 from sf_benefits.ingest.ees import read_ees
 from sf_benefits.ingest.errors import IngestError, Problem
@@ -30,22 +29,14 @@ from sf_benefits.ingest.tables import (
     read_neighbours,
     read_population,
 )
-from sf_benefits.store import Store
-from sf_benefits.store.db import (
-    DatasetRows,
-    bulk_insert,
-    dataset_rows,
-    observations_replaced,
-)
-from sf_benefits.store.schema import (
-    boundary_change,
-    data_load,
-    local_authority,
-    statistical_neighbour,
-)
+from sf_benefits.store.rows import DatasetRows, dataset_rows
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection as PipeEnd
+
+    from sqlalchemy import Connection
+
+    from sf_benefits.store import Store
 
 Progress = Callable[[str, int, int], None]
 SKIPPED_DIRECTORIES = {"ssda903", "history"}
@@ -54,13 +45,15 @@ SKIPPED_DIRECTORIES = {"ssda903", "history"}
 
 @dataclass
 class LoadReport:
-    """What a load read and wrote: files by kind, observations and LAs written, files skipped."""
+    """What a load read and wrote: files by kind, observations and LAs written, files skipped,
+    and the store written to (its URL, without a password)."""
 
     files: dict[str, list[str]] = field(default_factory=dict)
     observations: int = 0
     local_authorities: int = 0
     neighbour_models: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    store: str = ""
 
 
 def discover(directory: Path) -> list[Path]:
@@ -75,10 +68,12 @@ def discover(directory: Path) -> list[Path]:
     )
 
 
-def load_directory(store: Store, directory: Path, progress: Progress | None = None) -> LoadReport:
+def load_directory(store: Store | Callable[[], Store], directory: Path,
+                   progress: Progress | None = None) -> LoadReport:
     """Parse every file under `directory` and replace their datasets in the store in one
     transaction, each written as soon as it is read (so only one file's rows are held at once)
-    while a second process reads the next: a bad file rolls the whole load back."""
+    while a second process reads the next: a bad file rolls the whole load back. `store` may be
+    a function opening it, called once parsing has begun (its imports then overlap parsing)."""
     _arrow_memory_from_malloc()
     paths = discover(directory)
     report = LoadReport()
@@ -96,21 +91,26 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
     total = sum(len(v) for v in kinds.values())
     done = 0
     parsed: ParsedDirectory | None = None
-    with (closing(parsed_in_child(_parsed, directory, kinds)) as items, store.transaction() as conn,
-          observations_replaced(conn) as write_observations):
-        for item in items:
-            if isinstance(item, str):
-                done += 1
-                if progress:
-                    progress(item, done, total)
-            elif isinstance(item, DatasetRows):
-                write_observations(item)
-            elif isinstance(item, ParsedDirectory):
-                parsed = item
-        assert parsed is not None
-        if parsed.problems:
-            raise IngestError(parsed.problems)
-        _write(conn, parsed.register, parsed.loads, parsed.neighbours, parsed.changes)
+    with parsed_in_child(_parsed, directory, kinds) as items:
+        from sf_benefits.store.db import observations_replaced
+
+        if callable(store):
+            store = store()
+        report.store = store.url
+        with store.transaction() as conn, observations_replaced(conn) as write_observations:
+            for item in items:
+                if isinstance(item, str):
+                    done += 1
+                    if progress:
+                        progress(item, done, total)
+                elif isinstance(item, DatasetRows):
+                    write_observations(item)
+                elif isinstance(item, ParsedDirectory):
+                    parsed = item
+            assert parsed is not None
+            if parsed.problems:
+                raise IngestError(parsed.problems)
+            _write(conn, parsed.register, parsed.loads, parsed.neighbours, parsed.changes)
     if parsed.history_files is not None:
         report.files["history"] = parsed.history_files
     report.skipped += parsed.history_skipped
@@ -230,44 +230,53 @@ def _parsed(directory: Path, kinds: dict[str, list[Path]]
     yield parsed
 
 
+@contextmanager
 def parsed_in_child(produce: Callable[..., Iterator[object]], *args: object
-                    ) -> Generator[object]:
-    """The items of `produce(*args)`, made in a process forked for it (where the platform forks):
-    parsing there holds another interpreter lock, so it runs on a second core while this process
-    writes what came before. At most one item waits in the pipe. Its errors are raised here; an
-    early exit here ends it. The objects imported so far are kept out of the garbage collector
-    meanwhile, so that neither process copies their pages by scanning them."""
+                    ) -> Iterator[Iterator[object]]:
+    """The items of `produce(*args)`, made in a process forked for it at once (where the platform
+    forks): parsing there holds another interpreter lock, so it runs on a second core while this
+    process writes what came before. At most one item waits in the pipe. Its errors are raised
+    here; leaving the block early ends it. The objects imported so far are kept out of the
+    garbage collector meanwhile, so that neither process copies their pages by scanning them."""
     import multiprocessing
 
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:
-        yield from produce(*args)
+        yield produce(*args)
         return
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_send_items, args=(send, produce, args), daemon=True,
                             name="sf-benefits-parser")
-    gc.freeze()
-    kind = ""
-    try:
-        child.start()
-        send.close()
-        while kind != "done":
+    ended = False
+
+    def received() -> Iterator[object]:
+        nonlocal ended
+        while True:
             try:
                 kind, payload = receive.recv()
             except EOFError:
                 child.join()
                 raise RuntimeError("the parsing process ended early (exit code "
                                    f"{child.exitcode})") from None
+            ended = kind != "item"
             if kind == "item":
                 yield payload
+            elif kind == "done":
+                return
             elif kind == "problems":
                 raise IngestError(payload)
-            elif kind == "error":
+            else:
                 raise payload
+
+    gc.freeze()
+    try:
+        child.start()
+        send.close()
+        yield received()
     finally:
         if child.pid is not None:
-            if kind not in {"done", "problems", "error"}:
+            if not ended:
                 child.kill()
             child.join()
         receive.close()
@@ -342,6 +351,16 @@ def _write(conn: Connection, las: pd.DataFrame, loads: list[DatasetLoad],
            neighbours: pd.DataFrame, changes: pd.DataFrame) -> None:
     """Replace the LA register, boundary changes, neighbour models and the record of each
     dataset loaded (file, rows, checksum), in the load's transaction."""
+    from sqlalchemy import delete, insert
+
+    from sf_benefits.store.db import bulk_insert
+    from sf_benefits.store.schema import (
+        boundary_change,
+        data_load,
+        local_authority,
+        statistical_neighbour,
+    )
+
     now = datetime.now(UTC)
     if not las.empty:
         conn.execute(delete(local_authority))

@@ -17,10 +17,10 @@ from sf_benefits.store.embedded import (
     migration_heads,
     schema_script,
 )
+from sf_benefits.store.rows import ROW_COLUMNS, DatasetRows
 from sf_benefits.store.schema import observation, observation_series
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -175,38 +175,6 @@ def _sqlite_insert(raw: object, insert: str, row_marks: str, per_statement: int,
         raw.executemany(insert + row_marks, cells[whole:].tolist())  # type: ignore[attr-defined]
 
 
-SERIES_COLUMNS = ["indicator", "geographic_level", "breakdown"]
-ROW_COLUMNS = ["area_code", "year", "time_period", "value", "status"]
-
-
-@dataclass(frozen=True)
-class DatasetRows:
-    """One dataset's observations as they are written: its distinct series (`SERIES_COLUMNS`)
-    and, in key order, each row's series (a position among them) and `ROW_COLUMNS`."""
-
-    dataset: str
-    series: pd.DataFrame
-    rows: dict[str, pd.Series]
-
-    def __len__(self) -> int:
-        return len(self.rows["series"])
-
-
-def dataset_rows(dataset: str, frame: pd.DataFrame) -> DatasetRows:
-    """A dataset's tidy long observations (`SERIES_COLUMNS` and `ROW_COLUMNS`) split into series
-    and narrow rows sorted by series, area and year: pure work, which the loader does while the
-    file before is written."""
-    import numpy as np
-    import pandas as pd
-
-    position, series = _series_of(frame)
-    area = pd.factorize(np.asarray(frame["area_code"], dtype=object), sort=True)[0]
-    order = np.lexsort((frame["year"].to_numpy(), area, position))
-    return DatasetRows(dataset, series, {
-        "series": pd.Series(position[order]),
-        **{c: frame[c].take(order).reset_index(drop=True) for c in ROW_COLUMNS}})
-
-
 @contextmanager
 def observations_replaced(connection: Connection) -> Iterator[Callable[[DatasetRows], None]]:
     """A function writing one dataset's observations inside the caller's transaction, replacing
@@ -237,11 +205,3 @@ def observations_replaced(connection: Connection) -> Iterator[Callable[[DatasetR
         connection.execute(delete(observation).where(
             observation.c.series_id <= old_max, observation.c.series_id.not_in(
                 select(observation_series.c.id).where(observation_series.c.id <= old_max))))
-
-
-def _series_of(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Each row's position among the frame's distinct series, and those series."""
-    from sf_benefits.store.tidy import row_groups
-
-    position, first = row_groups(frame, SERIES_COLUMNS)
-    return position, frame.iloc[first][SERIES_COLUMNS].reset_index(drop=True)
