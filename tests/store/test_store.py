@@ -18,7 +18,6 @@ from sf_benefits.store import Store, embedded
 from sf_benefits.store.db import (
     MIGRATIONS,
     head_schema_of_migrations,
-    in_background,
     migration_heads,
 )
 from sf_benefits.store.embedded import HEAD_SCHEMA, create_head_schema
@@ -145,18 +144,3 @@ def test_only_an_empty_store_is_made_at_once(tmp_path: Path,
     assert store.schema_is_current()
     assert sqlite_schema(store)[1] == sorted(migration_heads())
     store.close()
-
-
-def test_background_work_runs_in_order_and_its_error_reaches_the_caller() -> None:
-    done: list[object] = []
-
-    def work(item: object) -> None:
-        if item == "bad":
-            raise ValueError("refused")
-        done.append(item)
-
-    with pytest.raises(ValueError, match="refused"), in_background() as run:
-        run(work, 1)
-        run(work, "bad")
-        run(work, 2)
-    assert done == [1]

@@ -38,10 +38,9 @@ def load(
     if not discover(directory):
         raise fail(f"no data files (CSV, XLSX, Parquet) in {directory}: nothing loaded.\n"
                    + MISSING_DATA.split("\n", 1)[1].format(path=directory))
-    store = open_store(database_url)
     try:
         with progress_bar("Loading") as progress:
-            report = load_directory(store, directory, progress)
+            report = load_directory(lambda: open_store(database_url), directory, progress)
     except IngestError as exc:
         raise fail(str(exc)) from exc
     if not report.files:
@@ -51,7 +50,7 @@ def load(
                    "LAIT): no figures loaded")
     console.print(f"Loaded {report.observations:,} observations for "
                   f"{report.local_authorities} LAs from "
-                  f"{sum(len(v) for v in report.files.values())} files into {store.url}")
+                  f"{sum(len(v) for v in report.files.values())} files into {report.store}")
     if report.neighbour_models:
         console.print(f"Statistical neighbour models: {', '.join(report.neighbour_models)}")
     _print_skipped(report.skipped)

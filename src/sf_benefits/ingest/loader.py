@@ -3,14 +3,17 @@ transaction, so a bad file changes nothing and a reload replaces a dataset rathe
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from sqlalchemy import Connection, delete, insert
 
 from sf_benefits.ingest.ees import read_ees
 from sf_benefits.ingest.errors import IngestError, Problem
@@ -26,14 +29,14 @@ from sf_benefits.ingest.tables import (
     read_neighbours,
     read_population,
 )
-from sf_benefits.store import Store
-from sf_benefits.store.db import bulk_insert, in_background, observations_replaced
-from sf_benefits.store.schema import (
-    boundary_change,
-    data_load,
-    local_authority,
-    statistical_neighbour,
-)
+from sf_benefits.store.rows import DatasetRows, dataset_rows
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection as PipeEnd
+
+    from sqlalchemy import Connection
+
+    from sf_benefits.store import Store
 
 Progress = Callable[[str, int, int], None]
 SKIPPED_DIRECTORIES = {"ssda903", "history"}
@@ -42,13 +45,15 @@ SKIPPED_DIRECTORIES = {"ssda903", "history"}
 
 @dataclass
 class LoadReport:
-    """What a load read and wrote: files by kind, observations and LAs written, files skipped."""
+    """What a load read and wrote: files by kind, observations and LAs written, files skipped,
+    and the store written to (its URL, without a password)."""
 
     files: dict[str, list[str]] = field(default_factory=dict)
     observations: int = 0
     local_authorities: int = 0
     neighbour_models: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    store: str = ""
 
 
 def discover(directory: Path) -> list[Path]:
@@ -63,10 +68,12 @@ def discover(directory: Path) -> list[Path]:
     )
 
 
-def load_directory(store: Store, directory: Path, progress: Progress | None = None) -> LoadReport:
+def load_directory(store: Store | Callable[[], Store], directory: Path,
+                   progress: Progress | None = None) -> LoadReport:
     """Parse every file under `directory` and replace their datasets in the store in one
-    transaction, each written as soon as it is read (so only one file's rows are held at once),
-    on a writer thread while the next file is read: a bad file rolls the whole load back."""
+    transaction, each written as soon as it is read (so only one file's rows are held at once)
+    while a second process reads the next: a bad file rolls the whole load back. `store` may be
+    a function opening it, called once parsing has begun (its imports then overlap parsing)."""
     _arrow_memory_from_malloc()
     paths = discover(directory)
     report = LoadReport()
@@ -83,20 +90,73 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
     report.files = {k: [str(p) for p in v] for k, v in kinds.items()}
     total = sum(len(v) for v in kinds.values())
     done = 0
+    parsed: ParsedDirectory | None = None
+    with parsed_in_child(_parsed, directory, kinds) as items:
+        from sf_benefits.store.db import observations_replaced
 
-    def step(label: str) -> None:
-        nonlocal done
-        done += 1
-        if progress:
-            progress(label, done, total)
+        if callable(store):
+            store = store()
+        report.store = store.url
+        with store.transaction() as conn, observations_replaced(conn) as write_observations:
+            for item in items:
+                if isinstance(item, str):
+                    done += 1
+                    if progress:
+                        progress(item, done, total)
+                elif isinstance(item, DatasetRows):
+                    write_observations(item)
+                elif isinstance(item, ParsedDirectory):
+                    parsed = item
+            assert parsed is not None
+            if parsed.problems:
+                raise IngestError(parsed.problems)
+            _write(conn, parsed.register, parsed.loads, parsed.neighbours, parsed.changes)
+    if parsed.history_files is not None:
+        report.files["history"] = parsed.history_files
+    report.skipped += parsed.history_skipped
+    report.observations = sum(load.rows for load in parsed.loads)
+    report.local_authorities = len(parsed.register)
+    report.neighbour_models = sorted(parsed.neighbours["model"].unique())
+    return report
 
+
+@dataclass(frozen=True)
+class DatasetLoad:
+    """The record of one dataset read: its name, file, rows and the file's checksum."""
+
+    dataset: str
+    source_file: str
+    rows: int
+    sha256: str
+
+
+@dataclass
+class ParsedDirectory:
+    """What a directory's files give besides observations: the problems found (none: the rest
+    is complete), the LA register, boundary changes, neighbour models and each dataset read."""
+
+    problems: list[Problem]
+    register: pd.DataFrame = field(default_factory=pd.DataFrame)
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    neighbours: pd.DataFrame = field(default_factory=pd.DataFrame)
+    loads: list[DatasetLoad] = field(default_factory=list)
+    history_files: list[str] | None = None
+    history_skipped: list[str] = field(default_factory=list)
+
+
+def _parsed(directory: Path, kinds: dict[str, list[Path]]
+            ) -> Iterator[str | DatasetRows | ParsedDirectory]:
+    """Read and check every file of `kinds`, yielding each file's name once it is read, each
+    dataset's rows ready to write while no problem is found, and last a `ParsedDirectory`.
+    Every file is read even after a problem, so that all problems are reported at once."""
+    problems: list[Problem] = []
     lookups = []
     for path in kinds.get("lookup", []):
         try:
             lookups.append(read_lookup(path))
         except IngestError as exc:
             problems.extend(exc.problems)
-        step(path.name)
+        yield path.name
     changes = boundary_changes()
     gss_lookups = [lookup for lookup in lookups if lookup["la_code"].notna().any()]
     old_codes = {str(old): str(code) for lookup in gss_lookups for old, code in
@@ -104,71 +164,143 @@ def load_directory(store: Store, directory: Path, progress: Progress | None = No
     known = (set(pd.concat(gss_lookups)["la_code"]) | set(changes["predecessor_code"])
              | set(changes["successor_code"])) if gss_lookups else None
     if problems:
-        raise IngestError(problems)
-    loads: list[tuple[str, str, int]] = []
-    with (store.transaction() as conn, observations_replaced(conn) as write_observations,
-          in_background() as background):
+        yield ParsedDirectory(problems)
+        return
+    loads: list[DatasetLoad] = []
 
-        def keep(dataset: str, source: str, frame: pd.DataFrame) -> None:
-            """Write a parsed dataset (in the open transaction) unless the load is already
-            refused; every file is still read, so that all problems are reported at once."""
-            loads.append((dataset, source, len(frame)))
-            if not problems:
-                background(write_observations, dataset, frame)
+    def kept(dataset: str, source: str, frame: pd.DataFrame) -> list[DatasetRows]:
+        """A parsed dataset's rows to write, unless the load is already refused."""
+        if problems:
+            loads.append(DatasetLoad(dataset, source, len(frame), ""))
+            return []
+        loads.append(DatasetLoad(dataset, source, len(frame),
+                                 hashlib.sha256(Path(source).read_bytes()).hexdigest()))
+        return [dataset_rows(dataset, frame)]
 
-        seen_las = []
-        for path in kinds.get("ees", []):
+    seen_las = []
+    for path in kinds.get("ees", []):
+        try:
+            table = read_ees(path, known, old_codes)
+        except IngestError as exc:
+            problems.extend(exc.problems)
+        else:
+            seen_las.append(table.local_authorities)
+            yield from kept(table.dataset, table.source_file, table.observations)
+        yield path.name
+    parsed = ParsedDirectory(problems, changes=changes, loads=loads)
+    if (directory / "history").is_dir():
+        try:
+            current = {str(old): str(code) for las in seen_las for old, code in zip(
+                las.get("old_la_code", []), las["la_code"], strict=False)
+                if isinstance(old, str) and old}
+            releases, unread = read_history(directory / "history", current | old_codes)
+            for table in releases:
+                seen_las.append(table.local_authorities)
+                yield from kept(table.dataset, table.source_file, table.observations)
+            parsed.history_files = [t.source_file for t in releases]
+            parsed.history_skipped = [str(p) for p in unread]
+        except IngestError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        yield parsed
+        return
+
+    register = _la_register(lookups, seen_las)
+    neighbour_frames = []
+    for kind, reader in (("population", read_population), ("lait", read_lait),
+                         ("neighbours", read_neighbours)):
+        for path in kinds.get(kind, []):
             try:
-                table = read_ees(path, known, old_codes)
+                frame = reader(path) if kind == "population" else reader(path, register)  # type: ignore[call-arg]
             except IngestError as exc:
                 problems.extend(exc.problems)
             else:
-                seen_las.append(table.local_authorities)
-                keep(table.dataset, table.source_file, table.observations)
-            step(path.name)
-        if (directory / "history").is_dir():
-            try:
-                current = {str(old): str(code) for las in seen_las for old, code in zip(
-                    las.get("old_la_code", []), las["la_code"], strict=False)
-                    if isinstance(old, str) and old}
-                releases, unread = read_history(directory / "history", current | old_codes)
-                for table in releases:
-                    seen_las.append(table.local_authorities)
-                    keep(table.dataset, table.source_file, table.observations)
-                report.files["history"] = [t.source_file for t in releases]
-                report.skipped += [str(p) for p in unread]
-            except IngestError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise IngestError(problems)
-
-        register = _la_register(lookups, seen_las)
-        neighbour_frames = []
-        for kind, reader in (("population", read_population), ("lait", read_lait),
-                             ("neighbours", read_neighbours)):
-            for path in kinds.get(kind, []):
-                try:
-                    frame = reader(path) if kind == "population" else reader(path, register)  # type: ignore[call-arg]
-                except IngestError as exc:
-                    problems.extend(exc.problems)
+                if kind == "neighbours":
+                    neighbour_frames.append(frame)
                 else:
-                    if kind == "neighbours":
-                        neighbour_frames.append(frame)
-                    else:
-                        keep(path.stem, str(path), frame)
-                step(path.name)
-        names = [name for name, _, _ in loads]
-        problems += [Problem(source, None, None, "duplicate_dataset",
-                             f"another file is also named '{name}'")
-                     for name, source, _ in loads if names.count(name) > 1]
-        if problems:
-            raise IngestError(problems)
-        neighbours = merge_neighbour_models(neighbour_frames)
-        background(_write, conn, register.frame, loads, neighbours, changes)
-    report.observations = sum(rows for _, _, rows in loads)
-    report.local_authorities = len(register.frame)
-    report.neighbour_models = sorted(neighbours["model"].unique())
-    return report
+                    yield from kept(path.stem, str(path), frame)
+            yield path.name
+    names = [load.dataset for load in loads]
+    problems += [Problem(load.source_file, None, None, "duplicate_dataset",
+                         f"another file is also named '{load.dataset}'")
+                 for load in loads if names.count(load.dataset) > 1]
+    if not problems:
+        parsed.register = register.frame
+        parsed.neighbours = merge_neighbour_models(neighbour_frames)
+    yield parsed
+
+
+@contextmanager
+def parsed_in_child(produce: Callable[..., Iterator[object]], *args: object
+                    ) -> Iterator[Iterator[object]]:
+    """The items of `produce(*args)`, made in a process forked for it at once (where the platform
+    forks): parsing there holds another interpreter lock, so it runs on a second core while this
+    process writes what came before. At most one item waits in the pipe. Its errors are raised
+    here; leaving the block early ends it. The objects imported so far are kept out of the
+    garbage collector meanwhile, so that neither process copies their pages by scanning them."""
+    import multiprocessing
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        yield produce(*args)
+        return
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_send_items, args=(send, produce, args), daemon=True,
+                            name="sf-benefits-parser")
+    ended = False
+
+    def received() -> Iterator[object]:
+        nonlocal ended
+        while True:
+            try:
+                kind, payload = receive.recv()
+            except EOFError:
+                child.join()
+                raise RuntimeError("the parsing process ended early (exit code "
+                                   f"{child.exitcode})") from None
+            ended = kind != "item"
+            if kind == "item":
+                yield payload
+            elif kind == "done":
+                return
+            elif kind == "problems":
+                raise IngestError(payload)
+            else:
+                raise payload
+
+    gc.freeze()
+    try:
+        child.start()
+        send.close()
+        yield received()
+    finally:
+        if child.pid is not None:
+            if not ended:
+                child.kill()
+            child.join()
+        receive.close()
+        gc.unfreeze()
+
+
+def _send_items(send: PipeEnd, produce: Callable[..., Iterator[object]],
+                args: tuple[object, ...]) -> None:
+    """Run in the forked process: send each item `produce(*args)` gives, then "done", or the
+    error that ended it."""
+    try:
+        for item in produce(*args):
+            send.send(("item", item))
+    except IngestError as exc:
+        send.send(("problems", exc.problems))
+    except BaseException as exc:  # noqa: BLE001 - every error is the caller's to raise
+        try:
+            send.send(("error", exc))
+        except Exception:  # noqa: BLE001 - an error that does not pickle is sent as text
+            send.send(("error", RuntimeError("".join(traceback.format_exception(exc)))))
+    else:
+        send.send(("done", None))
+    finally:
+        send.close()
 
 
 def _arrow_memory_from_malloc() -> None:
@@ -215,10 +347,20 @@ def _la_register(lookups: list[pd.DataFrame], from_files: list[pd.DataFrame]) ->
     return LaRegister(frame[["la_code", *attributes, "first_year", "last_year"]], aliases)
 
 
-def _write(conn: Connection, las: pd.DataFrame, loads: list[tuple[str, str, int]],
+def _write(conn: Connection, las: pd.DataFrame, loads: list[DatasetLoad],
            neighbours: pd.DataFrame, changes: pd.DataFrame) -> None:
     """Replace the LA register, boundary changes, neighbour models and the record of each
     dataset loaded (file, rows, checksum), in the load's transaction."""
+    from sqlalchemy import delete, insert
+
+    from sf_benefits.store.db import bulk_insert
+    from sf_benefits.store.schema import (
+        boundary_change,
+        data_load,
+        local_authority,
+        statistical_neighbour,
+    )
+
     now = datetime.now(UTC)
     if not las.empty:
         conn.execute(delete(local_authority))
@@ -230,8 +372,7 @@ def _write(conn: Connection, las: pd.DataFrame, loads: list[tuple[str, str, int]
     bulk_insert(conn, statistical_neighbour, neighbours)
     if not loads:
         return
-    conn.execute(delete(data_load).where(data_load.c.dataset.in_([name for name, _, _ in loads])))
+    conn.execute(delete(data_load).where(data_load.c.dataset.in_([load.dataset for load in loads])))
     conn.execute(insert(data_load), [{
-        "dataset": dataset, "source_file": source, "rows": rows, "loaded_at": now,
-        "sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest()}
-        for dataset, source, rows in loads])
+        "dataset": load.dataset, "source_file": load.source_file, "rows": load.rows,
+        "loaded_at": now, "sha256": load.sha256} for load in loads])

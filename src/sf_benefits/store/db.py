@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,10 +17,10 @@ from sf_benefits.store.embedded import (
     migration_heads,
     schema_script,
 )
+from sf_benefits.store.rows import ROW_COLUMNS, DatasetRows
 from sf_benefits.store.schema import observation, observation_series
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -175,17 +175,12 @@ def _sqlite_insert(raw: object, insert: str, row_marks: str, per_statement: int,
         raw.executemany(insert + row_marks, cells[whole:].tolist())  # type: ignore[attr-defined]
 
 
-SERIES_COLUMNS = ["indicator", "geographic_level", "breakdown"]
-ROW_COLUMNS = ["area_code", "year", "time_period", "value", "status"]
-
-
 @contextmanager
-def observations_replaced(connection: Connection) -> Iterator[Callable[[str, pd.DataFrame], None]]:
-    """A function writing one dataset's observations (the tidy long columns of `SERIES_COLUMNS`
-    and `ROW_COLUMNS`) inside the caller's transaction, replacing the rows a dataset of that name
-    had: each distinct indicator, level and breakdown becomes one `observation_series`, each row
-    a narrow `observation`, written in key order with ids above every id in use (so SQLite
-    appends them). Rows whose series was replaced are deleted once at the end."""
+def observations_replaced(connection: Connection) -> Iterator[Callable[[DatasetRows], None]]:
+    """A function writing one dataset's observations inside the caller's transaction, replacing
+    the rows a dataset of that name had: each of its series becomes one `observation_series`,
+    each row a narrow `observation`, written in key order with ids above every id in use (so
+    SQLite appends them). Rows whose series was replaced are deleted once at the end."""
     import numpy as np
     import pandas as pd
 
@@ -193,64 +188,20 @@ def observations_replaced(connection: Connection) -> Iterator[Callable[[str, pd.
     next_id = old_max + 1
     replaced = 0
 
-    def write(dataset: str, frame: pd.DataFrame) -> None:
+    def write(dataset: DatasetRows) -> None:
         nonlocal next_id, replaced
         replaced += connection.execute(delete(observation_series).where(
-            observation_series.c.dataset == dataset)).rowcount
-        position, series = _series_of(frame)
-        ids = np.arange(next_id, next_id + len(series))
-        next_id += len(series)
-        bulk_insert(connection, observation_series, series.assign(id=ids, dataset=dataset))
-        area = pd.factorize(np.asarray(frame["area_code"], dtype=object), sort=True)[0]
-        order = np.lexsort((frame["year"].to_numpy(), area, position))
+            observation_series.c.dataset == dataset.dataset)).rowcount
+        ids = np.arange(next_id, next_id + len(dataset.series))
+        next_id += len(dataset.series)
+        bulk_insert(connection, observation_series,
+                    dataset.series.assign(id=ids, dataset=dataset.dataset))
         insert_columns(connection, observation, {
-            "series_id": pd.Series(ids[position[order]]),
-            **{c: frame[c].take(order).reset_index(drop=True) for c in ROW_COLUMNS}})
+            "series_id": pd.Series(ids[dataset.rows["series"].to_numpy()]),
+            **{c: dataset.rows[c] for c in ROW_COLUMNS}})
 
     yield write
     if replaced:
         connection.execute(delete(observation).where(
             observation.c.series_id <= old_max, observation.c.series_id.not_in(
                 select(observation_series.c.id).where(observation_series.c.id <= old_max))))
-
-
-@contextmanager
-def in_background() -> Iterator[Callable[..., None]]:
-    """A function running database work on one writer thread, in the order given, while the
-    caller reads the next file: SQLite and the PostgreSQL driver release the GIL while they store
-    rows, so on two cores writing overlaps parsing. Each call first waits for the one before (so
-    at most one parsed file waits to be written) and raises its error; the block ends when the
-    last has run."""
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    _one_malloc_arena()
-    pending: Future[None] | None = None
-
-    def run(work: Callable[..., None], *args: object) -> None:
-        nonlocal pending
-        if pending is not None:
-            pending.result()
-        pending = pool.submit(work, *args)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer") as pool:
-        yield run
-        if pending is not None:
-            pending.result()
-
-
-def _one_malloc_arena() -> None:
-    """glibc gives a new thread its own malloc arena, whose freed memory the main thread cannot
-    reuse (40 MB more at peak for the writer thread): all threads share one arena instead."""
-    import ctypes
-
-    m_arena_max = -8
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).mallopt(m_arena_max, 1)
-
-
-def _series_of(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Each row's position among the frame's distinct series, and those series."""
-    from sf_benefits.store.tidy import row_groups
-
-    position, first = row_groups(frame, SERIES_COLUMNS)
-    return position, frame.iloc[first][SERIES_COLUMNS].reset_index(drop=True)
