@@ -9,6 +9,7 @@ every LA from one read of the indicator tables. Uses ../shared/data (or --source
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import resource
 import statistics
@@ -66,6 +67,9 @@ def main() -> None:
     args = parser.parse_args()
     if not args.source.is_dir():
         sys.exit(f"{args.source} is not a directory: pass --source DIR with the published files")
+    # bytecode written first: a user's commands start from it after their first run, but this
+    # machine sets PYTHONDONTWRITEBYTECODE, which would have every run compile the package again
+    compileall.compile_dir(Path(config.__file__).parent, quiet=1)
     work = Path(tempfile.mkdtemp())
     env = {**os.environ, "SF_BENEFITS_DATA_DIR": str(work), "COLUMNS": "80"}
     print(f"CPUs {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (figures are only "

@@ -24,6 +24,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -277,6 +278,7 @@ def main() -> None:
                         help="the sf-benefits command to time (default: this environment's)")
     args = parser.parse_args()
 
+    compileall.compile_dir(Path(config.__file__).parent, quiet=1)  # as bench_foundation.py
     cs = cs_python(args.venv)
     speed: dict[str, dict[str, float]] = {}
     accuracy: dict[str, pd.DataFrame] = {}
