@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import zipfile
 from io import StringIO
 from pathlib import Path
@@ -172,15 +169,3 @@ def test_a_suppressed_figure_is_c_in_every_output(cli_env: Path,
     bars, trend_axes = drawn[0].axes[0], drawn[1].axes[1]
     assert any(t.get_text().strip().startswith("c (suppressed)") for t in bars.texts)
     assert [t.get_text() for t in trend_axes.texts] == ["c"]
-
-
-def test_data_commands_start_without_the_other_commands() -> None:
-    probe = ("import sys\nfrom sf_benefits.cli.entry import main\n"
-             "sys.argv = ['sf-benefits', 'data', 'load', '--help']\n"
-             "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-             "print([m for m in ('sf_benefits.cli.main', 'sf_benefits.cli.backtest', "
-             "'sf_benefits.cli.serve', 'sf_benefits.cli.ssda903') if m in sys.modules])")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True, env={**os.environ, "COLUMNS": "200"})
-    assert "sf-benefits data load" in done.stdout and "--from" in done.stdout
-    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -119,18 +119,6 @@ def test_rates_scenario_and_appraisal(return_files: list[Path], cli_env: Path) -
     assert "£" in appraised.output
 
 
-def test_ssda903_commands_start_without_the_other_commands() -> None:
-    probe = ("import sys\nfrom sf_benefits.cli.entry import main\n"
-             "sys.argv = ['sf-benefits', 'ssda903', '--help']\n"
-             "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-             "print([m for m in ('sf_benefits.cli.main', 'sf_benefits.cli.backtest', "
-             "'sf_benefits.cli.serve', 'pandas', 'sqlalchemy') if m in sys.modules])")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True, env={**os.environ, "COLUMNS": "200"})
-    assert "sf-benefits ssda903" in done.stdout and "load" in done.stdout
-    assert done.stdout.strip().splitlines()[-1] == "[]"
-
-
 def _run(*args: str, modules: tuple[str, ...] = ("sqlalchemy", "alembic")
          ) -> tuple[list[str], list[int]]:
     """`sf-benefits ARGS` as installed, in its own process: which of the heavy `modules` it
