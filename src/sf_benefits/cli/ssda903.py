@@ -53,24 +53,14 @@ def _scenario(entry_multiplier: float, ramp_years: float) -> RateScenario | None
                         years_to_full_effect=ramp_years)
 
 
-def _latest(la: str, database_url: str | None) -> Ssda903Data:
-    from sf_benefits.ingest.ssda903 import latest_load
-
-    with embedded_or_store(database_url) as store:
-        try:
-            return latest_load(store, resolve_authority(store, la, code_without_list=True).la_code,
-                               pseudonyms=False)
-        except LookupError as error:
-            raise fail(str(error)) from error
-
-
-def _latest_columns(la: str, database_url: str | None) -> EpisodeColumns | Ssda903Data:
-    """The latest load of an LA for the engine: read as arrays from the embedded store (no
-    pandas), else as tables."""
+def _latest(la: str, database_url: str | None, as_columns: bool = False
+            ) -> EpisodeColumns | Ssda903Data:
+    """The latest load of an LA; `as_columns` reads it from the embedded store as the engine's
+    arrays (no pandas), otherwise (or from PostgreSQL) as tables."""
     with embedded_or_store(database_url) as store:
         code = resolve_authority(store, la, code_without_list=True).la_code
         try:
-            if isinstance(store, sqlite3.Connection):
+            if as_columns and isinstance(store, sqlite3.Connection):
                 from sf_benefits.ingest.ssda903.stored import latest_episode_columns
 
                 return latest_episode_columns(store, code)
@@ -237,7 +227,7 @@ def project(
 
     if output is not None:
         output_file(output)
-    data = _latest_columns(la_code, database_url)
+    data = _latest(la_code, database_url, as_columns=True)
     model = ChildLevelModel(window_years=window_years, n_draws=draws, seed=seed).fit(data)
     projection = model.projection(years, level=[80],
                                   scenario=_scenario(entry_multiplier, ramp_years))
