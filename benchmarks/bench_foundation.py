@@ -71,7 +71,7 @@ def spawn(args: list[str], env: dict[str, str], sample_memory: bool) -> tuple[fl
 def run(label: str, args: list[str], env: dict[str, str], repeat: int) -> None:
     """Time the CLI `repeat` times, then run it once more sampling its memory; print median wall
     and CPU time (which a busy machine inflates less than wall time), the first run's wall time
-    (the first benchmark after a load also builds the table cache) and the peak memory."""
+    (the first benchmark after a load reads the tables the load prepared) and the peak memory."""
     walls, cpus, _ = zip(*(spawn(args, env, sample_memory=False) for _ in range(repeat)),
                          strict=True)
     peak = spawn(args, env, sample_memory=True)[2] / 1024

@@ -36,6 +36,22 @@ def test_missing_data_directory_says_how_to_get_it(tmp_path: Path,
     assert "sf-benefits data fetch" in result.output
 
 
+def test_load_prepares_the_benchmark_tables(cli_env: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first benchmark after a load reads the tables the load built, like every later one."""
+    import sf_benefits.benchmark.table_cache as table_cache
+
+    assert len(list((cli_env / "store" / "cache").glob("indicator-tables-*.pickle"))) == 1
+
+    def rebuilt(*_: object) -> None:
+        raise AssertionError("the benchmark rebuilt tables the load had prepared")
+
+    monkeypatch.setattr(table_cache, "_build", rebuilt)
+    result = runner.invoke(app, ["benchmark", "--la", "warrington", "--year", "2023"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+
+
 def test_benchmark_table(cli_env: Path) -> None:
     result = runner.invoke(app, ["benchmark", "--la", "warrington", "--year", "2023"],
                            env={"COLUMNS": "250"})

@@ -54,6 +54,21 @@ def load(
     if report.neighbour_models:
         console.print(f"Statistical neighbour models: {', '.join(report.neighbour_models)}")
     _print_skipped(report.skipped)
+    _prepare_benchmark_tables(database_url)
+
+
+def _prepare_benchmark_tables(database_url: str | None) -> None:
+    """Build the benchmark's national tables of the data just loaded, so that the first
+    benchmark reads them from the cache like every later one."""
+    from sf_benefits.benchmark.table_cache import cached_indicator_tables
+
+    store = open_store(database_url)
+    try:
+        with console.status("Preparing the benchmark tables"):
+            cached_indicator_tables(store, database_url or config.database_url(),
+                                    config.data_dir() / "cache")
+    finally:
+        store.close()
 
 
 def _print_skipped(paths: list[str]) -> None:
