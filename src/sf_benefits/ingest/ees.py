@@ -61,11 +61,11 @@ def per_value(series: pd.Series, transform: Callable[[pd.Series], pd.Series],
 
 
 def observation_frame(dataset: str, columns: dict[str, object]) -> pd.DataFrame:
-    """Tidy long observations of `dataset` from its columns; a single value fills its column.
-    (Scalars are filled in after the frame is built: building them in costs a transient copy of
-    every column.)"""
+    """Tidy long observations of `dataset` from its columns, which the frame takes without
+    copying them (the callers make them for it); a single value fills its column. (Scalars are
+    filled in after the frame is built: building them in costs a transient copy of every column.)"""
     arrays = {name: values for name, values in columns.items() if not isinstance(values, str)}
-    frame = pd.DataFrame(arrays)
+    frame = pd.DataFrame(arrays, copy=False)
     for position, (name, value) in enumerate({"dataset": dataset, **columns}.items()):
         if isinstance(value, str):
             frame.insert(position, name, value)
