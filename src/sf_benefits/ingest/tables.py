@@ -466,14 +466,14 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
         raise IngestError([Problem(file, int(r), None, "duplicate_row",
                                    "the same LA, indicator and year appear twice")
                            for r in rows.file_rows(np.flatnonzero(latest)[dupes][:1000])])
-    area, value = rows.area[latest], rows.value[latest]
+    area, cell = rows.area[latest], rows.cell[latest]
     levels = [LAIT_LEVELS.get(str(code)[:3], "Local authority") for code in area.categories]
     columns = {
         "year": rows.years[rows.period.codes[latest]], "time_period": rows.period[latest],
         "geographic_level": _first_seen(area.codes, np.array(levels, dtype=object)),
         "area_code": area, "breakdown": "", "indicator": rows.indicator[latest],
-        "value": rows.values[value], "status": coded(rows.statuses[value], rows.status_names)}
-    del rows, area, value
+        "value": rows.numbers[cell], "status": coded(rows.statuses[cell], rows.status_names)}
+    del rows, area, cell
     return observation_frame(path.stem, columns)
 
 
@@ -486,8 +486,9 @@ LAIT_REVISED = re.compile(r"\((?:Rev|Final)\)", re.IGNORECASE)
 class LaitRows(NamedTuple):
     """The LAIT's rows kept (a `0` period's rows without a figure left out) and checked, each
     column as codes into its distinct cells, which are parsed once each. `years` and `revised`:
-    each period's year and whether it is a revision; `value`: each row's code into its cell's
-    number (`values`) and status (`statuses`, a code into `status_names`, -1 for a number)."""
+    each period's year and whether it is a revision; `cell`: each row's code into the distinct
+    values' numbers (`numbers`) and statuses (`statuses`, codes into `status_names`, -1 for a
+    number)."""
 
     kept: np.ndarray
     first_row: int
@@ -496,8 +497,8 @@ class LaitRows(NamedTuple):
     revised: np.ndarray
     area: pd.Categorical
     indicator: pd.Categorical
-    value: np.ndarray
-    values: np.ndarray
+    cell: np.ndarray
+    numbers: np.ndarray
     statuses: np.ndarray
     status_names: pd.Index
 
