@@ -143,15 +143,54 @@ def test_lait_bad_value_and_unknown_la(tmp_path: Path, register: LaRegister) -> 
                                                              (3, "unknown_la_code")]
 
 
-def test_lait_repeated_figure_names_both_rows(tmp_path: Path, register: LaRegister) -> None:
+@pytest.mark.parametrize(("areas", "years"), [
+    (["877", "877", "877"], ["2023", "2023", "2023"]),
+    (["876", "383", "Halton"], ["2022-23", "2023", "2022/23"])])
+def test_lait_repeated_figure_names_both_rows(tmp_path: Path, register: LaRegister,
+                                              areas: list[str], years: list[str]) -> None:
+    """The same figure twice, also where an LA is given once by number and once by name and
+    the year is written two ways."""
     path = tmp_path / "lait.csv"
-    pd.DataFrame({"la_code": ["877", "877", "877"], "indicator": ["a", "b", "a"],
-                  "year": ["2023", "2023", "2023"], "value": ["1", "2", "3"]}).to_csv(
-        path, index=False)
+    pd.DataFrame({"la_code": areas, "indicator": ["a", "b", "a"], "year": years,
+                  "value": ["1", "2", "3"]}).to_csv(path, index=False)
     with pytest.raises(IngestError) as exc:
         read_lait(path, register)
     assert [(p.row, p.rule) for p in exc.value.problems] == [(2, "duplicate_row"),
                                                              (4, "duplicate_row")]
+
+
+def test_lait_problems_by_row_then_column_at_most_1000(tmp_path: Path,
+                                                        register: LaRegister) -> None:
+    """A row's problems in the order area, period, value; rows in file order; 1000 at most. A
+    row of the period `0` is left out when it has no figure and refused when it has one."""
+    path = tmp_path / "lait.csv"
+    pd.DataFrame({"la_code": ["877", "999", "877"] + ["877"] * 600,
+                  "indicator": ["a", "b", "c"] + [f"i{n}" for n in range(600)],
+                  "year": ["0", "2023Q1", "0"] + ["20x"] * 600,
+                  "value": ["-", "n/a", "5"] + ["?"] * 600}).to_csv(path, index=False)
+    with pytest.raises(IngestError) as exc:
+        read_lait(path, register)
+    problems = [(p.row, p.column, p.rule, p.message) for p in exc.value.problems]
+    assert problems[:4] == [
+        (3, "la_code", "unknown_la_code", "'999' is not an LA in the lookup"),
+        (3, "year", "time_period_format", "'2023Q1' is not a year"),
+        (3, "value", "not_a_number", "'n/a' is neither a number nor a suppression marker"),
+        (4, "year", "time_period_format", "'0' is not a year")]
+    assert len(problems) == 1000
+    assert problems[-2:] == [(502, "year", "time_period_format", "'20x' is not a year"),
+                             (502, "value", "not_a_number",
+                              "'?' is neither a number nor a suppression marker")]
+
+
+def test_lait_final_figure_wins(tmp_path: Path, register: LaRegister) -> None:
+    """'(Final)' in any case supersedes as '(Rev)' does, the last of two revisions wins."""
+    path = tmp_path / "lait.csv"
+    pd.DataFrame({"la_code": ["877", "877", "877", "876"], "indicator": ["a", "a", "a", "a"],
+                  "year": ["2021 (final)", "2021", "2021 (Final)", "2021"],
+                  "value": ["1", "2", "3", "x"]}).to_csv(path, index=False)
+    frame = read_lait(path, register)
+    assert list(zip(frame["area_code"], frame["time_period"], frame["value"].fillna(0),
+                    strict=True)) == [("E06000007", "2021 (Final)", 3), ("E06000006", "2021", 0)]
 
 
 @pytest.mark.parametrize(("text", "code"), [

@@ -61,11 +61,11 @@ def per_value(series: pd.Series, transform: Callable[[pd.Series], pd.Series],
 
 
 def observation_frame(dataset: str, columns: dict[str, object]) -> pd.DataFrame:
-    """Tidy long observations of `dataset` from its columns; a single value fills its column.
-    (Scalars are filled in after the frame is built: building them in costs a transient copy of
-    every column.)"""
+    """Tidy long observations of `dataset` from its columns, which the frame takes without
+    copying them (the callers make them for it); a single value fills its column. (Scalars are
+    filled in after the frame is built: building them in costs a transient copy of every column.)"""
     arrays = {name: values for name, values in columns.items() if not isinstance(values, str)}
-    frame = pd.DataFrame(arrays)
+    frame = pd.DataFrame(arrays, copy=False)
     for position, (name, value) in enumerate({"dataset": dataset, **columns}.items()):
         if isinstance(value, str):
             frame.insert(position, name, value)
@@ -84,7 +84,8 @@ class ParsedValues:
 
 def parse_labels(labels: np.ndarray | pd.Index, markers: frozenset[str] = SUPPRESSION_MARKERS
                  ) -> ParsedValues:
-    """`parse_values` of each distinct cell once: its number, its marker and whether it is
+    """Each distinct cell read once: its number (thousands separators allowed), its suppression
+    marker, which stays missing with the marker as its status, never zero, and whether it is
     neither (indexed like `labels`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -101,19 +102,6 @@ def parse_labels(labels: np.ndarray | pd.Index, markers: frozenset[str] = SUPPRE
     status[~suppressed] = None
     return ParsedValues(pd.Series(value), pd.Series(status, dtype=object),
                         pd.Series(~suppressed & ~numeric))
-
-
-def parse_values(raw: pd.Series, markers: frozenset[str] = SUPPRESSION_MARKERS) -> ParsedValues:
-    """Numbers (thousands separators allowed) and suppression markers, which stay missing with
-    the marker as their status, never zero."""
-    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
-    parsed = parse_labels(uniques, markers)
-
-    def each_row(values: pd.Series) -> pd.Series:
-        return pd.Series(values.to_numpy()[codes], index=raw.index)
-
-    return ParsedValues(each_row(parsed.value), each_row(parsed.status),
-                        each_row(parsed.invalid))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import datetime
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,13 +21,16 @@ from sf_benefits.ingest.ees import (
     GSS_LA,
     NUMBER,
     SUPPRESSION_MARKERS,
-    ParsedValues,
+    coded,
     observation_frame,
-    parse_values,
+    parse_labels,
     per_value,
     read_csv_strings,
 )
 from sf_benefits.ingest.errors import IngestError, Problem
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "la_code": ("new_la_code", "la_code", "gss_code", "la_gss_code", "area_code", "ladcode",
@@ -106,11 +110,11 @@ def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
             read = {}
             for name in names:  # a column at a time, so Arrow holds one column's buffers
                 read[name.strip().lower()] = _stripped_categories(
-                    parquet.read(columns=[name]).column(0).to_pandas())
+                    _as_pandas(parquet.read(columns=[name]).column(0)))
                 pa.default_memory_pool().release_unused()
         except Exception as exc:
             raise IngestError([Problem(str(path), None, None, "parquet_unreadable", str(exc))]) from exc
-        return pd.DataFrame(read)
+        return pd.DataFrame(read, copy=False)
     if suffix == ".xlsx":
         raw = _xlsx_cells(path, path.stat().st_mtime_ns).copy()
         if raw.empty:
@@ -123,6 +127,18 @@ def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         frame.attrs["header_row"] = header + 1
         return frame
     return read_csv_strings(path)
+
+
+def _as_pandas(column: pa.ChunkedArray) -> pd.Series:
+    """A Parquet column in pandas; numbers as categories encoded by Arrow (pandas takes 20 MB to
+    encode the LAIT's LA numbers), sorted as pandas sorts them, NaN missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_floating(column.type):
+        return column.to_pandas()
+    encoded = pc.if_else(pc.is_nan(column), None, column).dictionary_encode().to_pandas()
+    return encoded.cat.reorder_categories(encoded.cat.categories.sort_values())
 
 
 def _stripped_categories(column: pd.Series) -> pd.Series:
@@ -441,98 +457,152 @@ def read_lait(path: Path, register: LaRegister) -> pd.DataFrame:
     if missing:
         raise IngestError([Problem(file, 1, r, "missing_column", f"no '{r}' column")
                            for r in missing])
-    roles = {r: str(c) for r, c in found.items()}
-    problems: list[Problem] = []
-    frame = read_frame(path, list(roles.values()))
-    rows = _lait_rows(file, frame.set_axis(frame.index + _first_data_row(frame)), roles,
-                      register, problems)
-    del frame
-    if problems:
-        raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
-    keys = rows[["year", "area_code", "indicator"]].astype({"year": int})
-    latest = ~_superseded(keys, rows["time_period"])
-    keys = keys[latest]
-    dupes = _repeated(keys)
+    rows = _lait_rows(path, {r: str(c) for r, c in found.items()}, register)
+    key = rows.key()
+    latest = ~_superseded(key, rows)
+    dupes = _repeated(key[latest])
+    del key
     if dupes.any():
         raise IngestError([Problem(file, int(r), None, "duplicate_row",
                                    "the same LA, indicator and year appear twice")
-                           for r in rows["row"][latest][dupes][:1000]])
-    level = per_value(keys["area_code"], lambda u: u.str[:3].map(
-        {"E92": "National", "E12": "Regional", "E13": "Regional"}).fillna("Local authority"),
-                      categorical=True)
-    return observation_frame(path.stem, {
-        "year": keys["year"].array, "time_period": rows["time_period"][latest].array,
-        "geographic_level": level.array, "area_code": keys["area_code"].array, "breakdown": "",
-        "indicator": keys["indicator"].array, "value": rows["value"][latest].array,
-        "status": rows["status"][latest].array})
+                           for r in rows.file_rows(np.flatnonzero(latest)[dupes][:1000])])
+    area, cell = rows.area[latest], rows.cell[latest]
+    levels = [LAIT_LEVELS.get(str(code)[:3], "Local authority") for code in area.categories]
+    columns = {
+        "year": rows.years[rows.period.codes[latest]], "time_period": rows.period[latest],
+        "geographic_level": _first_seen(area.codes, np.array(levels, dtype=object)),
+        "area_code": area, "breakdown": "", "indicator": rows.indicator[latest],
+        "value": rows.numbers[cell], "status": coded(rows.statuses[cell], rows.status_names)}
+    del rows, area, cell
+    return observation_frame(path.stem, columns)
 
 
-def _lait_rows(file: str, frame: pd.DataFrame, roles: dict[str, str], register: LaRegister,
-               problems: list[Problem]) -> pd.DataFrame:
-    """The LAIT's rows (indexed by file row) checked, their problems added to `problems`, and
-    cut to the rows kept: file row, year, period, area code, indicator, value, status."""
-    def located(mask: pd.Series, column: str) -> list[tuple[int, str]]:
-        """File row and cell of `column` where `mask` is set."""
-        if not mask.any():
-            return []
-        return [(int(i), str(v)) for i, v in frame.loc[mask, column].items()]
-
-    parsed = parse_values(frame[roles["value"]], LAIT_MARKERS)
-    kept = ~((frame[roles["year"]] == "0") & parsed.status.notna())
-    frame = frame[kept]
-    parsed = ParsedValues(parsed.value[kept], parsed.status[kept], parsed.invalid[kept])
-    area = per_value(frame[roles["area"]], lambda u: u.str.replace(r"\.0$", "", regex=True),
-                     categorical=True)
-    areas = {a: LAIT_AREAS.get(a) or (a if COUNTRY_OR_REGION.match(a) else register.resolve(a))
-             for a in area.unique()}
-    code = per_value(area, lambda u: u.map(areas), categorical=True)
-    periods = {p: lait_year(p) for p in frame[roles["year"]].unique()}
-    year = frame[roles["year"]].map(periods)
-    problems += [Problem(file, r, roles["area"], "unknown_la_code",
-                         f"'{a}' is not an LA in the lookup")
-                 for r, a in located(code.isna(), roles["area"])]
-    problems += [Problem(file, r, roles["year"], "time_period_format", f"'{p}' is not a year")
-                 for r, p in located(year.isna(), roles["year"])]
-    problems += [Problem(file, r, roles["value"], "not_a_number",
-                         f"'{v}' is neither a number nor a suppression marker")
-                 for r, v in located(parsed.invalid, roles["value"])]
-    return pd.DataFrame({
-        "row": frame.index.to_numpy(dtype=np.int32),
-        "year": np.nan_to_num(np.asarray(year, dtype=float)).astype(np.int16),
-        "time_period": frame[roles["year"]].astype("category"),
-        "area_code": code.astype("category"),
-        "indicator": frame[roles["indicator"]].astype("category"),
-        "value": parsed.value, "status": parsed.status.astype("category")})
+LAIT_LEVELS = {"E92": "National", "E12": "Regional", "E13": "Regional"}
+"""Geographic level of a LAIT area by its code's first three characters; others are LAs."""
+LAIT_REVISED = re.compile(r"\((?:Rev|Final)\)", re.IGNORECASE)
+"""The LAIT's mark on a period's revised figures: '2022 (Rev)', '2021 (Final)'."""
 
 
-def _repeated(keys: pd.DataFrame) -> np.ndarray:
-    """Rows whose key (all columns) another row shares, found by sorting one code per row
-    (hashing half a million rows of three columns takes several times the memory)."""
-    code = np.zeros(len(keys), dtype=np.int64)
-    for column in keys.columns:
-        part, uniques = pd.factorize(keys[column])
-        code = code * len(uniques) + part
-    order = np.argsort(code, kind="stable")
-    same = code[order][1:] == code[order][:-1]
-    repeated = np.zeros(len(code), dtype=bool)
-    repeated[order[1:][same]] = True
-    repeated[order[:-1][same]] = True
-    return repeated
+class LaitRows(NamedTuple):
+    """The LAIT's rows kept (a `0` period's rows without a figure left out) and checked, each
+    column as codes into its distinct cells, which are parsed once each. `years` and `revised`:
+    each period's year and whether it is a revision; `cell`: each row's code into the distinct
+    values' numbers (`numbers`) and statuses (`statuses`, codes into `status_names`, -1 for a
+    number)."""
+
+    kept: np.ndarray
+    first_row: int
+    period: pd.Categorical
+    years: np.ndarray
+    revised: np.ndarray
+    area: pd.Categorical
+    indicator: pd.Categorical
+    cell: np.ndarray
+    numbers: np.ndarray
+    statuses: np.ndarray
+    status_names: pd.Index
+
+    def key(self) -> np.ndarray:
+        """One number per row for its indicator, year and area, which ascends as the LAIT's
+        rows do (so sorting the keys finds them sorted)."""
+        year, distinct = pd.factorize(self.years)
+        key = self.indicator.codes.astype(np.int64)
+        key *= len(distinct)
+        key += year[self.period.codes]
+        key *= len(self.area.categories)
+        key += self.area.codes
+        return key
+
+    def file_rows(self, positions: np.ndarray) -> np.ndarray:
+        """File row numbers (header rows counted) of the kept rows at `positions`."""
+        return np.flatnonzero(self.kept)[positions] + self.first_row
 
 
-def _superseded(keys: pd.DataFrame, periods: pd.Series) -> np.ndarray:
+def _lait_rows(path: Path, roles: dict[str, str], register: LaRegister) -> LaitRows:
+    """The LAIT's columns of `roles` read and checked: an area not in the register, a period
+    that is not a year or a value neither a number nor a marker is refused, naming its row."""
+    frame = read_frame(path, list(roles.values()))
+    first_row = _first_data_row(frame)
+    cells = {role: frame[column].array for role, column in roles.items()}
+    del frame
+    value = pd.Categorical(cells.pop("value"))
+    parsed = parse_labels(value.categories, LAIT_MARKERS)
+    status = parsed.status.to_numpy()
+    kept = ~(np.asarray(cells["year"] == "0", dtype=bool) & pd.notna(status)[value.codes])
+    value_codes, value_labels = value.codes[kept], value.categories
+    del value
+    period, area, indicator = (pd.Categorical(cells.pop(role)[kept])
+                               for role in ("year", "area", "indicator"))
+    ends = [lait_year(str(p)) for p in period.categories]
+    codes = np.array([LAIT_AREAS.get(a) or (a if COUNTRY_OR_REGION.match(a) else
+                                            register.resolve(a))
+                      for a in (re.sub(r"\.0$", "", str(label)) for label in area.categories)],
+                     dtype=object)
+    used = np.zeros(len(status), dtype=bool)
+    used[value_codes] = True
+    names = pd.Index(sorted(set(status[used & pd.notna(status)])), dtype=object)
+    rows = LaitRows(
+        kept, first_row, period, np.array([end or 0 for end in ends], dtype=np.int64),
+        np.array([bool(LAIT_REVISED.search(str(p))) for p in period.categories], dtype=bool),
+        _first_seen(area.codes, codes), indicator, value_codes, parsed.value.to_numpy(),
+        names.get_indexer(pd.Index(status)).astype(np.int8), names)
+    problems = [problem for column, rule, message, labels, bad, row_codes in (
+        (roles["area"], "unknown_la_code", "'{}' is not an LA in the lookup", area.categories,
+         pd.isna(codes), area.codes),
+        (roles["year"], "time_period_format", "'{}' is not a year", period.categories,
+         np.array([end is None for end in ends], dtype=bool), period.codes),
+        (roles["value"], "not_a_number", "'{}' is neither a number nor a suppression marker",
+         value_labels, parsed.invalid.to_numpy(dtype=bool), value_codes))
+        for problem in _refused(str(path), column, rule, message, rows, labels, bad, row_codes)]
+    if problems:
+        raise IngestError(sorted(problems, key=lambda p: p.row or 0)[:1000])
+    return rows
+
+
+def _refused(file: str, column: str, rule: str, message: str, rows: LaitRows,
+             labels: pd.Index, bad: np.ndarray, codes: np.ndarray) -> list[Problem]:
+    """The first 1000 rows whose cell (a code into `labels`) is `bad`, each a problem whose
+    `message` names the cell: no more of a rule can be among the 1000 problems reported."""
+    if not bad.any():
+        return []
+    at = np.flatnonzero(bad[codes])[:1000]
+    return [Problem(file, int(row), column, rule, message.format(labels[code]))
+            for row, code in zip(rows.file_rows(at), codes[at], strict=True)]
+
+
+def _first_seen(codes: np.ndarray, labels: np.ndarray) -> pd.Categorical:
+    """Rows' codes into `labels` (which may repeat, or be None where missing) as a categorical
+    of the distinct labels in order of first appearance, as pandas factorizes rows."""
+    first = np.full(len(labels), len(codes))
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    seen = np.argsort(first, kind="stable")[:np.count_nonzero(first < len(codes))]
+    position, distinct = pd.factorize(labels[seen])
+    renumbered = np.full(len(labels), -1, dtype=codes.dtype)
+    renumbered[seen] = position
+    return coded(renumbered[codes], pd.Index(distinct))
+
+
+def _repeated(key: np.ndarray) -> np.ndarray:
+    """Rows whose key another row shares, found by sorting the keys (hashing half a million
+    takes several times the memory; the stable sort is quickest on keys mostly in order)."""
+    ordered = np.sort(key, kind="stable")
+    return np.isin(key, ordered[1:][ordered[1:] == ordered[:-1]])
+
+
+def _superseded(key: np.ndarray, rows: LaitRows) -> np.ndarray:
     """Rows the LAIT revised: where it gives a year twice, as published and revised ('2022' and
-    '2022 (Rev)'), every row but the revised or final figure. Only the indicators and years with
-    a revised figure are compared."""
-    revised = per_value(periods, lambda u: u.str.contains(
-        r"\((?:Rev|Final)\)", case=False)).to_numpy(dtype=bool)
-    superseded = np.zeros(len(keys), dtype=bool)
+    '2022 (Rev)'), every row but the revised or final figure (the last given). Only the
+    indicators and years with a revised figure are compared."""
+    revised = rows.revised[rows.period.codes]
+    superseded = np.zeros(len(key), dtype=bool)
     if not revised.any():
         return superseded
-    compared = (keys["indicator"].isin(keys.loc[revised, "indicator"].unique())
-                & keys["year"].isin(keys.loc[revised, "year"].unique())).to_numpy()
-    superseded[compared] = keys[compared].assign(_revised=revised[compared]).sort_values(
-        "_revised", kind="stable").duplicated(list(keys.columns), keep="last").sort_index()
+    indicators = np.zeros(len(rows.indicator.categories), dtype=bool)
+    indicators[rows.indicator.codes[revised]] = True
+    years = np.isin(rows.years, rows.years[rows.period.codes[revised]])
+    compared = np.flatnonzero(indicators[rows.indicator.codes] & years[rows.period.codes])
+    order = compared[np.lexsort((revised[compared], key[compared]))]
+    superseded[order[:-1][key[order][1:] == key[order][:-1]]] = True
     return superseded
 
 
