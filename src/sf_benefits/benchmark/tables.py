@@ -4,6 +4,7 @@ what the engine (`benchmark.engine`) ranks and compares, LA by LA, without panda
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sf_benefits.benchmark.catalogue import Indicator, Selector, indicators
@@ -89,6 +90,7 @@ def indicator_observations(store: Store, chosen: list[Indicator]) -> pd.DataFram
     names = sorted({n for ind in chosen for n in indicator_names(ind)})
     frame = observations(store, names, {n: tuple(sorted(parts)) for n, parts in preferred.items()
                                         if n not in everywhere})
+    frame = frame.astype({"indicator": "category"})
     return continuous_series(frame, boundary_changes(store))
 
 
@@ -106,19 +108,24 @@ def indicator_tables(store: Store, chosen: list[Indicator]) -> dict[str, Indicat
             for ind in chosen}
 
 
-def area_table(wide: pd.DataFrame) -> AreaTable:
-    """A year × area frame (years as index, area codes as columns) as the engine's table."""
-    return AreaTable(tuple(int(y) for y in wide.index), tuple(str(a) for a in wide.columns),
-                     tuple(tuple(row) for row in wide.to_numpy(dtype=float).tolist()))
+def area_table(rows: pd.DataFrame) -> AreaTable:
+    """Rows of year, area_code and value as the engine's year × area table: years and areas in
+    order, the first value given for a year and area, NaN where none (as a pivot, without one)."""
+    year_at, years = pd.factorize(rows["year"], sort=True)
+    area_at, areas = pd.factorize(rows["area_code"], sort=True)
+    cell = year_at * len(areas) + area_at
+    _, first = np.unique(cell, return_index=True)
+    grid = np.full((len(years), len(areas)), np.nan)
+    grid.flat[cell[first]] = rows["value"].to_numpy(dtype=float)[first]
+    return AreaTable(tuple(int(y) for y in years), tuple(str(a) for a in areas),
+                     tuple(tuple(row) for row in grid.tolist()))
 
 
 def indicator_table(values: pd.DataFrame) -> IndicatorTable:
     """An indicator's table from its values (as `indicator_values`): LAs, regions and England
     by year, each figure's joint return and suppression kept beside them."""
     def wide(level: str) -> AreaTable:
-        rows = values[values["geographic_level"] == level]
-        return area_table(rows.drop_duplicates(["year", "area_code"]).pivot(
-            index="year", columns="area_code", values="value"))
+        return area_table(values[values["geographic_level"] == level])
 
     england = wide("National")
     joint = values[(values["status"] == JOINT_STATUS)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, or_, select
 
 from sf_benefits.store.care_series import SOURCE_INDICATORS, CareSeries, stitch_care_series
 from sf_benefits.store.db import Store
@@ -70,14 +72,23 @@ def observations(store: Store, indicators: list[str],
         SERIES.indicator, observation.c.area_code, observation.c.year, SERIES.dataset,
         SERIES.geographic_level, SERIES.breakdown)
     with store.engine.connect() as conn:
-        frame = pd.read_sql(rows.where(or_(*conditions)), conn)
-        missing = [name for name in preferred if name not in set(frame["indicator"])]
+        frame = read_frame(conn, rows.where(or_(*conditions)))
+        found = set(frame["indicator"])
+        missing = [name for name in preferred if name not in found]
         if missing:
-            others = pd.read_sql(rows.where(SERIES.indicator.in_(missing)), conn)
+            others = read_frame(conn, rows.where(SERIES.indicator.in_(missing)))
             frame = pd.concat([f for f in (frame, others) if not f.empty] or [frame],
                               ignore_index=True)
     frame["value"] = frame["value"].astype(float)
     return frame
+
+
+def read_frame(conn: Connection, query: Select[Any]) -> pd.DataFrame:
+    """The query's rows as `pd.read_sql` gives them, fetched from the driver's own cursor:
+    SQLAlchemy's row objects and pandas' SQL reader cost more than the query itself."""
+    result = conn.execute(query)
+    return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()),
+                                     coerce_float=True)
 
 
 def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | None = None,
