@@ -79,9 +79,10 @@ def indicator_coverage(store: Store) -> pd.DataFrame:
     """What the store holds for each benchmark indicator: the files it is read from, how, the
     years with LA values and how many LAs have one in the latest; empty where nothing matched."""
     catalogue = indicators()
+    values_of = catalogue_values(store, list(catalogue.values()))
     rows = []
-    for indicator, values in zip(catalogue.values(),
-                                 catalogue_values(store, list(catalogue.values())), strict=True):
+    for indicator in catalogue.values():
+        values = values_of[indicator.id]
         las = values[(values["geographic_level"] == "Local authority") & values["value"].notna()]
         latest = int(las["year"].max()) if not las.empty else None
         rows.append({
@@ -94,12 +95,12 @@ def indicator_coverage(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"first_year": "Int64", "last_year": "Int64"})
 
 
-def catalogue_values(store: Store, chosen: list[Indicator]) -> list[pd.DataFrame]:
-    """Each chosen indicator's values, as `indicator_values` finds them among all their stored
-    observations (renamed LAs' series joined up), reading only the series its selectors choose
-    and the child population's: which series a selector reads is known before its rows are."""
+def catalogue_values(store: Store, chosen: list[Indicator]) -> dict[str, pd.DataFrame]:
+    """Each chosen indicator's values by id, as `indicator_values` finds them among all their
+    stored observations (renamed LAs' series joined up), reading only the series its selectors
+    choose and the child population's: which series a selector reads is known before its rows."""
     series = stored_series(store, sorted({n for ind in chosen for n in indicator_names(ind)}))
-
+    # keyed by the selector's JSON: a selector holds dicts, so it has no hash
     series_read = {selector.model_dump_json(): matching_rows(series, *selection(selector))
                    ["series_id"] for ind in chosen for selector in ind.selectors()}
     wanted = set(series.loc[series["indicator"].isin(POPULATION_COLUMNS), "series_id"]).union(
@@ -112,7 +113,7 @@ def catalogue_values(store: Store, chosen: list[Indicator]) -> list[pd.DataFrame
         read = frame["series_id"].isin(series_read[selector.model_dump_json()])
         return one_per_year_and_area(frame[read])
 
-    return [values_from(ind, rows_of, population) for ind in chosen]
+    return {ind.id: values_from(ind, rows_of, population) for ind in chosen}
 
 
 def indicator_names(indicator: Indicator) -> list[str]:
@@ -123,8 +124,8 @@ def indicator_names(indicator: Indicator) -> list[str]:
 
 def indicator_tables(store: Store, chosen: list[Indicator]) -> dict[str, IndicatorTable]:
     """Each indicator's values for every area and year, read once (renamed LAs joined up)."""
-    return {ind.id: indicator_table(values)
-            for ind, values in zip(chosen, catalogue_values(store, chosen), strict=True)}
+    return {indicator_id: indicator_table(values)
+            for indicator_id, values in catalogue_values(store, chosen).items()}
 
 
 def area_table(rows: pd.DataFrame) -> AreaTable:
