@@ -81,6 +81,8 @@ def series_observations(store: Store, series_ids: list[int]) -> pd.DataFrame:
 
 def _observations(store: Store, which: ColumnElement[bool],
                   *more: ColumnElement[Any]) -> pd.DataFrame:
+    """The observations of the series `which` picks, with `more` columns, in one order whatever
+    is asked, so that the rows of some series come in the order they have among all."""
     query = select(*OBSERVATION_COLUMNS, *more).select_from(OBSERVATIONS).where(which).order_by(
         SERIES.indicator, observation.c.area_code, observation.c.year, SERIES.dataset,
         SERIES.geographic_level, SERIES.breakdown)
