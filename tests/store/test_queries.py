@@ -3,9 +3,13 @@ asked for, and a choice among series that is the choice `select_rows` makes amon
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import pytest
 from sqlalchemy import select
 
+from sf_benefits.ingest.loader import load_directory
 from sf_benefits.store import Store
 from sf_benefits.store.queries import (
     OBSERVATION_COLUMNS,
@@ -23,9 +27,25 @@ SERIES_KEYS = ["indicator", "dataset", "geographic_level", "breakdown"]
 
 
 def test_read_frame_gives_what_read_sql_gives(loaded_store: Store) -> None:
+    check_read_frame(loaded_store)
+
+
+@pytest.mark.postgres
+def test_read_frame_gives_what_read_sql_gives_on_postgres(postgres_url: str,
+                                                          dfe_dir: Path) -> None:
+    store = Store.open(postgres_url)
+    try:
+        load_directory(store, dfe_dir)
+        check_read_frame(store)
+    finally:
+        store.close()
+
+
+def check_read_frame(store: Store) -> None:
+    """Rows with and without values, and none: the same frame, the same types."""
     rows = select(*OBSERVATION_COLUMNS).select_from(OBSERVATIONS).order_by(
         observation.c.series_id, observation.c.area_code, observation.c.year)
-    with loaded_store.engine.connect() as conn:
+    with store.engine.connect() as conn:
         for query in (rows, rows.where(observation.c.value.is_(None)),
                       rows.where(SERIES.indicator == "no such column")):
             pd.testing.assert_frame_equal(read_frame(conn, query), pd.read_sql(query, conn))
