@@ -14,8 +14,7 @@ from sf_benefits.benchmark.engine import (
     competition_rank,
     quartile_band,
 )
-from sf_benefits.benchmark.indicator_table import IndicatorTable
-from sf_benefits.benchmark.tables import area_table
+from sf_benefits.benchmark.indicator_table import AreaTable, IndicatorTable
 
 VALUES = pd.Series({"A": 10.0, "B": 20.0, "C": 20.0, "D": 30.0, "E": np.nan, "F": 5.0,
                     "G": 40.0, "H": 25.0})
@@ -49,9 +48,9 @@ def test_suppressed_value_is_not_ranked_nor_counted_as_zero() -> None:
 def test_engine_neighbour_mean_median_ranks_and_gap_by_hand() -> None:
     """D (30) against neighbours A 10, B 20, E suppressed, F 5, G 40, low is better: by hand the
     mean is 75/4, the median (10 + 20)/2, D is 4th of the 5 ranked in its group and 6th of 7 LAs."""
-    table = IndicatorTable(area_table(pd.DataFrame([VALUES], index=[2023])),
-                           area_table(pd.DataFrame({"R1": [12.0]}, index=[2023])),
-                           area_table(pd.DataFrame({"E92000001": [18.0]}, index=[2023])))
+    table = IndicatorTable(AreaTable((2023,), tuple(VALUES.index), (tuple(VALUES),)),
+                           AreaTable((2023,), ("R1",), ((12.0,),)),
+                           AreaTable((2023,), ("E92000001",), ((18.0,),)))
     indicator = indicators()["cla_rate_per_10k"].model_copy(update={"polarity": "low_is_better"})
     la = LocalAuthority("D", None, "D", "R1", "Region one")
     b = _benchmark_indicator(table, indicator, la, ["A", "B", "E", "F", "G"], {"A": "Aye"}, None)

@@ -4,6 +4,9 @@ what the engine (`benchmark.engine`) ranks and compares, LA by LA, without panda
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pandas as pd
 
 from sf_benefits.benchmark.catalogue import Indicator, Selector, indicators
@@ -15,9 +18,15 @@ from sf_benefits.store.queries import (
     boundary_changes,
     child_population,
     continuous_series,
-    observations,
+    matching_rows,
+    one_per_year_and_area,
     select_rows,
+    series_observations,
+    stored_series,
 )
+
+POPULATION_COLUMNS = ("population_0_17", DFE_POPULATION[0])
+"""The stored columns `child_population` reads, behind every per-10,000 rate."""
 
 
 def indicator_values(frame: pd.DataFrame, indicator: Indicator,
@@ -25,14 +34,26 @@ def indicator_values(frame: pd.DataFrame, indicator: Indicator,
     """year, geographic_level, area_code, value, status, dataset and basis for one indicator: the
     published figure where there is one, else the count per 10,000 children (on `population`,
     `child_population(frame)` unless given) or the ratio."""
+    return values_from(indicator, lambda selector: select_rows(frame, *selection(selector)),
+                       child_population(frame) if population is None else population)
+
+
+def selection(selector: Selector) -> tuple[list[str], dict[str, str], dict[str, list[str]],
+                                           tuple[str, ...], dict[str, str]]:
+    """A selector as the arguments of `select_rows` (after the frame)."""
+    return (list(selector.indicator), selector.where,
+            {k: list(v) for k, v in selector.any_of.items()}, selector.dataset, selector.contains)
+
+
+def values_from(indicator: Indicator, rows_of: Callable[[Selector], pd.DataFrame],
+                population: pd.DataFrame) -> pd.DataFrame:
+    """An indicator's values (as `indicator_values`) from the rows each of its selectors reads
+    (as `select_rows`) and the children aged 0–17 (as `child_population`)."""
     keys = ["year", "geographic_level", "area_code"]
     columns = [*keys, "value", "status", "dataset", "basis"]
 
     def pick(selector: Selector, basis: str) -> pd.DataFrame:
-        rows = select_rows(frame, list(selector.indicator), selector.where,
-                           {k: list(v) for k, v in selector.any_of.items()}, selector.dataset,
-                           selector.contains)
-        return rows.assign(basis=basis)[columns]
+        return rows_of(selector).assign(basis=basis)[columns]
 
     if indicator.numerator is not None and indicator.denominator is not None:
         merged = pick(indicator.numerator, "ratio").merge(
@@ -46,7 +67,7 @@ def indicator_values(frame: pd.DataFrame, indicator: Indicator,
     parts = [pick(indicator.value, "published")] if indicator.value is not None else []
     if indicator.per_10k_children is not None:
         counts = pick(indicator.per_10k_children, "per 10,000 children, computed").merge(
-            child_population(frame) if population is None else population, on=keys)
+            population, on=keys)
         counts["value"] = counts["value"] / counts["population"].where(counts["population"] > 0)
         parts.append(counts.assign(value=counts["value"] * 10_000)[columns])
     values = pd.concat(parts, ignore_index=True)
@@ -58,11 +79,10 @@ def indicator_coverage(store: Store) -> pd.DataFrame:
     """What the store holds for each benchmark indicator: the files it is read from, how, the
     years with LA values and how many LAs have one in the latest; empty where nothing matched."""
     catalogue = indicators()
-    frame = indicator_observations(store, list(catalogue.values()))
-    population = child_population(frame)
+    values_of = catalogue_values(store, list(catalogue.values()))
     rows = []
     for indicator in catalogue.values():
-        values = indicator_values(frame, indicator, population)
+        values = values_of[indicator.id]
         las = values[(values["geographic_level"] == "Local authority") & values["value"].notna()]
         latest = int(las["year"].max()) if not las.empty else None
         rows.append({
@@ -75,50 +95,57 @@ def indicator_coverage(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"first_year": "Int64", "last_year": "Int64"})
 
 
-def indicator_observations(store: Store, chosen: list[Indicator]) -> pd.DataFrame:
-    """Every stored observation the chosen indicators read, renamed LAs' series joined up."""
-    preferred: dict[str, set[str]] = {}
-    everywhere: set[str] = set()
-    for indicator in chosen:
-        for selector in indicator.selectors():
-            for name in selector.indicator:
-                if selector.dataset:
-                    preferred.setdefault(name, set()).update(selector.dataset)
-                else:
-                    everywhere.add(name)
-    names = sorted({n for ind in chosen for n in indicator_names(ind)})
-    frame = observations(store, names, {n: tuple(sorted(parts)) for n, parts in preferred.items()
-                                        if n not in everywhere})
-    return continuous_series(frame, boundary_changes(store))
+def catalogue_values(store: Store, chosen: list[Indicator]) -> dict[str, pd.DataFrame]:
+    """Each chosen indicator's values by id, as `indicator_values` finds them among all their
+    stored observations (renamed LAs' series joined up), reading only the series its selectors
+    choose and the child population's: which series a selector reads is known before its rows."""
+    series = stored_series(store, sorted({n for ind in chosen for n in indicator_names(ind)}))
+    # keyed by the selector's JSON: a selector holds dicts, so it has no hash
+    series_read = {selector.model_dump_json(): matching_rows(series, *selection(selector))
+                   ["series_id"] for ind in chosen for selector in ind.selectors()}
+    wanted = set(series.loc[series["indicator"].isin(POPULATION_COLUMNS), "series_id"]).union(
+        *series_read.values())
+    frame = continuous_series(series_observations(store, sorted(wanted)),
+                              boundary_changes(store))
+    population = child_population(frame)
+
+    def rows_of(selector: Selector) -> pd.DataFrame:
+        read = frame["series_id"].isin(series_read[selector.model_dump_json()])
+        return one_per_year_and_area(frame[read])
+
+    return {ind.id: values_from(ind, rows_of, population) for ind in chosen}
 
 
 def indicator_names(indicator: Indicator) -> list[str]:
     """The stored indicator columns an indicator reads, population included for per-10k rates."""
     names = [name for selector in indicator.selectors() for name in selector.indicator]
-    return names + (["population_0_17", DFE_POPULATION[0]] if indicator.per_10k_children else [])
+    return names + (list(POPULATION_COLUMNS) if indicator.per_10k_children else [])
 
 
 def indicator_tables(store: Store, chosen: list[Indicator]) -> dict[str, IndicatorTable]:
     """Each indicator's values for every area and year, read once (renamed LAs joined up)."""
-    frame = indicator_observations(store, chosen)
-    population = child_population(frame)
-    return {ind.id: indicator_table(indicator_values(frame, ind, population))
-            for ind in chosen}
+    return {indicator_id: indicator_table(values)
+            for indicator_id, values in catalogue_values(store, chosen).items()}
 
 
-def area_table(wide: pd.DataFrame) -> AreaTable:
-    """A year × area frame (years as index, area codes as columns) as the engine's table."""
-    return AreaTable(tuple(int(y) for y in wide.index), tuple(str(a) for a in wide.columns),
-                     tuple(tuple(row) for row in wide.to_numpy(dtype=float).tolist()))
+def area_table(rows: pd.DataFrame) -> AreaTable:
+    """Rows of year, area_code and value as the engine's year × area table: years and areas in
+    order, the first value given for a year and area, NaN where none (as a pivot, without one)."""
+    year_at, years = pd.factorize(rows["year"], sort=True)
+    area_at, areas = pd.factorize(rows["area_code"], sort=True)
+    cell = year_at * len(areas) + area_at
+    _, first = np.unique(cell, return_index=True)
+    grid = np.full((len(years), len(areas)), np.nan)
+    grid.flat[cell[first]] = rows["value"].to_numpy(dtype=float)[first]
+    return AreaTable(tuple(int(y) for y in years), tuple(str(a) for a in areas),
+                     tuple(tuple(row) for row in grid.tolist()))
 
 
 def indicator_table(values: pd.DataFrame) -> IndicatorTable:
     """An indicator's table from its values (as `indicator_values`): LAs, regions and England
     by year, each figure's joint return and suppression kept beside them."""
     def wide(level: str) -> AreaTable:
-        rows = values[values["geographic_level"] == level]
-        return area_table(rows.drop_duplicates(["year", "area_code"]).pivot(
-            index="year", columns="area_code", values="value"))
+        return area_table(values[values["geographic_level"] == level])
 
     england = wide("National")
     joint = values[(values["status"] == JOINT_STATUS)

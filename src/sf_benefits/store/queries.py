@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, or_, select
 
 from sf_benefits.store.care_series import SOURCE_INDICATORS, CareSeries, stitch_care_series
 from sf_benefits.store.db import Store
@@ -55,29 +57,47 @@ def neighbour_models(store: Store) -> list[str]:
         return sorted(pd.read_sql(select(statistical_neighbour.c.model).distinct(), conn)["model"])
 
 
-def observations(store: Store, indicators: list[str],
-                 preferred: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
-    """All stored observations of the named indicator columns. For a name in `preferred`, only
-    the files whose dataset name contains one of its parts are read, unless none of them carries
-    it (as `select_rows` would choose, without reading rows it would drop)."""
-    preferred = {k: v for k, v in (preferred or {}).items() if v and k in indicators}
-    plain = [name for name in indicators if name not in preferred]
-    conditions: list[ColumnElement[bool]] = [SERIES.indicator.in_(plain)] if plain else []
-    conditions += [(SERIES.indicator == name)
-                   & or_(*(SERIES.dataset.contains(part, autoescape=True) for part in parts))
-                   for name, parts in preferred.items()]
-    rows = select(*OBSERVATION_COLUMNS).select_from(OBSERVATIONS).order_by(
+def observations(store: Store, indicators: list[str]) -> pd.DataFrame:
+    """All stored observations of the named indicator columns."""
+    return _observations(store, SERIES.indicator.in_(indicators))
+
+
+def stored_series(store: Store, indicators: list[str]) -> pd.DataFrame:
+    """Every series of the named indicator columns that holds an observation (series_id, dataset,
+    geographic_level, breakdown, indicator): what `select_rows` chooses among, without the rows."""
+    query = select(SERIES.id.label("series_id"), SERIES.dataset, SERIES.geographic_level,
+                   SERIES.breakdown, SERIES.indicator).where(
+        SERIES.indicator.in_(indicators),
+        exists().where(observation.c.series_id == SERIES.id)).order_by(SERIES.id)
+    with store.engine.connect() as conn:
+        return read_frame(conn, query)
+
+
+def series_observations(store: Store, series_ids: list[int]) -> pd.DataFrame:
+    """The stored observations of the given series, as `observations` reads them (in its order),
+    each with its series_id."""
+    return _observations(store, SERIES.id.in_(series_ids), SERIES.id.label("series_id"))
+
+
+def _observations(store: Store, which: ColumnElement[bool],
+                  *more: ColumnElement[Any]) -> pd.DataFrame:
+    """The observations of the series `which` picks, with `more` columns, in one order whatever
+    is asked, so that the rows of some series come in the order they have among all."""
+    query = select(*OBSERVATION_COLUMNS, *more).select_from(OBSERVATIONS).where(which).order_by(
         SERIES.indicator, observation.c.area_code, observation.c.year, SERIES.dataset,
         SERIES.geographic_level, SERIES.breakdown)
     with store.engine.connect() as conn:
-        frame = pd.read_sql(rows.where(or_(*conditions)), conn)
-        missing = [name for name in preferred if name not in set(frame["indicator"])]
-        if missing:
-            others = pd.read_sql(rows.where(SERIES.indicator.in_(missing)), conn)
-            frame = pd.concat([f for f in (frame, others) if not f.empty] or [frame],
-                              ignore_index=True)
+        frame = read_frame(conn, query)
     frame["value"] = frame["value"].astype(float)
     return frame
+
+
+def read_frame(conn: Connection, query: Select[Any]) -> pd.DataFrame:
+    """The query's rows as `pd.read_sql` gives them, fetched from the driver's own cursor:
+    SQLAlchemy's row objects and pandas' SQL reader cost more than the query itself."""
+    result = conn.execute(query)
+    return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()),
+                                     coerce_float=True)
 
 
 def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | None = None,
@@ -87,6 +107,21 @@ def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | N
     """Rows of the first indicator name present whose breakdown matches `where`/`any_of`/
     `contains` and whose other filters are at their total; one value per year and area. Where
     files whose names contain one of `datasets` carry the indicator, only those are read."""
+    return one_per_year_and_area(matching_rows(frame, names, where, any_of, datasets, contains))
+
+
+def one_per_year_and_area(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows with one per year, level and area: the last file's (by name) where several are."""
+    return rows.sort_values("dataset").drop_duplicates(["year", "geographic_level", "area_code"],
+                                                       keep="last")
+
+
+def matching_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | None = None,
+                  any_of: dict[str, list[str]] | None = None,
+                  datasets: tuple[str, ...] = (),
+                  contains: dict[str, str] | None = None) -> pd.DataFrame:
+    """Every row `select_rows` reads, before it keeps one per year and area. On `stored_series`,
+    the series it reads: the choice depends only on each row's indicator, dataset and breakdown."""
     where = {k: v.lower() for k, v in (where or {}).items()}
     any_of = {k: [v.lower() for v in vs] for k, vs in (any_of or {}).items()}
     contains = {k: v.lower() for k, v in (contains or {}).items()}
@@ -109,8 +144,7 @@ def select_rows(frame: pd.DataFrame, names: list[str], where: dict[str, str] | N
         verdict = {b: matches(b) for b in rows["breakdown"].unique()}
         matched = rows[rows["breakdown"].map(verdict).astype(bool)]
         if not matched.empty:
-            return matched.sort_values("dataset").drop_duplicates(
-                ["year", "geographic_level", "area_code"], keep="last")
+            return matched
     return frame.iloc[0:0]
 
 
