@@ -6,12 +6,14 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from sf_benefits.ingest.errors import IngestError, Problem, fail
-from sf_benefits.ingest.loader import parsed_in_child
+from sf_benefits.ingest.loader import ITEMS_AHEAD, parsed_in_child
 
 
 def _numbers_then(error: BaseException | None, count: int = 2) -> Iterator[object]:
@@ -39,6 +41,25 @@ def test_items_come_in_order_from_another_process() -> None:
         items = list(received)
     assert [number for number, _ in items] == [0, 1, 2]
     assert {pid for _, pid in items} != {os.getpid()}
+
+
+def _large_items(tally: Path, count: int) -> Iterator[bytes]:
+    """`count` items too large to wait in a pipe, each counted in `tally` as it is made."""
+    for number in range(count):
+        tally.write_text(str(number + 1))
+        yield bytes(200_000)
+
+
+def test_parsing_goes_on_while_the_loading_process_is_busy(tmp_path: Path) -> None:
+    """The loading process opens the store and writes large datasets while the next are
+    parsed: several items are made before the first is asked for."""
+    tally = tmp_path / "made"
+    with parsed_in_child(_large_items, tally, ITEMS_AHEAD) as items:
+        deadline = time.monotonic() + 30
+        while not (tally.exists() and tally.read_text() == str(ITEMS_AHEAD)):
+            assert time.monotonic() < deadline, "the parsing process waited to be read"
+            time.sleep(0.01)
+        assert len(list(items)) == ITEMS_AHEAD
 
 
 def test_bad_input_found_while_parsing_is_raised_with_its_problems() -> None:

@@ -235,10 +235,14 @@ def parsed_in_child(produce: Callable[..., Iterator[object]], *args: object
                     ) -> Iterator[Iterator[object]]:
     """The items of `produce(*args)`, made in a process forked for it at once (where the platform
     forks): parsing there holds another interpreter lock, so it runs on a second core while this
-    process writes what came before. At most one item waits in the pipe. Its errors are raised
-    here; leaving the block early ends it. The objects imported so far are kept out of the
-    garbage collector meanwhile, so that neither process copies their pages by scanning them."""
+    process writes what came before. A thread here takes up to `ITEMS_AHEAD` items off the pipe,
+    so that parsing goes on while this process is busy (opening the store, writing a large
+    dataset). Its errors are raised here; leaving the block early ends it. The objects imported
+    so far are kept out of the garbage collector meanwhile, so that neither process copies their
+    pages by scanning them."""
     import multiprocessing
+    import queue
+    import threading
 
     try:
         context = multiprocessing.get_context("fork")
@@ -248,39 +252,66 @@ def parsed_in_child(produce: Callable[..., Iterator[object]], *args: object
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_send_items, args=(send, produce, args), daemon=True,
                             name="sf-benefits-parser")
+    inbox: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=ITEMS_AHEAD)
+    stopped = threading.Event()
+
+    def take_off_pipe() -> None:
+        while not stopped.is_set():
+            try:
+                message = receive.recv()
+            except (EOFError, OSError):
+                message = ("ended", None)
+            while not stopped.is_set():
+                try:
+                    inbox.put(message, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if message[0] != "item":
+                return
+
+    reader = threading.Thread(target=take_off_pipe, name="sf-benefits-parser-pipe", daemon=True)
     ended = False
 
     def received() -> Iterator[object]:
         nonlocal ended
         while True:
-            try:
-                kind, payload = receive.recv()
-            except EOFError:
-                child.join()
-                raise RuntimeError("the parsing process ended early (exit code "
-                                   f"{child.exitcode})") from None
+            kind, payload = inbox.get()
             ended = kind != "item"
             if kind == "item":
                 yield payload
             elif kind == "done":
                 return
             elif kind == "problems":
-                raise IngestError(payload)
+                raise IngestError(payload)  # type: ignore[arg-type]
+            elif kind == "ended":
+                child.join()
+                raise RuntimeError("the parsing process ended early (exit code "
+                                   f"{child.exitcode})")
             else:
-                raise payload
+                raise payload  # type: ignore[misc]
 
     gc.freeze()
     try:
         child.start()
         send.close()
+        reader.start()
         yield received()
     finally:
+        stopped.set()
         if child.pid is not None:
             if not ended:
                 child.kill()
             child.join()
+        if reader.ident is not None:
+            reader.join()
         receive.close()
         gc.unfreeze()
+
+
+ITEMS_AHEAD = 8
+"""Items taken off the parsing process's pipe before this process asks for them: parsing goes on
+meanwhile, and at most this many datasets wait in memory."""
 
 
 def _send_items(send: PipeEnd, produce: Callable[..., Iterator[object]],
