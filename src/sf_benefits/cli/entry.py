@@ -14,7 +14,7 @@ import sys
 
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
-_LARGE_BLOCK = 256 * 1024
+_LARGE_BLOCK = 1024 * 1024
 
 
 def _mallopt(option: int, value: int) -> None:
@@ -36,10 +36,11 @@ def _one_malloc_arena() -> None:
 
 
 def _large_blocks_mapped() -> None:
-    """Have glibc map every block of 256 KiB or more on its own, so that the memory of an array
+    """Have glibc map every block of 1 MiB or more on its own, so that the memory of an array
     goes back to the system when the array is freed (by default glibc raises that threshold as
     arrays are freed and reuses their memory for smaller blocks, which keeps it in the heap): the
-    parsing and loading processes of a data load peak about 45 MB lower together."""
+    parsing and loading processes of a data load peak about 40 MB lower together. (From 256 KiB,
+    mapping blocks costs more system time and lowers the peak no further.)"""
     _mallopt(_M_MMAP_THRESHOLD, _LARGE_BLOCK)
 
 
