@@ -8,6 +8,7 @@ import pytest
 
 from sf_benefits.benchmark import benchmark_la
 from sf_benefits.benchmark.catalogue import indicators
+from sf_benefits.benchmark.neighbours import computed_neighbours, feature_table
 from sf_benefits.benchmark.tables import indicator_names, indicator_values
 from sf_benefits.ingest.loader import load_directory
 from sf_benefits.ingest.tables import NEIGHBOUR_COLUMN, find_column, read_frame
@@ -102,3 +103,14 @@ def test_a_published_c_is_suppressed_not_missing(real_store: Store, shared_data:
     assert b.la_value is None and b.la_status == "suppressed"
     assert b.national_rank is None and b.las_ranked > 140
     assert result.to_frames()["summary"]["la_value"].tolist() == ["c"]
+
+
+def test_computed_neighbours_read_the_real_files(real_store: Store) -> None:
+    """Demand indicators as the benchmark reads them and the ONS children behind the rates:
+    every LA of 2023 with all of them is compared, Warrington at its published CLA rate."""
+    year, table = feature_table(real_store)
+    assert year == 2023 and len(table) >= 140
+    assert table.loc["E06000007", "cla_rate_per_10k"] == 76
+    nearest = computed_neighbours(real_store, "E06000007")
+    assert len(set(nearest.neighbour_codes)) == 10 and "E06000007" not in nearest.neighbour_codes
+    assert nearest.distances == sorted(nearest.distances)

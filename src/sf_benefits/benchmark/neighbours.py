@@ -9,9 +9,15 @@ import numpy as np
 import pandas as pd
 
 from sf_benefits.benchmark.catalogue import indicators
-from sf_benefits.benchmark.tables import indicator_names, indicator_values
+from sf_benefits.benchmark.tables import POPULATION_COLUMNS, catalogue_values
 from sf_benefits.store import Store
-from sf_benefits.store.queries import observations, statistical_neighbours
+from sf_benefits.store.queries import (
+    boundary_changes,
+    child_population,
+    continuous_series,
+    observations,
+    statistical_neighbours,
+)
 
 FEATURES: tuple[str, ...] = (
     "cin_rate_per_10k", "cpp_rate_per_10k", "referral_rate_per_10k", "cla_rate_per_10k",
@@ -31,17 +37,17 @@ class ComputedNeighbours:
 
 
 def feature_table(store: Store, year: int | None = None) -> tuple[int, pd.DataFrame]:
-    """LA × feature matrix for the latest year (or `year`) in which most LAs have every feature."""
+    """LA × feature matrix for the latest year (or `year`) in which most LAs have every feature:
+    each demand indicator as the benchmark reads it, and the log of the children aged 0–17
+    behind its rates (renamed LAs joined up)."""
     catalogue = indicators()
-    names = sorted({n for f in FEATURES for n in indicator_names(catalogue[f])}
-                   | {"population_0_17"})
-    frame = observations(store, names)
-    frame = frame[frame["geographic_level"] == "Local authority"]
-    columns = {f: indicator_values(frame, catalogue[f]) for f in FEATURES}
-    population = frame[frame["indicator"] == "population_0_17"]
-    columns["log_population_0_17"] = population.assign(value=np.log(population["value"]))
-    wide = pd.concat({k: v.set_index(["year", "area_code"])["value"] for k, v in columns.items()},
-                     axis=1)
+    values = catalogue_values(store, [catalogue[f] for f in FEATURES])
+    population = child_population(continuous_series(
+        observations(store, list(POPULATION_COLUMNS)), boundary_changes(store)))
+    columns = {f: values[f] for f in FEATURES}
+    columns["log_population_0_17"] = population.assign(value=np.log(population["population"]))
+    wide = pd.concat({name: column[column["geographic_level"] == "Local authority"].set_index(
+        ["year", "area_code"])["value"] for name, column in columns.items()}, axis=1)
     complete = wide.dropna()
     if complete.empty:
         raise ValueError("no year has every neighbour feature for any LA: load CIN, CPP, CLA "
