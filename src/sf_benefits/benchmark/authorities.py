@@ -61,22 +61,30 @@ def resolve_la(store: Store | sqlite3.Connection, text: str) -> LocalAuthority:
     return la_in(all_authorities(store), text)
 
 
+def la_name_key(text: str) -> str:
+    """An LA name as publishers vary it: 'St. Helens' = 'St Helens', '&' = 'and', any case."""
+    return " ".join(text.casefold().replace("&", " and ").replace(".", " ").split())
+
+
 def la_in(las: Sequence[LocalAuthority], text: str) -> LocalAuthority:
-    """`resolve_la` over LAs already read (as `all_authorities`); of several matches, the last
-    (the current Dorset, not the former county). A renamed LA is taken under its new code,
-    where its whole series is kept."""
+    """`resolve_la` over LAs already read (as `all_authorities`), a name as `la_name_key` reads it
+    or without its ", County of" ('Herefordshire'); of several matches, the last (the current
+    Dorset, not the former county). A renamed LA is taken under its new code, where its whole
+    series is kept. No match suggests the names holding every word given, else the closest."""
     if not las:
         raise UnknownLocalAuthority("the store holds no LAs yet: run `sf-benefits data load` first")
-    wanted = text.strip()
+    wanted = la_name_key(text)
     by_code = {la.la_code: la for la in las}
-    for code in (lambda la: la.la_code, lambda la: la.old_la_code,
-                 lambda la: la.la_name.casefold()):
-        hit = [la for la in las if (code(la) or "").casefold() == wanted.casefold()]
+    for key in (lambda la: la.la_code, lambda la: la.old_la_code, lambda la: la.la_name,
+                lambda la: la.la_name.split(",")[0]):
+        hit = [la for la in las if la_name_key(key(la) or "") == wanted]
         if hit:
             return by_code.get(hit[-1].renamed_to or "", hit[-1])
-    names = [la.la_name for la in las]
-    close = difflib.get_close_matches(wanted.casefold(), [n.casefold() for n in names], n=3,
-                                      cutoff=0.6)
-    suggestion = [n for n in names if n.casefold() in close]
+    names = list(dict.fromkeys(la.la_name for la in las))
+    words = set(wanted.replace("-", " ").split())
+    close = difflib.get_close_matches(wanted, [la_name_key(n) for n in names], n=3, cutoff=0.6)
+    suggestion = [n for n in names if words <= set(
+        la_name_key(n.replace(",", " ").replace("-", " ")).split())][:5] or [
+        n for n in names if la_name_key(n) in close]
     hint = f"; did you mean {' or '.join(repr(s) for s in suggestion)}?" if suggestion else ""
     raise UnknownLocalAuthority(f"no local authority called {text!r}{hint}")

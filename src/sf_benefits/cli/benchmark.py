@@ -229,4 +229,7 @@ def neighbours_command(
         out.add_row(str(row.rank), show(row.published, row.published_in_both),
                     show(row.computed, row.computed_in_both))
     console.print(out)
-    console.print(f"In both lists (✓): {table.attrs['overlap']} of 10")
+    if table.attrs["why_no_computed"]:
+        console.print(f"Note: {table.attrs['why_no_computed']}.", highlight=False)
+    else:
+        console.print(f"In both lists (✓): {table.attrs['overlap']} of 10")

@@ -86,11 +86,18 @@ def local_authority_rows(store: Store | sqlite3.Connection) -> list[dict[str, An
 
 def statistical_neighbours(store: Store | sqlite3.Connection, la_code: str,
                            model: str | None = None) -> tuple[str, list[str]]:
-    """The LA's neighbours in rank order under `model` (default: the newest model loaded). Renames
+    """The LA's neighbours in rank order under `model` (default: the newest model loaded; a model
+    not in the store is refused with the models that are). Renames
     are followed both ways, as the indicator series join them: a model that lists the LA under
     its former code gives its neighbours, and a neighbour listed under a former code is given
     under the code its figures are kept under (North Yorkshire's 815 is E10000023 in the lookups,
     E06000065 in the data)."""
+    if model is not None:
+        models = [r["model"] for r in rows(
+            store, "SELECT DISTINCT model FROM statistical_neighbour ORDER BY model")]
+        if model not in models:
+            raise ValueError(f"no statistical neighbour model {model!r} in the store; models "
+                             f"loaded: {', '.join(models) or 'none'}")
     renamed = {r["predecessor_code"]: r["successor_code"] for r in rows(
         store, "SELECT predecessor_code, successor_code FROM boundary_change "
                "WHERE kind = 'rename'")}
