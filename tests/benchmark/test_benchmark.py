@@ -277,3 +277,13 @@ def test_indicator_coverage_says_what_is_missing(store: Store, dfe_dir: Path,
     assert coverage.loc["cla_rate_per_10k", "first_year"] == 2015
     assert pd.isna(coverage.loc["cin_rate_per_10k", "last_year"])
     assert coverage.loc["cin_rate_per_10k", "files"] == ""
+
+
+def test_without_neighbour_figures_there_is_no_neighbour_rank(
+        loaded_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An LA with no published neighbours is not ranked '1 of 1' among them."""
+    monkeypatch.setattr("sf_benefits.benchmark.engine.statistical_neighbours",
+                        lambda store, la_code, model: ("nfer_2021", []))
+    b = benchmark_la(loaded_store, "Warrington", indicator_ids=["cla_rate_per_10k"]).indicators[0]
+    assert b.la_value is not None and b.national_rank is not None
+    assert b.rank_among_neighbours is None and b.neighbours_ranked == 0
