@@ -204,7 +204,7 @@ def _render_assumptions(frame: pd.DataFrame, title: str, price_base_year: str | 
         status = str(row["status"])
         rows.append({
             "id": str(row["id"]),
-            "value": "NOT FOUND" if pd.isna(row["value"]) else f"{row['value']:,.6g}",
+            "value": "NOT FOUND" if pd.isna(row["value"]) else _number(row["value"]),
             "unit": str(row["unit"]), "price_base": str(row["price_base_year"] or "–"),
             "converted": "" if not converted or pd.isna(row["value_in_price_base"])
             else money_text(float(row["value_in_price_base"])),
