@@ -18,6 +18,7 @@ from sf_benefits.cli.common import (
     output_file,
     output_folder,
     projection_errors,
+    require_care_history,
     resolve_authority,
     write_csv,
 )
@@ -271,11 +272,9 @@ def project(
     try:
         authority = resolve_authority(store, la)
         data = projection_data(store)
+        require_care_history(store, data, authority.la_code, authority.la_name)
     finally:
         store.close()
-    if data.history(authority.la_code).empty:
-        raise fail(f"the store holds no care history for {authority.la_name}; "
-                   "run `sf-benefits data load` first")
     with projection_errors(model):
         result = data.project(
             authority.la_code, model=model, horizon=years, method=method, n_draws=draws,

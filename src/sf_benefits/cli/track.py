@@ -21,6 +21,7 @@ from sf_benefits.cli.common import (
     output_file,
     progress_bar,
     projection_errors,
+    require_care_history,
     resolve_authority,
     write_csv,
 )
@@ -152,9 +153,7 @@ def implement(
         from sf_benefits.track.service import lock_projected, project_to_go_live, store_data_vintage
 
         data = projection_data(store)
-        if data.history(code).empty:
-            raise fail(f"the store holds no care history for {name} to project a baseline from; "
-                       "run `sf-benefits data load` first (nothing was recorded)")
+        require_care_history(store, data, code, name, " (nothing was recorded)")
         with console.status("Projecting the baseline from the data up to go-live…"), \
                 projection_errors(model):
             projected = project_to_go_live(
