@@ -117,7 +117,8 @@ def render_projection(result: ProjectionResult, la_name: str) -> None:
     console.print(table)
 
     rests_on = ", ".join(result.grade_d_drivers)
-    flag = "[yellow]rests on grade D †[/]" if rests_on else "no grade-D driver"
+    flag = ("[yellow]rests on grade D †[/]" if rests_on else "no grade-D driver"
+            if not result.sensitivity.empty else "drivers not assessed")
     npv, roi = result.net_present_value, result.return_on_investment
     table = Table("Measure", "P10", "P50", "P90", "Evidence",
                   title=f"Appraisal (£, {result.price_base_year} prices, discounted at "
