@@ -83,6 +83,10 @@ def test_implement_lock_import_realised(tmp_path: Path, db: str) -> None:
     code, out = _run("realised", implementation, "--database-url", db)
     assert code == 0, out
     assert "2020-21" in out and "ahead" in out
+    narrow = runner.invoke(app, ["track", "realised", implementation, "--database-url", db],
+                           env={"COLUMNS": "80"}).output
+    assert "…" not in narrow and re.search(r"£[\d,]+", out)  # no figure cut short at 80
+    assert set(re.findall(r"£[\d,]+", out)) <= set(re.findall(r"£[\d,]+", narrow))
     code, out = _run("effects", implementation, "--database-url", db)
     assert code == 0
 

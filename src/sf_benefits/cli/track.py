@@ -364,6 +364,11 @@ def actuals_command(
     console.print(table)
 
 
+WIDE_REALISED_COLUMNS = 150
+"""Narrower than this, realised benefit prints one line a period: its table's figures would be
+cut short."""
+
+
 @app.command("realised")
 def realised_command(
     implementation: Annotated[str, typer.Argument(help="Implementation id (or prefix)")],
@@ -396,7 +401,7 @@ def realised_command(
     table = Table("Period", "Actual CLA", "Baseline P50 (P10–P90)", "Children avoided",
                   "Saving", "Saving interval", "Cumulative", "Expected cumulative", "Status")
     for row in periods.to_dict("records"):
-        table.add_row(
+        cells = (
             str(row["period"]), _children(row["actual_cla"]),
             f"{_children(row['baseline_cla_p50'])} ({_children(row['baseline_cla_p10'])}–"
             f"{_children(row['baseline_cla_p90'])})",
@@ -404,7 +409,14 @@ def realised_command(
             f"{_money(row['saving_gbp_low'])} to {_money(row['saving_gbp_high'])}",
             _money(row["cumulative_saving_gbp"]), _money(row["cumulative_expected_saving_gbp"]),
             str(row["status"]))
-    console.print(table)
+        table.add_row(*cells)
+        if console.width < WIDE_REALISED_COLUMNS:
+            console.print(
+                f"{cells[0]}: actual CLA {cells[1]}, baseline P50 {cells[2]}, children avoided "
+                f"{cells[3]}; saving {cells[4]} ({cells[5]}); cumulative {cells[6]} against "
+                f"{cells[7]} expected; {cells[8]}", highlight=False)
+    if console.width >= WIDE_REALISED_COLUMNS:
+        console.print(table)
     console.print(f"Status to date: [bold]{result.status}[/]. Rule: {result.thresholds.source}")
     for reason in result.skipped:
         console.print(f"[yellow]Skipped:[/] {reason}")
