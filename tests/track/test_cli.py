@@ -34,6 +34,10 @@ def test_template_seed_list_and_programme(tmp_path: Path, db: str) -> None:
     assert code == 0 and "Recorded 18 SFPC implementations (17 with an approximate" in out
     code, out = _run("list", "--database-url", db)
     assert code == 0 and "Lancashire" in out
+    for command in (["list"], ["programme", "--no-effects"]):
+        narrow = runner.invoke(app, ["track", *command, "--database-url", db],
+                               env={"COLUMNS": "80"})
+        assert narrow.exit_code == 0 and "…" not in narrow.output  # folded, not cut short
     code, out = _run("programme", "--no-effects", "--database-url", db,
                      "--out", str(tmp_path / "programme.xlsx"))
     assert code == 0

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from sf_benefits.cli.common import (
     console,
@@ -354,7 +354,7 @@ def actuals_command(
     if out:
         _export({"actuals": frame}, out)
         return
-    table = Table("Period", "Measure", "Placement", "Count", "Spend", "Source", "Version",
+    table = _folding_table("Period", "Measure", "Placement", "Count", "Spend", "Source", "Version",
                   *(["Superseded"] if history else []), title=f"Actuals — {name}")
     for row in frame.itertuples():
         table.add_row(str(row.period), str(row.measure), str(row.placement),
@@ -362,6 +362,12 @@ def actuals_command(
                       str(row.source), str(row.version),
                       *([str(row.superseded)] if history else []))
     console.print(table)
+
+
+def _folding_table(*headers: str, title: str | None = None) -> Table:
+    """A table whose cells wrap, long words and figures folded onto the next line, so nothing is
+    cut short with '…' on a narrow terminal."""
+    return Table(*(Column(h, overflow="fold") for h in headers), title=title)
 
 
 WIDE_REALISED_COLUMNS = 150
@@ -447,7 +453,7 @@ def effects_command(
         return
     console.print(f"[bold]{imp.la_name}[/] — first treated year {estimates.first_post_year}; "
                   f"DiD against {estimates.comparison_basis}")
-    table = Table("Method", "Effect on CLA", "95% interval", "p (placebo)", "Pre-period fit",
+    table = _folding_table("Method", "Effect on CLA", "95% interval", "p (placebo)", "Pre-period fit",
                   "Placebo in time")
     if estimates.did is not None:
         d = estimates.did
@@ -490,7 +496,7 @@ def programme_command(
     if out:
         _export(view.to_frames(), out)
         return
-    table = Table("Model", "LA", "Go-live", "Status", "Saving to date", "Interval",
+    table = _folding_table("Model", "LA", "Go-live", "Status", "Saving to date", "Interval",
                   "DiD effect", "SC effect", title="SFPC programme")
     for row in view.table.to_dict("records"):
         table.add_row(
@@ -511,7 +517,7 @@ def list_command(database_url: DatabaseUrl = None) -> None:
     from sf_benefits.track import list_implementations
 
     store = open_store(database_url)
-    table = Table("Id", "Model", "LA", "Go-live", "Precision", "Basis")
+    table = _folding_table("Id", "Model", "LA", "Go-live", "Precision", "Basis")
     for imp in list_implementations(store):
         table.add_row(imp.implementation_id[:8], imp.model, imp.la_name, str(imp.go_live_date),
                       imp.date_precision, imp.go_live_basis)
