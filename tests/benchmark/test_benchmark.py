@@ -12,6 +12,7 @@ from scipy.spatial.distance import cdist
 from scipy.stats import zscore
 
 from sf_benefits.benchmark import UnknownLocalAuthority, benchmark_la, resolve_la
+from sf_benefits.benchmark.authorities import LocalAuthority, la_in
 from sf_benefits.benchmark.neighbours import (
     compare_neighbours,
     computed_neighbours,
@@ -42,6 +43,45 @@ def test_resolve_la_by_name_or_code(loaded_store: Store, text: str) -> None:
 def test_typo_gets_did_you_mean(loaded_store: Store) -> None:
     with pytest.raises(UnknownLocalAuthority, match="did you mean 'Warrington'"):
         resolve_la(loaded_store, "Warington")
+
+
+LAS = [LocalAuthority("E06000019", "884", "Herefordshire, County of", None, None),
+       LocalAuthority("E10000023", "815", "North Yorkshire", None, None, "E06000065"),
+       LocalAuthority("E06000065", "815", "North Yorkshire", None, None),
+       LocalAuthority("E08000013", "342", "St. Helens", None, None),
+       LocalAuthority("E06000010", "810", "Kingston upon Hull, City of", None, None),
+       LocalAuthority("E09000021", "314", "Kingston upon Thames", None, None)]
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("Herefordshire", "E06000019"), ("st helens", "E08000013"), ("E10000023", "E06000065"),
+    ("815", "E06000065"), ("North Yorkshire", "E06000065"), ("Kingston upon Hull", "E06000010")])
+def test_an_la_by_the_names_analysts_use(text: str, code: str) -> None:
+    """Stops, a ", County of" and a renamed LA's former code or shared name are understood."""
+    assert la_in(LAS, text).la_code == code
+
+
+def test_a_part_of_a_name_suggests_the_names_holding_it() -> None:
+    with pytest.raises(UnknownLocalAuthority,
+                       match="did you mean 'Kingston upon Hull, City of' or 'Kingston upon Thames'"):
+        la_in(LAS, "Kingston")
+
+
+def test_an_unknown_neighbour_model_is_refused(loaded_store: Store) -> None:
+    with pytest.raises(ValueError, match="no statistical neighbour model 'nfer_2099'.*nfer_2021"):
+        benchmark_la(loaded_store, "Warrington", neighbour_model="nfer_2099")
+
+
+def test_an_la_without_features_gets_its_published_neighbours_and_why(
+        loaded_store: Store) -> None:
+    """An LA missing a demand figure in the features' year cannot have computed neighbours: the
+    comparison keeps the published list and says which figures are missing."""
+    year, table = feature_table(loaded_store)
+    with pytest.raises(ValueError, match=f"E06000999 cannot be given computed neighbours.*{year}"):
+        computed_neighbours(loaded_store, "E06000999")
+    compared = compare_neighbours(loaded_store, "E06000999")
+    assert compared["computed"].isna().all()
+    assert "cla_rate_per_10k" in compared.attrs["why_no_computed"]
 
 
 def test_published_neighbours_in_order(loaded_store: Store) -> None:
@@ -237,3 +277,13 @@ def test_indicator_coverage_says_what_is_missing(store: Store, dfe_dir: Path,
     assert coverage.loc["cla_rate_per_10k", "first_year"] == 2015
     assert pd.isna(coverage.loc["cin_rate_per_10k", "last_year"])
     assert coverage.loc["cin_rate_per_10k", "files"] == ""
+
+
+def test_without_neighbour_figures_there_is_no_neighbour_rank(
+        loaded_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An LA with no published neighbours is not ranked '1 of 1' among them."""
+    monkeypatch.setattr("sf_benefits.benchmark.engine.statistical_neighbours",
+                        lambda store, la_code, model: ("nfer_2021", []))
+    b = benchmark_la(loaded_store, "Warrington", indicator_ids=["cla_rate_per_10k"]).indicators[0]
+    assert b.la_value is not None and b.national_rank is not None
+    assert b.rank_among_neighbours is None and b.neighbours_ranked == 0

@@ -114,3 +114,30 @@ def test_computed_neighbours_read_the_real_files(real_store: Store) -> None:
     nearest = computed_neighbours(real_store, "E06000007")
     assert len(set(nearest.neighbour_codes)) == 10 and "E06000007" not in nearest.neighbour_codes
     assert nearest.distances == sorted(nearest.distances)
+
+
+@pytest.mark.parametrize("text", ["North Yorkshire", "815", "E10000023", "E06000065"])
+def test_a_renamed_la_keeps_its_figures_and_neighbours(real_store: Store, text: str) -> None:
+    """North Yorkshire became E06000065 in 2023; the lookups and neighbour files know it as
+    815 / E10000023. Any of its names gives the joined series and the published neighbours."""
+    result = benchmark_la(real_store, text, indicator_ids=["cla_rate_per_10k"])
+    b = result.indicators[0]
+    assert result.la.la_code == "E06000065"
+    assert len(result.neighbours) == 10 and b.la_value == 40
+    assert b.neighbours_ranked == 11
+
+
+def test_a_renamed_neighbour_counts_in_the_neighbour_figures(real_store: Store) -> None:
+    """Warrington's 2025 neighbours include North Yorkshire (listed as 815): its CLA rate is in
+    the neighbours' mean, not left out as missing."""
+    b = benchmark_la(real_store, "Warrington", year=2023, neighbour_model="nfer_2025",
+                     indicator_ids=["cla_rate_per_10k"]).indicators[0]
+    by_name = {n.la_name: n.value for n in b.neighbour_rows}
+    assert by_name["North Yorkshire"] == 40
+    assert b.neighbours_ranked == 11
+
+
+def test_a_name_shared_with_a_former_la_means_the_current_one(real_store: Store) -> None:
+    """'Dorset' is the unitary of 2019 (E06000059), not the former county (E10000009)."""
+    assert benchmark_la(real_store, "Dorset", indicator_ids=["cla_rate_per_10k"]).la.la_code == (
+        "E06000059")

@@ -104,6 +104,27 @@ def test_typo_and_unknown_indicator_are_clear(cli_env: Path) -> None:
     assert result.exit_code == 1 and "unknown indicator" in result.output
 
 
+def test_out_must_suit_the_format(cli_env: Path, tmp_path: Path) -> None:
+    """An xlsx workbook is not written under a .csv name, nor --out ignored for a table."""
+    result = runner.invoke(app, ["benchmark", "--la", "Leeds", "--format", "xlsx",
+                                 "--out", str(tmp_path / "b.csv")])
+    assert result.exit_code == 1 and "must end in .xlsx" in result.output
+    assert not (tmp_path / "b.csv").exists()
+    result = runner.invoke(app, ["benchmark", "--la", "Leeds", "--out", str(tmp_path / "b.csv")])
+    assert result.exit_code == 1 and "--out needs --format csv or xlsx" in result.output
+
+
+def test_the_trend_of_an_earlier_year_ends_there(cli_env: Path) -> None:
+    latest = runner.invoke(app, ["benchmark", "--la", "Leeds", "--indicators", "cla_rate_per_10k"])
+    earlier = runner.invoke(app, ["benchmark", "--la", "Leeds", "--indicators", "cla_rate_per_10k",
+                                  "--year", "2021"])
+    assert earlier.exit_code == 0, earlier.output
+    trend = next(line for line in earlier.output.splitlines() if "Trend" in line)
+    value = next(line for line in earlier.output.splitlines() if line.startswith("  Leeds"))
+    assert trend.split("→")[-1].strip() == value.split()[1]
+    assert trend != next(line for line in latest.output.splitlines() if "Trend" in line)
+
+
 def test_computed_neighbours_side_by_side(cli_env: Path) -> None:
     result = runner.invoke(app, ["benchmark", "--la", "Leeds", "--neighbours", "computed",
                                  "--format", "csv"])

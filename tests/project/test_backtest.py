@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from sf_benefits.cli.main import app
 from sf_benefits.project.backtest import (
+    BacktestResult,
     forecast_origins,
     hindsight_ceiling,
     run_backtest,
@@ -229,3 +230,19 @@ def test_one_la_is_scored_with_the_pooled_model_learning_from_every_la() -> None
     alone = run_backtest(panel[panel["la_code"] == code], methods=["pooled"])
     assert alone.forecasts.empty and not alone.skipped.empty, "one LA's years are too few to fit"
     assert select_method(panel, ("pooled", "naive"), la_codes=[code]) == one.best_method()
+
+
+def test_the_pick_names_a_lower_mase_passed_over_for_its_intervals() -> None:
+    """A method with the lowest MASE whose intervals held under 70% of outcomes is not what
+    `auto` picks; the line naming the pick says so rather than calling the pick the lowest."""
+    from sf_benefits.cli.backtest import _best_method_text
+
+    summary = pd.DataFrame({"method": ["pooled", "pooled", "naive", "naive"],
+                            "horizon": [1, 2, 1, 2], "MASE": [1.0, 2.0, 1.5, 2.5],
+                            "coverage_80": [0.8, 0.59, 0.9, 0.8]})
+    result = BacktestResult(pd.DataFrame(), summary, None, pd.DataFrame(), ("pooled", "naive"),
+                            (1, 2), 80, 5, 1)
+    assert result.best_method() == "naive"
+    text = _best_method_text(result, "naive")
+    assert "held at least 70% of outcomes: [bold]naive[/]" in text
+    assert "passed over: pooled (MASE 1.50, intervals held 69.50%)" in text

@@ -138,6 +138,15 @@ def test_assumptions_list_command() -> None:
     assert missing.output.splitlines() == listed[:1]  # every parameter ships with a value
 
 
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_assumption_values_are_written_out_in_full(columns: str) -> None:
+    """A million pounds reads '1,000,000', not '1e+06', in the block and the table layouts."""
+    listed = runner.invoke(app, ["assumptions", "list", "--model", "family_safeguarding"],
+                           env={"COLUMNS": columns})
+    assert listed.exit_code == 0, listed.output
+    assert "1,000,000" in listed.output and "e+0" not in listed.output
+
+
 def test_assumptions_template_command(tmp_path: Path) -> None:
     out = tmp_path / "fill-me.yaml"
     result = runner.invoke(app, ["assumptions", "template", "--model", "no_wrong_door",

@@ -278,3 +278,13 @@ def test_sweep_command_on_the_scheduler_in_the_setting_writes_parquet_and_csv(
     counts = table[table["unit"] == "children"][["p10", "p50", "p90"]].to_numpy().ravel()
     counts = counts[~np.isnan(counts)]
     assert (counts == np.round(counts)).all() and not ((counts > 0) & (counts < 6)).any()
+
+
+
+@pytest.mark.shared_data
+def test_a_renamed_la_is_swept_once_under_its_new_code(real_data_store: Store) -> None:
+    """North Yorkshire's and Somerset's former codes hold no series of their own in the real
+    data: they are not swept (each was refused for 'no rows')."""
+    codes = {i.la_code for i in inputs_from_store(real_data_store)}
+    assert {"E06000065", "E06000066"} <= codes
+    assert not {"E10000023", "E10000027"} & codes

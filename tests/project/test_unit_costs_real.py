@@ -10,6 +10,7 @@ import pytest
 
 from sf_benefits.assumptions import assumptions_for
 from sf_benefits.ingest.loader import load_directory
+from sf_benefits.project.inputs import projection_data
 from sf_benefits.project.unit_costs import LAIT_INDICATORS, local_unit_costs
 from sf_benefits.store import Store
 from sf_benefits.store.queries import observations
@@ -18,11 +19,16 @@ pytestmark = pytest.mark.shared_data
 
 
 @pytest.fixture(scope="module")
-def lait(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[pd.DataFrame]:
+def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('real') / 'store.sqlite'}")
     load_directory(store, shared_data)
-    yield observations(store, list(LAIT_INDICATORS))
+    yield store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def lait(real_store: Store) -> pd.DataFrame:
+    return observations(real_store, list(LAIT_INDICATORS))
 
 
 def chosen(lait: pd.DataFrame, la_code: str) -> dict[str, tuple[float, str, str]]:
@@ -47,3 +53,10 @@ def test_an_la_whose_figures_are_suppressed_gets_england_2022_23(lait: pd.DataFr
         "childrens_homes_secure": (5980.0, "2022-23", "B"),
         "other": (1610.0, "2022-23", "B"),
     }
+
+
+def test_a_renamed_la_uses_its_own_unit_costs(real_store: Store) -> None:
+    """The LAIT numbers North Yorkshire 815, kept as E10000023; the projection, which knows it as
+    E06000065, reads its own 2022-23 foster cost (£400), not England's."""
+    unit_costs = projection_data(real_store).unit_costs
+    assert chosen(unit_costs, "E06000065")["foster"] == (400.0, "2022-23", "A")

@@ -220,3 +220,15 @@ def test_postgres_import_is_versioned_and_immutable(tmp_path: Path, postgres_url
         assert current_actuals(store, code)["count"].item() == int(marker) + 1
     finally:
         store.close()
+
+
+def test_a_dfe_sum_with_suppressed_cells_is_not_recorded_as_a_count(store: Store) -> None:
+    """A placement total that left suppressed cells out is a lower bound ('0+' where every cell
+    was suppressed): it is stored as missing, as a suppressed figure is, not as 0."""
+    history = pd.DataFrame({"la_code": LA, "year": 2010, "measure": "cla_31_march",
+                            "placement": ["all", "foster", "independent_living"],
+                            "value": [267.0, 203.0, 0.0], "status": [None, None, "partial"]})
+    import_dfe_release(store, LA, history, "2010 release")
+    counts = current_actuals(store, LA).set_index("placement")["count"]
+    assert counts["all"] == 267 and counts["foster"] == 203
+    assert pd.isna(counts["independent_living"])

@@ -34,6 +34,10 @@ def test_template_seed_list_and_programme(tmp_path: Path, db: str) -> None:
     assert code == 0 and "Recorded 18 SFPC implementations (17 with an approximate" in out
     code, out = _run("list", "--database-url", db)
     assert code == 0 and "Lancashire" in out
+    for command in (["list"], ["programme", "--no-effects"]):
+        narrow = runner.invoke(app, ["track", *command, "--database-url", db],
+                               env={"COLUMNS": "80"})
+        assert narrow.exit_code == 0 and "…" not in narrow.output  # folded, not cut short
     code, out = _run("programme", "--no-effects", "--database-url", db,
                      "--out", str(tmp_path / "programme.xlsx"))
     assert code == 0
@@ -83,6 +87,10 @@ def test_implement_lock_import_realised(tmp_path: Path, db: str) -> None:
     code, out = _run("realised", implementation, "--database-url", db)
     assert code == 0, out
     assert "2020-21" in out and "ahead" in out
+    narrow = runner.invoke(app, ["track", "realised", implementation, "--database-url", db],
+                           env={"COLUMNS": "80"}).output
+    assert "…" not in narrow and re.search(r"£[\d,]+", out)  # no figure cut short at 80
+    assert set(re.findall(r"£[\d,]+", out)) <= set(re.findall(r"£[\d,]+", narrow))
     code, out = _run("effects", implementation, "--database-url", db)
     assert code == 0
 

@@ -24,6 +24,8 @@ class LocalAuthority:
     la_name: str
     region_code: str | None
     region_name: str | None
+    renamed_to: str | None = None
+    """For an LA renamed in a reorganisation, the code its series continues under."""
 
 
 class UnknownLocalAuthority(LookupError):
@@ -38,14 +40,20 @@ def authorities(rows: Iterable[Mapping[str, Any]]) -> list[LocalAuthority]:
             value)
 
     return [LocalAuthority(str(row["la_code"]), text(row["old_la_code"]), str(row["la_name"]),
-                           text(row["region_code"]), text(row["region_name"])) for row in rows]
+                           text(row["region_code"]), text(row["region_name"]),
+                           text(row.get("renamed_to"))) for row in rows]
 
 
 def all_authorities(store: Store | sqlite3.Connection) -> list[LocalAuthority]:
-    """Every LA in the store, by name."""
-    from sf_benefits.store.embedded import local_authority_rows
+    """Every LA in the store, by name (of two with one name, the newer last), a renamed one with
+    the code its series continues under."""
+    from sf_benefits.store.embedded import boundary_change_rows, local_authority_rows
 
-    return authorities(local_authority_rows(store))
+    renamed = {c["predecessor_code"]: c["successor_code"] for c in boundary_change_rows(store)
+               if c["kind"] == "rename"}
+    found = sorted(local_authority_rows(store), key=lambda row: (
+        row["la_name"], row["last_year"] or 0, row["first_year"] or 0))
+    return authorities([{**row, "renamed_to": renamed.get(row["la_code"])} for row in found])
 
 
 def resolve_la(store: Store | sqlite3.Connection, text: str) -> LocalAuthority:
@@ -53,22 +61,30 @@ def resolve_la(store: Store | sqlite3.Connection, text: str) -> LocalAuthority:
     return la_in(all_authorities(store), text)
 
 
+def la_name_key(text: str) -> str:
+    """An LA name as publishers vary it: 'St. Helens' = 'St Helens', '&' = 'and', any case."""
+    return " ".join(text.casefold().replace("&", " and ").replace(".", " ").split())
+
+
 def la_in(las: Sequence[LocalAuthority], text: str) -> LocalAuthority:
-    """`resolve_la` over LAs already read (as `all_authorities`); of several matches, the last
-    by name."""
+    """`resolve_la` over LAs already read (as `all_authorities`), a name as `la_name_key` reads it
+    or without its ", County of" ('Herefordshire'); of several matches, the last (the current
+    Dorset, not the former county). A renamed LA is taken under its new code, where its whole
+    series is kept. No match suggests the names holding every word given, else the closest."""
     if not las:
         raise UnknownLocalAuthority("the store holds no LAs yet: run `sf-benefits data load` first")
-    wanted = text.strip()
-    for code in (lambda la: la.la_code, lambda la: la.old_la_code):
-        hit = [la for la in las if (code(la) or "").upper() == wanted.upper()]
+    wanted = la_name_key(text)
+    by_code = {la.la_code: la for la in las}
+    for key in (lambda la: la.la_code, lambda la: la.old_la_code, lambda la: la.la_name,
+                lambda la: la.la_name.split(",")[0]):
+        hit = [la for la in las if la_name_key(key(la) or "") == wanted]
         if hit:
-            return hit[-1]
-    hit = [la for la in las if la.la_name.casefold() == wanted.casefold()]
-    if hit:
-        return hit[-1]
-    names = [la.la_name for la in las]
-    close = difflib.get_close_matches(wanted.casefold(), [n.casefold() for n in names], n=3,
-                                      cutoff=0.6)
-    suggestion = [n for n in names if n.casefold() in close]
+            return by_code.get(hit[-1].renamed_to or "", hit[-1])
+    names = list(dict.fromkeys(la.la_name for la in las))
+    words = set(wanted.replace("-", " ").split())
+    close = difflib.get_close_matches(wanted, [la_name_key(n) for n in names], n=3, cutoff=0.6)
+    suggestion = [n for n in names if words <= set(
+        la_name_key(n.replace(",", " ").replace("-", " ")).split())][:5] or [
+        n for n in names if la_name_key(n) in close]
     hint = f"; did you mean {' or '.join(repr(s) for s in suggestion)}?" if suggestion else ""
     raise UnknownLocalAuthority(f"no local authority called {text!r}{hint}")

@@ -284,8 +284,9 @@ def _benchmark_indicator(table: IndicatorTable, indicator: Indicator, la: LocalA
         indicator=indicator, year=year, la_value=la_value, neighbour_rows=neighbour_rows,
         neighbour_mean=mean, neighbour_median=median, region_value=region_value,
         england_value=england_value,
-        rank_among_neighbours=competition_rank(la_value, group, indicator.polarity),
-        neighbours_ranked=len(group), national_rank=national_rank,
+        rank_among_neighbours=competition_rank(la_value, group, indicator.polarity)
+        if published else None,
+        neighbours_ranked=len(group) if published else 0, national_rank=national_rank,
         las_ranked=len(national), quartile_band=quartile_band(national_rank, len(national)),
         gap_to_neighbour_mean=None if la_value is None or mean is None else la_value - mean,
         trend_rows=_trend(table, la, own, [_mean(row) for row in neighbour_table]),

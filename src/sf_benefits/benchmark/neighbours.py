@@ -23,6 +23,8 @@ FEATURES: tuple[str, ...] = (
     "cin_rate_per_10k", "cpp_rate_per_10k", "referral_rate_per_10k", "cla_rate_per_10k",
 )
 """Demand indicators compared (z-scores, equal weights), plus log population aged 0–17 for size."""
+POPULATION_FEATURE = "log_population_0_17"
+"""The size feature: log of the children aged 0–17 behind the rates."""
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,23 @@ def feature_table(store: Store, year: int | None = None) -> tuple[int, pd.DataFr
     """LA × feature matrix for the latest year (or `year`) in which most LAs have every feature:
     each demand indicator as the benchmark reads it, and the log of the children aged 0–17
     behind its rates (renamed LAs joined up)."""
+    return _complete_in(_features(store), year)
+
+
+def _features(store: Store) -> pd.DataFrame:
+    """Every LA's features in every year, (year, area_code) × feature, NaN where missing."""
     catalogue = indicators()
     values = catalogue_values(store, [catalogue[f] for f in FEATURES])
     population = child_population(continuous_series(
         observations(store, list(POPULATION_COLUMNS)), boundary_changes(store)))
     columns = {f: values[f] for f in FEATURES}
-    columns["log_population_0_17"] = population.assign(value=np.log(population["population"]))
-    wide = pd.concat({name: column[column["geographic_level"] == "Local authority"].set_index(
+    columns[POPULATION_FEATURE] = population.assign(value=np.log(population["population"]))
+    return pd.concat({name: column[column["geographic_level"] == "Local authority"].set_index(
         ["year", "area_code"])["value"] for name, column in columns.items()}, axis=1)
+
+
+def _complete_in(wide: pd.DataFrame, year: int | None) -> tuple[int, pd.DataFrame]:
+    """The LAs with every feature in `year` (default: the latest year most LAs have them)."""
     complete = wide.dropna()
     if complete.empty:
         raise ValueError("no year has every neighbour feature for any LA: load CIN, CPP, CLA "
@@ -61,9 +72,14 @@ def feature_table(store: Store, year: int | None = None) -> tuple[int, pd.DataFr
 def computed_neighbours(store: Store, la_code: str, year: int | None = None,
                         count: int = 10) -> ComputedNeighbours:
     """The `count` LAs closest to `la_code` by Euclidean distance on z-scored features."""
-    year, table = feature_table(store, year)
+    wide = _features(store)
+    year, table = _complete_in(wide, year)
     if la_code not in table.index:
-        raise ValueError(f"{la_code} lacks one of the neighbour features in {year}")
+        held = wide.xs(year, level="year").reindex([la_code]).iloc[0]
+        missing = ", ".join(str(f) for f in held.index[held.isna()])
+        raise ValueError(f"{la_code} cannot be given computed neighbours: they compare LAs on "
+                         f"their {year} figures and it has none for {missing} (suppressed, or "
+                         "the LA did not report that year); use the published neighbours")
     nearest = nearest_on_features(table, la_code, count)
     return ComputedNeighbours(la_code, year, tuple(table.columns), list(nearest.index),
                               [float(d) for d in nearest])
@@ -78,9 +94,15 @@ def nearest_on_features(table: pd.DataFrame, la_code: str, count: int) -> pd.Ser
 
 
 def compare_neighbours(store: Store, la_code: str, model: str | None = None) -> pd.DataFrame:
-    """Published and computed lists side by side by rank, flagging LAs that are in both."""
+    """Published and computed lists side by side by rank, flagging LAs that are in both; where
+    the LA cannot be given computed neighbours, the published list alone and why
+    (`attrs["why_no_computed"]`)."""
     model, published = statistical_neighbours(store, la_code, model)
-    computed = computed_neighbours(store, la_code).neighbour_codes
+    try:
+        computed = computed_neighbours(store, la_code).neighbour_codes
+        why_no_computed = None
+    except ValueError as exc:
+        computed, why_no_computed = [], str(exc)
     size = max(len(published), len(computed))
     table = pd.DataFrame({
         "rank": range(1, size + 1),
@@ -91,4 +113,5 @@ def compare_neighbours(store: Store, la_code: str, model: str | None = None) -> 
     table["computed_in_both"] = table["computed"].isin(published)
     table.attrs["model"] = model
     table.attrs["overlap"] = len(set(published) & set(computed))
+    table.attrs["why_no_computed"] = why_no_computed
     return table

@@ -149,11 +149,27 @@ def backtest(
                       + ", ".join(f"{m} {n}" for m, n in counts.items()))
     best = result.best_method()
     if best is not None:
-        console.print(f"Lowest mean MASE over 1–3 years: [bold]{best}[/] "
-                      "(what `--method auto` would pick)")
+        console.print(_best_method_text(result, best), highlight=False)
     if out is not None:
         with out.open("w", encoding="utf-8") as handle:
             Console(file=handle, width=140).print(table)
+
+
+def _best_method_text(result: BacktestResult, best: str) -> str:
+    """Which method `--method auto` picks and why, naming any with a lower MASE it passed over
+    because its 80% intervals held too few outcomes."""
+    from sf_benefits.project.backtest import MIN_COVERAGE_80
+
+    scores = result.mean_mase().dropna()
+    coverage = result.summary.groupby("method")["coverage_80"].mean()
+    passed_over = [f"{m} (MASE {scores[m]:.2f}, intervals held {coverage.get(m, 0.0):.2%})"
+                   for m in scores.index[:list(scores.index).index(best)]]
+    if not passed_over:
+        return (f"Lowest mean MASE over 1–3 years: [bold]{best}[/] "
+                "(what `--method auto` would pick)")
+    return (f"Lowest mean MASE over 1–3 years among methods whose 80% intervals held at least "
+            f"{MIN_COVERAGE_80:.0%} of outcomes: [bold]{best}[/] (what `--method auto` would "
+            f"pick); passed over: {', '.join(passed_over)}")
 
 
 def _placement_table(summary: pd.DataFrame, level: int) -> Table:

@@ -94,9 +94,11 @@ def _rank(rank: int | None, of: int | None) -> str:
 
 
 def _trend(b: IndicatorBenchmark) -> str:
+    """The LA's last four figures up to the benchmark's year (later years are not its trend)."""
     from sf_benefits.benchmark.engine import shown
 
-    shown_la = [v for v in (shown(t.la, t.la_status) for t in b.trend_rows) if v is not None]
+    shown_la = [v for v in (shown(t.la, t.la_status) for t in b.trend_rows
+                            if b.year is None or t.year <= b.year) if v is not None]
     return " → ".join(format_value(v, b.indicator.unit) for v in shown_la[-4:])
 
 
@@ -144,6 +146,10 @@ def benchmark(
 
     if chart is not None:
         output_file(chart, *CHART_SUFFIXES)
+    if out is not None:
+        if output is OutputFormat.table:
+            raise fail("--out needs --format csv or xlsx")
+        output_file(out, f".{output.value}")
     unknown = [i for i in indicator or [] if i not in indicators()]
     if unknown:
         raise fail(f"unknown indicator(s) {', '.join(unknown)}; choose from "
@@ -229,4 +235,7 @@ def neighbours_command(
         out.add_row(str(row.rank), show(row.published, row.published_in_both),
                     show(row.computed, row.computed_in_both))
     console.print(out)
-    console.print(f"In both lists (✓): {table.attrs['overlap']} of 10")
+    if table.attrs["why_no_computed"]:
+        console.print(f"Note: {table.attrs['why_no_computed']}.", highlight=False)
+    else:
+        console.print(f"In both lists (✓): {table.attrs['overlap']} of 10")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sf_benefits.benchmark import LocalAuthority
+    from sf_benefits.project.inputs import ProjectionData
     from sf_benefits.store import Store
 
 console = Console()
@@ -136,6 +137,26 @@ def csv_text(frame: pd.DataFrame) -> str:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a table as CSV (see `csv_text`), creating the folder."""
     output_file(path).write_text(csv_text(frame), encoding="utf-8")
+
+
+def require_care_history(store: Store | sqlite3.Connection, data: ProjectionData, la_code: str,
+                         la_name: str, then: str = "") -> None:
+    """Refuse to project an LA the store holds no care history for, saying why: an LA formed in
+    a reorganisation after the last published year (Cumberland) has none yet; otherwise the
+    data are not loaded. `then` ends the message."""
+    from sf_benefits.store.embedded import boundary_change_rows, series_break_in
+
+    if not data.history(la_code).empty:
+        return
+    changes = boundary_change_rows(store)
+    broken = series_break_in(changes, la_code)
+    if broken:
+        former = sorted({c["predecessor_code"] for c in changes if c["successor_code"] == la_code})
+        raise fail(f"no published care history for {la_name} yet: its {broken}; "
+                   f"project the former LA ({', '.join(former)}) or the LA's own SSDA903 "
+                   f"returns (`sf-benefits ssda903 project`){then}")
+    raise fail(f"the store holds no care history for {la_name}; "
+               f"run `sf-benefits data load` first{then}")
 
 
 @contextmanager

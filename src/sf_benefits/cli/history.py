@@ -51,7 +51,9 @@ def history(
         store.close()
     series = stitched.series
     if series.empty:
-        raise fail(f"the store holds no children looked after figures for {authority.la_name}; "
+        raise fail(f"no published children looked after figures for {authority.la_name} yet: "
+                   f"its {note}" if note else
+                   f"the store holds no children looked after figures for {authority.la_name}; "
                    "run `sf-benefits data load` first")
     keys = ["year", "measure", "placement"]
     disagreements = stitched.disagreements

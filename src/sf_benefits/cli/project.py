@@ -18,6 +18,7 @@ from sf_benefits.cli.common import (
     output_file,
     output_folder,
     projection_errors,
+    require_care_history,
     resolve_authority,
     write_csv,
 )
@@ -116,7 +117,8 @@ def render_projection(result: ProjectionResult, la_name: str) -> None:
     console.print(table)
 
     rests_on = ", ".join(result.grade_d_drivers)
-    flag = "[yellow]rests on grade D †[/]" if rests_on else "no grade-D driver"
+    flag = ("[yellow]rests on grade D †[/]" if rests_on else "no grade-D driver"
+            if not result.sensitivity.empty else "drivers not assessed")
     npv, roi = result.net_present_value, result.return_on_investment
     table = Table("Measure", "P10", "P50", "P90", "Evidence",
                   title=f"Appraisal (£, {result.price_base_year} prices, discounted at "
@@ -204,7 +206,7 @@ def _render_assumptions(frame: pd.DataFrame, title: str, price_base_year: str | 
         status = str(row["status"])
         rows.append({
             "id": str(row["id"]),
-            "value": "NOT FOUND" if pd.isna(row["value"]) else f"{row['value']:,.6g}",
+            "value": "NOT FOUND" if pd.isna(row["value"]) else _number(row["value"]),
             "unit": str(row["unit"]), "price_base": str(row["price_base_year"] or "–"),
             "converted": "" if not converted or pd.isna(row["value_in_price_base"])
             else money_text(float(row["value_in_price_base"])),
@@ -271,11 +273,9 @@ def project(
     try:
         authority = resolve_authority(store, la)
         data = projection_data(store)
+        require_care_history(store, data, authority.la_code, authority.la_name)
     finally:
         store.close()
-    if data.history(authority.la_code).empty:
-        raise fail(f"the store holds no care history for {authority.la_name}; "
-                   "run `sf-benefits data load` first")
     with projection_errors(model):
         result = data.project(
             authority.la_code, model=model, horizon=years, method=method, n_draws=draws,

@@ -19,6 +19,7 @@ from sf_benefits.cli.common import (
     open_store,
     output_file,
     projection_errors,
+    require_care_history,
     resolve_authority,
 )
 from sf_benefits.project.defaults import DEFAULT_METHOD, DEFAULT_PRICE_BASE, DEFAULT_SEED
@@ -101,9 +102,7 @@ def report(
             with console.status("Benchmarking against neighbours…"):
                 benchmark = benchmark_la(store, authority, neighbours=neighbours)
                 data = projection_data(store)
-            if data.history(authority.la_code).empty:
-                raise fail(f"the store holds no care history for {authority.la_name}; "
-                           "run `sf-benefits data load` first")
+            require_care_history(store, data, authority.la_code, authority.la_name)
             with console.status(f"Projecting {draws:,} draws over {years} years…"):
                 projection = data.project(
                     authority.la_code, model=model, horizon=years, method=method,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from sf_benefits.cli.common import (
     console,
@@ -21,6 +21,7 @@ from sf_benefits.cli.common import (
     output_file,
     progress_bar,
     projection_errors,
+    require_care_history,
     resolve_authority,
     write_csv,
 )
@@ -152,9 +153,7 @@ def implement(
         from sf_benefits.track.service import lock_projected, project_to_go_live, store_data_vintage
 
         data = projection_data(store)
-        if data.history(code).empty:
-            raise fail(f"the store holds no care history for {name} to project a baseline from; "
-                       "run `sf-benefits data load` first (nothing was recorded)")
+        require_care_history(store, data, code, name, " (nothing was recorded)")
         with console.status("Projecting the baseline from the data up to go-live…"), \
                 projection_errors(model):
             projected = project_to_go_live(
@@ -355,7 +354,7 @@ def actuals_command(
     if out:
         _export({"actuals": frame}, out)
         return
-    table = Table("Period", "Measure", "Placement", "Count", "Spend", "Source", "Version",
+    table = _folding_table("Period", "Measure", "Placement", "Count", "Spend", "Source", "Version",
                   *(["Superseded"] if history else []), title=f"Actuals — {name}")
     for row in frame.itertuples():
         table.add_row(str(row.period), str(row.measure), str(row.placement),
@@ -363,6 +362,17 @@ def actuals_command(
                       str(row.source), str(row.version),
                       *([str(row.superseded)] if history else []))
     console.print(table)
+
+
+def _folding_table(*headers: str, title: str | None = None) -> Table:
+    """A table whose cells wrap, long words and figures folded onto the next line, so nothing is
+    cut short with '…' on a narrow terminal."""
+    return Table(*(Column(h, overflow="fold") for h in headers), title=title)
+
+
+WIDE_REALISED_COLUMNS = 150
+"""Narrower than this, realised benefit prints one line a period: its table's figures would be
+cut short."""
 
 
 @app.command("realised")
@@ -397,7 +407,7 @@ def realised_command(
     table = Table("Period", "Actual CLA", "Baseline P50 (P10–P90)", "Children avoided",
                   "Saving", "Saving interval", "Cumulative", "Expected cumulative", "Status")
     for row in periods.to_dict("records"):
-        table.add_row(
+        cells = (
             str(row["period"]), _children(row["actual_cla"]),
             f"{_children(row['baseline_cla_p50'])} ({_children(row['baseline_cla_p10'])}–"
             f"{_children(row['baseline_cla_p90'])})",
@@ -405,7 +415,14 @@ def realised_command(
             f"{_money(row['saving_gbp_low'])} to {_money(row['saving_gbp_high'])}",
             _money(row["cumulative_saving_gbp"]), _money(row["cumulative_expected_saving_gbp"]),
             str(row["status"]))
-    console.print(table)
+        table.add_row(*cells)
+        if console.width < WIDE_REALISED_COLUMNS:
+            console.print(
+                f"{cells[0]}: actual CLA {cells[1]}, baseline P50 {cells[2]}, children avoided "
+                f"{cells[3]}; saving {cells[4]} ({cells[5]}); cumulative {cells[6]} against "
+                f"{cells[7]} expected; {cells[8]}", highlight=False)
+    if console.width >= WIDE_REALISED_COLUMNS:
+        console.print(table)
     console.print(f"Status to date: [bold]{result.status}[/]. Rule: {result.thresholds.source}")
     for reason in result.skipped:
         console.print(f"[yellow]Skipped:[/] {reason}")
@@ -436,7 +453,7 @@ def effects_command(
         return
     console.print(f"[bold]{imp.la_name}[/] — first treated year {estimates.first_post_year}; "
                   f"DiD against {estimates.comparison_basis}")
-    table = Table("Method", "Effect on CLA", "95% interval", "p (placebo)", "Pre-period fit",
+    table = _folding_table("Method", "Effect on CLA", "95% interval", "p (placebo)", "Pre-period fit",
                   "Placebo in time")
     if estimates.did is not None:
         d = estimates.did
@@ -479,7 +496,7 @@ def programme_command(
     if out:
         _export(view.to_frames(), out)
         return
-    table = Table("Model", "LA", "Go-live", "Status", "Saving to date", "Interval",
+    table = _folding_table("Model", "LA", "Go-live", "Status", "Saving to date", "Interval",
                   "DiD effect", "SC effect", title="SFPC programme")
     for row in view.table.to_dict("records"):
         table.add_row(
@@ -500,7 +517,7 @@ def list_command(database_url: DatabaseUrl = None) -> None:
     from sf_benefits.track import list_implementations
 
     store = open_store(database_url)
-    table = Table("Id", "Model", "LA", "Go-live", "Precision", "Basis")
+    table = _folding_table("Id", "Model", "LA", "Go-live", "Precision", "Basis")
     for imp in list_implementations(store):
         table.add_row(imp.implementation_id[:8], imp.model, imp.la_name, str(imp.go_live_date),
                       imp.date_precision, imp.go_live_basis)

@@ -229,8 +229,9 @@ class LaRegister:
     @staticmethod
     def _key(text: str) -> str:
         """Names as publishers vary them: 'St. Helens' = 'St Helens', '&' = 'and', any case."""
-        text = text.casefold().replace("&", " and ").replace(".", " ")
-        return " ".join(text.split())
+        from sf_benefits.benchmark.authorities import la_name_key
+
+        return la_name_key(text)
 
     @property
     def codes(self) -> set[str]:

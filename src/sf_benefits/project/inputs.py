@@ -49,9 +49,12 @@ _lock = threading.Lock()
 
 def projection_data(store: Store) -> ProjectionData:
     """The store's projection inputs, read on first use and again only when the published data
-    change (`data_version`); requests arriving during the read wait for it."""
+    change (`data_version`); requests arriving during the read wait for it. A renamed LA's LAIT
+    figures are under its new code, as its care history is."""
     from sf_benefits.project.unit_costs import LAIT_INDICATORS
     from sf_benefits.store.queries import (
+        boundary_changes,
+        continuous_series,
         data_version,
         demand_history,
         local_authorities,
@@ -64,6 +67,7 @@ def projection_data(store: Store) -> ProjectionData:
             _cache.clear()
             names = local_authorities(store)
             _cache[key] = ProjectionData(
-                demand_history(store), observations(store, list(LAIT_INDICATORS)),
+                demand_history(store), continuous_series(
+                    observations(store, list(LAIT_INDICATORS)), boundary_changes(store)),
                 dict(zip(names["la_code"], names["la_name"], strict=True)))
         return _cache[key]

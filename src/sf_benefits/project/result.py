@@ -126,7 +126,8 @@ class ProjectionResult:
             "price_base_year": self.price_base_year,
             "discount_rate": self.discount_rate,
             "payback_year": self.payback_year or "not within the horizon",
-            "rests_on_grade_d": "; ".join(self.grade_d_drivers) or "none",
+            "rests_on_grade_d": "; ".join(self.grade_d_drivers) or (
+                "none" if not self.sensitivity.empty else "not assessed (no sensitivity run)"),
             "overrides": "; ".join(self.overrides) or "none",
             "excluded": "; ".join(self.excluded) or "none",
             "notes": " ".join(self.notes),

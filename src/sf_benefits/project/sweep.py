@@ -262,14 +262,18 @@ def _tidy(result: ProjectionResult) -> pd.DataFrame:
 
 def inputs_from_store(store: Store, la_codes: Sequence[str] | None = None) -> list[LAInput]:
     """Each current LA's inputs read from the store (every LA when `la_codes` is None), so the
-    sweep's workers need no store. LAs abolished in a reorganisation are left out. The panel to
+    sweep's workers need no store. LAs abolished in a reorganisation are left out, and so is a
+    renamed LA's former code (its series is under the new one). The panel to
     sweep them with is `projection_data(store).panel`."""
     from sf_benefits.project.inputs import projection_data
     from sf_benefits.project.unit_costs import ENGLAND_CODE
     from sf_benefits.store import queries
 
     authorities = queries.local_authorities(store)
-    current = authorities[authorities["last_year"] == authorities["last_year"].max()]
+    changes = queries.boundary_changes(store)
+    renamed = set(changes.loc[changes["kind"] == "rename", "predecessor_code"])
+    current = authorities[(authorities["last_year"] == authorities["last_year"].max())
+                          & ~authorities["la_code"].isin(renamed)]
     if la_codes is not None:
         unknown = sorted(set(la_codes) - set(authorities["la_code"]))
         if unknown:

@@ -86,14 +86,32 @@ def local_authority_rows(store: Store | sqlite3.Connection) -> list[dict[str, An
 
 def statistical_neighbours(store: Store | sqlite3.Connection, la_code: str,
                            model: str | None = None) -> tuple[str, list[str]]:
-    """The LA's neighbours in rank order under `model` (default: the newest model loaded)."""
-    found = rows(store, "SELECT model, rank, neighbour_code FROM statistical_neighbour "
-                        "WHERE la_code = :la_code", la_code=la_code)
+    """The LA's neighbours in rank order under `model` (default: the newest model loaded; a model
+    not in the store is refused with the models that are). Renames
+    are followed both ways, as the indicator series join them: a model that lists the LA under
+    its former code gives its neighbours, and a neighbour listed under a former code is given
+    under the code its figures are kept under (North Yorkshire's 815 is E10000023 in the lookups,
+    E06000065 in the data)."""
+    if model is not None:
+        models = [r["model"] for r in rows(
+            store, "SELECT DISTINCT model FROM statistical_neighbour ORDER BY model")]
+        if model not in models:
+            raise ValueError(f"no statistical neighbour model {model!r} in the store; models "
+                             f"loaded: {', '.join(models) or 'none'}")
+    renamed = {r["predecessor_code"]: r["successor_code"] for r in rows(
+        store, "SELECT predecessor_code, successor_code FROM boundary_change "
+               "WHERE kind = 'rename'")}
+    codes = [la_code, *(old for old, new in renamed.items() if new == la_code)]
+    found = rows(store, "SELECT la_code, model, rank, neighbour_code FROM statistical_neighbour "
+                        f"WHERE la_code IN ({', '.join(f':c{i}' for i in range(len(codes)))})",
+                 **{f"c{i}": code for i, code in enumerate(codes)})
     if not found:
         return model or "", []
     model = model or max(r["model"] for r in found)
-    return model, [r["neighbour_code"] for r in sorted(
-        (r for r in found if r["model"] == model), key=lambda r: r["rank"])]
+    listed = [r for r in found if r["model"] == model]
+    under = min((r["la_code"] for r in listed), key=codes.index, default=la_code)
+    return model, [renamed.get(r["neighbour_code"], r["neighbour_code"]) for r in sorted(
+        (r for r in listed if r["la_code"] == under), key=lambda r: r["rank"])]
 
 
 def boundary_change_rows(store: Store | sqlite3.Connection) -> list[dict[str, Any]]:

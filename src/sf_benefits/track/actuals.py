@@ -326,8 +326,9 @@ def import_dfe_release(store: Store, la_code: str, history: pd.DataFrame, vintag
                        note: str = "") -> ActualsImport:
     """Record one DfE release's figures for an LA (CLA at 31 March, starts, ceases) as a version.
 
-    `history` is the project's tidy LA history (la_code, year, measure, placement, value);
-    suppressed values (NaN) are stored as missing, never as zero.
+    `history` is the project's tidy LA history (la_code, year, measure, placement, value and,
+    as `care_history` gives it, status); suppressed values (NaN) are stored as missing, never as
+    zero, and so are sums with suppressed cells left out (status "partial"): only a lower bound.
     """
     subset = history[(history["la_code"] == la_code)
                      & history["measure"].isin(tuple(_DFE_MEASURES))].copy()
@@ -342,7 +343,9 @@ def import_dfe_release(store: Store, la_code: str, history: pd.DataFrame, vintag
         "period_end": [p.end for p in periods],
         "measure": subset["measure"].map(_DFE_MEASURES).to_numpy(),
         "placement": subset["placement"].to_numpy(),
-        "count": subset["value"].astype(float).to_numpy(),
+        "count": subset["value"].astype(float).where(
+            subset.get("status", pd.Series(index=subset.index, dtype=object)) != "partial"
+        ).to_numpy(),
         "spend_gbp": float("nan"),
     }).sort_values(["period", "measure", "placement"]).reset_index(drop=True)
     sha256 = hashlib.sha256(rows.to_csv(index=False).encode()).hexdigest()

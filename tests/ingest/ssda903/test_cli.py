@@ -110,6 +110,8 @@ def test_rates_scenario_and_appraisal(return_files: list[Path], cli_env: Path) -
                              env=WIDE)
     assert defaults.exit_code == 0, defaults.output  # every assumption ships with a value
     assert "Net present value" in defaults.output
+    assert "drivers not assessed" in defaults.output  # no sensitivity run: no 'no grade-D driver'
+    assert "no grade-D driver" not in defaults.output
     overrides = cli_env / "overrides.yaml"
     overrides.write_text(yaml.safe_dump(complete_overrides("family_safeguarding", effect=0.2)))
     appraised = runner.invoke(app, ["ssda903", "appraise", "--la", "E10000015", "--years", "3",

@@ -23,6 +23,8 @@ def test_innovation_appraised_on_the_child_level_baseline(planted_data: Ssda903D
     assert (scenario["p50"].to_numpy() < baseline["p50"].to_numpy()).all()
     assert result.net_present_value.p50 > 0
     assert set(result.observed["measure"]) == {"cla_31_march", "starts", "ceases"}
+    details = result.run_details().set_index("item")["value"]
+    assert details["rests_on_grade_d"] == "not assessed (no sensitivity run)"
 
 
 def test_a_rate_scenario_changes_the_baseline_demand(planted_data: Ssda903Data) -> None:
