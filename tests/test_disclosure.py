@@ -200,3 +200,13 @@ def test_a_difference_is_hidden_when_either_count_is_and_rows_keep_their_index()
     assert shown["baseline_cla_p50"].tolist() == [SUPPRESSED, 47]
     assert shown["expected_children_avoided"].tolist() == [SUPPRESSED, 3]
     assert "children_avoided" not in shown.columns
+
+
+def test_a_rate_worked_out_from_a_hidden_count_is_hidden_with_it() -> None:
+    """3 moves in 12.0 child-years: a rate of 0.25 beside the child-years gives the 3 back."""
+    table = pd.DataFrame({"events": [3, 40], "exposure_years": [12.0, 80.0],
+                          "rate_per_year": [0.25, 0.5]})
+    shown = suppress_counts(table, ["events"], derived=["rate_per_year"])
+    assert shown["events"].tolist() == [SUPPRESSED, 40]
+    assert shown["rate_per_year"].tolist() == [SUPPRESSED, 0.5]
+    assert shown["exposure_years"].tolist() == [12.0, 80.0]

@@ -102,12 +102,15 @@ def suppress_counts(
     *,
     row_totals: Iterable[RowTotal] = (),
     column_totals: Iterable[ColumnTotal] = (),
+    derived: Sequence[str] = (),
 ) -> pd.DataFrame:
     """A copy of ``df`` with its count columns rounded to whole children, counts 1–5 shown as
     ``"c"``, and further cells suppressed where a declared total would reveal a suppressed one.
 
     Declare every total the export publishes next to its parts (``row_totals``,
-    ``column_totals``); other columns (labels, money, rates) are left as they are.
+    ``column_totals``), and every column worked out from a row's counts (``derived``: a rate
+    beside its denominator gives the count back), shown as ``"c"`` wherever a count of its row
+    is; other columns (labels, money) are left as they are.
     """
     import pandas as pd
 
@@ -127,6 +130,10 @@ def suppress_counts(
     for j, column in enumerate(columns):
         exported = [SUPPRESSED if (i, j) in hidden else values[(i, j)] for i in range(len(df))]
         out[column] = pd.Series(exported, index=df.index, dtype=object)
+    rows_hidden = pd.Series([any((i, j) in hidden for j in range(len(columns)))
+                             for i in range(len(df))], index=df.index, dtype=bool)
+    for column in derived:
+        out[column] = out[column].astype(object).where(~rows_hidden, SUPPRESSED)
     return out
 
 

@@ -277,9 +277,9 @@ def rates(
         "--output", help="Write every rate as CSV.")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Moves between placements and out of care per child-year, by age band (events 1-5 shown
-    as 'c')."""
-    from sf_benefits.disclosure import suppress_counts
+    """Moves between placements and out of care per child-year, by age band (events 1-5, and
+    their rates, shown as 'c')."""
+    from sf_benefits.disclosure import SUPPRESSED, suppress_counts
     from sf_benefits.project.childlevel import ChildLevelModel
 
     if output is not None:
@@ -288,7 +288,7 @@ def rates(
     model = ChildLevelModel(window_years=window_years).fit(data)
     moves = model.transition_rates()
     moves = moves[moves["events"] > 0].reset_index(drop=True)
-    shown = suppress_counts(moves, ["events"])
+    shown = suppress_counts(moves, ["events"], derived=["rate_per_year"])
     if output is not None:
         write_csv(shown, output)
         console.print(f"Wrote {len(shown)} rows to {output}")
@@ -298,7 +298,8 @@ def rates(
         table.add_column(column)
     for row in shown.itertuples(index=False):
         table.add_row(str(row.age_band), str(row[1]), str(row.to), str(row.events),
-                      f"{row.exposure_years:.1f}", f"{row.rate_per_year:.3f}")
+                      f"{row.exposure_years:.1f}", SUPPRESSED if
+                      row.rate_per_year == SUPPRESSED else f"{row.rate_per_year:.3f}")
     console.print(table)
 
 

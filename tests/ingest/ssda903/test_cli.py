@@ -95,6 +95,9 @@ def test_rates_scenario_and_appraisal(return_files: list[Path], cli_env: Path) -
     table = pd.read_csv(cli_env / "rates.csv", dtype=str)
     events = pd.to_numeric(table["events"], errors="coerce")
     assert not events.between(1, 5).any() and (table["events"] == "c").any()
+    # a rate beside its child-years gives the count back
+    assert table["rate_per_year"].where(table["events"] == "c").dropna().eq("c").all()
+    assert (table["rate_per_year"] == "c").equals(table["events"] == "c")
 
     def all_2025(*extra: str) -> float:
         result = runner.invoke(app, ["ssda903", "project", "--la", "E10000015", "--years", "2",
