@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sf_benefits.la_names import la_name_key
+
 if TYPE_CHECKING:
     from sf_benefits.store import Store
 
@@ -59,11 +61,6 @@ def all_authorities(store: Store | sqlite3.Connection) -> list[LocalAuthority]:
 def resolve_la(store: Store | sqlite3.Connection, text: str) -> LocalAuthority:
     """An LA by name (any case), 3-digit code or GSS code; a near miss gets 'did you mean'."""
     return la_in(all_authorities(store), text)
-
-
-def la_name_key(text: str) -> str:
-    """An LA name as publishers vary it: 'St. Helens' = 'St Helens', '&' = 'and', any case."""
-    return " ".join(text.casefold().replace("&", " and ").replace(".", " ").split())
 
 
 def la_in(las: Sequence[LocalAuthority], text: str) -> LocalAuthority:

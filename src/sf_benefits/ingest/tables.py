@@ -28,6 +28,7 @@ from sf_benefits.ingest.ees import (
     read_csv_strings,
 )
 from sf_benefits.ingest.errors import IngestError, Problem
+from sf_benefits.la_names import la_name_key
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -218,20 +219,13 @@ class LaRegister:
 
     def __init__(self, frame: pd.DataFrame, aliases: dict[str, str] | None = None) -> None:
         self.frame = frame
-        self._index: dict[str, str] = {self._key(k): v for k, v in (aliases or {}).items()}
+        self._index: dict[str, str] = {la_name_key(k): v for k, v in (aliases or {}).items()}
         latest_last = (frame.sort_values("last_year", na_position="first", kind="stable")
                        if "last_year" in frame.columns else frame)
         for column in ("la_name", "old_la_code", "la_code"):
             for key, code in zip(latest_last[column].astype(str), latest_last["la_code"],
                                  strict=True):
-                self._index[self._key(key)] = str(code)
-
-    @staticmethod
-    def _key(text: str) -> str:
-        """Names as publishers vary them: 'St. Helens' = 'St Helens', '&' = 'and', any case."""
-        from sf_benefits.benchmark.authorities import la_name_key
-
-        return la_name_key(text)
+                self._index[la_name_key(key)] = str(code)
 
     @property
     def codes(self) -> set[str]:
@@ -239,7 +233,7 @@ class LaRegister:
 
     def resolve(self, text: str) -> str | None:
         """GSS code for a GSS code, 3-digit code or name (case, stops and '&' ignored)."""
-        return self._index.get(self._key(text))
+        return self._index.get(la_name_key(text))
 
 
 def read_lookup(path: Path) -> pd.DataFrame:
